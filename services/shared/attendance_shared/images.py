@@ -1,0 +1,104 @@
+"""Image checks decided by content, never by file name, with messages a teacher understands.
+
+The web calls `inspect_image` before it stores anything; the worker calls `decode_oriented_rgb`
+to get pixels the way the photo is meant to be seen (EXIF orientation applied).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # HEIC/HEIF from iPhones.
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - the dependency is declared; keep PIL usable without it
+    pass
+
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
+ACCEPTED_WORDS = "JPEG, PNG, WebP or HEIC"
+DEFAULT_MAX_PIXELS = 60_000_000
+
+
+class ImageRejected(ValueError):
+    """The upload is not a photo we can use; `str(exc)` is the sentence shown to the teacher."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic"}[self.mime]
+
+
+def _open(data: bytes, filename: str, max_pixels: int) -> Image.Image:
+    if not data:
+        raise ImageRejected(f"{filename} is empty (0 bytes). Please choose the photo again.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        raise ImageRejected(f"{filename} is not a photo we can read. Please upload a {ACCEPTED_WORDS} image.") from None
+    if img.format not in ACCEPTED_FORMATS:
+        kind = img.format or "this kind of file"
+        raise ImageRejected(f"{filename} is a {kind} file. Please upload a {ACCEPTED_WORDS} photo instead.")
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ImageRejected(
+            f"{filename} is too large: {width}x{height} pixels ({width * height / 1e6:.0f} MP). "
+            f"The limit is {max_pixels / 1e6:.0f} MP; please upload a smaller photo."
+        )
+    return img
+
+
+def inspect_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Check that `data` is a complete photo of an accepted type; cheap enough for a web request."""
+    img = _open(data, filename, max_pixels)
+    fmt = img.format or ""
+    if fmt in ("JPEG", "MPO") and not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        raise ImageRejected(f"{filename} is incomplete (the file was cut off, perhaps during upload). Please upload it again.")
+    if fmt == "PNG":
+        try:
+            img.verify()
+        except Exception:
+            raise ImageRejected(f"{filename} is damaged or incomplete. Please upload it again.") from None
+    width, height = img.size
+    if getattr(img, "n_frames", 1) > 1 and fmt != "MPO" and fmt != "HEIF":
+        raise ImageRejected(f"{filename} is an animation. Please upload a single still photo.")
+    return ImageInfo(format=fmt, mime=ACCEPTED_FORMATS[fmt], width=width, height=height)
+
+
+def decode_oriented_rgb(data: bytes, filename: str = "photo", *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode fully, apply EXIF orientation, and convert any mode (CMYK, 16-bit, alpha, grey) to RGB."""
+    img = _open(data, filename, max_pixels)
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError):
+        raise ImageRejected(f"{filename} is damaged or incomplete. Please upload it again.") from None
+    img = ImageOps.exif_transpose(img) or img
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit greyscale: scale to 8 bits rather than clipping everything to white.
+        import numpy as np
+
+        arr = np.asarray(img, dtype=np.float32)
+        top = float(arr.max()) or 1.0
+        scale = 255.0 / (65535.0 if top > 255 else 255.0)
+        return Image.fromarray(np.clip(arr * scale, 0, 255).astype("uint8")).convert("RGB")
+    return img.convert("RGB")

@@ -1,0 +1,98 @@
+"""Settings from the environment, one object for the web and the worker.
+
+Names follow the AWS deployment guide (DATABASE_URL, SECRET_KEY, S3_BUCKET, AWS_REGION,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, FLASK_ENV) plus REDIS_URL for the broker. The defaults
+need no server: a SQLite file and photos under ./instance, and kombu's filesystem transport.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the environment cannot run the requested mode (e.g. production without secrets)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    flask_env: str = Field(default="development", alias="FLASK_ENV")
+    secret_key: SecretStr | None = Field(default=None, alias="SECRET_KEY")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+
+    instance_dir: Path = Field(default=Path("instance"), alias="INSTANCE_DIR")
+    storage_dir: Path | None = Field(default=None, alias="STORAGE_DIR")
+
+    s3_bucket: str | None = Field(default=None, alias="S3_BUCKET")
+    s3_endpoint_url: str | None = Field(default=None, alias="S3_ENDPOINT_URL")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    aws_access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(default=None, alias="AWS_SECRET_ACCESS_KEY")
+    presigned_url_seconds: int = Field(default=300, alias="PRESIGNED_URL_SECONDS")
+
+    max_upload_mb: int = Field(default=40, alias="MAX_UPLOAD_MB")
+    max_image_pixels: int = Field(default=60_000_000, alias="MAX_IMAGE_PIXELS")
+
+    model_pack: Path = Field(default=Path("models/default"), alias="MODEL_PACK")
+    ort_intra_op_threads: int = Field(default=2, alias="ORT_INTRA_OP_THREADS")
+    ort_inter_op_threads: int = Field(default=1, alias="ORT_INTER_OP_THREADS")
+
+    task_soft_time_limit: int = Field(default=600, alias="TASK_SOFT_TIME_LIMIT")
+    task_time_limit: int = Field(default=660, alias="TASK_TIME_LIMIT")
+    task_max_retries: int = Field(default=5, alias="TASK_MAX_RETRIES")
+    queue_prefix: str = Field(default="", alias="QUEUE_PREFIX")
+
+    @property
+    def is_production(self) -> bool:
+        return self.flask_env.lower() == "production"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            # Heroku/EB-style "postgres://" URLs are not accepted by SQLAlchemy 2.
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://") :]
+            return url
+        return f"sqlite:///{(self.instance_dir / 'attendance.sqlite').resolve()}"
+
+    @property
+    def photo_dir(self) -> Path:
+        return (self.storage_dir or self.instance_dir / "photos").resolve()
+
+    @property
+    def broker_url(self) -> str:
+        return self.redis_url or "filesystem://"
+
+    @property
+    def broker_folder(self) -> Path:
+        return (self.instance_dir / "broker").resolve()
+
+    def require_production_secrets(self) -> None:
+        """Refuse to run production on development defaults; one line that names what is missing."""
+        if not self.is_production:
+            return
+        missing = [
+            name
+            for name, value in (
+                ("SECRET_KEY", self.secret_key),
+                ("DATABASE_URL", self.database_url),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"FLASK_ENV=production needs {' and '.join(missing)} set in the environment; refusing to start."
+            )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call get_settings.cache_clear() after changing the env)."""
+    return Settings()
