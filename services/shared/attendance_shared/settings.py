@@ -56,10 +56,9 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             # Heroku/EB-style "postgres://" URLs are not accepted by SQLAlchemy 2.
-            url = self.database_url
-            if url.startswith("postgres://"):
-                url = "postgresql://" + url[len("postgres://") :]
-            return url
+            from .db import normalize_url
+
+            return normalize_url(self.database_url)
         return f"sqlite:///{(self.instance_dir / 'attendance.sqlite').resolve()}"
 
     @property

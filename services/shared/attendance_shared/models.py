@@ -1,0 +1,311 @@
+"""The schema both services share. Constraints, not code, make duplicates impossible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class PhotoStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class SessionPhotoStatus(enum.StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FaceDecision(enum.StrEnum):
+    PRESENT = "present"
+    CONFIRM = "confirm"
+    UNKNOWN = "unknown"
+
+
+class FaceReview(enum.StrEnum):
+    NONE = "none"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    ASSIGNED = "assigned"
+
+
+class AttendanceStatus(enum.StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    EXCUSED = "excused"
+
+
+class RecordSource(enum.StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class JobKind(enum.StrEnum):
+    ENROLLMENT = "enrollment"
+    ATTENDANCE = "attendance"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK: portable between SQLite and PostgreSQL, easy to migrate.
+    return Enum(cls, name=name, native_enum=False, values_callable=lambda e: [m.value for m in e], length=16)
+
+
+class Teacher(Base):
+    __tablename__ = "teachers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    photo_retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    courses: Mapped[list[Course]] = relationship(back_populates="teacher", cascade="all, delete-orphan")
+
+
+class Course(Base):
+    __tablename__ = "courses"
+    __table_args__ = (UniqueConstraint("teacher_id", "name", name="uq_courses_teacher_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    code: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    teacher: Mapped[Teacher] = relationship(back_populates="courses")
+    students: Mapped[list[Student]] = relationship(secondary="enrollments", back_populates="courses", order_by="Student.name")
+    sessions: Mapped[list[AttendanceSession]] = relationship(
+        back_populates="course", cascade="all, delete-orphan", order_by="AttendanceSession.date.desc()"
+    )
+
+
+class Student(Base):
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("teacher_id", "student_number", name="uq_students_teacher_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    student_number: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    courses: Mapped[list[Course]] = relationship(secondary="enrollments", back_populates="students")
+    photos: Mapped[list[StudentPhoto]] = relationship(
+        back_populates="student", cascade="all, delete-orphan", order_by="StudentPhoto.id"
+    )
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class StudentPhoto(Base):
+    __tablename__ = "student_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(512), unique=True)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(Text)
+    face_box: Mapped[list[Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    student: Mapped[Student] = relationship(back_populates="photos")
+
+
+class FaceEmbedding(Base):
+    """One vector per (source, model): galleries are only ever compared within one model id."""
+
+    __tablename__ = "face_embeddings"
+    __table_args__ = (
+        UniqueConstraint("student_photo_id", "model_id", name="uq_face_embeddings_photo_model"),
+        UniqueConstraint("detected_face_id", "model_id", name="uq_face_embeddings_face_model"),
+        Index("ix_face_embeddings_student_model", "student_id", "model_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    student_photo_id: Mapped[int | None] = mapped_column(ForeignKey("student_photos.id", ondelete="CASCADE"))
+    detected_face_id: Mapped[int | None] = mapped_column(ForeignKey("detected_faces.id", ondelete="CASCADE"))
+    model_id: Mapped[str] = mapped_column(String(120))
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class AttendanceSession(Base):
+    __tablename__ = "attendance_sessions"
+    __table_args__ = (UniqueConstraint("course_id", "date", "label", name="uq_attendance_sessions_course_date_label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    course: Mapped[Course] = relationship(back_populates="sessions")
+    photos: Mapped[list[SessionPhoto]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", order_by="SessionPhoto.id"
+    )
+    records: Mapped[list[AttendanceRecord]] = relationship(back_populates="session", cascade="all, delete-orphan")
+
+
+class SessionPhoto(Base):
+    __tablename__ = "session_photos"
+    __table_args__ = (UniqueConstraint("session_id", "content_sha256", name="uq_session_photos_session_sha"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("attendance_sessions.id", ondelete="CASCADE"), index=True)
+    storage_key: Mapped[str | None] = mapped_column(String(512), unique=True)
+    annotated_key: Mapped[str | None] = mapped_column(String(512))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SessionPhotoStatus] = mapped_column(
+        _enum(SessionPhotoStatus, "session_photo_status"), default=SessionPhotoStatus.QUEUED
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    face_count: Mapped[int | None] = mapped_column(Integer)
+    processed_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    session: Mapped[AttendanceSession] = relationship(back_populates="photos")
+    faces: Mapped[list[DetectedFace]] = relationship(
+        back_populates="photo", cascade="all, delete-orphan", order_by="DetectedFace.face_index"
+    )
+
+
+class DetectedFace(Base):
+    __tablename__ = "detected_faces"
+    __table_args__ = (UniqueConstraint("session_photo_id", "face_index", name="uq_detected_faces_photo_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_photo_id: Mapped[int] = mapped_column(ForeignKey("session_photos.id", ondelete="CASCADE"))
+    face_index: Mapped[int] = mapped_column(Integer)
+    box: Mapped[list[Any]] = mapped_column(JSON)
+    landmarks: Mapped[list[Any] | None] = mapped_column(JSON)
+    detection_score: Mapped[float] = mapped_column(Float)
+    face_px: Mapped[int] = mapped_column(Integer, default=0)
+    decision: Mapped[FaceDecision] = mapped_column(_enum(FaceDecision, "face_decision"))
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="SET NULL"), index=True)
+    candidate_student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="SET NULL"))
+    similarity: Mapped[float] = mapped_column(Float, default=0.0)
+    review: Mapped[FaceReview] = mapped_column(_enum(FaceReview, "face_review"), default=FaceReview.NONE)
+    model_id: Mapped[str] = mapped_column(String(120))
+
+    photo: Mapped[SessionPhoto] = relationship(back_populates="faces")
+
+
+class AttendanceRecord(Base):
+    __tablename__ = "attendance_records"
+    __table_args__ = (UniqueConstraint("session_id", "student_id", name="uq_attendance_records_session_student"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("attendance_sessions.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus, "attendance_status"))
+    source: Mapped[RecordSource] = mapped_column(_enum(RecordSource, "record_source"), default=RecordSource.AUTO)
+    detected_face_id: Mapped[int | None] = mapped_column(ForeignKey("detected_faces.id", ondelete="SET NULL"))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
+
+    session: Mapped[AttendanceSession] = relationship(back_populates="records")
+    student: Mapped[Student] = relationship()
+
+
+class AttendanceChange(Base):
+    """Every manual change: who, when, from, to. Shown as history; never rewritten."""
+
+    __tablename__ = "attendance_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("attendance_records.id", ondelete="CASCADE"), index=True)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id", ondelete="SET NULL"))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(255))
+
+
+class Job(Base):
+    """A background job; its id is the Celery task id. The table, not the broker, is the truth."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_deadline", "state", "deadline"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[JobKind] = mapped_column(_enum(JobKind, "job_kind"))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    deadline: Mapped[dt.datetime | None] = mapped_column()

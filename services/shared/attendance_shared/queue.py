@@ -1,0 +1,85 @@
+"""The Celery application configuration both services use, and the one way to enqueue a job.
+
+The web builds a Celery app from this (no tasks registered) only to publish; the worker builds the
+same app and registers its tasks. Reliability settings live here so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from .contracts import ALL_QUEUES, TASK_QUEUES, AttendancePayload, EnrollmentPayload
+from .settings import Settings
+
+
+def queue_name(settings: Settings, queue: str) -> str:
+    return f"{settings.queue_prefix}{queue}"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    transport_options: dict[str, Any] = {
+        # Longer than the hard task limit, so a running task is never handed to a second worker.
+        "visibility_timeout": settings.task_time_limit * 2 + 60,
+    }
+    if settings.broker_url.startswith("filesystem"):
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        transport_options.update(
+            {
+                "data_folder_in": str(folder / "queue"),
+                "data_folder_out": str(folder / "queue"),
+                "processed_folder": str(folder / "processed"),
+                "store_processed": False,
+            }
+        )
+    return {
+        "broker_url": settings.broker_url,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 3,
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_max_tasks_per_child": 200,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_default_queue": queue_name(settings, "attendance"),
+        "task_queues": [Queue(queue_name(settings, q)) for q in ALL_QUEUES],
+        "task_routes": {name: {"queue": queue_name(settings, q)} for name, q in TASK_QUEUES.items()},
+        "task_create_missing_queues": False,
+        "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "sweep-stuck-jobs": {"task": "attendance.sweep_stuck_jobs", "schedule": 60.0},
+            "purge-old-photos": {"task": "attendance.purge_old_photos", "schedule": 3600.0},
+        },
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("attendance")
+    app.conf.update(celery_config(settings))
+    return app
+
+
+def enqueue(app: Celery, settings: Settings, payload: AttendancePayload | EnrollmentPayload) -> None:
+    """Publish a job whose row is already committed; the task id is the job id."""
+    from .contracts import ATTENDANCE_TASK, ENROLLMENT_TASK
+
+    name = ATTENDANCE_TASK if isinstance(payload, AttendancePayload) else ENROLLMENT_TASK
+    app.send_task(
+        name,
+        kwargs=payload.model_dump(),
+        task_id=payload.job_id,
+        queue=queue_name(settings, TASK_QUEUES[name]),
+        retry=True,
+        retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2},
+    )

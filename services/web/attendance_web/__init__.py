@@ -1,0 +1,46 @@
+"""The thin web service: an app factory that wires config, extensions and feature blueprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from attendance_shared.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    settings = settings or get_settings()
+    settings.require_production_secrets()
+
+    app = Flask(__name__)
+    from .config import flask_config
+
+    app.config.update(flask_config(settings))
+    app.config.update(overrides)
+
+    from .extensions import register_extensions
+
+    register_extensions(app, settings)
+    register_blueprints(app)
+    from .errors import register_error_handlers
+    from .security import register_security_headers
+
+    register_error_handlers(app)
+    register_security_headers(app)
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .courses import bp as courses_bp
+    from .health import bp as health_bp
+    from .jobs import bp as jobs_bp
+    from .sessions import bp as sessions_bp
+    from .students import bp as students_bp
+
+    for bp in (health_bp, auth_bp, courses_bp, students_bp, sessions_bp, jobs_bp):
+        app.register_blueprint(bp)

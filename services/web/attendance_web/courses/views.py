@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from attendance_shared.models import Course, Job
+
+from ..auth.user import current_teacher_id
+from ..extensions import db
+from ..ownership import owned_course
+from ..sessions.forms import SessionForm
+from ..students.forms import StudentForm
+from . import bp
+from .forms import CourseForm, DeleteForm
+
+
+@bp.route("/")
+@login_required
+def dashboard() -> ResponseReturnValue:
+    teacher_id = current_teacher_id()
+    courses = db().scalars(select(Course).where(Course.teacher_id == teacher_id).order_by(Course.name)).all()
+    jobs = db().scalars(select(Job).where(Job.teacher_id == teacher_id).order_by(Job.created_at.desc()).limit(10)).all()
+    return render_template("courses/dashboard.html", courses=courses, jobs=jobs, form=CourseForm())
+
+
+@bp.route("/courses", methods=["POST"])
+@login_required
+def create() -> ResponseReturnValue:
+    form = CourseForm()
+    if form.validate_on_submit():
+        course = Course(teacher_id=current_teacher_id(), name=form.name.data.strip(), code=(form.code.data or None))
+        db().add(course)
+        try:
+            db().commit()
+        except IntegrityError:
+            db().rollback()
+            flash(f"You already have a course called {form.name.data}.", "error")
+            return redirect(url_for("courses.dashboard"))
+        flash(f"Course {course.name} created. Add your students next.", "success")
+        return redirect(url_for("courses.show", course_id=course.id))
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "error")
+    return redirect(url_for("courses.dashboard"))
+
+
+@bp.route("/courses/<int:course_id>")
+@login_required
+def show(course_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    return render_template(
+        "courses/show.html",
+        course=course,
+        student_form=StudentForm(),
+        session_form=SessionForm(),
+        course_form=CourseForm(obj=course),
+        delete_form=DeleteForm(),
+    )
+
+
+@bp.route("/courses/<int:course_id>/edit", methods=["POST"])
+@login_required
+def edit(course_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    form = CourseForm()
+    if form.validate_on_submit():
+        course.name = form.name.data.strip()
+        course.code = form.code.data or None
+        try:
+            db().commit()
+            flash("Course saved.", "success")
+        except IntegrityError:
+            db().rollback()
+            flash(f"You already have a course called {form.name.data}.", "error")
+    return redirect(url_for("courses.show", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/delete", methods=["POST"])
+@login_required
+def delete(course_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    if DeleteForm().validate_on_submit():
+        db().delete(course)
+        db().commit()
+        flash(f"Course {course.name} deleted.", "success")
+    return redirect(url_for("courses.dashboard"))

@@ -1,0 +1,46 @@
+"""Friendly error pages (HTML) and JSON errors for JSON clients."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: "That request could not be understood.",
+    404: "We could not find that page. It may have been deleted, or it belongs to another account.",
+    405: "That action is not allowed here.",
+    413: "That upload is too large. Please send fewer or smaller photos at once.",
+    503: "The service is briefly unavailable. Please try again in a minute; nothing you saved was lost.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.endswith(".json") or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _render(code: int, message: str) -> ResponseReturnValue:
+    if _wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> ResponseReturnValue:
+        return _render(400, "This form has expired or was not sent from this site. Please reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> ResponseReturnValue:
+        code = exc.code or 500
+        if code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+            return _render(413, f"That upload is too large (the limit is {limit} MB per upload). Please send fewer or smaller photos.")
+        return _render(code, MESSAGES.get(code, exc.description or "Something went wrong."))
+
+    @app.errorhandler(OperationalError)
+    def _db_down(_exc: OperationalError) -> ResponseReturnValue:
+        app.logger.warning("database unavailable", exc_info=True)
+        return _render(503, MESSAGES[503])

@@ -1,0 +1,65 @@
+"""Extensions, initialised in one place: login, CSRF, the DB session per request, storage, the queue."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from celery import Celery
+from flask import Flask, current_app, g
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from sqlalchemy.orm import Session
+
+from attendance_shared.db import session_factory
+from attendance_shared.models import Teacher
+from attendance_shared.queue import make_celery
+from attendance_shared.settings import Settings
+from attendance_shared.storage import PhotoStore, make_store
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    app.extensions["attendance.sessionmaker"] = session_factory(settings.sqlalchemy_url)
+    app.extensions["attendance.store"] = make_store(settings)
+    app.extensions["attendance.celery"] = make_celery(settings)
+    app.teardown_appcontext(_close_db)
+
+
+def settings() -> Settings:
+    return cast(Settings, current_app.config["ATTENDANCE_SETTINGS"])
+
+
+def db() -> Session:
+    """The request's database session (opened on first use, closed at teardown)."""
+    if "db" not in g:
+        g.db = current_app.extensions["attendance.sessionmaker"]()
+    return cast(Session, g.db)
+
+
+def store() -> PhotoStore:
+    return cast(PhotoStore, current_app.extensions["attendance.store"])
+
+
+def celery() -> Celery:
+    return cast(Celery, current_app.extensions["attendance.celery"])
+
+
+def _close_db(_exc: BaseException | None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+@login_manager.user_loader
+def _load_teacher(user_id: str) -> object | None:
+    from .auth.user import TeacherUser
+
+    teacher = db().get(Teacher, int(user_id)) if user_id.isdigit() else None
+    return TeacherUser(teacher) if teacher else None

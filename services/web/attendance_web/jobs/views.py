@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from attendance_shared.models import Job, JobKind, JobState
+
+from ..extensions import db
+from ..ownership import owned_job
+from . import bp
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": job.id,
+        "kind": job.kind.value,
+        "state": job.state.value,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "done": job.state in (JobState.SUCCEEDED, JobState.FAILED),
+    }
+    if job.kind == JobKind.ATTENDANCE:
+        data["result_url"] = url_for("sessions.show", session_id=job.subject_id)
+    else:
+        from attendance_shared.models import StudentPhoto
+
+        photo = db().get(StudentPhoto, job.subject_id)
+        data["result_url"] = url_for("students.show", student_id=photo.student_id) if photo else None
+    return data
+
+
+@bp.route("/jobs/<job_id>.json")
+@login_required
+def status(job_id: str) -> ResponseReturnValue:
+    job = owned_job(job_id)
+    response = jsonify(job_json(job))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/jobs/<job_id>")
+@login_required
+def show(job_id: str) -> ResponseReturnValue:
+    job = owned_job(job_id)
+    return render_template("jobs/show.html", job=job, data=job_json(job))

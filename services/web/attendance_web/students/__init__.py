@@ -1,0 +1,7 @@
+"""Students and their portrait photos."""
+
+from flask import Blueprint
+
+bp = Blueprint("students", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from attendance_shared.models import Enrollment, JobKind, PhotoStatus, Student, StudentPhoto
+from attendance_shared.storage import StorageError, student_photo_key
+
+from ..auth.user import current_teacher_id
+from ..courses.forms import DeleteForm
+from ..extensions import db, store
+from ..jobs_service import new_job, publish
+from ..ownership import owned_course, owned_student, owned_student_photo
+from ..photos import remove_photos, send_photo
+from ..uploads import check_uploads
+from . import bp
+from .forms import PhotoForm, StudentForm
+
+MAX_PHOTOS_PER_STUDENT = 5
+
+
+@bp.route("/courses/<int:course_id>/students", methods=["POST"])
+@login_required
+def create(course_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    form = StudentForm()
+    if not form.validate_on_submit():
+        for field, errors in form.errors.items():
+            for error in errors:
+                flash(f"{getattr(form, field).label.text if hasattr(form, field) else field}: {error}", "error")
+        return redirect(url_for("courses.show", course_id=course.id))
+    number = form.student_number.data.strip()
+    student = db().scalar(
+        select(Student).where(Student.teacher_id == current_teacher_id(), Student.student_number == number)
+    )
+    if student is None:
+        student = Student(
+            teacher_id=current_teacher_id(), name=form.name.data.strip(), student_number=number, email=form.email.data or None
+        )
+        db().add(student)
+        db().flush()
+    if db().get(Enrollment, (course.id, student.id)) is None:
+        db().add(Enrollment(course_id=course.id, student_id=student.id))
+    try:
+        db().commit()
+    except IntegrityError:
+        db().rollback()
+        flash(f"Student number {number} is already in use.", "error")
+        return redirect(url_for("courses.show", course_id=course.id))
+    flash(f"{student.name} added to {course.name}. Upload a portrait so they can be recognised.", "success")
+    return redirect(url_for("students.show", student_id=student.id))
+
+
+@bp.route("/students/<int:student_id>")
+@login_required
+def show(student_id: int) -> ResponseReturnValue:
+    student = owned_student(student_id)
+    return render_template(
+        "students/show.html", student=student, form=StudentForm(obj=student), photo_form=PhotoForm(), delete_form=DeleteForm()
+    )
+
+
+@bp.route("/students/<int:student_id>/edit", methods=["POST"])
+@login_required
+def edit(student_id: int) -> ResponseReturnValue:
+    student = owned_student(student_id)
+    form = StudentForm()
+    if form.validate_on_submit():
+        student.name = form.name.data.strip()
+        student.student_number = form.student_number.data.strip()
+        student.email = form.email.data or None
+        try:
+            db().commit()
+            flash("Student saved.", "success")
+        except IntegrityError:
+            db().rollback()
+            flash(f"Student number {form.student_number.data} is already in use.", "error")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+    return redirect(url_for("students.show", student_id=student.id))
+
+
+@bp.route("/students/<int:student_id>/delete", methods=["POST"])
+@login_required
+def delete(student_id: int) -> ResponseReturnValue:
+    """Delete the student everywhere: rows, embeddings, and their photos in storage."""
+    student = owned_student(student_id)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    keys = [p.storage_key for p in student.photos]
+    name = student.name
+    db().delete(student)
+    db().commit()
+    remove_photos(keys)
+    flash(f"{name} and their photos were deleted.", "success")
+    back = request.form.get("course_id", type=int)
+    return redirect(url_for("courses.show", course_id=back) if back else url_for("courses.dashboard"))
+
+
+@bp.route("/courses/<int:course_id>/students/<int:student_id>/remove", methods=["POST"])
+@login_required
+def unenroll(course_id: int, student_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    student = owned_student(student_id)
+    if DeleteForm().validate_on_submit():
+        enrollment = db().get(Enrollment, (course.id, student.id))
+        if enrollment:
+            db().delete(enrollment)
+            db().commit()
+        flash(f"{student.name} removed from {course.name}.", "success")
+    return redirect(url_for("courses.show", course_id=course.id))
+
+
+@bp.route("/students/<int:student_id>/photos", methods=["POST"])
+@login_required
+def upload_photos(student_id: int) -> ResponseReturnValue:
+    student = owned_student(student_id)
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        flash("Choose at least one photo to upload.", "error")
+        return redirect(url_for("students.show", student_id=student.id)), 303
+    good, errors = check_uploads(request.files.getlist(form.photos.name))
+    for error in errors:
+        flash(error, "error")
+    room = MAX_PHOTOS_PER_STUDENT - len(student.photos)
+    if len(good) > room:
+        flash(f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits; only the first {max(room, 0)} were kept.", "error")
+        good = good[: max(room, 0)]
+    stored: list[str] = []
+    jobs = []
+    try:
+        for upload in good:
+            key = student_photo_key(current_teacher_id(), student.id, upload.info.extension)
+            store().put(key, upload.data, upload.info.mime)
+            stored.append(key)
+            photo = StudentPhoto(
+                student_id=student.id,
+                storage_key=key,
+                original_filename=upload.filename,
+                content_type=upload.info.mime,
+                width=upload.info.width,
+                height=upload.info.height,
+                status=PhotoStatus.PENDING,
+            )
+            db().add(photo)
+            db().flush()
+            jobs.append(new_job(current_teacher_id(), JobKind.ENROLLMENT, photo.id))
+        db().commit()
+    except StorageError:
+        db().rollback()
+        remove_photos(stored)
+        flash("The photo store is not answering; nothing was saved. Please try again in a minute.", "error")
+        return redirect(url_for("students.show", student_id=student.id)), 303
+    for job in jobs:
+        publish(job)
+    if good:
+        flash(f"{len(good)} photo(s) uploaded; checking each for a usable face.", "success")
+    return redirect(url_for("students.show", student_id=student.id)), 303
+
+
+@bp.route("/student-photos/<int:photo_id>")
+@login_required
+def photo(photo_id: int) -> ResponseReturnValue:
+    p = owned_student_photo(photo_id)
+    return send_photo(p.storage_key, p.content_type)
+
+
+@bp.route("/student-photos/<int:photo_id>/delete", methods=["POST"])
+@login_required
+def delete_photo(photo_id: int) -> ResponseReturnValue:
+    p = owned_student_photo(photo_id)
+    if DeleteForm().validate_on_submit():
+        key, student_id = p.storage_key, p.student_id
+        db().delete(p)
+        db().commit()
+        remove_photos([key])
+        flash("Photo deleted.", "success")
+        return redirect(url_for("students.show", student_id=student_id))
+    abort(400)
+
+
