@@ -47,7 +47,12 @@ def _open(data: bytes, filename: str, max_pixels: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageRejected(
+            f"{filename} is too large: its dimensions exceed the limit of {max_pixels / 1e6:.0f} MP. "
+            "Please upload a smaller photo."
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageRejected(f"{filename} is not a photo we can read. Please upload a {ACCEPTED_WORDS} image.") from None
     if img.format not in ACCEPTED_FORMATS:
         kind = img.format or "this kind of file"

@@ -1,0 +1,57 @@
+# Student Attendance System. The two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+MODEL_PACK ?= models/default
+export MODEL_PACK
+
+.PHONY: run test lint typecheck pytest models migrate services browser bench clean install
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall only when a dependency list changes.
+$(VENV)/.installed: $(BIN)/python services/shared/pyproject.toml services/web/pyproject.toml services/worker/pyproject.toml requirements-dev.txt
+	$(BIN)/pip install -q -e services/shared -e services/web -e services/worker -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps insightface==2.1 tqdm requests
+	touch $@
+
+install: $(VENV)/.installed
+
+models: install
+	$(PY) -m attendance_worker.model_build --out $(MODEL_PACK)
+
+migrate: install
+	$(PY) -m attendance_shared.migrate upgrade
+
+## make run: the web on http://127.0.0.1:5000 and a real worker, on an embedded SQLite + filesystem broker.
+run: install models migrate
+	$(PY) tools/run_dev.py
+
+services:
+	@tools/ensure_services.sh
+
+browser:
+	@tools/ensure_chromium.sh
+
+lint: install
+	$(BIN)/ruff check services tests tools bench
+	$(BIN)/ruff format --check services tests tools bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install models services browser
+	$(BIN)/pytest
+
+## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy and pytest.
+test: install models services browser lint typecheck pytest
+
+bench: install models
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) instance models .pytest_cache .mypy_cache .ruff_cache artifacts

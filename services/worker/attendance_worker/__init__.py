@@ -1,0 +1,1 @@
+"""The Celery worker: enrollment and attendance recognition jobs, plus maintenance."""

@@ -1,0 +1,160 @@
+"""Attendance for one session: every photo recognised, faces written, records merged.
+
+Idempotent by construction: a photo's faces are replaced (not appended) on every run, records are
+upserted under the UNIQUE(session, student) constraint, and manual decisions are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from attendance_shared.images import ImageRejected
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    DetectedFace,
+    FaceDecision,
+    RecordSource,
+    SessionPhoto,
+    SessionPhotoStatus,
+    utcnow,
+)
+from attendance_shared.storage import PhotoStore, annotated_key
+
+from .engine import Engine
+from .gallery import course_gallery
+
+Progress = Callable[[int, str], None]
+
+
+@dataclass
+class SessionOutcome:
+    photos: int = 0
+    failed_photos: int = 0
+    faces: int = 0
+    present: int = 0
+    confirm: int = 0
+    unknown: int = 0
+
+    def summary(self) -> str:
+        text = f"{self.photos} photo(s), {self.faces} face(s): {self.present} present"
+        if self.confirm:
+            text += f", {self.confirm} to confirm"
+        if self.unknown:
+            text += f", {self.unknown} unknown"
+        if self.failed_photos:
+            text += f"; {self.failed_photos} photo(s) could not be read"
+        return text
+
+
+def recognise_photo(
+    session: Session, store: PhotoStore, engine: Engine, photo: SessionPhoto, gallery: dict, names: dict[str, str]
+) -> list[DetectedFace]:
+    """Detect, embed and match one photo; replace its detected faces; store the annotated image."""
+    assert photo.storage_key is not None
+    data = store.get(photo.storage_key)
+    analysis = engine.analyze(data, photo.original_filename)
+    decisions = engine.match(analysis.faces, gallery)
+    session.execute(delete(DetectedFace).where(DetectedFace.session_photo_id == photo.id))
+    faces: list[DetectedFace] = []
+    for index, (face, decision) in enumerate(zip(analysis.faces, decisions, strict=True)):
+        row = DetectedFace(
+            session_photo_id=photo.id,
+            face_index=index,
+            box=[round(float(v), 1) for v in face.box],
+            landmarks=[[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks],
+            detection_score=float(face.detection_score),
+            face_px=int(face.face_px),
+            decision=FaceDecision(decision.decision),
+            student_id=int(decision.person) if decision.person else None,
+            candidate_student_id=int(decision.candidate) if decision.candidate else None,
+            similarity=float(decision.similarity),
+            model_id=engine.model_id,
+        )
+        session.add(row)
+        faces.append(row)
+    key = annotated_key(photo.storage_key)
+    store.put(key, engine.annotate(analysis, decisions, names), "image/jpeg")
+    photo.annotated_key = key
+    photo.width, photo.height = int(analysis.width), int(analysis.height)
+    photo.face_count = len(faces)
+    photo.status = SessionPhotoStatus.DONE
+    photo.error = None
+    photo.processed_at = utcnow()
+    return faces
+
+
+def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
+    """Present when a face in any photo was confidently matched (the best face kept); absent otherwise.
+    "confirm" faces never make a student present; manual records are left exactly as they are."""
+    best: dict[int, DetectedFace] = {}
+    faces = session.scalars(
+        select(DetectedFace)
+        .join(SessionPhoto)
+        .where(SessionPhoto.session_id == att.id, DetectedFace.decision == FaceDecision.PRESENT)
+    ).all()
+    for face in faces:
+        if face.student_id is None:
+            continue
+        current = best.get(face.student_id)
+        if current is None or face.similarity > current.similarity:
+            best[face.student_id] = face
+    existing = {r.student_id: r for r in session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == att.id))}
+    present = 0
+    for student in att.course.students:
+        face = best.get(student.id)
+        record = existing.get(student.id)
+        if record is None:
+            record = AttendanceRecord(session_id=att.id, student_id=student.id, source=RecordSource.AUTO)
+            session.add(record)
+        if face is not None:
+            present += 1
+        if record.source == RecordSource.MANUAL:
+            continue
+        record.status = AttendanceStatus.PRESENT if face else AttendanceStatus.ABSENT
+        record.detected_face_id = face.id if face else None
+        record.similarity = face.similarity if face else None
+    return present, len(att.course.students) - present
+
+
+def process_session(
+    session: Session, store: PhotoStore, engine: Engine, session_id: int, report: Progress
+) -> SessionOutcome | None:
+    att = session.get(AttendanceSession, session_id)
+    if att is None:
+        return None
+    outcome = SessionOutcome()
+    photos = [p for p in att.photos if p.storage_key]
+    gallery = course_gallery(session, att.course_id, engine.model_id)
+    names = {str(s.id): s.name for s in att.course.students}
+    report(5, f"Recognising {len(photos)} photo(s)")
+    for done, photo in enumerate(photos, start=1):
+        photo.status = SessionPhotoStatus.PROCESSING
+        session.commit()
+        try:
+            faces = recognise_photo(session, store, engine, photo, gallery, names)
+        except ImageRejected as exc:
+            session.rollback()
+            photo.status = SessionPhotoStatus.FAILED
+            photo.error = str(exc)
+            outcome.failed_photos += 1
+            faces = []
+        outcome.photos += 1
+        outcome.faces += len(faces)
+        for f in faces:
+            if f.decision == FaceDecision.PRESENT:
+                outcome.present += 1
+            elif f.decision == FaceDecision.CONFIRM:
+                outcome.confirm += 1
+            else:
+                outcome.unknown += 1
+        session.commit()
+        report(5 + int(90 * done / max(len(photos), 1)), f"Photo {done} of {len(photos)} done")
+    merge_records(session, att)
+    session.commit()
+    return outcome

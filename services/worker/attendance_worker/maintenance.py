@@ -1,0 +1,81 @@
+"""Periodic work: re-send jobs the broker lost, delete classroom photos past their retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from attendance_shared.contracts import AttendancePayload, EnrollmentPayload
+from attendance_shared.db import session_scope
+from attendance_shared.models import AttendanceSession, Course, Job, JobKind, JobState, SessionPhoto, Teacher, utcnow
+from attendance_shared.queue import enqueue
+from attendance_shared.settings import get_settings
+from attendance_shared.storage import StorageError, make_store
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def sweep_stuck_jobs() -> int:
+    """Jobs still queued/running past their deadline were lost (broker restart, dead worker): send again,
+    up to MAX_ATTEMPTS, then fail them with a reason. Safe because every task is idempotent."""
+    from .celery_app import celery_app
+
+    settings = get_settings()
+    now = utcnow()
+    resent = 0
+    with session_scope(settings.sqlalchemy_url) as s:
+        stuck = s.scalars(
+            select(Job).where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]), Job.deadline < now).with_for_update(skip_locked=True)
+        ).all()
+        for job in stuck:
+            if job.attempts >= MAX_ATTEMPTS:
+                job.state = JobState.FAILED
+                job.error = "The job did not finish after several attempts. Please try again."
+                job.finished_at = now
+                continue
+            job.state = JobState.QUEUED
+            job.deadline = now + dt.timedelta(seconds=settings.task_time_limit * 2 + 120)
+            payload: AttendancePayload | EnrollmentPayload = (
+                AttendancePayload(job_id=job.id, session_id=job.subject_id)
+                if job.kind == JobKind.ATTENDANCE
+                else EnrollmentPayload(job_id=job.id, photo_id=job.subject_id)
+            )
+            enqueue(celery_app, settings, payload)
+            resent += 1
+    if resent:
+        log.warning("re-sent %d stuck job(s)", resent)
+    return resent
+
+
+def purge_old_photos() -> int:
+    """Delete classroom photos older than each teacher's retention; attendance records stay."""
+    settings = get_settings()
+    store = make_store(settings)
+    now = utcnow()
+    purged = 0
+    with session_scope(settings.sqlalchemy_url) as s:
+        rows = s.execute(
+            select(SessionPhoto, Teacher.photo_retention_days)
+            .join(AttendanceSession, SessionPhoto.session_id == AttendanceSession.id)
+            .join(Course, AttendanceSession.course_id == Course.id)
+            .join(Teacher, Course.teacher_id == Teacher.id)
+            .where(SessionPhoto.storage_key.is_not(None))
+        ).all()
+        for photo, days in rows:
+            created = photo.created_at if photo.created_at.tzinfo else photo.created_at.replace(tzinfo=dt.UTC)
+            if created > now - dt.timedelta(days=days):
+                continue
+            try:
+                for key in (photo.storage_key, photo.annotated_key):
+                    if key:
+                        store.delete(key)
+            except StorageError:
+                log.warning("could not purge photo %s; will retry next run", photo.id, exc_info=True)
+                continue
+            photo.storage_key = None
+            photo.annotated_key = None
+            purged += 1
+    return purged

@@ -1,0 +1,41 @@
+"""The database itself makes duplicate attendance impossible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    Course,
+    Student,
+    Teacher,
+)
+from attendance_shared.settings import get_settings
+
+
+def test_one_record_per_session_and_student():
+    url = get_settings().sqlalchemy_url
+    with session_scope(url) as s:
+        t = Teacher(email=f"{uuid.uuid4().hex}@x.org", name="T", password_hash="x")
+        s.add(t)
+        s.flush()
+        c = Course(teacher_id=t.id, name="C")
+        st = Student(teacher_id=t.id, name="S", student_number="1")
+        s.add_all([c, st])
+        s.flush()
+        sess = AttendanceSession(course_id=c.id, date=dt.date(2026, 1, 1), label="P1")
+        s.add(sess)
+        s.flush()
+        s.add(AttendanceRecord(session_id=sess.id, student_id=st.id, status=AttendanceStatus.PRESENT))
+        ids = (c.id, sess.id, st.id)
+    with pytest.raises(IntegrityError), session_scope(url) as s:
+        s.add(AttendanceRecord(session_id=ids[1], student_id=ids[2], status=AttendanceStatus.ABSENT))
+    with pytest.raises(IntegrityError), session_scope(url) as s:
+        s.add(AttendanceSession(course_id=ids[0], date=dt.date(2026, 1, 1), label="P1"))

@@ -1,0 +1,95 @@
+"""Isolation: every route that takes an id answers 404 to a teacher who does not own it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from flask import url_for
+from PIL import Image
+from sqlalchemy import select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import DetectedFace, FaceDecision, Job, SessionPhoto, StudentPhoto
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def owned(app, teacher_factory):
+    """Alice's course, student, photos, session, face and job; Bob will try to reach each of them."""
+    alice = teacher_factory("Alice")
+    course = alice.create_course("Chemistry")
+    student = alice.add_student(course, "Carl", "S-1")
+    alice.upload_portraits(student, (_jpeg(), "carl.jpg"))
+    job = alice.take_attendance(course, (_jpeg(), "room.jpg"))
+    url = app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
+    with session_scope(url) as s:
+        sphoto = s.scalar(select(StudentPhoto).where(StudentPhoto.student_id == student))
+        cphoto = s.scalar(select(SessionPhoto).join(SessionPhoto.session).where(SessionPhoto.original_filename == "room.jpg").order_by(SessionPhoto.id.desc()))
+        face = DetectedFace(session_photo_id=cphoto.id, face_index=0, box=[0, 0, 1, 1], detection_score=0.9, decision=FaceDecision.UNKNOWN, model_id="m")
+        s.add(face)
+        s.flush()
+        cphoto.annotated_key = cphoto.storage_key
+        ids = {
+            "course_id": course,
+            "student_id": student,
+            "photo_id": None,
+            "session_id": cphoto.session_id,
+            "job_id": job,
+            "face_id": face.id,
+            "_student_photo": sphoto.id,
+            "_session_photo": cphoto.id,
+        }
+        assert s.get(Job, job) is not None
+    return alice, ids
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments or rule.endpoint == "static":
+            continue
+        yield rule
+
+
+def _fill(rule, ids):
+    values = {}
+    for arg in rule.arguments:
+        if arg == "photo_id":
+            values[arg] = ids["_student_photo"] if rule.endpoint.startswith("students.") else ids["_session_photo"]
+        else:
+            values[arg] = ids[arg]
+    return url_for(rule.endpoint, **values)
+
+
+def test_every_id_route_is_404_for_another_teacher(app, owned, teacher_factory):
+    alice, ids = owned
+    bob = teacher_factory("Bob")
+    checked = []
+    with app.test_request_context():
+        urls = [(rule, _fill(rule, ids)) for rule in _routes(app)]
+    for rule, url in urls:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            r = bob.client.open(url, method=method, data={"name": "x", "student_number": "9", "date": "2026-01-01"})
+            assert r.status_code == 404, f"{method} {url} answered {r.status_code} to another teacher"
+            checked.append(f"{method} {rule.endpoint}")
+            # ...and the owner reaches the same URL (the 404 is about ownership, not a broken route).
+            if method == "GET":
+                assert alice.client.open(url, method=method).status_code in (200, 302), url
+    endpoints = {c.split(" ", 1)[1] for c in checked}
+    for required in ("courses.show", "students.show", "students.photo", "sessions.show", "sessions.photo", "jobs.status", "jobs.show"):
+        assert required in endpoints
+    assert len(checked) >= 15
+
+
+def test_ids_of_other_teachers_cannot_be_forged_into_forms(app, owned, teacher_factory):
+    alice, ids = owned
+    bob = teacher_factory("Bob")
+    bob_course = bob.create_course("Bob's course")
+    # Bob deletes via his own URL but with Alice's course id in a form field: nothing of Alice's moves.
+    bob.client.post(f"/students/{ids['student_id']}/delete", data={"course_id": bob_course})
+    assert alice.client.get(f"/students/{ids['student_id']}").status_code == 200
