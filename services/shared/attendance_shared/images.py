@@ -19,7 +19,13 @@ try:  # HEIC/HEIF from iPhones.
 except ImportError:  # pragma: no cover - the dependency is declared; keep PIL usable without it
     pass
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
+ACCEPTED_FORMATS = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+}
 ACCEPTED_WORDS = "JPEG, PNG, WebP or HEIC"
 DEFAULT_MAX_PIXELS = 60_000_000
 
@@ -71,7 +77,9 @@ def inspect_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_P
     img = _open(data, filename, max_pixels)
     fmt = img.format or ""
     if fmt in ("JPEG", "MPO") and not data.rstrip(b"\0").endswith(b"\xff\xd9"):
-        raise ImageRejected(f"{filename} is incomplete (the file was cut off, perhaps during upload). Please upload it again.")
+        raise ImageRejected(
+            f"{filename} is incomplete (the file was cut off, perhaps during upload). Please upload it again."
+        )
     if fmt == "PNG":
         try:
             img.verify()

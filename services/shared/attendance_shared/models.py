@@ -125,7 +125,9 @@ class Course(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     teacher: Mapped[Teacher] = relationship(back_populates="courses")
-    students: Mapped[list[Student]] = relationship(secondary="enrollments", back_populates="courses", order_by="Student.name")
+    students: Mapped[list[Student]] = relationship(
+        secondary="enrollments", back_populates="courses", order_by="Student.name"
+    )
     sessions: Mapped[list[AttendanceSession]] = relationship(
         back_populates="course", cascade="all, delete-orphan", order_by="AttendanceSession.date.desc()"
     )
@@ -254,6 +256,8 @@ class DetectedFace(Base):
     similarity: Mapped[float] = mapped_column(Float, default=0.0)
     review: Mapped[FaceReview] = mapped_column(_enum(FaceReview, "face_review"), default=FaceReview.NONE)
     model_id: Mapped[str] = mapped_column(String(120))
+    # Kept so a face the teacher confirms or assigns can join that student's gallery without re-detection.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     photo: Mapped[SessionPhoto] = relationship(back_populates="faces")
 
@@ -309,3 +313,46 @@ class Job(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     deadline: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ApiToken(Base):
+    """A teacher's API token for scripts and LMS integration; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AuditEvent(Base):
+    """Sign-ins, failed sign-ins and deletions: who, what, when, from where. Never holds secrets."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_teacher_created", "teacher_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class RosterImport(Base):
+    """A roster upload (CSV + ZIP of photos) waiting for the teacher to confirm its preview."""
+
+    __tablename__ = "roster_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    csv_key: Mapped[str] = mapped_column(String(512))
+    zip_key: Mapped[str | None] = mapped_column(String(512))
+    state: Mapped[str] = mapped_column(String(16), default="preview")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

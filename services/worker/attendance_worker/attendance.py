@@ -75,6 +75,7 @@ def recognise_photo(
             candidate_student_id=int(decision.candidate) if decision.candidate else None,
             similarity=float(decision.similarity),
             model_id=engine.model_id,
+            embedding=face.embedding.astype("float32").tobytes() if face.embedding is not None else None,
         )
         session.add(row)
         faces.append(row)
@@ -104,21 +105,23 @@ def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
         current = best.get(face.student_id)
         if current is None or face.similarity > current.similarity:
             best[face.student_id] = face
-    existing = {r.student_id: r for r in session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == att.id))}
+    existing = {
+        r.student_id: r for r in session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == att.id))
+    }
     present = 0
     for student in att.course.students:
-        face = best.get(student.id)
+        matched = best.get(student.id)
         record = existing.get(student.id)
         if record is None:
             record = AttendanceRecord(session_id=att.id, student_id=student.id, source=RecordSource.AUTO)
             session.add(record)
-        if face is not None:
+        if matched is not None:
             present += 1
         if record.source == RecordSource.MANUAL:
             continue
-        record.status = AttendanceStatus.PRESENT if face else AttendanceStatus.ABSENT
-        record.detected_face_id = face.id if face else None
-        record.similarity = face.similarity if face else None
+        record.status = AttendanceStatus.PRESENT if matched else AttendanceStatus.ABSENT
+        record.detected_face_id = matched.id if matched else None
+        record.similarity = matched.similarity if matched else None
     return present, len(att.course.students) - present
 
 
