@@ -160,7 +160,9 @@ class TeacherClient:
 
     def upload_portraits(self, student_id: int, *paths_or_bytes) -> None:
         files = [_file(p) for p in paths_or_bytes]
-        r = self.client.post(f"/students/{student_id}/photos", data={"photos": files}, content_type="multipart/form-data")
+        r = self.client.post(
+            f"/students/{student_id}/photos", data={"photos": files}, content_type="multipart/form-data"
+        )
         assert r.status_code == 303
 
     def take_attendance(self, course_id: int, *photos, date: str = "2026-11-24", label: str = "Period 1") -> str | None:
@@ -195,7 +197,9 @@ def _file(p):
 @pytest.fixture()
 def teacher_factory(app):
     def make(name: str = "Teacher") -> TeacherClient:
-        return TeacherClient(app.test_client(), f"{name.lower()}-{uuid.uuid4().hex[:8]}@school.example.org").signup(name)
+        return TeacherClient(app.test_client(), f"{name.lower()}-{uuid.uuid4().hex[:8]}@school.example.org").signup(
+            name
+        )
 
     return make
 
@@ -214,7 +218,7 @@ def celery_worker_process() -> Iterator[subprocess.Popen]:
     from attendance_shared.contracts import ALL_QUEUES
 
     prefix = os.environ["QUEUE_PREFIX"]
-    log = open(TMP / "worker.log", "wb")  # noqa: SIM115
+    log = open(TMP / "worker.log", "wb")
     proc = subprocess.Popen(
         [str(BIN / "celery"), "-A", "attendance_worker.celery_app", "worker", "--loglevel", "INFO",
          "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",

@@ -21,11 +21,25 @@ def main() -> int:
     env.setdefault("FLASK_ENV", "development")
     procs = [
         subprocess.Popen(
-            [str(BIN / "flask"), "--app", "main", "run", "--host", "127.0.0.1", "--port", env.get("PORT", "5000")], env=env
+            [str(BIN / "flask"), "--app", "main", "run", "--host", "127.0.0.1", "--port", env.get("PORT", "5000")],
+            env=env,
         ),
         subprocess.Popen(
-            [str(BIN / "celery"), "-A", "attendance_worker.celery_app", "worker", "--beat", "--queues", QUEUES,
-             "--concurrency", "1", "--loglevel", "INFO", "--schedule", "instance/celerybeat-schedule"],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "attendance_worker.celery_app",
+                "worker",
+                "--beat",
+                "--queues",
+                QUEUES,
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                "instance/celerybeat-schedule",
+            ],
             env=env,
         ),
     ]

@@ -28,7 +28,11 @@ def test_accepts_common_formats():
 
 def test_heic_is_accepted():
     pillow_heif = pytest.importorskip("pillow_heif")
-    data = _save(Image.new("RGB", (64, 48), (200, 10, 10)), "HEIF") if hasattr(pillow_heif, "register_heif_opener") else b""
+    data = (
+        _save(Image.new("RGB", (64, 48), (200, 10, 10)), "HEIF")
+        if hasattr(pillow_heif, "register_heif_opener")
+        else b""
+    )
     info = inspect_image(data, "iphone.heic")
     assert info.mime == "image/heic"
     assert decode_oriented_rgb(data).size == (64, 48)
@@ -60,7 +64,9 @@ def test_decompression_bomb_is_refused_from_the_header():
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    data = (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    )
     with pytest.raises(ImageRejected, match="too large"):
         inspect_image(data, "bomb.png")
 

@@ -30,8 +30,20 @@ def owned(app, teacher_factory):
     url = app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
     with session_scope(url) as s:
         sphoto = s.scalar(select(StudentPhoto).where(StudentPhoto.student_id == student))
-        cphoto = s.scalar(select(SessionPhoto).join(SessionPhoto.session).where(SessionPhoto.original_filename == "room.jpg").order_by(SessionPhoto.id.desc()))
-        face = DetectedFace(session_photo_id=cphoto.id, face_index=0, box=[0, 0, 1, 1], detection_score=0.9, decision=FaceDecision.UNKNOWN, model_id="m")
+        cphoto = s.scalar(
+            select(SessionPhoto)
+            .join(SessionPhoto.session)
+            .where(SessionPhoto.original_filename == "room.jpg")
+            .order_by(SessionPhoto.id.desc())
+        )
+        face = DetectedFace(
+            session_photo_id=cphoto.id,
+            face_index=0,
+            box=[0, 0, 1, 1],
+            detection_score=0.9,
+            decision=FaceDecision.UNKNOWN,
+            model_id="m",
+        )
         s.add(face)
         s.flush()
         cphoto.annotated_key = cphoto.storage_key
@@ -81,7 +93,15 @@ def test_every_id_route_is_404_for_another_teacher(app, owned, teacher_factory):
             if method == "GET":
                 assert alice.client.open(url, method=method).status_code in (200, 302), url
     endpoints = {c.split(" ", 1)[1] for c in checked}
-    for required in ("courses.show", "students.show", "students.photo", "sessions.show", "sessions.photo", "jobs.status", "jobs.show"):
+    for required in (
+        "courses.show",
+        "students.show",
+        "students.photo",
+        "sessions.show",
+        "sessions.photo",
+        "jobs.status",
+        "jobs.show",
+    ):
         assert required in endpoints
     assert len(checked) >= 15
 

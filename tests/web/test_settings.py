@@ -29,7 +29,11 @@ def test_production_refuses_missing_secret(missing, monkeypatch):
 
 def test_wsgi_entry_refuses_to_start_in_production_without_secrets():
     proc = subprocess.run(
-        [sys.executable, "-c", "import main"], env=_env(FLASK_ENV="production"), capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", "import main"],
+        env=_env(FLASK_ENV="production"),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode != 0
     assert "SECRET_KEY and DATABASE_URL" in proc.stderr.strip().splitlines()[-1]

@@ -37,7 +37,9 @@ def test_classroom_photo_through_redis_and_worker(teacher, celery_worker_process
     absent = teacher.add_student(course, "Adrien Brody", "1003")
     teacher.upload_portraits(obama, *sorted((group / "enroll" / "Barack_Obama").glob("*.jpg")))
     teacher.upload_portraits(biden, *sorted((group / "enroll" / "Joe_Biden").glob("*.jpg")))
-    teacher.upload_portraits(absent, *(data / "lfw" / "identities" / "Adrien_Brody" / f"Adrien_Brody_000{i}.jpg" for i in (1, 3)))
+    teacher.upload_portraits(
+        absent, *(data / "lfw" / "identities" / "Adrien_Brody" / f"Adrien_Brody_000{i}.jpg" for i in (1, 3))
+    )
     states = wait_for(
         lambda: (st := _photo_states([obama, biden, absent])) and PhotoStatus.PENDING not in st and st,
         240,
@@ -53,11 +55,26 @@ def test_classroom_photo_through_redis_and_worker(teacher, celery_worker_process
 
     with session_scope(get_settings().sqlalchemy_url) as s:
         assert s.get(Job, job_id).state == JobState.SUCCEEDED
-        photo = s.scalar(select(SessionPhoto).join(SessionPhoto.session).where(SessionPhoto.original_filename == "obama_and_biden.jpg").order_by(SessionPhoto.id.desc()))
+        photo = s.scalar(
+            select(SessionPhoto)
+            .join(SessionPhoto.session)
+            .where(SessionPhoto.original_filename == "obama_and_biden.jpg")
+            .order_by(SessionPhoto.id.desc())
+        )
         assert photo.status == SessionPhotoStatus.DONE and photo.annotated_key
-        assert s.scalar(select(func.count()).select_from(DetectedFace).where(DetectedFace.session_photo_id == photo.id)) >= 2
-        records = {r.student_id: r.status for r in s.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == photo.session_id))}
-    assert records == {obama: AttendanceStatus.PRESENT, biden: AttendanceStatus.PRESENT, absent: AttendanceStatus.ABSENT}
+        assert (
+            s.scalar(select(func.count()).select_from(DetectedFace).where(DetectedFace.session_photo_id == photo.id))
+            >= 2
+        )
+        records = {
+            r.student_id: r.status
+            for r in s.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == photo.session_id))
+        }
+    assert records == {
+        obama: AttendanceStatus.PRESENT,
+        biden: AttendanceStatus.PRESENT,
+        absent: AttendanceStatus.ABSENT,
+    }
 
     page = teacher.client.get(f"/sessions/{photo.session_id}")
     assert page.status_code == 200 and b"Barack Obama" in page.data

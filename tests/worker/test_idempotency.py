@@ -61,14 +61,33 @@ def _seed(data_dir) -> tuple[int, int, dict[str, int]]:
             for i, path in enumerate(sorted((group / "enroll" / name).glob("*.jpg"))):
                 key = f"student_photos/{t.id}/{st.id}/{i}.jpg"
                 store.put(key, path.read_bytes(), "image/jpeg")
-                s.add(StudentPhoto(student_id=st.id, storage_key=key, original_filename=path.name, content_type="image/jpeg", width=1, height=1))
+                s.add(
+                    StudentPhoto(
+                        student_id=st.id,
+                        storage_key=key,
+                        original_filename=path.name,
+                        content_type="image/jpeg",
+                        width=1,
+                        height=1,
+                    )
+                )
             students[name] = st.id
         sess = AttendanceSession(course_id=course.id, date=dt.date(2026, 11, 24), label="P1")
         s.add(sess)
         s.flush()
         key = f"classroom_photos/{t.id}/{sess.id}/room.jpg"
         store.put(key, (group / "class" / "two_people.jpg").read_bytes(), "image/jpeg")
-        s.add(SessionPhoto(session_id=sess.id, storage_key=key, original_filename="two_people.jpg", content_type="image/jpeg", content_sha256=uuid.uuid4().hex, width=1, height=1))
+        s.add(
+            SessionPhoto(
+                session_id=sess.id,
+                storage_key=key,
+                original_filename="two_people.jpg",
+                content_type="image/jpeg",
+                content_sha256=uuid.uuid4().hex,
+                width=1,
+                height=1,
+            )
+        )
         job = Job(teacher_id=t.id, kind=JobKind.ATTENDANCE, subject_id=sess.id)
         s.add(job)
         s.flush()
@@ -77,8 +96,15 @@ def _seed(data_dir) -> tuple[int, int, dict[str, int]]:
 
 def _counts(session_id: int) -> tuple[int, int]:
     with session_scope(get_settings().sqlalchemy_url) as s:
-        faces = s.scalar(select(func.count()).select_from(DetectedFace).join(SessionPhoto).where(SessionPhoto.session_id == session_id))
-        records = s.scalar(select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.session_id == session_id))
+        faces = s.scalar(
+            select(func.count())
+            .select_from(DetectedFace)
+            .join(SessionPhoto)
+            .where(SessionPhoto.session_id == session_id)
+        )
+        records = s.scalar(
+            select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
+        )
         return faces, records
 
 
@@ -90,7 +116,9 @@ def _enroll_all(engine, student_ids):
         for photo_id in s.scalars(select(StudentPhoto.id).where(StudentPhoto.student_id.in_(student_ids))):
             enroll_photo(s, make_store(settings), engine, photo_id)
     with session_scope(settings.sqlalchemy_url) as s:
-        assert set(s.scalars(select(StudentPhoto.status).where(StudentPhoto.student_id.in_(student_ids)))) == {PhotoStatus.ACCEPTED}
+        assert set(s.scalars(select(StudentPhoto.status).where(StudentPhoto.student_id.in_(student_ids)))) == {
+            PhotoStatus.ACCEPTED
+        }
 
 
 def test_task_delivered_twice_leaves_one_set_of_records(engine):
@@ -132,11 +160,18 @@ def test_manual_decision_survives_a_rerun(engine):
     with session_scope(settings.sqlalchemy_url) as s:
         process_session(s, make_store(settings), engine, session_id, lambda p, m: None)
     with session_scope(settings.sqlalchemy_url) as s:
-        rec = s.scalar(select(AttendanceRecord).where(AttendanceRecord.session_id == session_id, AttendanceRecord.student_id == ids["Joe_Biden"]))
+        rec = s.scalar(
+            select(AttendanceRecord).where(
+                AttendanceRecord.session_id == session_id, AttendanceRecord.student_id == ids["Joe_Biden"]
+            )
+        )
         rec.status, rec.source, rec.updated_by_id = AttendanceStatus.EXCUSED, RecordSource.MANUAL, teacher_id
     with session_scope(settings.sqlalchemy_url) as s:
         process_session(s, make_store(settings), engine, session_id, lambda p, m: None)
     with session_scope(settings.sqlalchemy_url) as s:
-        recs = {r.student_id: (r.status, r.source) for r in s.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session_id))}
+        recs = {
+            r.student_id: (r.status, r.source)
+            for r in s.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session_id))
+        }
     assert recs[ids["Joe_Biden"]] == (AttendanceStatus.EXCUSED, RecordSource.MANUAL)
     assert recs[ids["Barack_Obama"]] == (AttendanceStatus.PRESENT, RecordSource.AUTO)

@@ -18,7 +18,11 @@ MESSAGES = {
 
 
 def _wants_json() -> bool:
-    return request.path.endswith(".json") or request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.endswith(".json")
+        or request.path.startswith("/api/")
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def _render(code: int, message: str) -> ResponseReturnValue:
@@ -30,14 +34,19 @@ def _render(code: int, message: str) -> ResponseReturnValue:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_exc: CSRFError) -> ResponseReturnValue:
-        return _render(400, "This form has expired or was not sent from this site. Please reload the page and try again.")
+        return _render(
+            400, "This form has expired or was not sent from this site. Please reload the page and try again."
+        )
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-            return _render(413, f"That upload is too large (the limit is {limit} MB per upload). Please send fewer or smaller photos.")
+            return _render(
+                413,
+                f"That upload is too large (the limit is {limit} MB per upload). Please send fewer or smaller photos.",
+            )
         return _render(code, MESSAGES.get(code, exc.description or "Something went wrong."))
 
     @app.errorhandler(OperationalError)

@@ -20,7 +20,9 @@ def enroll_photo(session: Session, store: PhotoStore, engine: Engine, photo_id: 
     data = store.get(photo.storage_key)
     result = engine.enroll(data, photo.original_filename)
     session.execute(
-        delete(FaceEmbedding).where(FaceEmbedding.student_photo_id == photo.id, FaceEmbedding.model_id == engine.model_id)
+        delete(FaceEmbedding).where(
+            FaceEmbedding.student_photo_id == photo.id, FaceEmbedding.model_id == engine.model_id
+        )
     )
     if result.accepted and result.embedding is not None:
         vector = np.asarray(result.embedding, dtype=np.float32)

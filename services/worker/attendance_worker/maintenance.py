@@ -28,7 +28,9 @@ def sweep_stuck_jobs() -> int:
     resent = 0
     with session_scope(settings.sqlalchemy_url) as s:
         stuck = s.scalars(
-            select(Job).where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]), Job.deadline < now).with_for_update(skip_locked=True)
+            select(Job)
+            .where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]), Job.deadline < now)
+            .with_for_update(skip_locked=True)
         ).all()
         for job in stuck:
             if job.attempts >= MAX_ATTEMPTS:

@@ -11,7 +11,9 @@ class SignupForm(FlaskForm):
     password = PasswordField(
         "Password", validators=[DataRequired(), Length(min=10, max=200, message="Use at least 10 characters.")]
     )
-    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")])
+    confirm = PasswordField(
+        "Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
+    )
 
 
 class LoginForm(FlaskForm):

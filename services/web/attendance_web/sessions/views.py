@@ -7,7 +7,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from attendance_shared.models import (
-
     AttendanceSession,
     Job,
     JobKind,
@@ -31,7 +30,9 @@ def _get_or_create_session(course_id: int, form: SessionForm) -> AttendanceSessi
     """One session per (course, date, label), even when two requests race (the UNIQUE constraint decides)."""
     label = (form.label.data or "").strip()
     stmt = select(AttendanceSession).where(
-        AttendanceSession.course_id == course_id, AttendanceSession.date == form.date.data, AttendanceSession.label == label
+        AttendanceSession.course_id == course_id,
+        AttendanceSession.date == form.date.data,
+        AttendanceSession.label == label,
     )
     existing = db().scalar(stmt)
     if existing:
@@ -112,15 +113,17 @@ def create(course_id: int) -> ResponseReturnValue:
 def show(session_id: int) -> ResponseReturnValue:
     session = owned_session(session_id)
     records = {r.student_id: r for r in session.records}
-    jobs = db().scalars(
-        select(Job)
-        .where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session.id, Job.teacher_id == current_teacher_id())
-        .order_by(Job.created_at.desc())
-        .limit(5)
-    ).all()
-    return render_template(
-        "sessions/show.html", session=session, records=records, jobs=jobs, delete_form=DeleteForm()
+    jobs = (
+        db()
+        .scalars(
+            select(Job)
+            .where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session.id, Job.teacher_id == current_teacher_id())
+            .order_by(Job.created_at.desc())
+            .limit(5)
+        )
+        .all()
     )
+    return render_template("sessions/show.html", session=session, records=records, jobs=jobs, delete_form=DeleteForm())
 
 
 @bp.route("/sessions/<int:session_id>/rerun", methods=["POST"])
@@ -155,5 +158,3 @@ def annotated(photo_id: int) -> ResponseReturnValue:
     if not p.annotated_key:
         abort(404)
     return send_photo(p.annotated_key, "image/jpeg")
-
-

@@ -38,7 +38,10 @@ def create(course_id: int) -> ResponseReturnValue:
     )
     if student is None:
         student = Student(
-            teacher_id=current_teacher_id(), name=form.name.data.strip(), student_number=number, email=form.email.data or None
+            teacher_id=current_teacher_id(),
+            name=form.name.data.strip(),
+            student_number=number,
+            email=form.email.data or None,
         )
         db().add(student)
         db().flush()
@@ -59,7 +62,11 @@ def create(course_id: int) -> ResponseReturnValue:
 def show(student_id: int) -> ResponseReturnValue:
     student = owned_student(student_id)
     return render_template(
-        "students/show.html", student=student, form=StudentForm(obj=student), photo_form=PhotoForm(), delete_form=DeleteForm()
+        "students/show.html",
+        student=student,
+        form=StudentForm(obj=student),
+        photo_form=PhotoForm(),
+        delete_form=DeleteForm(),
     )
 
 
@@ -129,7 +136,10 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
         flash(error, "error")
     room = MAX_PHOTOS_PER_STUDENT - len(student.photos)
     if len(good) > room:
-        flash(f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits; only the first {max(room, 0)} were kept.", "error")
+        flash(
+            f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits; only the first {max(room, 0)} were kept.",
+            "error",
+        )
         good = good[: max(room, 0)]
     stored: list[str] = []
     jobs = []
@@ -182,5 +192,3 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
         flash("Photo deleted.", "success")
         return redirect(url_for("students.show", student_id=student_id))
     abort(400)
-
-
