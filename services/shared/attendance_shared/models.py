@@ -56,6 +56,8 @@ class PhotoStatus(enum.StrEnum):
 class SessionPhotoStatus(enum.StrEnum):
     QUEUED = "queued"
     PROCESSING = "processing"
+    DETECTING = "detecting"
+    MATCHING = "matching"
     DONE = "done"
     FAILED = "failed"
 
@@ -188,7 +190,8 @@ class FaceEmbedding(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     student_photo_id: Mapped[int | None] = mapped_column(ForeignKey("student_photos.id", ondelete="CASCADE"))
-    detected_face_id: Mapped[int | None] = mapped_column(ForeignKey("detected_faces.id", ondelete="CASCADE"))
+    # SET NULL: a face the teacher assigned stays in the gallery when a re-run replaces the detections.
+    detected_face_id: Mapped[int | None] = mapped_column(ForeignKey("detected_faces.id", ondelete="SET NULL"))
     model_id: Mapped[str] = mapped_column(String(120))
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)

@@ -52,13 +52,21 @@ class SessionOutcome:
         return text
 
 
+def _stage(session: Session, photo: SessionPhoto, status: SessionPhotoStatus) -> None:
+    """Commit the photo's stage so the teacher's page shows it live."""
+    photo.status = status
+    session.commit()
+
+
 def recognise_photo(
     session: Session, store: PhotoStore, engine: Engine, photo: SessionPhoto, gallery: dict, names: dict[str, str]
 ) -> list[DetectedFace]:
     """Detect, embed and match one photo; replace its detected faces; store the annotated image."""
     assert photo.storage_key is not None
     data = store.get(photo.storage_key)
+    _stage(session, photo, SessionPhotoStatus.DETECTING)
     analysis = engine.analyze(data, photo.original_filename)
+    _stage(session, photo, SessionPhotoStatus.MATCHING)
     decisions = engine.match(analysis.faces, gallery)
     session.execute(delete(DetectedFace).where(DetectedFace.session_photo_id == photo.id))
     faces: list[DetectedFace] = []
@@ -137,8 +145,6 @@ def process_session(
     names = {str(s.id): s.name for s in att.course.students}
     report(5, f"Recognising {len(photos)} photo(s)")
     for done, photo in enumerate(photos, start=1):
-        photo.status = SessionPhotoStatus.PROCESSING
-        session.commit()
         try:
             faces = recognise_photo(session, store, engine, photo, gallery, names)
         except ImageRejected as exc:

@@ -193,7 +193,7 @@ def upgrade() -> None:
     sa.Column('dim', sa.Integer(), nullable=False),
     sa.Column('vector', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['detected_face_id'], ['detected_faces.id'], name=op.f('fk_face_embeddings_detected_face_id_detected_faces'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['detected_face_id'], ['detected_faces.id'], name=op.f('fk_face_embeddings_detected_face_id_detected_faces'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['student_id'], ['students.id'], name=op.f('fk_face_embeddings_student_id_students'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['student_photo_id'], ['student_photos.id'], name=op.f('fk_face_embeddings_student_photo_id_student_photos'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_face_embeddings')),
