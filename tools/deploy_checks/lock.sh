@@ -26,4 +26,5 @@ compile() {
 compile requirements/web.in requirements/web.lock
 compile requirements/worker.in requirements/worker.lock
 compile requirements/worker-gpu.in requirements/worker-gpu.lock --no-emit-package onnxruntime
+compile requirements/eb-python.in requirements/eb-python.lock
 compile requirements/dev.in requirements/dev.lock
