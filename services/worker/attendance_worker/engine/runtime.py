@@ -32,8 +32,9 @@ def session_options(intra_op_threads: int, inter_op_threads: int) -> Any:
     return opts
 
 
-def make_session(path: Path, *, intra_op_threads: int = 2, inter_op_threads: int = 1,
-                 providers: Sequence[str] | None = None) -> Any:
+def make_session(
+    path: Path, *, intra_op_threads: int = 2, inter_op_threads: int = 1, providers: Sequence[str] | None = None
+) -> Any:
     """Create an InferenceSession; a missing or unreadable file becomes a ModelPackError naming it."""
     import onnxruntime
 
@@ -42,7 +43,8 @@ def make_session(path: Path, *, intra_op_threads: int = 2, inter_op_threads: int
         raise ModelPackError.for_file(path, "is missing")
     try:
         return onnxruntime.InferenceSession(
-            str(path), session_options(intra_op_threads, inter_op_threads),
+            str(path),
+            session_options(intra_op_threads, inter_op_threads),
             providers=list(providers) if providers is not None else choose_providers(),
         )
     except Exception as exc:  # onnxruntime raises several unrelated exception types for a bad file

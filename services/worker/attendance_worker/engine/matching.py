@@ -1,0 +1,131 @@
+"""Open-set matching: quality-aware thresholds, one-to-one assignment per photo, merging across photos.
+
+Marking an absent child present is the worst error, so "present" needs a similarity above a
+threshold that rises for small, blurred or weakly detected faces, and a clear margin over the
+second-best student; plausible matches become "confirm" (never present until a teacher says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .recognizer import l2_normalize
+
+Gallery = Mapping[str, np.ndarray]  # person id -> (k, d) embeddings of that person's accepted photos
+
+PRESENT, CONFIRM, UNKNOWN = "present", "confirm", "unknown"
+
+
+@dataclass(frozen=True)
+class FaceDecision:
+    decision: str  # "present" | "confirm" | "unknown"
+    person: str | None  # set only when decision == "present"
+    candidate: str | None  # best match whatever the decision
+    similarity: float  # cosine similarity to `candidate`'s template (0.0 when the gallery is empty)
+
+
+@dataclass(frozen=True)
+class FaceQuality:
+    face_px: int
+    blur: float
+    detection_score: float
+
+
+def build_templates(gallery: Gallery) -> tuple[list[str], np.ndarray]:
+    """One L2-normalised template per person: the mean of their normalised embeddings."""
+    people: list[str] = []
+    rows: list[np.ndarray] = []
+    for person, embs in gallery.items():
+        arr = np.asarray(embs, np.float32).reshape(-1, np.asarray(embs).shape[-1]) if np.size(embs) else None
+        if arr is None or arr.shape[0] == 0:
+            continue
+        people.append(str(person))
+        rows.append(l2_normalize(l2_normalize(arr).mean(axis=0)))
+    if not rows:
+        return [], np.zeros((0, 0), np.float32)
+    return people, np.stack(rows)
+
+
+def present_threshold(q: FaceQuality, thresholds: Mapping[str, float]) -> float:
+    """The similarity needed for "present": higher for small, blurred or weakly detected faces."""
+    base = float(thresholds["present"])
+    strict = float(thresholds.get("present_small", base))
+    low_quality = (
+        q.face_px < thresholds.get("small_face_px", 0.0)
+        or q.blur < thresholds.get("blur_low", 0.0)
+        or q.detection_score < thresholds.get("det_score_low", 0.0)
+    )
+    return max(base, strict) if low_quality else base
+
+
+def match_faces(
+    embeddings: np.ndarray, qualities: Sequence[FaceQuality], gallery: Gallery, thresholds: Mapping[str, float]
+) -> list[FaceDecision]:
+    """Decide every face of one photo; a person is assigned to at most one face (Hungarian, not greedy)."""
+    n = len(qualities)
+    people, templates = build_templates(gallery)
+    if n == 0:
+        return []
+    if not people:
+        return [FaceDecision(UNKNOWN, None, None, 0.0) for _ in range(n)]
+    emb = l2_normalize(np.asarray(embeddings, np.float32).reshape(n, -1))
+    sims = emb @ templates.T  # (faces, people)
+    confirm_t = float(thresholds["confirm"])
+    margin_t = float(thresholds.get("margin", 0.0))
+
+    # Maximise total similarity over pairs that could at least be confirmed.
+    eligible = sims >= confirm_t
+    assigned: dict[int, int] = {}
+    if eligible.any():
+        cost = np.where(eligible, -sims, 1e6)
+        rows, cols = linear_sum_assignment(cost)
+        assigned = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if eligible[r, c]}
+
+    out: list[FaceDecision] = []
+    for i in range(n):
+        row = sims[i]
+        if i not in assigned:
+            best = int(np.argmax(row))
+            out.append(FaceDecision(UNKNOWN, None, people[best], float(row[best])))
+            continue
+        j = assigned[i]
+        s = float(row[j])
+        others = np.delete(row, j)
+        second = float(others.max()) if others.size else -1.0
+        if s >= present_threshold(qualities[i], thresholds) and s - second >= margin_t:
+            out.append(FaceDecision(PRESENT, people[j], people[j], s))
+        else:
+            out.append(FaceDecision(CONFIRM, None, people[j], s))
+    return out
+
+
+class SessionMatch(NamedTuple):
+    photo_index: int
+    face_index: int
+    decision: str  # "present" or "confirm"
+    similarity: float
+
+
+def merge_session(per_photo_decisions: Sequence[Sequence[FaceDecision]]) -> dict[str, SessionMatch]:
+    """Evidence of all photos of a session, per person: present if present in any photo (best face kept);
+    otherwise the best "confirm" face. A "confirm" never makes anyone present; unknown faces are ignored."""
+    best: dict[str, SessionMatch] = {}
+    rank = {PRESENT: 1, CONFIRM: 0}
+    for p, decisions in enumerate(per_photo_decisions):
+        for f, d in enumerate(decisions):
+            if d.decision == PRESENT and d.person is not None:
+                person = d.person
+            elif d.decision == CONFIRM and d.candidate is not None:
+                person = d.candidate
+            else:
+                continue
+            cand = SessionMatch(p, f, d.decision, float(d.similarity))
+            cur = best.get(person)
+            if cur is None or (rank[cand.decision], cand.similarity) > (rank[cur.decision], cur.similarity):
+                best[person] = cand
+    return best

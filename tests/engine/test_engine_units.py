@@ -1,0 +1,153 @@
+"""Fast unit tests: providers, model pack errors, tiling, assignment and session merging (no photos)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attendance_worker.engine import FaceDecision, ModelPackError, choose_providers, load_pack, merge_session
+from attendance_worker.engine.detector import nms, plan_tiles
+from attendance_worker.engine.matching import FaceQuality, match_faces
+
+THRESHOLDS = {
+    "present": 0.40,
+    "confirm": 0.28,
+    "present_small": 0.46,
+    "small_face_px": 40,
+    "blur_low": 0,
+    "det_score_low": 0,
+    "margin": 0.05,
+}
+GOOD = FaceQuality(face_px=80, blur=500.0, detection_score=0.9)
+
+
+def test_cpu_provider_chosen_when_cuda_absent(monkeypatch):
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    assert choose_providers() == ["CPUExecutionProvider"]
+    assert choose_providers(["AzureExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+
+
+def test_cuda_first_when_available():
+    assert choose_providers(["CUDAExecutionProvider", "CPUExecutionProvider"]) == [
+        "CUDAExecutionProvider",
+        "CPUExecutionProvider",
+    ]
+
+
+def test_missing_pack_names_file_and_command(tmp_path: Path):
+    with pytest.raises(ModelPackError) as err:
+        load_pack(tmp_path / "nowhere")
+    assert "manifest.json" in str(err.value) and "make models" in str(err.value)
+
+
+def test_corrupt_model_names_file_and_command(tmp_path: Path, pack_dir: Path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    manifest = json.loads((pack_dir / "manifest.json").read_text())
+    (pack / "manifest.json").write_text(json.dumps(manifest))
+    shutil.copy(pack_dir / "recognizer.onnx", pack / "recognizer.onnx")
+    (pack / "detector.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelPackError) as err:
+        load_pack(pack)
+    assert "detector.onnx" in str(err.value) and "make models" in str(err.value)
+    (pack / "detector.onnx").unlink()
+    with pytest.raises(ModelPackError, match=r"detector\.onnx is missing"):
+        load_pack(pack)
+
+
+def test_engine_refuses_unloadable_model(tmp_path: Path):
+    from attendance_worker.engine.runtime import make_session
+
+    bad = tmp_path / "detector.onnx"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ModelPackError, match=r"detector\.onnx.*make models"):
+        make_session(bad)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (4000, 3000), (3024, 4032), (640, 480), (250, 250)])
+def test_tiles_cover_image_with_bounded_shape(size):
+    width, height = size
+    tw, th, corners = plan_tiles(width, height, 1_250_000, 128)
+    assert tw % 32 == 0 and th % 32 == 0 and tw * th <= 1_250_000
+    covered = np.zeros((height, width), bool)
+    for x, y in corners:
+        covered[y : y + th, x : x + tw] = True
+    assert covered.all()
+    if len(corners) > 1:  # neighbours overlap by at least the overlap
+        xs = sorted({x for x, _ in corners})
+        assert all(b - a <= tw - 128 for a, b in itertools.pairwise(xs))
+
+
+def test_nms_merges_duplicates():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    keep = nms(boxes, np.array([0.9, 0.8, 0.7], np.float32), 0.4)
+    assert list(keep) == [0, 2]
+
+
+def _unit(v):
+    v = np.asarray(v, np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_assignment_never_gives_one_student_two_faces():
+    a, b = _unit([1, 0, 0, 0]), _unit([0, 1, 0, 0])
+    gallery = {"A": a[None], "B": b[None]}
+    # Two faces both look most like A; the second is slightly closer to B than the first is.
+    f1 = _unit([0.95, 0.1, 0.3, 0])
+    f2 = _unit([0.9, 0.6, 0.0, 0.1])
+    decisions = match_faces(np.stack([f1, f2]), [GOOD, GOOD], gallery, THRESHOLDS)
+    people = [d.candidate for d in decisions if d.decision != "unknown"]
+    assert len(people) == len(set(people))
+    assert decisions[0].person == "A"
+    assert decisions[1].decision != "present" or decisions[1].person == "B"
+
+
+def test_hungarian_beats_greedy():
+    # Greedy (best pair first) would give A to face 0 and leave face 1 without anyone.
+    gallery = {"A": _unit([1, 0, 0])[None], "B": _unit([0, 1, 0])[None]}
+    f0 = _unit([0.9, 0.85, 0.0])
+    f1 = _unit([0.88, 0.2, 0.3])
+    decisions = match_faces(np.stack([f0, f1]), [GOOD, GOOD], gallery, {**THRESHOLDS, "margin": 0.0})
+    assert decisions[0].candidate == "B" and decisions[1].candidate == "A"
+
+
+def test_low_quality_face_needs_more_similarity():
+    gallery = {"A": _unit([1, 0, 0])[None]}
+    face = _unit([0.42, np.sqrt(1 - 0.42**2), 0])  # similarity 0.42: present if good, confirm if small
+    small = FaceQuality(face_px=24, blur=500.0, detection_score=0.9)
+    assert match_faces(face[None], [GOOD], gallery, THRESHOLDS)[0].decision == "present"
+    assert match_faces(face[None], [small], gallery, THRESHOLDS)[0].decision == "confirm"
+
+
+def test_open_set_unknown_and_empty_gallery():
+    gallery = {"A": _unit([1, 0, 0])[None]}
+    stranger = _unit([0, 0, 1])
+    d = match_faces(stranger[None], [GOOD], gallery, THRESHOLDS)[0]
+    assert d.decision == "unknown" and d.person is None and d.candidate == "A"
+    assert match_faces(stranger[None], [GOOD], {}, THRESHOLDS)[0].decision == "unknown"
+
+
+def test_merge_session_present_in_any_photo_confirm_never_present():
+    per_photo = [
+        [FaceDecision("present", "A", "A", 0.6), FaceDecision("confirm", None, "B", 0.35)],
+        [
+            FaceDecision("present", "A", "A", 0.7),
+            FaceDecision("unknown", None, "C", 0.1),
+            FaceDecision("confirm", None, "B", 0.38),
+        ],
+        [FaceDecision("confirm", None, "A", 0.39), FaceDecision("present", "D", "D", 0.5)],
+    ]
+    merged = merge_session(per_photo)
+    assert merged["A"] == (1, 0, "present", 0.7)
+    assert merged["B"].decision == "confirm" and merged["B"].photo_index == 1
+    assert merged["D"].decision == "present"
+    assert "C" not in merged
+    present = {p for p, m in merged.items() if m.decision == "present"}
+    assert present == {"A", "D"}
