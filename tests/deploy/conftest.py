@@ -1,0 +1,147 @@
+"""Shared helpers for the deployment checks: the files under test, parsed once, and the settings' names.
+
+These checks need no Docker engine: the compose files and Dockerrun.aws.json are validated against
+JSON schemas (tools/deploy_checks/), the Dockerfiles with hadolint, and the containers' commands are
+run here as processes (test_container_commands.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = ROOT / "tools" / "deploy_checks"
+
+# Variables that are not application settings but that the containers legitimately use: the shell in
+# the worker command (WORKER_CONCURRENCY), the postgres and MinIO images' own variables, and the
+# platform's (PORT for Elastic Beanstalk's nginx, HTTPS_CERTIFICATE_ARN for 04_https.config).
+CONTAINER_ONLY_VARS = {
+    "WORKER_CONCURRENCY",
+    "POSTGRES_DB",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
+    "MINIO_KMS_SECRET_KEY",
+    "PORT",
+    "HTTPS_CERTIFICATE_ARN",
+}
+# Host-side variables used only in compose interpolation (ports on this machine).
+COMPOSE_HOST_VARS = {"WEB_PORT", "DB_PORT", "REDIS_PORT"}
+
+# The application services and the images they run (compose service -> image repository).
+APP_SERVICES = {
+    "migrate": "attendance-web",
+    "s3-init": "attendance-web",
+    "web": "attendance-web",
+    "worker": "attendance-worker",
+    "beat": "attendance-worker",
+    "flower": "attendance-worker",
+}
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def setting_names() -> set[str]:
+    """Every environment name the application reads: the aliases of Settings' fields."""
+    from attendance_shared.settings import Settings
+
+    names = {field.alias for field in Settings.model_fields.values() if field.alias}
+    assert names, "Settings declares no aliases?"
+    return names
+
+
+def settings_source_names() -> set[str]:
+    """The same names read from settings.py's text, so a rename there cannot go unnoticed here."""
+    text = (ROOT / "services" / "shared" / "attendance_shared" / "settings.py").read_text()
+    return set(re.findall(r'alias="([A-Z0-9_]+)"', text))
+
+
+def unescape_compose(value: str) -> str:
+    """What the container receives for a compose string with no ${...} interpolation: $$ -> $."""
+    return value.replace("$$", "$")
+
+
+_INTERP = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${NAME}, ${NAME:-default}, ${NAME-default} and ${NAME:?error}, then $$ -> $."""
+
+    def sub(m: re.Match[str]) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3) or ""
+        current = env.get(name)
+        if op in (":-", "-"):
+            if current is None or (op == ":-" and current == ""):
+                return arg
+            return current
+        if op in (":?", "?"):
+            if current is None or (op == ":?" and current == ""):
+                raise KeyError(f"{name}: {arg}")
+            return current
+        return current or ""
+
+    out: list[str] = []
+    for i, part in enumerate(value.split("$$")):
+        if i:
+            out.append("$")
+        out.append(_INTERP.sub(sub, part))
+    return "".join(out)
+
+
+def dotenv(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        env[key.strip()] = value.strip()
+    return env
+
+
+def service_env(service: dict[str, Any]) -> dict[str, str]:
+    """A compose service's environment as a dict (mapping or KEY=VALUE list form), values raw."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+
+def image_repository(image: str) -> str:
+    """registry/path/name:tag -> name."""
+    last = image.rsplit("/", 1)[-1]
+    return last.split("@", 1)[0].split(":", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def compose() -> dict[str, Any]:
+    return load_yaml(ROOT / "docker-compose.yml")
+
+
+@pytest.fixture(scope="session")
+def compose_gpu() -> dict[str, Any]:
+    return load_yaml(ROOT / "docker-compose.gpu.yml")
+
+
+@pytest.fixture(scope="session")
+def dockerrun() -> dict[str, Any]:
+    return json.loads((ROOT / "Dockerrun.aws.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def containers(dockerrun: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in dockerrun["containerDefinitions"]}
+
+
+@pytest.fixture(scope="session")
+def settings_env_names() -> set[str]:
+    return setting_names()

@@ -1,0 +1,1 @@
+"""Deployment helpers and the schemas the deploy checks (tests/deploy) validate against."""

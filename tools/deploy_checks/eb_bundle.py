@@ -1,0 +1,95 @@
+"""Build the source bundle for the Elastic Beanstalk *Docker* (ECS on Amazon Linux 2) platform.
+
+    python tools/deploy_checks/eb_bundle.py --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com \
+        --tag v2026.11.24 --region us-east-1 --out dist/eb-docker-bundle.zip
+
+The committed Dockerrun.aws.json names its images and log settings with ${ECR_REGISTRY},
+${IMAGE_TAG}, ${AWS_REGION} and ${LOG_GROUP}; this fills them in and zips the result with the
+.ebextensions that apply to the Docker platform (every file except those for the Python platform,
+which the Docker platform would reject). `eb deploy --staged` is not needed: point the EB CLI at
+the zip with `deploy: artifact:` in .elasticbeanstalk/config.yml (docs/deploy-aws.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import string
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON_ONLY_NAMESPACE = "aws:elasticbeanstalk:container:python"
+PLACEHOLDERS = ("ECR_REGISTRY", "IMAGE_TAG", "AWS_REGION", "LOG_GROUP")
+
+
+def docker_platform_configs(root: Path = ROOT) -> list[Path]:
+    """The .ebextensions files for the Docker platform: all but the Python-platform ones."""
+    return [p for p in sorted((root / ".ebextensions").glob("*.config")) if PYTHON_ONLY_NAMESPACE not in p.read_text()]
+
+
+def render_dockerrun(values: dict[str, str], root: Path = ROOT) -> dict[str, Any]:
+    """Dockerrun.aws.json with the placeholders filled in; a missing value is an error, not a blank."""
+    text = (root / "Dockerrun.aws.json").read_text()
+    missing = [name for name in PLACEHOLDERS if f"${{{name}}}" in text and not values.get(name)]
+    if missing:
+        raise SystemExit(f"error: no value for {', '.join(missing)}")
+    doc: dict[str, Any] = json.loads(text)
+
+    def fill(obj: Any) -> Any:
+        if isinstance(obj, str):
+            # Only our own placeholders: the worker command's ${QUEUE_PREFIX} and
+            # ${WORKER_CONCURRENCY:-1} are for the container's shell and must stay.
+            return re.sub(
+                r"\$\{(" + "|".join(PLACEHOLDERS) + r")\}",
+                lambda m: string.Template(m.group(0)).substitute(values),
+                obj,
+            )
+        if isinstance(obj, list):
+            return [fill(v) for v in obj]
+        if isinstance(obj, dict):
+            return {k: fill(v) for k, v in obj.items()}
+        return obj
+
+    rendered: dict[str, Any] = fill(doc)
+    return rendered
+
+
+def build(out: Path, values: dict[str, str], root: Path = ROOT) -> Path:
+    dockerrun = render_dockerrun(values, root)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("Dockerrun.aws.json", json.dumps(dockerrun, indent=2) + "\n")
+        for path in docker_platform_configs(root):
+            zf.write(path, f".ebextensions/{path.name}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--registry", required=True, help="ECR registry, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    )
+    parser.add_argument("--tag", required=True, help="image tag pushed for both attendance-web and attendance-worker")
+    parser.add_argument("--region", required=True, help="AWS region for the awslogs driver")
+    parser.add_argument(
+        "--log-group", default="/attendance/production", help="CloudWatch Logs group for the containers"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "dist" / "eb-docker-bundle.zip")
+    args = parser.parse_args(argv)
+    values = {
+        "ECR_REGISTRY": args.registry,
+        "IMAGE_TAG": args.tag,
+        "AWS_REGION": args.region,
+        "LOG_GROUP": args.log_group,
+    }
+    path = build(args.out, values)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
