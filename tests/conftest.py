@@ -96,7 +96,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
     except Exception:
         pass
+    _drop_run_keys()
     shutil.rmtree(TMP, ignore_errors=True)
+
+
+def _drop_run_keys() -> None:
+    """Messages no worker consumed (tests that only enqueue) and rate-limit counters of this run."""
+    try:
+        import redis
+
+        r = redis.Redis.from_url(REDIS_TEST_URL)
+        for key in r.scan_iter(match=f"*t{RUN_ID}-*", count=500):
+            r.delete(key)
+    except Exception:
+        pass
 
 
 def free_port() -> int:
@@ -124,7 +137,7 @@ def app():
     from attendance_web import create_app
 
     get_settings.cache_clear()
-    flask_app = create_app(TESTING=True, WTF_CSRF_ENABLED=False)
+    flask_app = create_app(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
     yield flask_app
 
 

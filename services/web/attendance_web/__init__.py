@@ -22,6 +22,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from .extensions import register_extensions
 
     register_extensions(app, settings)
+    from .observability import register_observability
+
+    register_observability(app)
     register_blueprints(app)
     from .errors import register_error_handlers
     from .security import register_security_headers

@@ -41,6 +41,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
+        if code == 429:
+            return _render(429, "Too many attempts. Please wait a few minutes and try again.")
         if code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
             return _render(

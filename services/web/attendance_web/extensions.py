@@ -6,6 +6,8 @@ from typing import cast
 
 from celery import Celery
 from flask import Flask, current_app, g
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session
@@ -18,6 +20,8 @@ from attendance_shared.storage import PhotoStore, make_store
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# No default limits: only the routes that guard credentials are limited (see auth.views).
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:
@@ -26,6 +30,11 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.session_protection = "strong"
     csrf.init_app(app)
+    # Counters shared by every gunicorn worker (Redis) in production; per process in development.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"{settings.queue_prefix}ratelimit")
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # Redis down must not lock teachers out
+    limiter.init_app(app)
     app.extensions["attendance.sessionmaker"] = session_factory(settings.sqlalchemy_url)
     app.extensions["attendance.store"] = make_store(settings)
     app.extensions["attendance.celery"] = make_celery(settings)

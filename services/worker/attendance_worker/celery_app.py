@@ -11,13 +11,15 @@ import logging
 import sys
 from typing import Any
 
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
+from attendance_shared.logs import configure_logging, job_id
 from attendance_shared.queue import make_celery
 from attendance_shared.settings import ConfigurationError, get_settings
 
 log = logging.getLogger(__name__)
 
+configure_logging("worker")
 settings = get_settings()
 try:
     settings.require_production_secrets()
@@ -45,3 +47,14 @@ def _load_engine(**_: Any) -> None:
     from .engine import get_engine
 
     get_engine()
+
+
+@task_prerun.connect
+def _bind_job_id(task_id: str | None = None, kwargs: dict[str, Any] | None = None, **_: Any) -> None:
+    """Every log line of a task carries its job id (= task id)."""
+    job_id.set((kwargs or {}).get("job_id") or task_id)
+
+
+@task_postrun.connect
+def _unbind_job_id(**_: Any) -> None:
+    job_id.set(None)

@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from attendance_shared.models import Teacher
 
-from ..extensions import db
+from ..audit import audit
+from ..extensions import db, limiter
 from . import bp
 from .forms import LoginForm, SignupForm
 from .user import TeacherUser
@@ -26,7 +27,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("courses.dashboard")
 
 
+def _login_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254] or (request.remote_addr or "")
+
+
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
 def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("courses.dashboard"))
@@ -45,6 +51,8 @@ def signup() -> ResponseReturnValue:
             session.rollback()
             form.email.errors.append("An account with this email already exists. Log in instead?")
         else:
+            audit("signup", teacher.id)
+            session.commit()
             login_user(TeacherUser(teacher))
             flash("Welcome! Start by creating your first course.", "success")
             return redirect(url_for("courses.dashboard"))
@@ -52,6 +60,8 @@ def signup() -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute;50 per hour", methods=["POST"])
+@limiter.limit("20 per hour", methods=["POST"], key_func=_login_email)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("courses.dashboard"))
@@ -61,8 +71,12 @@ def login() -> ResponseReturnValue:
         teacher = db().scalar(select(Teacher).where(Teacher.email == email))
         ok = check_password_hash(teacher.password_hash if teacher else _DUMMY_HASH, form.password.data)
         if teacher and ok:
+            audit("login", teacher.id)
+            db().commit()
             login_user(TeacherUser(teacher), remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")))
+        audit("login_failed", teacher.id if teacher else None, f"email={email}")
+        db().commit()
         flash("That email and password do not match an account.", "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
@@ -71,6 +85,8 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> ResponseReturnValue:
+    audit("logout", int(current_user.id))
+    db().commit()
     logout_user()
     flash("You are logged out.", "success")
     return redirect(url_for("auth.login"))

@@ -8,9 +8,11 @@ from sqlalchemy.exc import IntegrityError
 
 from attendance_shared.models import Course, Job
 
+from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ownership import owned_course
+from ..photos import remove_photos
 from ..sessions.forms import SessionForm
 from ..students.forms import StudentForm
 from . import bp
@@ -83,7 +85,10 @@ def edit(course_id: int) -> ResponseReturnValue:
 def delete(course_id: int) -> ResponseReturnValue:
     course = owned_course(course_id)
     if DeleteForm().validate_on_submit():
+        keys = [k for s in course.sessions for p in s.photos for k in (p.storage_key, p.annotated_key)]
+        audit("course_deleted", current_teacher_id(), f"course_id={course.id} sessions={len(course.sessions)}")
         db().delete(course)
         db().commit()
+        remove_photos(keys)
         flash(f"Course {course.name} deleted.", "success")
     return redirect(url_for("courses.dashboard"))

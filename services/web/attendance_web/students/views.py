@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from attendance_shared.models import Enrollment, JobKind, PhotoStatus, Student, StudentPhoto
 from attendance_shared.storage import StorageError, student_photo_key
 
+from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..courses.forms import DeleteForm
 from ..extensions import db, store
@@ -101,6 +102,7 @@ def delete(student_id: int) -> ResponseReturnValue:
         abort(400)
     keys = [p.storage_key for p in student.photos]
     name = student.name
+    audit("student_deleted", current_teacher_id(), f"student_id={student.id} photos={len(keys)}")
     db().delete(student)
     db().commit()
     remove_photos(keys)
@@ -186,6 +188,7 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
     p = owned_student_photo(photo_id)
     if DeleteForm().validate_on_submit():
         key, student_id = p.storage_key, p.student_id
+        audit("student_photo_deleted", current_teacher_id(), f"photo_id={p.id} student_id={student_id}")
         db().delete(p)
         db().commit()
         remove_photos([key])

@@ -1,0 +1,100 @@
+"""Login rate limiting, the audit log, request ids, JSON logs and the metrics endpoint."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from sqlalchemy import select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import AuditEvent, Teacher
+from attendance_shared.settings import get_settings
+from attendance_web import create_app
+
+
+def _limited_app():
+    get_settings.cache_clear()
+    # A fresh key prefix: counters of other tests (and other runs) never interfere.
+    return create_app(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_KEY_PREFIX=f"rl-{uuid.uuid4().hex}")
+
+
+def test_login_is_rate_limited_per_address():
+    client = _limited_app().test_client()
+    codes = [
+        client.post("/login", data={"email": f"x{i}@school.example.org", "password": "wrong-password"}).status_code
+        for i in range(12)
+    ]
+    assert codes[:10] == [401] * 10
+    assert codes[-1] == 429
+    r = client.post("/login", data={"email": "x@school.example.org", "password": "wrong-password"})
+    assert b"Too many attempts" in r.data
+
+
+def test_login_is_rate_limited_per_account_across_addresses():
+    client = _limited_app().test_client()
+    email = f"victim-{uuid.uuid4().hex[:6]}@school.example.org"
+    codes = []
+    for i in range(21):
+        env = {"REMOTE_ADDR": f"10.1.{i // 250}.{i % 250 + 1}"}
+        codes.append(client.post("/login", data={"email": email, "password": "guess"}, environ_base=env).status_code)
+    assert codes[:20] == [401] * 20 and codes[20] == 429
+
+
+def test_audit_log_records_sign_ins_failures_and_deletions(teacher):
+    teacher.client.post("/logout")
+    teacher.client.post("/login", data={"email": teacher.email, "password": "wrong password"})
+    teacher.client.post("/login", data={"email": teacher.email, "password": teacher.password})
+    course = teacher.create_course("Audit")
+    student = teacher.add_student(course, "Dora", "77")
+    teacher.client.post(f"/students/{student}/delete")
+    teacher.client.post(f"/courses/{course}/delete")
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        teacher_id = s.scalar(select(Teacher.id).where(Teacher.email == teacher.email))
+        events = s.scalars(select(AuditEvent).where(AuditEvent.teacher_id == teacher_id).order_by(AuditEvent.id)).all()
+        actions = [e.action for e in events]
+        assert all(e.ip for e in events)
+        assert all(teacher.password not in (e.detail or "") for e in events)
+    assert actions == ["signup", "logout", "login_failed", "login", "student_deleted", "course_deleted"]
+
+
+def test_request_id_is_echoed_or_made(client):
+    r = client.get("/login", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["X-Request-ID"] == "abc-123"
+    r = client.get("/login", headers={"X-Request-ID": "bad id <script>"})
+    assert r.headers["X-Request-ID"] != "bad id <script>" and len(r.headers["X-Request-ID"]) == 32
+
+
+def test_logs_are_json_with_request_id_and_no_secrets(client):
+    import io
+
+    from attendance_shared.logs import ContextFilter, json_handler
+
+    stream = io.StringIO()
+    handler = json_handler("web", stream)
+    logger = logging.getLogger("attendance.web.request")
+    logger.addHandler(handler)
+    try:
+        client.get("/login", headers={"X-Request-ID": "req-42"})
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads([x for x in stream.getvalue().splitlines() if "req-42" in x][-1])
+    assert line["request_id"] == "req-42" and line["service"] == "web" and line["level"] == "INFO"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "connecting to %s", ("test-secret-key",), None)
+    ContextFilter().filter(record)
+    assert "test-secret-key" not in record.getMessage()
+
+
+def test_metrics_endpoint(client, teacher):
+    teacher.client.get("/")
+    body = client.get("/metrics").data.decode()
+    for name in (
+        "attendance_http_requests_total",
+        "attendance_http_request_seconds_bucket",
+        "attendance_jobs",
+        "attendance_job_duration_seconds_bucket",
+        "attendance_faces_per_photo_bucket",
+        "attendance_queue_depth",
+    ):
+        assert name in body, name
