@@ -1,0 +1,165 @@
+"""Bad input on every photo upload path: each gets a clear sentence, nothing half-stored, the app keeps working."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import SessionPhoto, StudentPhoto
+from attendance_shared.settings import get_settings
+
+
+def _img(fmt: str, mode: str = "RGB", size=(320, 240), **kw) -> bytes:
+    buf = io.BytesIO()
+    if mode == "I;16":
+        Image.fromarray(np.linspace(0, 65535, size[0] * size[1]).reshape(size[1], size[0]).astype(np.uint16)).save(
+            buf, fmt
+        )
+    else:
+        Image.new(mode, size).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _bomb_png() -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    )
+
+
+def _gif() -> bytes:
+    frames = [Image.new("P", (20, 20), i) for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+REFUSED = [
+    ("empty.jpg", b"", "is empty"),
+    ("notes.jpg", b"this is a text file renamed to .jpg\n", "not a photo we can read"),
+    ("cut.jpg", _img("JPEG", size=(800, 600), quality=95)[:3000], "incomplete"),
+    ("bomb.png", _bomb_png(), "too large"),
+    ("anim.gif", _gif(), "GIF"),
+    ("doc.pdf", b"%PDF-1.7\n1 0 obj <<>> endobj\n", "not a photo we can read"),
+    ("evil.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "not a photo we can read"),
+]
+
+ACCEPTED = [
+    ("alpha.png", _img("PNG", "RGBA")),
+    ("deep.png", _img("PNG", "I;16")),
+    ("cmyk.jpg", _img("JPEG", "CMYK")),
+    ("grey.jpg", _img("JPEG", "L")),
+    ("photo.webp", _img("WEBP")),
+]
+
+
+def _count(model, teacher_email: str | None = None) -> int:
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.mark.parametrize(("name", "data", "words"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_classroom_upload_refusals(teacher, name, data, words):
+    course = teacher.create_course(f"C {name}")
+    before = _count(SessionPhoto)
+    r = teacher.client.post(
+        f"/courses/{course}/sessions",
+        data={"date": "2026-11-24", "label": "P1", "photos": [(io.BytesIO(data), name)]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = r.data.decode()
+    assert r.status_code == 200
+    assert name in page and re.search(words, page), page[:2000]
+    assert _count(SessionPhoto) == before  # nothing stored
+    assert teacher.client.get("/").status_code == 200  # and the app keeps working
+
+
+@pytest.mark.parametrize(("name", "data", "words"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_portrait_upload_refusals(teacher, name, data, words):
+    course = teacher.create_course(f"P {name}")
+    student = teacher.add_student(course, "Eve", "1")
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(data), name)]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert name in r.data.decode() and re.search(words, r.data.decode())
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 0
+
+
+@pytest.mark.parametrize(("name", "data"), ACCEPTED, ids=[a[0] for a in ACCEPTED])
+def test_unusual_but_valid_photos_are_accepted(teacher, name, data):
+    course = teacher.create_course(f"A {name}")
+    job = teacher.take_attendance(course, (data, name))
+    assert job is not None
+
+
+def test_good_photos_survive_a_bad_one_in_the_same_upload(teacher):
+    course = teacher.create_course("Mixed")
+    r = teacher.client.post(
+        f"/courses/{course}/sessions",
+        data={
+            "date": "2026-11-24",
+            "label": "P2",
+            "photos": [(io.BytesIO(_img("JPEG")), "good.jpg"), (io.BytesIO(b"junk"), "bad.jpg")],
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "bad.jpg is not a photo" in r.data.decode()
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        names = s.scalars(
+            select(SessionPhoto.original_filename)
+            .join(SessionPhoto.session)
+            .where(SessionPhoto.original_filename.in_(["good.jpg", "bad.jpg"]))
+        )
+        assert "good.jpg" in list(names)
+
+
+def test_oversized_request_is_refused_in_words(app, teacher):
+    app.config["MAX_CONTENT_LENGTH"] = 200_000
+    course = teacher.create_course("Huge")
+    r = teacher.client.post(
+        f"/courses/{course}/sessions",
+        data={"date": "2026-11-24", "photos": [(io.BytesIO(b"\xff" * 300_000), "huge.jpg")]},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 413 and b"too large" in r.data
+
+
+def test_oversized_form_fields_are_refused(teacher):
+    course = teacher.create_course("Fields")
+    r = teacher.client.post(
+        f"/courses/{course}/students", data={"name": "x" * 5000, "student_number": "1"}, follow_redirects=True
+    )
+    assert r.status_code == 200 and "Field cannot be longer than 120 characters" in r.data.decode()
+    r = teacher.client.post("/courses", data={"name": "y" * 2_000_000})
+    assert r.status_code in (302, 413)
+
+
+def test_html_in_names_is_escaped(teacher):
+    course = teacher.create_course("<script>alert('c')</script>")
+    teacher.add_student(course, "<img src=x onerror=alert(1)>", "<b>9</b>")
+    page = teacher.client.get(f"/courses/{course}").data.decode()
+    assert "<script>alert('c')</script>" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+
+
+def test_unicode_names_roundtrip(teacher):
+    course = teacher.create_course("Français für Анна")
+    student = teacher.add_student(course, "Zoë Ńowak 李小龍", "ü-1")
+    assert "Zoë Ńowak 李小龍" in teacher.client.get(f"/students/{student}").data.decode()
