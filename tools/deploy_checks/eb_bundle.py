@@ -3,6 +3,10 @@
     python tools/deploy_checks/eb_bundle.py --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com \
         --tag v2026.11.24 --region us-east-1 --out dist/eb-docker-bundle.zip
 
+    # a separate worker environment on GPU instances (only the worker container, the GPU image,
+    # one GPU reserved; see docs/deploy-aws.md, "Scaling the worker"):
+    python tools/deploy_checks/eb_bundle.py ... --worker-only --gpu --out dist/eb-gpu-worker-bundle.zip
+
 The committed Dockerrun.aws.json names its images and log settings with ${ECR_REGISTRY},
 ${IMAGE_TAG}, ${AWS_REGION} and ${LOG_GROUP}; this fills them in and zips the result with the
 .ebextensions that apply to the Docker platform (every file except those for the Python platform,
@@ -23,6 +27,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_ONLY_NAMESPACE = "aws:elasticbeanstalk:container:python"
+WEB_ONLY_MARKERS = ("AWSEBV2LoadBalancer", "HealthCheckPath", "LoadBalancerType")
 PLACEHOLDERS = ("ECR_REGISTRY", "IMAGE_TAG", "AWS_REGION", "LOG_GROUP")
 
 
@@ -58,12 +63,36 @@ def render_dockerrun(values: dict[str, str], root: Path = ROOT) -> dict[str, Any
     return rendered
 
 
-def build(out: Path, values: dict[str, str], root: Path = ROOT) -> Path:
+def worker_only(dockerrun: dict[str, Any], gpu: bool) -> dict[str, Any]:
+    """Only the worker container, for a separate (e.g. GPU) worker environment.
+
+    The main environment keeps web, beat and the migration; this one only consumes the queues. With
+    gpu, the image is the DEVICE=gpu build (tag suffix -gpu) and ECS reserves one GPU for it.
+    """
+    doc = dict(dockerrun)
+    worker = dict(next(c for c in dockerrun["containerDefinitions"] if c["name"] == "worker"))
+    worker.pop("dependsOn", None)
+    if gpu:
+        worker["image"] = worker["image"] + "-gpu"
+        worker["resourceRequirements"] = [{"type": "GPU", "value": "1"}]
+        worker["memory"], worker["memoryReservation"] = 12288, 8192
+    doc["containerDefinitions"] = [worker]
+    return doc
+
+
+def build(
+    out: Path, values: dict[str, str], root: Path = ROOT, *, only_worker: bool = False, gpu: bool = False
+) -> Path:
     dockerrun = render_dockerrun(values, root)
+    if only_worker or gpu:
+        dockerrun = worker_only(dockerrun, gpu)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("Dockerrun.aws.json", json.dumps(dockerrun, indent=2) + "\n")
         for path in docker_platform_configs(root):
+            text = path.read_text()
+            if (only_worker or gpu) and any(word in text for word in WEB_ONLY_MARKERS):
+                continue  # a worker environment has no load balancer and no /healthz to check
             zf.write(path, f".ebextensions/{path.name}")
     return out
 
@@ -79,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         "--log-group", default="/attendance/production", help="CloudWatch Logs group for the containers"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "dist" / "eb-docker-bundle.zip")
+    parser.add_argument("--worker-only", action="store_true", help="only the worker container")
+    parser.add_argument("--gpu", action="store_true", help="worker only, GPU image (tag-gpu), one GPU reserved")
     args = parser.parse_args(argv)
     values = {
         "ECR_REGISTRY": args.registry,
@@ -86,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         "AWS_REGION": args.region,
         "LOG_GROUP": args.log_group,
     }
-    path = build(args.out, values)
+    path = build(args.out, values, only_worker=args.worker_only, gpu=args.gpu)
     print(f"wrote {path}")
     return 0
 
