@@ -1,0 +1,128 @@
+""".ebextensions, Procfile and requirements.txt: what the Elastic Beanstalk platforms read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import CONTAINER_ONLY_VARS, ROOT
+
+EBX = ROOT / ".ebextensions"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML as Elastic Beanstalk reads it: CloudFormation short tags (!Ref ...) are allowed."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def _configs() -> dict[str, Any]:
+    files = sorted(EBX.glob("*.config"))
+    assert files, "no .ebextensions/*.config"
+    out = {}
+    for path in files:
+        doc = yaml.load(path.read_text(), Loader=_CfnLoader)
+        assert isinstance(doc, dict), path.name
+        assert set(doc) <= {"option_settings", "container_commands", "commands", "files", "Resources", "packages"}, (
+            path.name
+        )
+        out[path.name] = doc
+    return out
+
+
+def _options() -> dict[tuple[str, str], Any]:
+    merged: dict[tuple[str, str], Any] = {}
+    for name, doc in _configs().items():
+        for namespace, options in (doc.get("option_settings") or {}).items():
+            for option, value in options.items():
+                assert (namespace, option) not in merged, f"{namespace} {option} set twice ({name})"
+                merged[(namespace, option)] = value
+    return merged
+
+
+def test_yaml_parses_and_names_main_app() -> None:
+    configs = _configs()
+    flask = configs["01_flask.config"]["option_settings"]
+    assert flask["aws:elasticbeanstalk:container:python"]["WSGIPath"] == "main:app"
+    assert flask["aws:elasticbeanstalk:application:environment"]["FLASK_ENV"] == "production"
+    assert "main:app" in (EBX / "01_flask.config").read_text()
+
+
+def test_health_logs_and_enhanced_health() -> None:
+    o = _options()
+    assert o[("aws:elasticbeanstalk:application", "Application Healthcheck URL")] == "/healthz"
+    assert o[("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath")] == "/healthz"
+    assert o[("aws:elasticbeanstalk:healthreporting:system", "SystemType")] == "enhanced"
+    assert o[("aws:elasticbeanstalk:cloudwatch:logs", "StreamLogs")] is True
+    assert o[("aws:elasticbeanstalk:cloudwatch:logs:health", "HealthStreamingEnabled")] is True
+    assert o[("aws:elasticbeanstalk:environment", "LoadBalancerType")] == "application"
+
+
+def test_https_listener_and_the_http_redirect_rule() -> None:
+    resources = _configs()["04_https.config"]["Resources"]
+    listener = resources["AttendanceHttpsListener"]["Properties"]
+    assert listener["Port"] == 443 and listener["Protocol"] == "HTTPS"
+    cert = listener["Certificates"][0]["CertificateArn"]["Fn::GetOptionSetting"]
+    assert cert["OptionName"] == "HTTPS_CERTIFICATE_ARN"
+    rule = resources["AttendanceHttpToHttpsRule"]
+    assert rule["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
+    assert rule["Properties"]["ListenerArn"] == {"Ref": "AWSEBV2LoadBalancerListener"}
+    action = rule["Properties"]["Actions"][0]
+    assert action["Type"] == "redirect"
+    assert action["RedirectConfig"]["Protocol"] == "HTTPS" and action["RedirectConfig"]["StatusCode"] == "HTTP_301"
+
+
+def test_environment_names_in_ebextensions_are_settings_or_platform_variables(settings_env_names: set[str]) -> None:
+    env = {option for (namespace, option) in _options() if namespace == "aws:elasticbeanstalk:application:environment"}
+    assert env <= settings_env_names | CONTAINER_ONLY_VARS
+
+
+def test_python_platform_builds_models_and_migrates_on_the_leader() -> None:
+    commands = _configs()["01_flask.config"]["container_commands"]
+    text = "\n".join(c["command"] for c in commands.values())
+    assert "attendance_worker.model_build --out models/default" in text
+    migrate = [c for c in commands.values() if "db upgrade" in c["command"]]
+    assert migrate and migrate[0].get("leader_only") is True
+    assert "flask --app main db upgrade" in migrate[0]["command"]
+    assert "create_all" not in text
+
+
+def test_procfile_is_the_guides_line_plus_the_worker() -> None:
+    lines = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line and not line.startswith("#")
+    )
+    web = lines["web"].split()
+    # The guide's line (gunicorn --bind 0.0.0.0:5000 --workers 3 main:app), with options added.
+    assert web[:5] == ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "3"]
+    assert web[-1] == "main:app"
+    assert "celery -A attendance_worker.celery_app worker" in lines["worker"]
+    assert "celery -A attendance_worker.celery_app beat" in lines["beat"]
+
+
+def test_root_requirements_pin_through_the_lock() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "-r requirements/eb-python.lock"
+    assert set(lines[1:]) == {"./services/shared", "./services/web", "./services/worker"}
+    for path in lines[1:]:
+        assert (ROOT / path / "pyproject.toml").is_file()
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in EBX.glob("*.config")))
+def test_no_secrets_in_ebextensions(path: str) -> None:
+    text = (EBX / path).read_text()
+    assert not re.search(r"(SECRET_KEY|DATABASE_URL|AWS_SECRET_ACCESS_KEY)\s*:", text), path
+    assert not re.search(r"arn:aws:acm:[a-z0-9-]+:\d{12}:", text), "no environment's certificate in the repo"
+
+
+def test_files_exist() -> None:
+    for name in ("Procfile", "requirements.txt", "Dockerrun.aws.json", ".ebextensions/01_flask.config"):
+        assert Path(ROOT / name).is_file(), name
