@@ -47,3 +47,8 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, auth_bp, courses_bp, students_bp, sessions_bp, jobs_bp):
         app.register_blueprint(bp)
+    from .account import bp as account_bp
+    from .api import bp as api_bp
+
+    app.register_blueprint(account_bp)
+    app.register_blueprint(api_bp)

@@ -1,0 +1,7 @@
+"""Settings and privacy: API tokens, how long classroom photos are kept, what is stored and where."""
+
+from flask import Blueprint
+
+bp = Blueprint("account", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+MIN_RETENTION_DAYS = 1
+MAX_RETENTION_DAYS = 3650
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "Token name (what will use it, e.g. “Moodle sync”)",
+        validators=[DataRequired("Give the token a name."), Length(max=80)],
+    )
+
+
+class RevokeTokenForm(FlaskForm):
+    """The token id travels in the form; the query filters by owner, so a forged id finds nothing."""
+
+    token_id = HiddenField(validators=[DataRequired()])
+
+
+class RetentionForm(FlaskForm):
+    photo_retention_days = IntegerField(
+        "Keep classroom photos for (days)",
+        validators=[
+            InputRequired("Enter a number of days."),
+            NumberRange(
+                MIN_RETENTION_DAYS,
+                MAX_RETENTION_DAYS,
+                f"Choose between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS} days.",
+            ),
+        ],
+    )

@@ -1,0 +1,119 @@
+"""The settings page. Every change is a POST with CSRF; token changes are written to the audit log."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from attendance_shared.models import ApiToken, Teacher, utcnow
+
+from ..api.tokens import create_token
+from ..audit import audit
+from ..auth.user import current_teacher_id
+from ..extensions import db
+from . import bp
+from .forms import RetentionForm, RevokeTokenForm, TokenForm
+
+MAX_ACTIVE_TOKENS = 20
+
+
+def _teacher() -> Teacher:
+    teacher = db().get(Teacher, current_teacher_id())
+    if teacher is None:
+        abort(404)
+    return teacher
+
+
+def _render(
+    token_form: TokenForm | None = None,
+    retention_form: RetentionForm | None = None,
+    new_token: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    teacher = _teacher()
+    tokens = (
+        db()
+        .scalars(
+            select(ApiToken)
+            .where(ApiToken.teacher_id == teacher.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+        .all()
+    )
+    response = render_template(
+        "account/settings.html",
+        teacher=teacher,
+        tokens=tokens,
+        new_token=new_token,
+        token_form=token_form or TokenForm(formdata=None),
+        revoke_form=RevokeTokenForm(formdata=None),
+        retention_form=retention_form or RetentionForm(formdata=None, obj=teacher),
+    )
+    # The page may hold a freshly created token: keep it out of every cache and the back-forward history.
+    return response, status, {"Cache-Control": "no-store"}
+
+
+@bp.route("/settings")
+@login_required
+def settings() -> ResponseReturnValue:
+    return _render()
+
+
+@bp.route("/settings/tokens", methods=["POST"])
+@login_required
+def create_api_token() -> ResponseReturnValue:
+    """Answer with the page itself (no redirect): the token is shown this once and never stored in clear."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _render(token_form=form, status=400)
+    active = db().scalar(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.teacher_id == current_teacher_id(), ApiToken.revoked_at.is_(None))
+    )
+    if (active or 0) >= MAX_ACTIVE_TOKENS:
+        form.name.errors = [f"You have {MAX_ACTIVE_TOKENS} active tokens; revoke one you no longer use first."]
+        return _render(token_form=form, status=400)
+    name = form.name.data.strip()
+    token, plain = create_token(current_teacher_id(), name)
+    # Never the token itself: its name and display prefix are enough to tell tokens apart.
+    audit("token_created", current_teacher_id(), f"name={name!r} prefix={token.prefix}")
+    db().commit()
+    return _render(new_token=plain, status=201)
+
+
+@bp.route("/settings/tokens/revoke", methods=["POST"])
+@login_required
+def revoke_api_token() -> ResponseReturnValue:
+    form = RevokeTokenForm()
+    if not form.validate_on_submit() or not str(form.token_id.data).isdigit():
+        abort(400)
+    token = db().scalar(
+        select(ApiToken).where(ApiToken.id == int(form.token_id.data), ApiToken.teacher_id == current_teacher_id())
+    )
+    if token is None:
+        abort(404)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit("token_revoked", current_teacher_id(), f"name={token.name!r} prefix={token.prefix}")
+        db().commit()
+    flash(f"The token “{token.name}” was revoked; scripts using it can no longer connect.", "success")
+    return redirect(url_for("account.settings"), 303)
+
+
+@bp.route("/settings/retention", methods=["POST"])
+@login_required
+def update_retention() -> ResponseReturnValue:
+    form = RetentionForm()
+    if not form.validate_on_submit():
+        return _render(retention_form=form, status=400)
+    teacher = _teacher()
+    days = int(form.photo_retention_days.data)
+    if days != teacher.photo_retention_days:
+        audit("retention_changed", current_teacher_id(), f"from={teacher.photo_retention_days} to={days}")
+        teacher.photo_retention_days = days
+        db().commit()
+    flash(f"Classroom photos will be kept for {days} day(s), then deleted. Attendance records stay.", "success")
+    return redirect(url_for("account.settings"), 303)

@@ -1,0 +1,142 @@
+"""The JSON API routes. Every id goes through ownership.py: another teacher's ids answer 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+
+from attendance_shared.models import AttendanceSession, Course, Enrollment
+
+from ..auth.user import current_teacher_id
+from ..extensions import db
+from ..jobs_service import publish
+from ..openapi import openapi_spec
+from ..ownership import owned_course, owned_job, owned_session
+from ..take_attendance import PhotoStoreUnavailable, submit_session_photos
+from . import bp
+from .errors import ApiError
+from .reports import course_report
+from .serializers import (
+    course_json,
+    job_json,
+    problem_json,
+    session_detail_json,
+    session_summary_json,
+    student_json,
+)
+
+MAX_LABEL = 80
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    """API answers hold pupils' data: never stored by a cache."""
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _date_arg(value: str | None, field: str, *, required: bool = False) -> dt.date | None:
+    if not value:
+        if required:
+            raise ApiError(400, "invalid_date", f"'{field}' is required, as YYYY-MM-DD.")
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "invalid_date", f"'{field}' must be a date as YYYY-MM-DD.") from None
+
+
+@bp.route("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_spec())
+
+
+@bp.route("/courses")
+def courses() -> ResponseReturnValue:
+    students = select(func.count()).select_from(Enrollment).where(Enrollment.course_id == Course.id).scalar_subquery()
+    sessions = (
+        select(func.count())
+        .select_from(AttendanceSession)
+        .where(AttendanceSession.course_id == Course.id)
+        .scalar_subquery()
+    )
+    rows = db().execute(
+        select(Course, students, sessions).where(Course.teacher_id == current_teacher_id()).order_by(Course.name)
+    )
+    return _json({"courses": [course_json(c, n_students, n_sessions) for c, n_students, n_sessions in rows]})
+
+
+@bp.route("/courses/<int:course_id>/students")
+def course_students(course_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    return _json({"course_id": course.id, "students": [student_json(s) for s in course.students]})
+
+
+@bp.route("/courses/<int:course_id>/sessions")
+def course_sessions(course_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    return _json({"course_id": course.id, "sessions": [session_summary_json(s) for s in course.sessions]})
+
+
+@bp.route("/courses/<int:course_id>/sessions", methods=["POST"])
+def create_session(course_id: int) -> ResponseReturnValue:
+    """Store the photos and enqueue recognition; answer 202 with the job to poll."""
+    course = owned_course(course_id)
+    date = _date_arg(request.form.get("date"), "date", required=True)
+    assert date is not None
+    label = request.form.get("label", "").strip()
+    if len(label) > MAX_LABEL:
+        raise ApiError(400, "invalid_label", f"'label' must be at most {MAX_LABEL} characters.")
+    uploads = [u for u in request.files.getlist("photos") if u and u.filename]
+    if not uploads:
+        raise ApiError(400, "photos_required", "Send at least one classroom photo in the 'photos' field.")
+    try:
+        session, job, problems = submit_session_photos(course, date, label, uploads)
+    except PhotoStoreUnavailable:
+        raise ApiError(
+            503, "storage_unavailable", "The photo store is not answering; nothing was saved. Try again in a minute."
+        ) from None
+    errors = [problem_json(p) for p in problems]
+    if job is None and session is None:
+        raise ApiError(422, "no_usable_photos", "None of the photos could be used; see details.", errors)
+    if job is None:
+        raise ApiError(409, "already_uploaded", "These photos were already uploaded to this session.", errors)
+    assert session is not None
+    queued = publish(job)
+    body = {
+        "session": session_summary_json(session),
+        "job": job_json(job),
+        "poll_url": url_for("api.job", job_id=job.id),
+        "errors": errors,
+        "message": "Recognition has been queued."
+        if queued
+        else "The photos are saved; recognition will start as soon as the worker is reachable.",
+    }
+    response = _json(body, 202)
+    response.headers["Location"] = body["poll_url"]
+    return response
+
+
+@bp.route("/jobs/<job_id>")
+def job(job_id: str) -> ResponseReturnValue:
+    return _json(job_json(owned_job(job_id)))
+
+
+@bp.route("/sessions/<int:session_id>", endpoint="session")
+def session_detail(session_id: int) -> ResponseReturnValue:
+    return _json(session_detail_json(owned_session(session_id)))
+
+
+@bp.route("/courses/<int:course_id>/report", endpoint="course_report")
+def course_report_view(course_id: int) -> ResponseReturnValue:
+    course = owned_course(course_id)
+    start = _date_arg(request.args.get("from"), "from")
+    end = _date_arg(request.args.get("to"), "to")
+    if start and end and start > end:
+        raise ApiError(400, "invalid_date_range", "'from' must not be after 'to'.")
+    return _json(course_report(course, start, end))

@@ -1,0 +1,361 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+Written by hand, next to the code it describes; tests/web/test_api.py fails when its paths and methods
+differ from the Flask routes, and validates real responses against the schemas below.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+DATE = {"type": "string", "format": "date"}
+TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """An object whose properties are all always present (null where a value is unknown)."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": list(properties)}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _json_response(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return _json_response(description, "Error")
+
+
+ERRORS = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object(
+        {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "pattern": "^[a-z][a-z0-9_]*$",
+                        "description": "Stable, snake_case; branch on this, not on the message.",
+                        "examples": ["token_missing", "token_invalid", "token_revoked", "not_found", "invalid_date"],
+                    },
+                    "message": {"type": "string", "description": "A sentence a teacher can read."},
+                    "details": {"type": "array", "items": _ref("UploadProblem")},
+                },
+            }
+        },
+        "Every error answer has this shape.",
+    ),
+    "UploadProblem": _object(
+        {
+            "code": {"type": "string", "enum": ["image_rejected", "duplicate_photo"]},
+            "file": {"type": "string", "description": "The uploaded file's name, for display only."},
+            "message": {"type": "string"},
+        },
+        "One uploaded file that was not added, and why.",
+    ),
+    "Course": _object(
+        {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "code": NULLABLE_STRING,
+            "student_count": {"type": "integer"},
+            "session_count": {"type": "integer"},
+            "created_at": TIMESTAMP,
+        }
+    ),
+    "CourseList": _object({"courses": {"type": "array", "items": _ref("Course")}}),
+    "Student": _object(
+        {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "student_number": {"type": "string"},
+            "email": NULLABLE_STRING,
+            "accepted_photos": {"type": "integer", "description": "Portraits usable for recognition."},
+        }
+    ),
+    "StudentList": _object({"course_id": {"type": "integer"}, "students": {"type": "array", "items": _ref("Student")}}),
+    "SessionSummary": _object(
+        {
+            "id": {"type": "integer"},
+            "course_id": {"type": "integer"},
+            "date": DATE,
+            "label": {"type": "string"},
+            "photo_count": {"type": "integer"},
+            "created_at": TIMESTAMP,
+            "url": {"type": "string", "description": "This session's result in the API."},
+        }
+    ),
+    "SessionList": _object(
+        {"course_id": {"type": "integer"}, "sessions": {"type": "array", "items": _ref("SessionSummary")}}
+    ),
+    "Job": _object(
+        {
+            "id": {"type": "string"},
+            "kind": {"type": "string", "enum": ["attendance", "enrollment"]},
+            "state": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "message": NULLABLE_STRING,
+            "error": {**NULLABLE_STRING, "description": "Why the job failed, in words."},
+            "done": {"type": "boolean", "description": "True once the state is succeeded or failed."},
+            "created_at": TIMESTAMP,
+            "started_at": TIMESTAMP,
+            "finished_at": TIMESTAMP,
+            "session_id": {"type": ["integer", "null"]},
+            "session_url": NULLABLE_STRING,
+        }
+    ),
+    "SessionCreated": _object(
+        {
+            "session": _ref("SessionSummary"),
+            "job": _ref("Job"),
+            "poll_url": {"type": "string", "description": "GET this until job.done is true."},
+            "errors": {"type": "array", "items": _ref("UploadProblem")},
+            "message": {"type": "string"},
+        }
+    ),
+    "Photo": _object(
+        {
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["queued", "processing", "detecting", "matching", "done", "failed"]},
+            "error": NULLABLE_STRING,
+            "face_count": {"type": ["integer", "null"]},
+        }
+    ),
+    "Record": _object(
+        {
+            "student_id": {"type": "integer"},
+            "name": {"type": "string"},
+            "student_number": {"type": "string"},
+            "enrolled": {"type": "boolean", "description": "False for a student who left the course since."},
+            "status": {"enum": ["present", "absent", "excused", None], "description": "null: not taken yet."},
+            "source": {"enum": ["auto", "manual", None]},
+            "similarity": {"type": ["number", "null"]},
+        }
+    ),
+    "FaceCounts": _object(
+        {
+            "total": {"type": "integer", "description": "Faces found in the session's photos."},
+            "matched": {"type": "integer", "description": "Faces attributed to a student."},
+            "to_confirm": {"type": "integer", "description": "Likely matches waiting for the teacher to confirm."},
+            "unknown": {
+                "type": "integer",
+                "description": "Faces the engine could not match and the teacher has not assigned.",
+            },
+        }
+    ),
+    "SessionDetail": {
+        "allOf": [
+            _ref("SessionSummary"),
+            _object(
+                {
+                    "photos": {"type": "array", "items": _ref("Photo")},
+                    "records": {"type": "array", "items": _ref("Record")},
+                    "faces": _ref("FaceCounts"),
+                    "unknown_count": {"type": "integer"},
+                }
+            ),
+        ]
+    },
+    "ReportStudent": _object(
+        {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "student_number": {"type": "string"},
+            "enrolled": {"type": "boolean", "description": "False for a student who left but has marks in the range."},
+            "present": {"type": "integer"},
+            "absent": {"type": "integer"},
+            "excused": {"type": "integer"},
+            "not_taken": {"type": "integer"},
+            "rate": {
+                "type": ["number", "null"],
+                "description": (
+                    "present / (present + absent), 4 decimals; excused and not-taken sessions do not count; "
+                    "null when no session counts."
+                ),
+            },
+            "attendance": {
+                "type": "array",
+                "items": {"enum": ["present", "absent", "excused", None]},
+                "description": "One status per entry of `sessions`, in the same order.",
+            },
+        }
+    ),
+    "CourseReport": _object(
+        {
+            "course": _object({"id": {"type": "integer"}, "name": {"type": "string"}, "code": NULLABLE_STRING}),
+            "from": {"type": ["string", "null"], "format": "date"},
+            "to": {"type": ["string", "null"], "format": "date"},
+            "sessions": {
+                "type": "array",
+                "items": _object({"id": {"type": "integer"}, "date": DATE, "label": {"type": "string"}}),
+            },
+            "students": {"type": "array", "items": _ref("ReportStudent")},
+        }
+    ),
+}
+
+
+def _id_param(name: str, kind: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}, "description": description}
+
+
+COURSE_ID = _id_param("course_id", "integer", "One of your courses.")
+
+PATHS: dict[str, Any] = {
+    "/api/v1/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This description",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}}},
+        }
+    },
+    "/api/v1/courses": {
+        "get": {
+            "operationId": "listCourses",
+            "summary": "Your courses",
+            "responses": {"200": _json_response("Your courses, by name", "CourseList"), "401": ERRORS["401"]},
+        }
+    },
+    "/api/v1/courses/{course_id}/students": {
+        "get": {
+            "operationId": "listStudents",
+            "summary": "The course's roster",
+            "parameters": [COURSE_ID],
+            "responses": {"200": _json_response("Students, by name", "StudentList"), **ERRORS},
+        }
+    },
+    "/api/v1/courses/{course_id}/sessions": {
+        "get": {
+            "operationId": "listSessions",
+            "summary": "The course's attendance sessions",
+            "parameters": [COURSE_ID],
+            "responses": {"200": _json_response("Sessions, newest first", "SessionList"), **ERRORS},
+        },
+        "post": {
+            "operationId": "createSession",
+            "summary": "Take attendance from classroom photos",
+            "description": (
+                "Creates the session (or adds to the existing one with the same date and label), stores the "
+                "photos and queues recognition. Poll `poll_url` until the job is done, then GET the session."
+            ),
+            "parameters": [COURSE_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["date", "photos"],
+                            "properties": {
+                                "date": DATE,
+                                "label": {"type": "string", "maxLength": 80, "examples": ["Period 3"]},
+                                "photos": {
+                                    "type": "array",
+                                    "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                                    "description": "One or more classroom photos (JPEG, PNG, WebP, HEIC).",
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "202": {
+                    **_json_response("Photos stored, recognition queued", "SessionCreated"),
+                    "headers": {"Location": {"description": "The job to poll", "schema": {"type": "string"}}},
+                },
+                "400": _error_response("Missing or invalid date, label or photos"),
+                **ERRORS,
+                "409": _error_response("Every photo was already uploaded to this session (`already_uploaded`)"),
+                "413": _error_response("The request is larger than the upload limit"),
+                "422": _error_response("No photo could be used (`no_usable_photos`); see error.details"),
+                "503": _error_response("The photo store is not answering; nothing was saved"),
+            },
+        },
+    },
+    "/api/v1/courses/{course_id}/report": {
+        "get": {
+            "operationId": "courseReport",
+            "summary": "Attendance per student over a date range",
+            "parameters": [
+                COURSE_ID,
+                {"name": "from", "in": "query", "required": False, "schema": DATE, "description": "First day"},
+                {"name": "to", "in": "query", "required": False, "schema": DATE, "description": "Last day"},
+            ],
+            "responses": {
+                "200": _json_response("Sessions in the range and each enrolled student's statuses", "CourseReport"),
+                "400": _error_response("An invalid date, or from after to"),
+                **ERRORS,
+            },
+        }
+    },
+    "/api/v1/jobs/{job_id}": {
+        "get": {
+            "operationId": "getJob",
+            "summary": "A background job's state and progress",
+            "parameters": [_id_param("job_id", "string", "The id returned when the job was created.")],
+            "responses": {"200": _json_response("The job", "Job"), **ERRORS},
+        }
+    },
+    "/api/v1/sessions/{session_id}": {
+        "get": {
+            "operationId": "getSession",
+            "summary": "A session's result: every student's status and the faces found",
+            "parameters": [_id_param("session_id", "integer", "One of your sessions.")],
+            "responses": {"200": _json_response("The session", "SessionDetail"), **ERRORS},
+        }
+    },
+}
+
+
+@functools.cache
+def _spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Student Attendance API",
+            "version": "1.0.0",
+            "description": (
+                "For scripts and LMS integration. Create a token on the Settings page and send it as "
+                '`Authorization: Bearer <token>`. Errors are JSON `{"error": {"code", "message"}}` '
+                "with a stable `code`. Another teacher's ids answer 404."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API token (att_...)."}
+            },
+            "schemas": SCHEMAS,
+            "responses": {
+                "Unauthorized": _error_response(
+                    "No token, or an invalid or revoked one (`token_missing`, `token_malformed`, `token_invalid`, "
+                    "`token_revoked`)"
+                ),
+                "NotFound": _error_response("No such resource among yours (`not_found`)"),
+            },
+        },
+    }
+
+
+def openapi_spec() -> dict[str, Any]:
+    """A copy of the document, so no caller can change the one that is served."""
+    return copy.deepcopy(_spec())

@@ -1,0 +1,223 @@
+"""Settings and privacy: API tokens (shown once, stored hashed, audited), photo retention, and a student's
+deletion removing their portraits and face templates."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import (
+    ApiToken,
+    AuditEvent,
+    DetectedFace,
+    FaceDecision,
+    FaceEmbedding,
+    SessionPhoto,
+    Student,
+    StudentPhoto,
+    Teacher,
+)
+
+TOKEN_RE = re.compile(r'value="(att_[A-Za-z0-9_-]+)"')
+
+
+def _db(app):
+    return session_scope(app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url)
+
+
+def _jpeg(color=(120, 90, 60)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _teacher_id(app, teacher) -> int:
+    with _db(app) as s:
+        return s.scalar(select(Teacher.id).where(Teacher.email == teacher.email))
+
+
+def _create_token(teacher, name="Moodle sync"):
+    r = teacher.client.post("/settings/tokens", data={"name": name})
+    match = TOKEN_RE.search(r.get_data(as_text=True))
+    return r, match.group(1) if match else None
+
+
+def test_settings_page_shows_tokens_retention_and_privacy(teacher):
+    r = teacher.client.get("/settings")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    for text in ("API tokens", "Create token", "Keep classroom photos for (days)", "Privacy", "To delete a student"):
+        assert text in page
+    assert 'value="365"' in page
+    assert 'href="/settings"' in teacher.client.get("/").get_data(as_text=True)
+
+
+def test_settings_needs_login(client):
+    assert client.get("/settings").status_code == 302
+
+
+def test_token_is_shown_once_and_stored_only_as_a_hash(app, teacher):
+    r, token = _create_token(teacher, "Moodle sync")
+    assert r.status_code == 201
+    assert token and len(token) > 40
+    assert r.headers["Cache-Control"] == "no-store"
+    with _db(app) as s:
+        row = s.scalar(select(ApiToken).where(ApiToken.teacher_id == _teacher_id(app, teacher)))
+        assert row.name == "Moodle sync"
+        assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+        assert token.startswith(row.prefix) and len(row.prefix) < 12
+        assert token not in (row.name, row.prefix, row.token_hash)
+        event = s.scalar(
+            select(AuditEvent).where(AuditEvent.action == "token_created", AuditEvent.teacher_id == row.teacher_id)
+        )
+        assert event is not None and token not in (event.detail or "")
+    later = teacher.client.get("/settings").get_data(as_text=True)
+    assert token not in later
+    assert "Moodle sync" in later and row.prefix in later
+
+
+def test_token_needs_a_name(app, teacher):
+    r, token = _create_token(teacher, "  ")
+    assert r.status_code == 400 and token is None
+    assert "Give the token a name." in r.get_data(as_text=True)
+    with _db(app) as s:
+        assert (
+            s.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.teacher_id == _teacher_id(app, teacher)))
+            == 0
+        )
+
+
+def test_active_tokens_are_capped(app, teacher):
+    from attendance_web.account.views import MAX_ACTIVE_TOKENS
+
+    for i in range(MAX_ACTIVE_TOKENS):
+        assert _create_token(teacher, f"t{i}")[0].status_code == 201
+    r, token = _create_token(teacher, "one too many")
+    assert r.status_code == 400 and token is None
+
+
+def test_revoke_token(app, teacher):
+    _, token = _create_token(teacher)
+    with _db(app) as s:
+        token_id = s.scalar(select(ApiToken.id).where(ApiToken.teacher_id == _teacher_id(app, teacher)))
+    r = teacher.client.post("/settings/tokens/revoke", data={"token_id": token_id})
+    assert r.status_code == 303
+    with _db(app) as s:
+        assert s.get(ApiToken, token_id).revoked_at is not None
+        events = s.scalars(select(AuditEvent.detail).where(AuditEvent.action == "token_revoked")).all()
+        assert any("Moodle sync" in (d or "") for d in events)
+        assert all(token not in (d or "") for d in events)
+    assert "revoked" in teacher.client.get("/settings").get_data(as_text=True)
+    r = app.test_client().get("/api/v1/courses", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "token_revoked"
+
+
+def test_another_teacher_cannot_revoke_my_token(app, teacher, teacher_factory):
+    _, token = _create_token(teacher)
+    with _db(app) as s:
+        token_id = s.scalar(select(ApiToken.id).where(ApiToken.teacher_id == _teacher_id(app, teacher)))
+    bob = teacher_factory("Bob")
+    assert bob.client.post("/settings/tokens/revoke", data={"token_id": token_id}).status_code == 404
+    assert bob.client.post("/settings/tokens/revoke", data={"token_id": "x"}).status_code == 400
+    with _db(app) as s:
+        assert s.get(ApiToken, token_id).revoked_at is None
+    r = app.test_client().get("/api/v1/courses", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+
+
+def test_settings_forms_need_csrf(app):
+    """The app fixture switches CSRF off; here it is on, as in production: checked before anything else."""
+    from attendance_web import create_app
+
+    browser = create_app(TESTING=True).test_client()
+    for url in ("/settings/tokens", "/settings/tokens/revoke", "/settings/retention"):
+        r = browser.post(url, data={"name": "x", "token_id": "1", "photo_retention_days": "5"})
+        assert r.status_code == 400, url
+        assert TOKEN_RE.search(r.get_data(as_text=True)) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("30", True), ("1", True), ("3650", True), ("0", False), ("3651", False), ("abc", False), ("", False)],
+)
+def test_photo_retention(app, teacher, value, ok):
+    r = teacher.client.post("/settings/retention", data={"photo_retention_days": value})
+    assert r.status_code == (303 if ok else 400)
+    with _db(app) as s:
+        days = s.get(Teacher, _teacher_id(app, teacher)).photo_retention_days
+    assert days == (int(value) if ok else 365)
+    if ok and value != "365":
+        with _db(app) as s:
+            assert s.scalar(
+                select(AuditEvent).where(
+                    AuditEvent.action == "retention_changed", AuditEvent.teacher_id == _teacher_id(app, teacher)
+                )
+            )
+    if not ok:
+        assert '<p class="error">' in r.get_data(as_text=True)
+
+
+def test_deleting_a_student_removes_their_photos_and_face_templates(app, teacher):
+    """Portraits leave the store; FaceEmbedding rows (portrait and assigned-face ones) leave the database.
+    Classroom photos show the whole class and stay until the retention period ends."""
+    course = teacher.create_course("Biology")
+    student = teacher.add_student(course, "Dora Day", "B-1")
+    keep = teacher.add_student(course, "Eli East", "B-2")
+    teacher.upload_portraits(student, (_jpeg(), "dora1.jpg"), (_jpeg((10, 100, 200)), "dora2.jpg"))
+    teacher.upload_portraits(keep, (_jpeg((200, 10, 10)), "eli.jpg"))
+    teacher.take_attendance(course, (_jpeg((50, 50, 50)), "room.jpg"))
+    teacher_id = _teacher_id(app, teacher)
+    store = app.extensions["attendance.store"]
+    vector = np.ones(128, dtype=np.float32).tobytes()
+    with _db(app) as s:
+        photos = s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)).all()
+        keys = [p.storage_key for p in photos]
+        assert len(keys) == 2 and all(k.startswith(f"student_photos/{teacher_id}/{student}/") for k in keys)
+        room = s.scalar(
+            select(SessionPhoto).where(SessionPhoto.original_filename == "room.jpg").order_by(SessionPhoto.id.desc())
+        )
+        face = DetectedFace(
+            session_photo_id=room.id,
+            face_index=0,
+            box=[0, 0, 9, 9],
+            detection_score=0.9,
+            decision=FaceDecision.PRESENT,
+            student_id=student,
+            model_id="m",
+            embedding=vector,
+        )
+        s.add(face)
+        s.flush()
+        s.add_all(
+            [
+                FaceEmbedding(student_id=student, student_photo_id=p.id, model_id="m", dim=128, vector=vector)
+                for p in photos
+            ]
+        )
+        s.add(FaceEmbedding(student_id=student, detected_face_id=face.id, model_id="m", dim=128, vector=vector))
+        other = s.scalar(select(StudentPhoto).where(StudentPhoto.student_id == keep))
+        s.add(FaceEmbedding(student_id=keep, student_photo_id=other.id, model_id="m", dim=128, vector=vector))
+        other_key, room_key = other.storage_key, room.storage_key
+    student_dir = app.config["ATTENDANCE_SETTINGS"].photo_dir / "student_photos" / str(teacher_id) / str(student)
+    assert all(store.exists(k) for k in keys) and any(student_dir.iterdir())
+
+    r = teacher.client.post(f"/students/{student}/delete", data={"course_id": course})
+    assert r.status_code == 302
+
+    assert not any(store.exists(k) for k in keys)
+    assert not student_dir.exists() or not [p for p in student_dir.rglob("*") if p.is_file()]
+    with _db(app) as s:
+        assert s.get(Student, student) is None
+        assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 0
+        assert s.scalar(select(func.count()).select_from(FaceEmbedding).where(FaceEmbedding.student_id == student)) == 0
+        assert s.scalar(select(func.count()).select_from(FaceEmbedding).where(FaceEmbedding.student_id == keep)) == 1
+        assert s.get(DetectedFace, face.id).student_id is None
+    # The other student's portrait and the class photo are untouched.
+    assert store.exists(other_key) and store.exists(room_key)
