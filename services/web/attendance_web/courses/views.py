@@ -3,10 +3,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from attendance_shared.models import Course, Job
+from attendance_shared.models import Course
 
 from ..audit import audit
 from ..auth.user import current_teacher_id
@@ -22,10 +21,11 @@ from .forms import CourseForm, DeleteForm
 @bp.route("/")
 @login_required
 def dashboard() -> ResponseReturnValue:
-    teacher_id = current_teacher_id()
-    courses = db().scalars(select(Course).where(Course.teacher_id == teacher_id).order_by(Course.name)).all()
-    jobs = db().scalars(select(Job).where(Job.teacher_id == teacher_id).order_by(Job.created_at.desc()).limit(10)).all()
-    return render_template("courses/dashboard.html", courses=courses, jobs=jobs, form=CourseForm())
+    """My courses, today's sessions with present counts, recent jobs with their state."""
+    from ..sessions.dashboard_data import build_dashboard
+
+    data = build_dashboard(current_teacher_id(), url_for)
+    return render_template("courses/dashboard.html", data=data, form=CourseForm())
 
 
 @bp.route("/courses", methods=["POST"])

@@ -1,7 +1,7 @@
-"""Attendance sessions: upload classroom photos, run recognition, see the result."""
+"""Attendance sessions: upload classroom photos, follow their progress, review and correct the result."""
 
 from flask import Blueprint
 
 bp = Blueprint("sessions", __name__)
 
-from . import views  # noqa: E402,F401
+from . import review_views, status, views  # noqa: E402,F401

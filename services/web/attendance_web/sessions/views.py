@@ -1,144 +1,136 @@
+"""Taking attendance (upload, progress) and the review page of a session."""
+
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from typing import Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from attendance_shared.models import (
-    AttendanceSession,
-    Job,
-    JobKind,
-    SessionPhoto,
-    SessionPhotoStatus,
-)
-from attendance_shared.storage import StorageError, classroom_photo_key
+from attendance_shared.images import ImageRejected
+from attendance_shared.models import AttendanceSession
+from attendance_shared.storage import StorageError
 
 from ..auth.user import current_teacher_id
-from ..courses.forms import DeleteForm
-from ..extensions import db, store
-from ..jobs_service import new_job, publish
+from ..extensions import settings, store
 from ..ownership import owned_course, owned_session, owned_session_photo
-from ..photos import remove_photos, send_photo
-from ..uploads import check_uploads
+from ..photos import send_photo
 from . import bp
-from .forms import SessionForm
+from .display import display_jpeg
+from .forms import ActionForm, AssignFaceForm, MarkForm, SessionForm
+from .intake import Intake, StoreUnavailable, check_each, start_recognition, store_photos
+from .responses import wants_json
+from .review_page import build
 
 
-def _get_or_create_session(course_id: int, form: SessionForm) -> AttendanceSession:
-    """One session per (course, date, label), even when two requests race (the UNIQUE constraint decides)."""
-    label = (form.label.data or "").strip()
-    stmt = select(AttendanceSession).where(
-        AttendanceSession.course_id == course_id,
-        AttendanceSession.date == form.date.data,
-        AttendanceSession.label == label,
-    )
-    existing = db().scalar(stmt)
-    if existing:
-        return existing
-    session = AttendanceSession(course_id=course_id, date=form.date.data, label=label)
-    try:
-        with db().begin_nested():
-            db().add(session)
-    except IntegrityError:
-        found = db().scalar(stmt)
-        assert found is not None
-        return found
-    return session
+def _urls(session: AttendanceSession) -> dict[str, str]:
+    return {
+        "status_url": url_for("sessions.status", session_id=session.id),
+        "review_url": url_for("sessions.show", session_id=session.id),
+        "start_url": url_for("sessions.rerun", session_id=session.id),
+    }
+
+
+@bp.route("/courses/<int:course_id>/sessions/new")
+@login_required
+def new(course_id: int) -> ResponseReturnValue:
+    """The take-attendance page; `?session=<id>` adds photos to that session (same date and label)."""
+    course = owned_course(course_id)
+    form = SessionForm()
+    if request.args.get("session", "").isdigit():
+        existing = owned_session(int(request.args["session"]))
+        if existing.course_id != course.id:
+            abort(404)
+        form.date.data, form.label.data = existing.date, existing.label
+    max_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+    return render_template("sessions/new.html", course=course, form=form, max_upload_mb=max_mb)
+
+
+def _refused(course_id: int, message: str, errors: list[dict[str, str]], code: str, status: int) -> ResponseReturnValue:
+    if wants_json():
+        body = {"error": {"code": code, "message": message}, "errors": errors, "session_id": None, "job_id": None}
+        return jsonify(body), status
+    flash(message, "error")
+    for error in errors:
+        flash(error["message"], "error")
+    return redirect(url_for("sessions.new", course_id=course_id)), 303
+
+
+def _created_json(intake: Intake, errors: list[dict[str, str]]) -> ResponseReturnValue:
+    job = intake.job
+    body: dict[str, Any] = {
+        "session_id": intake.session.id,
+        "job_id": job.id if job else None,
+        "job_url": url_for("jobs.show", job_id=job.id) if job else None,
+        **_urls(intake.session),
+        "added": intake.added,
+        "duplicates": intake.duplicates,
+        "errors": errors,
+        "queued": intake.published,
+    }
+    return jsonify(body), 201 if intake.added else 200
 
 
 @bp.route("/courses/<int:course_id>/sessions", methods=["POST"])
 @login_required
 def create(course_id: int) -> ResponseReturnValue:
+    """Store the photos and start recognition. Browsers are redirected to the job; scripts get JSON."""
     course = owned_course(course_id)
     form = SessionForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "error")
-        return redirect(url_for("courses.show", course_id=course.id)), 303
-    good, errors = check_uploads(request.files.getlist(form.photos.name))
-    for error in errors:
-        flash(error, "error")
+        messages = [str(e) for errs in form.errors.values() for e in errs]
+        return _refused(course.id, " ".join(messages) or "Please check the form.", [], "invalid_form", 400)
+    good, refusals = check_each(request.files.getlist(form.photos.name))
+    errors = [{"filename": r.filename, "message": r.message} for r in refusals]
     if not good:
-        return redirect(url_for("courses.show", course_id=course.id)), 303
-    session = _get_or_create_session(course.id, form)
-    db().flush()
-    known = set(db().scalars(select(SessionPhoto.content_sha256).where(SessionPhoto.session_id == session.id)))
-    stored: list[str] = []
-    added = 0
+        return _refused(course.id, "None of the files is a photo we can use.", errors, "no_usable_photos", 400)
+    label = (form.label.data or "").strip()
     try:
-        for upload in good:
-            if upload.sha256 in known:
-                flash(f"{upload.filename} was already uploaded to this session; it was not added twice.", "info")
-                continue
-            known.add(upload.sha256)
-            key = classroom_photo_key(current_teacher_id(), session.id, upload.info.extension)
-            store().put(key, upload.data, upload.info.mime)
-            stored.append(key)
-            db().add(
-                SessionPhoto(
-                    session_id=session.id,
-                    storage_key=key,
-                    original_filename=upload.filename,
-                    content_type=upload.info.mime,
-                    content_sha256=upload.sha256,
-                    width=upload.info.width,
-                    height=upload.info.height,
-                    status=SessionPhotoStatus.QUEUED,
-                )
-            )
-            added += 1
-        job = new_job(current_teacher_id(), JobKind.ATTENDANCE, session.id)
-        db().commit()
-    except StorageError:
-        db().rollback()
-        remove_photos(stored)
-        flash("The photo store is not answering; nothing was saved. Please try again in a minute.", "error")
-        return redirect(url_for("courses.show", course_id=course.id)), 303
-    except IntegrityError:
-        # The same photo arrived in a concurrent request: that request stored it; drop our copies.
-        db().rollback()
-        remove_photos(stored)
-        flash("These photos were already uploaded to this session.", "info")
-        return redirect(url_for("sessions.show", session_id=session.id)), 303
-    if not publish(job):
+        intake = store_photos(current_teacher_id(), course.id, form.date.data, label, good, hold=bool(form.hold.data))
+    except StoreUnavailable as exc:
+        return _refused(course.id, str(exc), errors, "storage_unavailable", 503)
+    if wants_json():
+        return _created_json(intake, errors)
+    for error in errors:
+        flash(error["message"], "error")
+    for name in intake.duplicates:
+        flash(f"{name} was already uploaded to this session; it was not added twice.", "info")
+    if intake.job is None:
+        return redirect(url_for("sessions.show", session_id=intake.session.id)), 303
+    if not intake.published:
         flash("The photos are saved; recognition will start as soon as the worker is reachable.", "info")
-    return redirect(url_for("jobs.show", job_id=job.id)), 303
+    return redirect(url_for("jobs.show", job_id=intake.job.id)), 303
 
 
 @bp.route("/sessions/<int:session_id>")
 @login_required
 def show(session_id: int) -> ResponseReturnValue:
     session = owned_session(session_id)
-    records = {r.student_id: r for r in session.records}
-    jobs = (
-        db()
-        .scalars(
-            select(Job)
-            .where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session.id, Job.teacher_id == current_teacher_id())
-            .order_by(Job.created_at.desc())
-            .limit(5)
-        )
-        .all()
+    page = build(session, current_teacher_id())
+    return render_template(
+        "sessions/show.html",
+        page=page,
+        session=session,
+        action_form=ActionForm(),
+        assign_form=AssignFaceForm(),
+        mark_form=MarkForm(),
+        urls=_urls(session),
     )
-    return render_template("sessions/show.html", session=session, records=records, jobs=jobs, delete_form=DeleteForm())
 
 
 @bp.route("/sessions/<int:session_id>/rerun", methods=["POST"])
 @login_required
 def rerun(session_id: int) -> ResponseReturnValue:
+    """Recognise every photo again; manual records are kept exactly as they are."""
     session = owned_session(session_id)
-    if not DeleteForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    for photo in session.photos:
-        if photo.storage_key:
-            photo.status = SessionPhotoStatus.QUEUED
-            photo.error = None
-    job = new_job(current_teacher_id(), JobKind.ATTENDANCE, session.id)
-    db().commit()
-    publish(job)
+    job, published = start_recognition(current_teacher_id(), session)
+    if wants_json():
+        return jsonify({"session_id": session.id, "job_id": job.id, "queued": published, **_urls(session)}), 202
+    if not published:
+        flash("Recognition will start as soon as the worker is reachable.", "info")
     return redirect(url_for("jobs.show", job_id=job.id)), 303
 
 
@@ -158,3 +150,25 @@ def annotated(photo_id: int) -> ResponseReturnValue:
     if not p.annotated_key:
         abort(404)
     return send_photo(p.annotated_key, "image/jpeg")
+
+
+@bp.route("/session-photos/<int:photo_id>/view")
+@login_required
+def view(photo_id: int) -> ResponseReturnValue:
+    """The upright, downsized JPEG the review page draws face boxes on (see display.py)."""
+    p = owned_session_photo(photo_id)
+    if not p.storage_key:
+        abort(404)
+    etag = f"v1-{p.content_sha256[:32]}"
+    if etag in request.if_none_match:
+        return "", 304, {"ETag": f'"{etag}"', "Cache-Control": "private, max-age=86400"}
+    try:
+        data = display_jpeg(store().get(p.storage_key), settings().max_image_pixels)
+    except StorageError:
+        abort(404)
+    except (ImageRejected, OSError):
+        return send_photo(p.storage_key, p.content_type)
+    response = current_app.response_class(data, mimetype="image/jpeg")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -1,0 +1,251 @@
+"""Everything the review page shows, gathered in a few queries (no lazy loads in the template)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from attendance_shared.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    DetectedFace,
+    FaceDecision,
+    FaceReview,
+    Job,
+    JobKind,
+    RecordSource,
+    SessionPhoto,
+    SessionPhotoStatus,
+    Student,
+    Teacher,
+)
+
+from ..extensions import db
+
+WORKING = (
+    SessionPhotoStatus.QUEUED,
+    SessionPhotoStatus.PROCESSING,
+    SessionPhotoStatus.DETECTING,
+    SessionPhotoStatus.MATCHING,
+)
+
+
+@dataclass
+class FaceView:
+    """One face as the teacher sees it. `kind` drives its look: matched, confirm, unknown or rejected."""
+
+    face: DetectedFace
+    photo_number: int
+    kind: str
+    student: Student | None = None
+    candidate: Student | None = None
+
+    @property
+    def id(self) -> int:
+        return self.face.id
+
+    @property
+    def number(self) -> int:
+        return self.face.face_index + 1
+
+    @property
+    def confidence(self) -> str:
+        return f"{self.face.similarity:.2f}" if self.face.similarity else ""
+
+    @property
+    def how(self) -> str:
+        """Why the face carries its name: recognised, confirmed or assigned by the teacher."""
+        return {FaceReview.CONFIRMED: "confirmed", FaceReview.ASSIGNED: "assigned"}.get(self.face.review, "recognised")
+
+    @property
+    def tag(self) -> str:
+        if self.kind == "matched":
+            return self.how.capitalize()
+        return {"confirm": "To confirm", "rejected": "Rejected"}.get(self.kind, "Unknown")
+
+    @property
+    def label(self) -> str:
+        """Short text drawn on the photo."""
+        if self.kind == "matched" and self.student:
+            return f"{self.student.name} {self.confidence}".strip() if self.how == "recognised" else self.student.name
+        if self.kind == "confirm" and self.candidate:
+            return f"{self.candidate.name}? {self.confidence}".strip()
+        return f"{self.number} ?"
+
+    @property
+    def description(self) -> str:
+        """A sentence for screen readers and the face list."""
+        where = f"Face {self.number} in photo {self.photo_number}"
+        if self.kind == "matched" and self.student:
+            score = f" (match score {self.confidence})" if self.how == "recognised" and self.confidence else ""
+            return f"{where}: {self.student.name}, {self.how}{score}"
+        if self.kind == "confirm" and self.candidate:
+            return f"{where}: possibly {self.candidate.name} (match score {self.confidence}), please confirm"
+        if self.kind == "rejected":
+            return f"{where}: not {self.candidate.name}" if self.candidate else f"{where}: rejected"
+        return f"{where}: unknown"
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        x1, y1, x2, y2 = (float(v) for v in self.face.box)
+        return x1, y1, max(x2 - x1, 1.0), max(y2 - y1, 1.0)
+
+    def crop_viewbox(self) -> str:
+        """An SVG viewBox around the face with a margin: a thumbnail without a stored crop."""
+        x, y, w, h = self.box
+        side = max(w, h) * 1.6
+        cx, cy = x + w / 2, y + h / 2
+        return f"{cx - side / 2:.1f} {cy - side / 2:.1f} {side:.1f} {side:.1f}"
+
+
+@dataclass
+class PhotoView:
+    photo: SessionPhoto
+    number: int
+    faces: list[FaceView]
+
+    @property
+    def working(self) -> bool:
+        return self.photo.status in WORKING
+
+    @property
+    def label_size(self) -> float:
+        """Font size for face labels in the photo's pixel units, readable at any display size."""
+        return round(max(self.photo.width, self.photo.height) / 55, 1)
+
+
+@dataclass
+class RosterRow:
+    student: Student
+    record: AttendanceRecord | None
+
+    @property
+    def status(self) -> str:
+        return self.record.status.value if self.record else "not taken"
+
+    @property
+    def source(self) -> str:
+        if self.record is None:
+            return ""
+        if self.record.source == RecordSource.MANUAL:
+            return "by you"
+        return f"recognised ({self.record.similarity:.2f})" if self.record.similarity else "recognised"
+
+
+@dataclass
+class HistoryRow:
+    change: AttendanceChange
+    student_name: str
+    teacher_name: str
+
+
+@dataclass
+class ReviewPage:
+    session: AttendanceSession
+    photos: list[PhotoView]
+    to_confirm: list[FaceView]
+    roster: list[RosterRow]
+    history: list[HistoryRow]
+    jobs: list[Job]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def working(self) -> bool:
+        return any(p.working for p in self.photos)
+
+    @property
+    def students(self) -> list[Student]:
+        return [row.student for row in self.roster]
+
+
+def face_kind(face: DetectedFace) -> str:
+    if face.review == FaceReview.REJECTED:
+        return "rejected"
+    if face.student_id is not None:
+        return "matched"
+    if face.decision == FaceDecision.CONFIRM and face.candidate_student_id is not None:
+        return "confirm"
+    return "unknown"
+
+
+def latest_jobs(session_id: int, teacher_id: int, limit: int = 5) -> list[Job]:
+    stmt = (
+        select(Job)
+        .where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session_id, Job.teacher_id == teacher_id)
+        .order_by(Job.created_at.desc())
+        .limit(limit)
+    )
+    return list(db().scalars(stmt))
+
+
+def history(session_id: int, limit: int = 200) -> list[HistoryRow]:
+    stmt = (
+        select(AttendanceChange, Student.name, Teacher.name)
+        .join(AttendanceRecord, AttendanceRecord.id == AttendanceChange.record_id)
+        .join(Student, Student.id == AttendanceRecord.student_id)
+        .outerjoin(Teacher, Teacher.id == AttendanceChange.changed_by_id)
+        .where(AttendanceRecord.session_id == session_id)
+        .order_by(AttendanceChange.changed_at.desc(), AttendanceChange.id.desc())
+        .limit(limit)
+    )
+    return [HistoryRow(c, s, t or "a former account") for c, s, t in db().execute(stmt)]
+
+
+def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
+    students = list(session.course.students)
+    by_id = {s.id: s for s in students}
+    photos = list(
+        db().scalars(
+            select(SessionPhoto)
+            .where(SessionPhoto.session_id == session.id)
+            .options(selectinload(SessionPhoto.faces))
+            .order_by(SessionPhoto.id)
+        )
+    )
+    missing = {
+        sid
+        for p in photos
+        for f in p.faces
+        for sid in (f.student_id, f.candidate_student_id)
+        if sid is not None and sid not in by_id
+    }
+    if missing:  # faces of students who left the course since: still named, not offered in the roster
+        by_id.update({s.id: s for s in db().scalars(select(Student).where(Student.id.in_(missing)))})
+    photo_views: list[PhotoView] = []
+    for number, photo in enumerate(photos, start=1):
+        faces = [
+            FaceView(
+                f,
+                number,
+                face_kind(f),
+                by_id.get(f.student_id) if f.student_id else None,
+                by_id.get(f.candidate_student_id) if f.candidate_student_id else None,
+            )
+            for f in photo.faces
+        ]
+        photo_views.append(PhotoView(photo, number, faces))
+    to_confirm = [fv for pv in photo_views for fv in pv.faces if fv.kind == "confirm"]
+    to_confirm.sort(key=lambda fv: (-fv.face.similarity, fv.photo_number, fv.number))
+    records = {
+        r.student_id: r for r in db().scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session.id))
+    }
+    roster = [RosterRow(s, records.get(s.id)) for s in students]
+    counts = {s.value: 0 for s in AttendanceStatus}
+    for row in roster:
+        if row.record:
+            counts[row.record.status.value] += 1
+    counts["confirm"] = len(to_confirm)
+    counts["unknown"] = sum(1 for pv in photo_views for fv in pv.faces if fv.kind in ("unknown", "rejected"))
+    return ReviewPage(
+        session=session,
+        photos=photo_views,
+        to_confirm=to_confirm,
+        roster=roster,
+        history=history(session.id),
+        jobs=latest_jobs(session.id, teacher_id),
+        counts=counts,
+    )

@@ -1,0 +1,279 @@
+// Take attendance, progressively enhanced: drag and drop several photos, upload progress per photo,
+// then each photo's stage live (queued, finding faces, recognising, done, failed with the reason)
+// from /sessions/<id>/status.json. Without JavaScript the form posts as usual.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-take-attendance]");
+  if (!form || !window.FormData || !window.XMLHttpRequest) { return; }
+
+  var input = form.querySelector("input[type=file]");
+  var zone = form.querySelector("[data-dropzone]") || input.parentNode;
+  var list = form.querySelector("[data-upload-list]");
+  var formError = form.querySelector("[data-form-error]");
+  var submit = form.querySelector("[data-submit]") || form.querySelector("button[type=submit]");
+  var live = document.querySelector("[data-live]");
+  var maxBytes = (parseInt(form.getAttribute("data-max-upload-mb"), 10) || 40) * 1024 * 1024;
+  var budget = Math.max(maxBytes - 512 * 1024, 1024 * 1024); // room for the rest of the multipart body
+  var rows = []; // {file, li, bar, text, state, photoId}
+  var busy = false;
+
+  if (!list) { list = el("ul", "upload-list"); form.insertBefore(list, submit); }
+  if (!formError) { formError = el("p", "error"); formError.setAttribute("role", "alert"); form.insertBefore(formError, submit); }
+  Array.prototype.forEach.call(form.querySelectorAll(".js-only"), function (n) { n.hidden = false; });
+  zone.classList.add("dropzone");
+  input.removeAttribute("required");
+
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) { n.className = cls; }
+    if (text) { n.textContent = text; }
+    return n;
+  }
+
+  function size(bytes) {
+    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
+  }
+
+  var LABELS = {
+    ready: "Ready", uploading: "Uploading", stored: "Uploaded", queued: "Waiting for its turn",
+    processing: "Starting", detecting: "Finding faces", matching: "Recognising students", done: "Done",
+    failed: "Failed", refused: "Not accepted", duplicate: "Already in this session"
+  };
+
+  function setState(row, state, detail) {
+    row.state = state;
+    row.li.className = "upload upload--" + state;
+    row.text.textContent = LABELS[state] + (detail ? ": " + detail : "");
+    if (row.remove) { row.remove.hidden = state !== "ready"; }
+  }
+
+  function addFiles(files) {
+    if (busy) { return; }
+    Array.prototype.forEach.call(files, function (file) {
+      var li = el("li", "upload");
+      var name = el("span", "upload-name", file.name);
+      var meta = el("span", "muted", size(file.size));
+      var bar = el("progress");
+      bar.max = 100; bar.value = 0;
+      bar.setAttribute("aria-label", "Upload of " + file.name);
+      var text = el("span", "upload-state");
+      var remove = el("button", "link", "Remove");
+      remove.type = "button";
+      remove.setAttribute("aria-label", "Remove " + file.name);
+      var row = { file: file, li: li, bar: bar, text: text, remove: remove, state: "ready", photoId: null };
+      remove.addEventListener("click", function () {
+        rows.splice(rows.indexOf(row), 1);
+        list.removeChild(li);
+      });
+      li.appendChild(name); li.appendChild(meta); li.appendChild(bar); li.appendChild(text); li.appendChild(remove);
+      list.appendChild(li);
+      rows.push(row);
+      if (file.size > budget) {
+        setState(row, "refused", file.name + " is larger than the " + Math.round(maxBytes / 1048576) +
+          " MB limit. Please send a smaller photo.");
+      } else {
+        setState(row, "ready");
+      }
+    });
+    formError.textContent = "";
+  }
+
+  input.addEventListener("change", function () {
+    addFiles(input.files);
+    input.value = ""; // choosing again adds more photos instead of replacing them
+  });
+  ["dragenter", "dragover"].forEach(function (type) {
+    zone.addEventListener(type, function (event) {
+      event.preventDefault();
+      zone.classList.add("dropzone--over");
+    });
+  });
+  ["dragleave", "drop"].forEach(function (type) {
+    zone.addEventListener(type, function (event) {
+      event.preventDefault();
+      zone.classList.remove("dropzone--over");
+    });
+  });
+  zone.addEventListener("drop", function (event) {
+    if (event.dataTransfer && event.dataTransfer.files) { addFiles(event.dataTransfer.files); }
+  });
+
+  function batches(ready) {
+    var out = [], current = [], total = 0;
+    ready.forEach(function (row) {
+      if (current.length && total + row.file.size > budget) { out.push(current); current = []; total = 0; }
+      current.push(row); total += row.file.size;
+    });
+    if (current.length) { out.push(current); }
+    return out;
+  }
+
+  function fields(hold) {
+    var data = new FormData();
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.type === "file" || field.disabled) { return; }
+      data.append(field.name, field.value);
+    });
+    if (hold) { data.append("hold", "y"); }
+    return data;
+  }
+
+  function send(batch, hold) {
+    return new Promise(function (resolve) {
+      var data = fields(hold);
+      batch.forEach(function (row) { data.append(input.name, row.file, row.file.name); });
+      var starts = [], at = 0;
+      batch.forEach(function (row) { starts.push(at); at += row.file.size; setState(row, "uploading"); });
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (event) {
+        if (!event.lengthComputable) { return; }
+        var sent = event.loaded * (at / Math.max(event.total, 1)); // bytes of photos sent so far
+        batch.forEach(function (row, i) {
+          var pct = (sent - starts[i]) / Math.max(row.file.size, 1);
+          row.bar.value = Math.round(100 * Math.min(1, Math.max(0, pct)));
+        });
+      });
+      xhr.addEventListener("load", function () {
+        var body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        resolve({ status: xhr.status, body: body });
+      });
+      xhr.addEventListener("error", function () { resolve({ status: 0, body: null }); });
+      xhr.send(data);
+    });
+  }
+
+  function takeName(names, row) {
+    var i = names ? names.indexOf(row.file.name) : -1;
+    if (i >= 0) { names.splice(i, 1); return true; }
+    return false;
+  }
+
+  function settle(batch, result) {
+    var body = result.body || {};
+    var refusals = (body.errors || []).slice();
+    var added = (body.added || []).slice();
+    var duplicates = (body.duplicates || []).slice();
+    batch.forEach(function (row) {
+      row.bar.value = 100;
+      var refusal = null;
+      for (var i = 0; i < refusals.length; i++) {
+        if (refusals[i].filename === row.file.name) { refusal = refusals.splice(i, 1)[0]; break; }
+      }
+      if (refusal) { setState(row, "refused", refusal.message); }
+      else if (takeName(duplicates, row)) { setState(row, "duplicate"); }
+      else if (takeName(added, row)) { setState(row, "stored"); }
+      else if (result.status === 413) { setState(row, "failed", "the upload was too large; please send fewer photos at once"); }
+      else if (result.status === 0) { setState(row, "failed", "the connection was lost; please try again"); }
+      else {
+        var message = body.error && body.error.message;
+        setState(row, "failed", message || "the server could not store it; please try again");
+      }
+    });
+    if (result.status >= 400 && body.error && body.error.code === "invalid_form") {
+      formError.textContent = body.error.message;
+    }
+  }
+
+  function postJson(url) {
+    var data = fields(false);
+    return fetch(url, {
+      method: "POST", body: data, credentials: "same-origin", headers: { "Accept": "application/json" }
+    }).then(function (r) { return r.ok ? r.json() : null; });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (busy) { return; }
+    var ready = rows.filter(function (row) { return row.state === "ready" || row.state === "failed"; });
+    if (!ready.length) {
+      formError.textContent = "Choose at least one classroom photo.";
+      input.focus();
+      return;
+    }
+    busy = true;
+    submit.disabled = true;
+    formError.textContent = "";
+    var groups = batches(ready);
+    var session = null, job = null;
+    var chain = Promise.resolve();
+    groups.forEach(function (batch, index) {
+      chain = chain.then(function () {
+        return send(batch, index < groups.length - 1).then(function (result) {
+          settle(batch, result);
+          if (result.body && result.body.session_id) { session = result.body; }
+          if (result.body && result.body.job_id) { job = result.body.job_id; }
+        });
+      });
+    });
+    chain.then(function () {
+      if (session && !job) { // the last batch failed after earlier ones were stored: start recognition now
+        return postJson(session.start_url).then(function (body) { job = body && body.job_id; });
+      }
+    }).then(function () {
+      busy = false;
+      submit.disabled = false;
+      if (session && job) { follow(session); }
+      else if (!formError.textContent) { formError.textContent = "No photo could be used. See the reason next to each file."; }
+    }).catch(function () {
+      busy = false;
+      submit.disabled = false;
+      formError.textContent = "Something went wrong while uploading. Please try again.";
+    });
+  });
+
+  // --- live progress after the upload ------------------------------------------------------------
+
+  function follow(session) {
+    if (!live) { live = el("section", "card"); form.parentNode.insertBefore(live, form.nextSibling); }
+    live.hidden = false;
+    var progress = live.querySelector("[data-job-progress]");
+    var message = live.querySelector("[data-live-message]");
+    var link = live.querySelector("[data-review-link]");
+    if (link) { link.href = session.review_url; }
+    var delay = 1000;
+
+    function render(data) {
+      var photos = (data.photos || []).slice();
+      rows.forEach(function (row) {
+        if (["stored", "queued", "processing", "detecting", "matching", "done", "failed"].indexOf(row.state) < 0) { return; }
+        if (row.state === "failed" && row.photoId === null) { return; } // never reached the server
+        var photo = null;
+        for (var i = 0; i < photos.length; i++) {
+          if (row.photoId === photos[i].id || (row.photoId === null && photos[i].filename === row.file.name)) {
+            photo = photos.splice(i, 1)[0]; break;
+          }
+        }
+        if (!photo) { return; }
+        row.photoId = photo.id;
+        var detail = photo.status === "failed" ? photo.error :
+          (photo.status === "done" && photo.face_count !== null ? photo.face_count + " face" + (photo.face_count === 1 ? "" : "s") : "");
+        setState(row, photo.status, detail);
+      });
+      if (progress && data.job) { progress.value = data.job.progress; progress.textContent = data.job.progress + "%"; }
+      if (message) {
+        var text = data.job && data.job.message ? data.job.message : "Waiting for the recognition to start…";
+        if (data.job && data.job.error) { text = data.job.error; }
+        if (data.done) {
+          text = "Done: " + data.present + " present" + (data.to_confirm ? ", " + data.to_confirm + " face(s) to confirm" : "") + ".";
+        }
+        message.textContent = text;
+      }
+      if (link) { link.hidden = !data.done; if (data.done) { link.focus(); } }
+    }
+
+    function poll() {
+      fetch(session.status_url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { setTimeout(poll, 3000); return; }
+          render(data);
+          if (!data.done) { delay = Math.min(delay * 1.2, 3000); setTimeout(poll, delay); }
+        })
+        .catch(function () { setTimeout(poll, 3000); });
+    }
+    poll();
+  }
+})();

@@ -1,0 +1,469 @@
+"""Review and correction of a session, on faces seeded straight into the database (no worker needed)."""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import (
+    AttendanceChange,
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    DetectedFace,
+    FaceDecision,
+    FaceEmbedding,
+    FaceReview,
+    RecordSource,
+    SessionPhoto,
+    SessionPhotoStatus,
+    Student,
+    Teacher,
+)
+from attendance_shared.storage import classroom_photo_key
+
+MODEL = "test-model@1"
+DIM = 8
+
+
+def _jpeg(width: int = 640, height: int = 480, orientation: int | None = None) -> bytes:
+    img = Image.new("RGB", (width, height), (120, 90, 60))
+    buf = io.BytesIO()
+    if orientation:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        img.save(buf, "JPEG", exif=exif)
+    else:
+        img.save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _vector(seed: float) -> bytes:
+    return struct.pack(f"<{DIM}f", *[seed + i for i in range(DIM)])
+
+
+def _url(app) -> str:
+    return app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
+
+
+@dataclass
+class Seeded:
+    session_id: int
+    course_id: int
+    teacher_id: int
+    photo_id: int
+    students: dict[str, int]
+    faces: dict[str, int]
+
+
+def seed_session(app, tc, *, photo_bytes: bytes | None = None, orientation: int | None = None) -> Seeded:
+    """A course with Ann, Ben and Cat and one recognised photo:
+    ann = present (auto, 0.80); ben = confirm (0.40); cat = confirm (0.45); stranger = unknown."""
+    course = tc.create_course("Biology")
+    students = {n: tc.add_student(course, n, f"N-{n}") for n in ("Ann", "Ben", "Cat")}
+    data = photo_bytes or _jpeg(orientation=orientation)
+    with session_scope(_url(app)) as s:
+        teacher_id = s.scalar(select(Teacher.id).where(Teacher.email == tc.email))
+        att = AttendanceSession(course_id=course, date=__import__("datetime").date(2026, 11, 24), label="P1")
+        s.add(att)
+        s.flush()
+        key = classroom_photo_key(teacher_id, att.id, ".jpg")
+        app.extensions["attendance.store"].put(key, data, "image/jpeg")
+        photo = SessionPhoto(
+            session_id=att.id,
+            storage_key=key,
+            original_filename="room.jpg",
+            content_type="image/jpeg",
+            content_sha256=f"{att.id:064d}",
+            width=640,
+            height=480,
+            status=SessionPhotoStatus.DONE,
+            face_count=4,
+        )
+        s.add(photo)
+        s.flush()
+
+        def face(i: int, decision: FaceDecision, sim: float, student=None, candidate=None) -> DetectedFace:
+            row = DetectedFace(
+                session_photo_id=photo.id,
+                face_index=i,
+                box=[20 + 150 * i, 40, 120 + 150 * i, 160],
+                detection_score=0.9,
+                face_px=100,
+                decision=decision,
+                student_id=student,
+                candidate_student_id=candidate,
+                similarity=sim,
+                model_id=MODEL,
+                embedding=_vector(float(i)),
+            )
+            s.add(row)
+            return row
+
+        faces = {
+            "ann": face(0, FaceDecision.PRESENT, 0.80, students["Ann"], students["Ann"]),
+            "ben": face(1, FaceDecision.CONFIRM, 0.40, None, students["Ben"]),
+            "cat": face(2, FaceDecision.CONFIRM, 0.45, None, students["Cat"]),
+            "stranger": face(3, FaceDecision.UNKNOWN, 0.10),
+        }
+        s.flush()
+        for name, sid in students.items():
+            present = name == "Ann"
+            s.add(
+                AttendanceRecord(
+                    session_id=att.id,
+                    student_id=sid,
+                    status=AttendanceStatus.PRESENT if present else AttendanceStatus.ABSENT,
+                    source=RecordSource.AUTO,
+                    detected_face_id=faces["ann"].id if present else None,
+                    similarity=0.80 if present else None,
+                )
+            )
+        return Seeded(att.id, course, teacher_id, photo.id, students, {k: v.id for k, v in faces.items()})
+
+
+@pytest.fixture()
+def seeded(app, teacher):
+    return seed_session(app, teacher)
+
+
+def record(app, seeded: Seeded, name: str) -> AttendanceRecord:
+    with session_scope(_url(app)) as s:
+        return s.scalar(
+            select(AttendanceRecord).where(
+                AttendanceRecord.session_id == seeded.session_id,
+                AttendanceRecord.student_id == seeded.students[name],
+            )
+        )
+
+
+def face_row(app, face_id: int) -> DetectedFace:
+    with session_scope(_url(app)) as s:
+        return s.get(DetectedFace, face_id)
+
+
+def changes(app, seeded: Seeded, name: str) -> list[AttendanceChange]:
+    with session_scope(_url(app)) as s:
+        return list(
+            s.scalars(
+                select(AttendanceChange)
+                .join(AttendanceRecord, AttendanceRecord.id == AttendanceChange.record_id)
+                .where(
+                    AttendanceRecord.session_id == seeded.session_id,
+                    AttendanceRecord.student_id == seeded.students[name],
+                )
+                .order_by(AttendanceChange.id)
+            )
+        )
+
+
+def gallery(app, face_id: int) -> list[FaceEmbedding]:
+    with session_scope(_url(app)) as s:
+        return list(s.scalars(select(FaceEmbedding).where(FaceEmbedding.detected_face_id == face_id)))
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+
+def test_review_page_shows_faces_to_confirm_first_then_photos_and_roster(teacher, seeded):
+    page = teacher.client.get(f"/sessions/{seeded.session_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    confirm_at, photos_at, roster_at = (
+        html.index('id="confirm"'),
+        html.index('id="photos-title"'),
+        html.index('id="roster-title"'),
+    )
+    assert confirm_at < photos_at < roster_at
+    confirm_section = html[confirm_at:photos_at]
+    # Most likely first: Cat (0.45) before Ben (0.40); one click each to confirm or reject.
+    assert confirm_section.index("Is this <strong>Cat</strong>") < confirm_section.index("Is this <strong>Ben</strong>")
+    assert f'action="/faces/{seeded.faces["cat"]}/confirm"' in confirm_section
+    assert f'action="/faces/{seeded.faces["ben"]}/reject"' in confirm_section
+    # Boxes drawn over the photo in its own pixels, with a distinct look per kind and names + scores.
+    assert 'viewBox="0 0 640 480"' in html
+    assert 'class="face face--matched"' in html and "Ann 0.80" in html
+    assert html.count('class="face face--confirm"') == 2
+    assert 'class="face face--unknown"' in html
+    assert f'href="#face-{seeded.faces["stranger"]}"' in html
+    assert 'aria-label="Classroom photo 1: room.jpg"' in html
+    # Unconfirmed students are not present.
+    assert "1 present" in html and "2 absent" in html
+    assert "review.css" in html and "review.js" in html and "<script>" not in html
+
+
+def test_page_escapes_names(app, teacher):
+    seeded = seed_session(app, teacher)
+    with session_scope(_url(app)) as s:
+        s.get(Student, seeded.students["Ann"]).name = "<script>alert(1)</script>"
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- confirm and reject ------------------------------------------------------------------------------
+
+
+def test_confirm_makes_the_student_present_and_adds_the_face_to_the_gallery(app, teacher, seeded):
+    assert record(app, seeded, "Ben").status == AttendanceStatus.ABSENT  # not present until confirmed
+    r = teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm")
+    assert r.status_code == 303
+    assert r.location.endswith(f"/sessions/{seeded.session_id}#face-{seeded.faces['ben']}")
+    rec = record(app, seeded, "Ben")
+    assert rec.status == AttendanceStatus.PRESENT and rec.source == RecordSource.MANUAL
+    assert rec.updated_by_id == seeded.teacher_id and rec.detected_face_id == seeded.faces["ben"]
+    face = face_row(app, seeded.faces["ben"])
+    assert face.review == FaceReview.CONFIRMED and face.student_id == seeded.students["Ben"]
+    [emb] = gallery(app, seeded.faces["ben"])
+    assert (emb.student_id, emb.model_id, emb.dim, emb.vector) == (seeded.students["Ben"], MODEL, DIM, _vector(1.0))
+    [change] = changes(app, seeded, "Ben")
+    assert (change.from_status, change.to_status, change.changed_by_id) == ("absent", "present", seeded.teacher_id)
+    assert "Confirmed face 2 in room.jpg" in change.note
+    # A second click changes nothing more.
+    assert teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm").status_code == 303
+    assert len(changes(app, seeded, "Ben")) == 1 and len(gallery(app, seeded.faces["ben"])) == 1
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "Is this <strong>Ben</strong>" not in html and "Is this <strong>Cat</strong>" in html
+
+
+def test_reject_a_confirm_face_keeps_the_student_absent_and_automatic(app, teacher, seeded):
+    r = teacher.client.post(f"/faces/{seeded.faces['cat']}/reject")
+    assert r.status_code == 303
+    face = face_row(app, seeded.faces["cat"])
+    assert face.review == FaceReview.REJECTED and face.student_id is None
+    rec = record(app, seeded, "Cat")
+    assert rec.status == AttendanceStatus.ABSENT and rec.source == RecordSource.AUTO
+    [change] = changes(app, seeded, "Cat")
+    assert (change.from_status, change.to_status) == ("absent", "absent") and "not Cat" in change.note
+    assert gallery(app, seeded.faces["cat"]) == []
+
+
+def test_reject_a_match_takes_the_present_mark_away(app, teacher, seeded):
+    teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
+    rec = record(app, seeded, "Ann")
+    assert rec.status == AttendanceStatus.ABSENT and rec.source == RecordSource.MANUAL
+    assert rec.detected_face_id is None
+    face = face_row(app, seeded.faces["ann"])
+    assert face.review == FaceReview.REJECTED and face.student_id is None
+    [change] = changes(app, seeded, "Ann")
+    assert (change.from_status, change.to_status) == ("present", "absent")
+
+
+def test_reject_a_match_keeps_present_when_another_face_supports_it(app, teacher, seeded):
+    with session_scope(_url(app)) as s:
+        other = DetectedFace(
+            session_photo_id=seeded.photo_id,
+            face_index=4,
+            box=[10, 300, 90, 380],
+            detection_score=0.9,
+            decision=FaceDecision.PRESENT,
+            student_id=seeded.students["Ann"],
+            candidate_student_id=seeded.students["Ann"],
+            similarity=0.7,
+            model_id=MODEL,
+        )
+        s.add(other)
+        s.flush()
+        other_id = other.id
+    teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
+    rec = record(app, seeded, "Ann")
+    assert rec.status == AttendanceStatus.PRESENT and rec.detected_face_id == other_id
+    [change] = changes(app, seeded, "Ann")
+    assert (change.from_status, change.to_status) == ("present", "present")
+    assert "still present from another face" in change.note
+
+
+def test_rejecting_a_confirmed_face_removes_it_from_the_gallery(app, teacher, seeded):
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm")
+    assert len(gallery(app, seeded.faces["ben"])) == 1
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/reject")
+    assert gallery(app, seeded.faces["ben"]) == []
+    assert record(app, seeded, "Ben").status == AttendanceStatus.ABSENT
+    assert [(c.from_status, c.to_status) for c in changes(app, seeded, "Ben")] == [
+        ("absent", "present"),
+        ("present", "absent"),
+    ]
+
+
+# --- assign -------------------------------------------------------------------------------------------
+
+
+def test_assign_an_unknown_face(app, teacher, seeded):
+    stranger = seeded.faces["stranger"]
+    r = teacher.client.post(f"/faces/{stranger}/assign", data={"student_id": seeded.students["Cat"]})
+    assert r.status_code == 303
+    rec = record(app, seeded, "Cat")
+    assert rec.status == AttendanceStatus.PRESENT and rec.source == RecordSource.MANUAL
+    assert rec.detected_face_id == stranger and rec.updated_by_id == seeded.teacher_id
+    face = face_row(app, stranger)
+    assert face.review == FaceReview.ASSIGNED and face.student_id == seeded.students["Cat"]
+    [emb] = gallery(app, stranger)
+    assert emb.student_id == seeded.students["Cat"] and emb.model_id == MODEL and emb.student_photo_id is None
+    assert emb.vector == _vector(3.0)
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    history = html[html.index('id="history"') :]
+    assert "Cat" in history and "absent → present" in history and "Assigned face 4 in room.jpg" in history
+    assert "Alice" in history  # who
+
+
+def test_assign_a_matched_face_to_someone_else_moves_the_present_mark(app, teacher, seeded):
+    teacher.client.post(f"/faces/{seeded.faces['ann']}/assign", data={"student_id": seeded.students["Ben"]})
+    assert record(app, seeded, "Ann").status == AttendanceStatus.ABSENT
+    assert record(app, seeded, "Ben").status == AttendanceStatus.PRESENT
+    [emb] = gallery(app, seeded.faces["ann"])
+    assert emb.student_id == seeded.students["Ben"]
+
+
+def test_assign_refuses_students_outside_the_course(app, teacher, teacher_factory, seeded):
+    other_course = teacher.create_course("Chemistry")
+    outsider = teacher.add_student(other_course, "Olga", "N-O")
+    r = teacher.client.post(f"/faces/{seeded.faces['stranger']}/assign", data={"student_id": outsider})
+    assert r.status_code == 404
+    bob = teacher_factory("Bob")
+    bobs = bob.add_student(bob.create_course("Bob's"), "Bea", "N-B")
+    r = teacher.client.post(f"/faces/{seeded.faces['stranger']}/assign", data={"student_id": bobs})
+    assert r.status_code == 404
+    r = teacher.client.post(f"/faces/{seeded.faces['stranger']}/assign", data={"student_id": ""})
+    assert r.status_code == 303  # back to the page with a message
+    assert face_row(app, seeded.faces["stranger"]).review == FaceReview.NONE
+
+
+# --- marks by hand ---------------------------------------------------------------------------------------
+
+
+def test_manual_marks_write_history(app, teacher, seeded):
+    url = f"/sessions/{seeded.session_id}/students/{seeded.students['Ben']}/mark"
+    r = teacher.client.post(url, data={"status": "excused", "note": "Dentist"})
+    assert r.status_code == 303 and r.location.endswith(f"#student-{seeded.students['Ben']}")
+    rec = record(app, seeded, "Ben")
+    assert rec.status == AttendanceStatus.EXCUSED and rec.source == RecordSource.MANUAL
+    assert rec.updated_by_id == seeded.teacher_id
+    teacher.client.post(url, data={"status": "excused"})  # same mark again: nothing new to record
+    teacher.client.post(url, data={"status": "present"})
+    rows = changes(app, seeded, "Ben")
+    assert [(c.from_status, c.to_status, c.note) for c in rows] == [
+        ("absent", "excused", "Dentist"),
+        ("excused", "present", "Marked by hand"),
+    ]
+    assert all(c.changed_by_id == seeded.teacher_id and c.changed_at for c in rows)
+    assert teacher.client.post(url, data={"status": "asleep"}).status_code == 303
+    assert record(app, seeded, "Ben").status == AttendanceStatus.PRESENT
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "Dentist" in html and "excused → present" in html
+
+
+def test_actions_answer_json_to_scripts(app, teacher, seeded):
+    headers = {"Accept": "application/json"}
+    url = f"/sessions/{seeded.session_id}/students/{seeded.students['Cat']}/mark"
+    r = teacher.client.post(url, data={"status": "present"}, headers=headers)
+    assert r.status_code == 200
+    assert r.get_json() == {
+        "ok": True,
+        "message": "Cat is now marked present.",
+        "student_id": seeded.students["Cat"],
+        "status": "present",
+    }
+    r = teacher.client.post(f"/faces/{seeded.faces['stranger']}/confirm", headers=headers)
+    assert r.status_code == 409 and r.get_json()["ok"] is False
+    assert r.get_json()["error"]["message"] == "This face is not waiting for a confirmation."
+
+
+def test_manual_records_survive_a_rerun_of_recognition(app, teacher, seeded):
+    """The worker's merge never overwrites a manual record (checked here on the seeded faces)."""
+    attendance = pytest.importorskip("attendance_worker.attendance")
+    teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")  # Ann: manual absent
+    teacher.client.post(f"/faces/{seeded.faces['stranger']}/assign", data={"student_id": seeded.students["Cat"]})
+    with session_scope(_url(app)) as s:
+        # A re-run recreates the faces: Ann matched again, Cat's face unknown again.
+        s.get(DetectedFace, seeded.faces["ann"]).review = FaceReview.NONE
+        s.get(DetectedFace, seeded.faces["ann"]).student_id = seeded.students["Ann"]
+        s.get(DetectedFace, seeded.faces["stranger"]).student_id = None
+        attendance.merge_records(s, s.get(AttendanceSession, seeded.session_id))
+    assert record(app, seeded, "Ann").status == AttendanceStatus.ABSENT
+    assert record(app, seeded, "Cat").status == AttendanceStatus.PRESENT
+    assert record(app, seeded, "Ben").source == RecordSource.AUTO
+
+
+# --- status.json and the display copy ---------------------------------------------------------------
+
+
+def test_status_json_shape(app, teacher, seeded):
+    r = teacher.client.get(f"/sessions/{seeded.session_id}/status.json")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    data = r.get_json()
+    assert set(data) >= {"session_id", "photos", "job", "done", "present", "to_confirm", "review_url"}
+    assert data["session_id"] == seeded.session_id and data["review_url"] == f"/sessions/{seeded.session_id}"
+    assert data["photos"] == [
+        {
+            "id": seeded.photo_id,
+            "filename": "room.jpg",
+            "status": "done",
+            "status_text": "Done",
+            "error": None,
+            "face_count": 4,
+        }
+    ]
+    assert data["job"] is None and data["done"] is True
+    assert (data["present"], data["to_confirm"]) == (1, 2)
+    with session_scope(_url(app)) as s:
+        photo = s.get(SessionPhoto, seeded.photo_id)
+        photo.status, photo.error = SessionPhotoStatus.FAILED, "room.jpg is damaged or incomplete."
+    data = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
+    assert data["photos"][0]["status"] == "failed" and data["photos"][0]["error"].startswith("room.jpg is damaged")
+
+
+def test_display_copy_is_upright_jpeg(app, teacher):
+    # Stored 640x480 with EXIF "rotate 90": the boxes were measured on the upright 480x640 photo.
+    seeded = seed_session(app, teacher, orientation=6)
+    r = teacher.client.get(f"/session-photos/{seeded.photo_id}/view")
+    assert r.status_code == 200 and r.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(r.data)).size == (480, 640)
+    again = teacher.client.get(f"/session-photos/{seeded.photo_id}/view", headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304
+
+
+# --- isolation --------------------------------------------------------------------------------------------
+
+
+def test_every_new_route_is_404_for_another_teacher(app, teacher, teacher_factory, seeded):
+    bob = teacher_factory("Bob")
+    bob_course = bob.create_course("Bob's")
+    bob_student = bob.add_student(bob_course, "Bea", "N-B")
+    sid, f = seeded.session_id, seeded.faces
+    posts = [
+        (f"/faces/{f['ben']}/confirm", {}),
+        (f"/faces/{f['ann']}/reject", {}),
+        (f"/faces/{f['stranger']}/assign", {"student_id": seeded.students["Cat"]}),
+        (f"/faces/{f['stranger']}/assign", {"student_id": bob_student}),
+        (f"/sessions/{sid}/students/{seeded.students['Ben']}/mark", {"status": "present"}),
+        (f"/sessions/{sid}/students/{bob_student}/mark", {"status": "present"}),
+        (f"/sessions/{sid}/rerun", {}),
+        (f"/courses/{seeded.course_id}/sessions", {"date": "2026-11-24"}),
+    ]
+    for url, data in posts:
+        assert bob.client.post(url, data=data).status_code == 404, url
+        assert bob.client.post(url, data=data, headers={"Accept": "application/json"}).status_code == 404, url
+    gets = [
+        f"/sessions/{sid}",
+        f"/sessions/{sid}/status.json",
+        f"/session-photos/{seeded.photo_id}/view",
+        f"/courses/{seeded.course_id}/sessions/new",
+        f"/courses/{bob_course}/sessions/new?session={sid}",
+    ]
+    for url in gets:
+        assert bob.client.get(url).status_code == 404, url
+    # Nothing of Alice's moved.
+    with session_scope(_url(app)) as s:
+        assert s.scalar(select(func.count()).select_from(AttendanceChange)) == 0 or all(
+            c.changed_by_id != s.scalar(select(Teacher.id).where(Teacher.email == bob.email))
+            for c in s.scalars(select(AttendanceChange))
+        )
+    assert record(app, seeded, "Ben").status == AttendanceStatus.ABSENT
+    assert face_row(app, f["ann"]).review == FaceReview.NONE
+    assert gallery(app, f["stranger"]) == []
