@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     aws_access_key_id: str | None = Field(default=None, alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: SecretStr | None = Field(default=None, alias="AWS_SECRET_ACCESS_KEY")
     presigned_url_seconds: int = Field(default=300, alias="PRESIGNED_URL_SECONDS")
+    s3_connect_timeout: float = Field(default=3.0, alias="S3_CONNECT_TIMEOUT")
+    s3_read_timeout: float = Field(default=10.0, alias="S3_READ_TIMEOUT")
+    s3_max_attempts: int = Field(default=3, alias="S3_MAX_ATTEMPTS")
 
     max_upload_mb: int = Field(default=40, alias="MAX_UPLOAD_MB")
     max_image_pixels: int = Field(default=60_000_000, alias="MAX_IMAGE_PIXELS")

@@ -112,9 +112,9 @@ class S3PhotoStore:
                 settings.aws_secret_access_key.get_secret_value() if settings.aws_secret_access_key else None
             ),
             config=Config(
-                retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=3,
-                read_timeout=10,
+                retries={"max_attempts": settings.s3_max_attempts, "mode": "standard"},
+                connect_timeout=settings.s3_connect_timeout,
+                read_timeout=settings.s3_read_timeout,
                 signature_version="s3v4",
             ),
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import AnonymousUserMixin
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -53,5 +54,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _db_down(_exc: OperationalError) -> ResponseReturnValue:
+        # A standalone page: the normal layout asks the (unreachable) database who is logged in.
         app.logger.warning("database unavailable", exc_info=True)
-        return _render(503, MESSAGES[503])
+        # Rendering asks Flask-Login for the user; answer "anonymous" instead of asking the database.
+        g._login_user = AnonymousUserMixin()
+        if _wants_json():
+            return jsonify({"error": {"code": 503, "message": MESSAGES[503]}}), 503
+        return render_template("unavailable.html", message=MESSAGES[503]), 503, {"Retry-After": "30"}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from attendance_shared.contracts import AttendancePayload, EnrollmentPayload
 from attendance_shared.db import session_scope
 from attendance_shared.models import AttendanceSession, Course, Job, JobKind, JobState, SessionPhoto, Teacher, utcnow
-from attendance_shared.queue import enqueue
+from attendance_shared.queue import enqueue, make_celery
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 
@@ -21,9 +21,8 @@ MAX_ATTEMPTS = 5
 def sweep_stuck_jobs() -> int:
     """Jobs still queued/running past their deadline were lost (broker restart, dead worker): send again,
     up to MAX_ATTEMPTS, then fail them with a reason. Safe because every task is idempotent."""
-    from .celery_app import celery_app
-
     settings = get_settings()
+    publisher = make_celery(settings)
     now = utcnow()
     resent = 0
     with session_scope(settings.sqlalchemy_url) as s:
@@ -45,7 +44,7 @@ def sweep_stuck_jobs() -> int:
                 if job.kind == JobKind.ATTENDANCE
                 else EnrollmentPayload(job_id=job.id, photo_id=job.subject_id)
             )
-            enqueue(celery_app, settings, payload)
+            enqueue(publisher, settings, payload)
             resent += 1
     if resent:
         log.warning("re-sent %d stuck job(s)", resent)
