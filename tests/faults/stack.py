@@ -102,7 +102,8 @@ class Worker:
         self.proc = subprocess.Popen(
             [str(BIN / "celery"), "-A", "attendance_worker.celery_app", "worker", "--loglevel", "INFO",
              "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--hostname", f"fault-{uuid.uuid4().hex[:6]}@%h", "--queues", ",".join(self.prefix + q for q in ALL_QUEUES)],
+             "--hostname", f"fault-{uuid.uuid4().hex[:6]}@%h",
+             "--queues", ",".join(self.prefix + q for q in ALL_QUEUES)],
             env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
         wait_for(lambda: b"ready." in self.log.read_bytes() or self.proc.poll() is not None, 120, 0.3, "worker ready")

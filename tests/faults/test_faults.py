@@ -119,7 +119,7 @@ def test_worker_killed_mid_job_is_redelivered_and_completes_once(monkeypatch):
         assert "WorkerLostError" in worker.text() or "SIGKILL" in worker.text()
         with session_scope(url) as s:
             assert s.get(Job, job_id).attempts >= 2
-        faces, records, done = _session_counts(url, session_id)
+        _faces, records, done = _session_counts(url, session_id)
         assert done == 4 and records == 2
         with session_scope(url) as s:
             per_photo = s.execute(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, g, jsonify, render_template, request
-from flask_login import AnonymousUserMixin
 from flask.typing import ResponseReturnValue
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
