@@ -1,0 +1,388 @@
+"""Attendance reports as plain data, shared by the web pages, the exports and the JSON API.
+
+Each function takes a SQLAlchemy ``Session`` and an object the *caller has already checked belongs
+to the teacher* (``attendance_web.ownership`` or the API's equivalent), and returns frozen
+dataclasses that hold no ORM state, so they can be rendered, exported or serialised after the
+session is closed. Every function issues a fixed number of queries, whatever the size of the
+course (no query per student or per session).
+
+The attendance rate, everywhere: ``present / (present + absent)``. Excused sessions, and sessions
+where the student has no mark (for example before they joined the course, or while the photos are
+still being processed), are left out of the denominator. ``None`` when nothing counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from .models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    Course,
+    DetectedFace,
+    Enrollment,
+    FaceDecision,
+    FaceReview,
+    RecordSource,
+    SessionPhoto,
+    Student,
+)
+
+RATE_DEFINITION = (
+    "Attendance rate = sessions present ÷ (sessions present + sessions absent). "
+    "Excused sessions, and sessions with no mark (\N{EN DASH}, for example before the student joined), are not counted."
+)
+DEFAULT_THRESHOLD = 0.8
+
+
+def attendance_rate(present: int, absent: int) -> float | None:
+    """The one definition of the rate (see the module docstring); None when no session counts."""
+    held = present + absent
+    return present / held if held else None
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """An inclusive range of session dates; a missing end means unbounded on that side."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def clause(self, column: Any) -> ColumnElement[bool]:
+        conditions = []
+        if self.start is not None:
+            conditions.append(column >= self.start)
+        if self.end is not None:
+            conditions.append(column <= self.end)
+        return and_(True, *conditions)
+
+    def describe(self) -> str:
+        if self.start and self.end:
+            return f"{self.start.isoformat()} to {self.end.isoformat()}"
+        if self.start:
+            return f"from {self.start.isoformat()}"
+        if self.end:
+            return f"until {self.end.isoformat()}"
+        return "all sessions"
+
+
+@dataclass(frozen=True)
+class StudentRef:
+    id: int
+    name: str
+    student_number: str
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    id: int
+    course_id: int
+    date: dt.date
+    label: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.date.isoformat()} · {self.label}" if self.label else self.date.isoformat()
+
+
+@dataclass(frozen=True)
+class Tally:
+    present: int = 0
+    absent: int = 0
+    excused: int = 0
+    not_recorded: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return attendance_rate(self.present, self.absent)
+
+    @classmethod
+    def of(cls, statuses: list[AttendanceStatus | None]) -> Tally:
+        c = Counter(statuses)
+        return cls(
+            present=c[AttendanceStatus.PRESENT],
+            absent=c[AttendanceStatus.ABSENT],
+            excused=c[AttendanceStatus.EXCUSED],
+            not_recorded=c[None],
+        )
+
+
+# --- one session ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    student: StudentRef
+    status: AttendanceStatus | None
+    source: RecordSource | None
+    similarity: float | None
+    enrolled: bool
+
+
+@dataclass(frozen=True)
+class UnknownFace:
+    face_id: int
+    photo_id: int
+    photo_filename: str
+    box: list[Any]
+    detection_score: float
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    session: SessionRef
+    course_name: str
+    lines: list[SessionLine]
+    unknown_faces: list[UnknownFace]
+    faces_to_confirm: int
+
+    def with_status(self, status: AttendanceStatus | None) -> list[SessionLine]:
+        return [line for line in self.lines if line.status == status]
+
+    @property
+    def tally(self) -> Tally:
+        return Tally.of([line.status for line in self.lines])
+
+
+def session_report(db: Session, att: AttendanceSession) -> SessionReport:
+    """Who was present, absent, excused or not yet marked, and the faces nobody was matched to.
+
+    Students listed: those enrolled now plus anyone who has a mark in this session (a student who
+    left the course keeps their past marks). Unknown faces: decision "unknown", no student, and
+    not assigned by the teacher. Three queries.
+    """
+    course_name = db.scalar(select(Course.name).where(Course.id == att.course_id)) or ""
+    enrolled = Enrollment.course_id.is_not(None)
+    rows = db.execute(
+        select(Student.id, Student.name, Student.student_number, enrolled, AttendanceRecord)
+        .outerjoin(Enrollment, and_(Enrollment.student_id == Student.id, Enrollment.course_id == att.course_id))
+        .outerjoin(
+            AttendanceRecord,
+            and_(AttendanceRecord.student_id == Student.id, AttendanceRecord.session_id == att.id),
+        )
+        .where(or_(enrolled, AttendanceRecord.id.is_not(None)))
+        .order_by(Student.name, Student.student_number)
+    ).all()
+    lines = [
+        SessionLine(
+            student=StudentRef(sid, name, number),
+            status=rec.status if rec else None,
+            source=rec.source if rec else None,
+            similarity=rec.similarity if rec else None,
+            enrolled=bool(is_enrolled),
+        )
+        for sid, name, number, is_enrolled, rec in rows
+    ]
+    faces = db.execute(
+        select(DetectedFace, SessionPhoto.original_filename)
+        .join(SessionPhoto, SessionPhoto.id == DetectedFace.session_photo_id)
+        .where(SessionPhoto.session_id == att.id)
+        .where(
+            or_(
+                and_(
+                    DetectedFace.decision == FaceDecision.UNKNOWN,
+                    DetectedFace.student_id.is_(None),
+                    DetectedFace.review != FaceReview.ASSIGNED,
+                ),
+                and_(DetectedFace.decision == FaceDecision.CONFIRM, DetectedFace.review == FaceReview.NONE),
+            )
+        )
+        .order_by(SessionPhoto.id, DetectedFace.face_index)
+    ).all()
+    unknown = [
+        UnknownFace(f.id, f.session_photo_id, filename, list(f.box or []), f.detection_score)
+        for f, filename in faces
+        if f.decision == FaceDecision.UNKNOWN
+    ]
+    return SessionReport(
+        session=SessionRef(att.id, att.course_id, att.date, att.label or ""),
+        course_name=course_name,
+        lines=lines,
+        unknown_faces=unknown,
+        faces_to_confirm=sum(1 for f, _ in faces if f.decision == FaceDecision.CONFIRM),
+    )
+
+
+# --- one course over a date range -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    student: StudentRef
+    enrolled: bool
+    marks: list[AttendanceStatus | None]  # aligned with CourseMatrix.sessions; None = no mark
+    tally: Tally
+    below_threshold: bool
+
+    @property
+    def rate(self) -> float | None:
+        return self.tally.rate
+
+
+@dataclass(frozen=True)
+class SessionTotals:
+    session: SessionRef
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class CourseMatrix:
+    course_id: int
+    course_name: str
+    period: DateRange
+    threshold: float  # 0..1: rows whose rate is below it are flagged
+    sessions: list[SessionRef]  # oldest first
+    rows: list[StudentRow]  # by name
+    totals: list[SessionTotals]  # aligned with sessions: the course's attendance over time
+
+    @property
+    def below(self) -> list[StudentRow]:
+        return [row for row in self.rows if row.below_threshold]
+
+    @property
+    def tally(self) -> Tally:
+        return Tally(
+            present=sum(r.tally.present for r in self.rows),
+            absent=sum(r.tally.absent for r in self.rows),
+            excused=sum(r.tally.excused for r in self.rows),
+            not_recorded=sum(r.tally.not_recorded for r in self.rows),
+        )
+
+
+def records_query(session_ids: list[int]) -> Select[int, int, AttendanceStatus]:
+    """The marks of the given sessions. Filtering on the session ids themselves (not on a join to the
+    course) lets PostgreSQL estimate the row count from session_id's statistics and serve it from the
+    UNIQUE(session_id, student_id) index whenever the course is a fraction of the table."""
+    return select(AttendanceRecord.session_id, AttendanceRecord.student_id, AttendanceRecord.status).where(
+        AttendanceRecord.session_id.in_(session_ids)
+    )
+
+
+def course_matrix(
+    db: Session, course: Course, period: DateRange | None = None, threshold: float = DEFAULT_THRESHOLD
+) -> CourseMatrix:
+    """Students x sessions of one course, with each student's rate and the per-session totals.
+
+    Exactly three queries whatever the size: sessions, then their records (``records_query``), then
+    the students (enrolled now, plus anyone with a mark in the range, e.g. a student who left).
+    """
+    period = period or DateRange()
+    sessions = [
+        SessionRef(sid, course.id, date, label or "")
+        for sid, date, label in db.execute(
+            select(AttendanceSession.id, AttendanceSession.date, AttendanceSession.label)
+            .where(AttendanceSession.course_id == course.id, period.clause(AttendanceSession.date))
+            .order_by(AttendanceSession.date, AttendanceSession.label, AttendanceSession.id)
+        )
+    ]
+    marks: dict[tuple[int, int], AttendanceStatus] = {}
+    if sessions:
+        records = db.execute(records_query([s.id for s in sessions]))
+        marks = {(session_id, student_id): status for session_id, student_id, status in records}
+    with_marks = {student_id for _, student_id in marks}
+    enrolled = Enrollment.course_id.is_not(None)
+    students = db.execute(
+        select(Student.id, Student.name, Student.student_number, enrolled)
+        .outerjoin(Enrollment, and_(Enrollment.student_id == Student.id, Enrollment.course_id == course.id))
+        .where(Student.teacher_id == course.teacher_id)
+        .where(or_(enrolled, Student.id.in_(with_marks)) if with_marks else enrolled)
+        .order_by(Student.name, Student.student_number)
+    ).all()
+
+    rows = []
+    columns: list[list[AttendanceStatus | None]] = [[] for _ in sessions]
+    for sid, name, number, is_enrolled in students:
+        student_marks = [marks.get((s.id, sid)) for s in sessions]
+        for column, mark in zip(columns, student_marks, strict=True):
+            column.append(mark)
+        tally = Tally.of(student_marks)
+        rate = tally.rate
+        rows.append(
+            StudentRow(
+                student=StudentRef(sid, name, number),
+                enrolled=bool(is_enrolled),
+                marks=student_marks,
+                tally=tally,
+                below_threshold=rate is not None and rate < threshold,
+            )
+        )
+    return CourseMatrix(
+        course_id=course.id,
+        course_name=course.name,
+        period=period,
+        threshold=threshold,
+        sessions=sessions,
+        rows=rows,
+        totals=[SessionTotals(s, Tally.of(col)) for s, col in zip(sessions, columns, strict=True)],
+    )
+
+
+# --- one student across the teacher's courses -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    session: SessionRef
+    course_name: str
+    status: AttendanceStatus | None
+    source: RecordSource | None
+    similarity: float | None
+    updated_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StudentHistory:
+    student: StudentRef
+    period: DateRange
+    lines: list[HistoryLine]  # newest first
+
+    @property
+    def tally(self) -> Tally:
+        return Tally.of([line.status for line in self.lines])
+
+
+def student_history(db: Session, student: Student, period: DateRange | None = None) -> StudentHistory:
+    """Every session of every course (of the student's teacher) they are enrolled in or have a mark
+    in, with the mark, how it was made (auto / manual) and the match similarity. One query."""
+    period = period or DateRange()
+    enrolled_courses = select(Enrollment.course_id).where(Enrollment.student_id == student.id)
+    rows = db.execute(
+        select(
+            AttendanceSession.id,
+            AttendanceSession.course_id,
+            AttendanceSession.date,
+            AttendanceSession.label,
+            Course.name,
+            AttendanceRecord,
+        )
+        .join(Course, Course.id == AttendanceSession.course_id)
+        .outerjoin(
+            AttendanceRecord,
+            and_(AttendanceRecord.session_id == AttendanceSession.id, AttendanceRecord.student_id == student.id),
+        )
+        .where(Course.teacher_id == student.teacher_id, period.clause(AttendanceSession.date))
+        .where(or_(AttendanceRecord.id.is_not(None), AttendanceSession.course_id.in_(enrolled_courses)))
+        .order_by(AttendanceSession.date.desc(), func.lower(Course.name), AttendanceSession.label)
+    ).all()
+    return StudentHistory(
+        student=StudentRef(student.id, student.name, student.student_number),
+        period=period,
+        lines=[
+            HistoryLine(
+                session=SessionRef(sid, course_id, date, label or ""),
+                course_name=course_name,
+                status=rec.status if rec else None,
+                source=rec.source if rec else None,
+                similarity=rec.similarity if rec else None,
+                updated_at=rec.updated_at if rec else None,
+            )
+            for sid, course_id, date, label, course_name, rec in rows
+        ],
+    )

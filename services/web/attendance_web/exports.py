@@ -1,0 +1,256 @@
+"""Report exports: one ``Document`` (title, notes, tables) written as CSV, XLSX or PDF.
+
+Spreadsheet formula injection: a student named ``=cmd|' /C calc'!A0`` must reach Excel as text,
+never as a formula. Every text cell that starts with ``= + - @``, a tab or a carriage return gets a
+leading apostrophe (OWASP's CSV injection guidance), in CSV and XLSX alike; XLSX cells are also
+typed as strings explicitly. PDF: a Unicode TTF font (DejaVu Sans when the system has it) so names
+such as "Zoë" render; characters the font lacks are shown as "?" rather than silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+Cell = str | int | float | None
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),  # Debian / Ubuntu: fonts-dejavu-core
+    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),  # Fedora
+    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),  # Arch
+    Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
+)
+PDF_COLUMNS_PER_PAGE = 18  # a wide table (a course's sessions) continues on further pages
+_XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[Cell]]
+    key_columns: int = 1  # repeated on every PDF page when a wide table is split by columns
+
+
+@dataclass
+class Document:
+    title: str
+    filename_stem: str  # ASCII, no extension
+    notes: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def neutralise(value: Cell) -> Cell:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; numbers are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def safe_filename(text: str, fallback: str = "report") -> str:
+    """An ASCII slug for Content-Disposition: accents folded, everything else dropped."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-").lower()
+    return slug[:80] or fallback
+
+
+def render(doc: Document, fmt: str) -> bytes:
+    if fmt == "csv":
+        return to_csv(doc)
+    if fmt == "xlsx":
+        return to_xlsx(doc)
+    if fmt == "pdf":
+        return to_pdf(doc)
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+
+def to_csv(doc: Document) -> bytes:
+    """The first table only (one table per file keeps the CSV machine-readable), UTF-8 with a BOM
+    so Excel shows accented names correctly."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    table = doc.tables[0]
+    writer.writerow([neutralise(h) for h in table.header])
+    for row in table.rows:
+        writer.writerow(["" if v is None else neutralise(v) for v in row])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+
+def _sheet_title(title: str, used: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\']", " ", title).strip()[:28] or "Sheet"
+    name, n = base, 2
+    while name.lower() in used:
+        name, n = f"{base[:25]} {n}", n + 1
+    used.add(name.lower())
+    return name
+
+
+def to_xlsx(doc: Document) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    used: set[str] = set()
+    for table in doc.tables:
+        ws = wb.create_sheet(_sheet_title(table.title, used))
+        ws.append([_xlsx_text(h) for h in table.header])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            ws.append([_xlsx_text(v) if isinstance(v, str) else v for v in row])
+        for line in ws.iter_rows(min_row=1):
+            for cell in line:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever openpyxl guessed
+        ws.freeze_panes = ws.cell(row=2, column=table.key_columns + 1)
+        for index, width in enumerate(_column_widths(table), start=1):
+            ws.column_dimensions[ws.cell(row=1, column=index).column_letter].width = width
+    if doc.notes:
+        notes = wb.create_sheet(_sheet_title("About", used))
+        notes.append([_xlsx_text(doc.title)])
+        for line in doc.notes:
+            notes.append([_xlsx_text(line)])
+        notes.column_dimensions["A"].width = 100
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _xlsx_text(value: str) -> str:
+    # openpyxl refuses control characters (they are invalid in the XML); drop them.
+    return str(neutralise(_XLSX_ILLEGAL.sub("", value)))
+
+
+def _column_widths(table: Table) -> list[float]:
+    widths: list[float] = []
+    for i, head in enumerate(table.header):
+        longest = max([len(head)] + [len(str(r[i])) for r in table.rows[:200] if r[i] is not None])
+        widths.append(min(max(longest + 2, 4), 40))
+    return widths
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+
+def find_unicode_font() -> Path | None:
+    """DejaVu Sans from the system (Debian's fonts-dejavu-core), or None: then core Helvetica."""
+    return next((p for p in FONT_CANDIDATES if p.is_file()), None)
+
+
+class _Pdf:
+    """fpdf2 with the report's font chosen once, and text made printable in that font."""
+
+    def __init__(self, title: str) -> None:
+        from fpdf import FPDF
+        from fpdf.fonts import TTFFont
+
+        self.pdf = FPDF(orientation="landscape", format="A4")
+        self.pdf.set_title(title)
+        self.pdf.set_creator("Student Attendance System")
+        self.pdf.set_auto_page_break(auto=True, margin=12)
+        self.pdf.set_margins(10, 10, 10)
+        font = find_unicode_font()
+        if font is not None:
+            bold = font.with_name("DejaVuSans-Bold.ttf")
+            self.pdf.add_font("Report", "", str(font))
+            self.pdf.add_font("Report", "B", str(bold if bold.is_file() else font))
+            self.family = "Report"
+            self.cmap: set[int] | None = set(cast(TTFFont, self.pdf.fonts["report"]).cmap)
+        else:
+            log.warning("no Unicode TTF font found; PDF exports use Helvetica (Latin-1 only)")
+            self.family = "Helvetica"
+            self.cmap = None
+
+    def text(self, value: Cell) -> str:
+        """The value as text the font can draw: characters it has no glyph for become '?'."""
+        if value is None:
+            return ""
+        s = value if isinstance(value, str) else _number(value)
+        s = "".join(ch for ch in s if ch.isprintable())
+        if self.cmap is None:
+            return s.encode("latin-1", "replace").decode("latin-1")
+        return "".join(ch if ord(ch) in self.cmap or ch == " " else "?" for ch in s)
+
+
+def _number(value: int | float) -> str:
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def _chunks(table: Table) -> list[tuple[list[str], list[list[Cell]]]]:
+    """Split a wide table by columns, repeating the key columns (the student) on every part."""
+    k = table.key_columns
+    rest = list(range(k, len(table.header)))
+    width = max(PDF_COLUMNS_PER_PAGE - k, 1)
+    parts = [rest[i : i + width] for i in range(0, len(rest), width)] or [[]]
+    return [
+        (
+            [table.header[i] for i in [*range(k), *cols]],
+            [[row[i] for i in [*range(k), *cols]] for row in table.rows],
+        )
+        for cols in parts
+    ]
+
+
+def to_pdf(doc: Document) -> bytes:
+    from fpdf.fonts import FontFace
+
+    out = _Pdf(doc.title)
+    pdf = out.pdf
+    pdf.add_page()
+    pdf.set_font(out.family, "B", 14)
+    pdf.multi_cell(0, 7, out.text(doc.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(out.family, "", 9)
+    for note in doc.notes:
+        pdf.multi_cell(0, 5, out.text(note), new_x="LMARGIN", new_y="NEXT")
+    for table in doc.tables:
+        parts = _chunks(table)
+        for n, (header, rows) in enumerate(parts, start=1):
+            pdf.ln(3)
+            pdf.set_font(out.family, "B", 11)
+            suffix = f" (part {n} of {len(parts)})" if len(parts) > 1 else ""
+            pdf.multi_cell(0, 6, out.text(table.title + suffix), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font(out.family, "", 7 if len(header) > 8 else 9)
+            if not rows:
+                pdf.multi_cell(0, 5, "Nothing to show.", new_x="LMARGIN", new_y="NEXT")
+                continue
+            with pdf.table(
+                col_widths=_pdf_widths(header, table.key_columns),
+                headings_style=FontFace(emphasis="BOLD"),
+                line_height=4 if len(header) > 8 else 5,
+                text_align="LEFT",
+                repeat_headings=1,
+                width=pdf.epw if len(header) > 4 else None,
+            ) as t:
+                t.row([out.text(h) for h in header])
+                for row in rows:
+                    t.row([out.text(v) for v in row])
+    return bytes(pdf.output())
+
+
+def _pdf_widths(header: Sequence[str], key_columns: int) -> list[float]:
+    # Key columns (names) wide, the rest (marks, counts) narrow; fpdf2 scales them to the width.
+    return [4.0 if i < key_columns else 1.0 for i in range(len(header))]

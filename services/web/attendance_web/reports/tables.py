@@ -1,0 +1,138 @@
+"""Reports as export documents: the same figures as the pages, in rows and columns."""
+
+from __future__ import annotations
+
+from attendance_shared.models import AttendanceStatus
+from attendance_shared.reporting import (
+    RATE_DEFINITION,
+    CourseMatrix,
+    DateRange,
+    SessionReport,
+    StudentHistory,
+)
+
+from ..exports import Cell, Document, Table, safe_filename
+
+MARK_LETTERS = {
+    AttendanceStatus.PRESENT: "P",
+    AttendanceStatus.ABSENT: "A",
+    AttendanceStatus.EXCUSED: "E",
+    None: "\N{EN DASH}",
+}
+MARK_WORDS = {
+    AttendanceStatus.PRESENT: "present",
+    AttendanceStatus.ABSENT: "absent",
+    AttendanceStatus.EXCUSED: "excused",
+    None: "not marked",
+}
+LEGEND = "P = present, A = absent, E = excused, \N{EN DASH} = no mark."
+
+
+def percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def course_document(m: CourseMatrix) -> Document:
+    threshold = f"{round(m.threshold * 100)}%"
+    header = ["Student", "Number", "Present", "Absent", "Excused", "Rate %", f"Below {threshold}"]
+    header += [s.title for s in m.sessions]
+    rows: list[list[Cell]] = [
+        [
+            r.student.name + ("" if r.enrolled else " (left the course)"),
+            r.student.student_number,
+            r.tally.present,
+            r.tally.absent,
+            r.tally.excused,
+            percent(r.rate),
+            "BELOW" if r.below_threshold else "",
+            *[MARK_LETTERS[mark] for mark in r.marks],
+        ]
+        for r in m.rows
+    ]
+    over_time: list[list[Cell]] = [
+        [t.session.date.isoformat(), t.session.label, t.tally.present, t.tally.absent, t.tally.excused,
+         t.tally.not_recorded, percent(t.tally.rate)]
+        for t in m.totals
+    ]  # fmt: skip
+    return Document(
+        title=f"Attendance report: {m.course_name}",
+        filename_stem=f"attendance-{safe_filename(m.course_name, 'course')}-{_period_slug(m.period)}",
+        notes=[
+            f"Sessions: {m.period.describe()} ({len(m.sessions)} sessions, {len(m.rows)} students).",
+            RATE_DEFINITION,
+            f"Students below {threshold}: {len(m.below)}. {LEGEND}",
+        ],
+        tables=[
+            Table("Students by session", header, rows, key_columns=2),
+            Table(
+                "Attendance over time",
+                ["Date", "Label", "Present", "Absent", "Excused", "Not marked", "Rate %"],
+                over_time,
+            ),
+        ],
+    )
+
+
+def session_document(r: SessionReport) -> Document:
+    t = r.tally
+    rows: list[list[Cell]] = [
+        [
+            line.student.name + ("" if line.enrolled else " (left the course)"),
+            line.student.student_number,
+            MARK_WORDS[line.status],
+            line.source.value if line.source else "",
+            None if line.similarity is None else round(line.similarity, 3),
+        ]
+        for line in r.lines
+    ]
+    faces: list[list[Cell]] = [
+        [f.photo_filename, f.face_id, ", ".join(str(round(v)) for v in f.box), round(f.detection_score, 3)]
+        for f in r.unknown_faces
+    ]
+    return Document(
+        title=f"Session report: {r.course_name}, {r.session.title}",
+        filename_stem=f"session-{safe_filename(r.course_name, 'course')}-{r.session.date.isoformat()}"
+        + (f"-{safe_filename(r.session.label, '')}" if safe_filename(r.session.label, "") else ""),
+        notes=[
+            f"Present {t.present}, absent {t.absent}, excused {t.excused}, not marked {t.not_recorded}; "
+            f"{len(r.unknown_faces)} unknown face(s), {r.faces_to_confirm} face(s) waiting for confirmation.",
+        ],
+        tables=[
+            Table("Students", ["Student", "Number", "Status", "Source", "Similarity"], rows),
+            Table("Unknown faces", ["Photo", "Face id", "Box (x1, y1, x2, y2)", "Detection score"], faces),
+        ],
+    )
+
+
+def student_document(h: StudentHistory) -> Document:
+    t = h.tally
+    rows: list[list[Cell]] = [
+        [
+            line.session.date.isoformat(),
+            line.course_name,
+            line.session.label,
+            MARK_WORDS[line.status],
+            line.source.value if line.source else "",
+            None if line.similarity is None else round(line.similarity, 3),
+        ]
+        for line in h.lines
+    ]
+    rate = percent(t.rate)
+    return Document(
+        title=f"Attendance history: {h.student.name} ({h.student.student_number})",
+        filename_stem=f"history-{safe_filename(h.student.student_number, 'student')}-{_period_slug(h.period)}",
+        notes=[
+            f"Sessions: {h.period.describe()}. Present {t.present}, absent {t.absent}, excused {t.excused}, "
+            f"not marked {t.not_recorded}; rate {'—' if rate is None else f'{rate}%'}.",
+            RATE_DEFINITION,
+        ],
+        tables=[Table("Sessions", ["Date", "Course", "Label", "Status", "Source", "Similarity"], rows)],
+    )
+
+
+def _period_slug(period: DateRange) -> str:
+    if period.start is None and period.end is None:
+        return "all"
+    start = period.start.isoformat() if period.start else "start"
+    end = period.end.isoformat() if period.end else "today"
+    return f"{start}_{end}"

@@ -1,0 +1,89 @@
+"""Report pages and their downloads. Every route looks its subject up through ownership.py, so
+another teacher's ids answer 404."""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from attendance_shared.reporting import RATE_DEFINITION, course_matrix, session_report, student_history
+
+from ..exports import FORMATS, Document, render
+from ..extensions import db
+from ..ownership import owned_course, owned_session, owned_student
+from . import bp
+from .chart import attendance_chart
+from .filters import read_filters, read_format
+from .tables import LEGEND, MARK_LETTERS, MARK_WORDS, course_document, percent, session_document, student_document
+
+TEMPLATE_HELPERS = {
+    "mark_letters": MARK_LETTERS,
+    "mark_words": MARK_WORDS,
+    "percent": percent,
+    "legend": LEGEND,
+    "rate_definition": RATE_DEFINITION,
+}
+
+
+def _download(doc: Document) -> Response:
+    fmt = read_format(request.args)
+    if fmt is None:
+        abort(400, description="Choose csv, xlsx or pdf as the format.")
+    response = Response(render(doc, fmt), mimetype=FORMATS[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{doc.filename_stem}.{fmt}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/courses/<int:course_id>")
+@login_required
+def course(course_id: int) -> ResponseReturnValue:
+    owned = owned_course(course_id)
+    filters = read_filters(request.args)
+    matrix = course_matrix(db(), owned, filters.period, filters.threshold)
+    return render_template(
+        "reports/course.html",
+        course=owned,
+        matrix=matrix,
+        chart=attendance_chart(matrix),
+        filters=filters,
+        **TEMPLATE_HELPERS,
+    )
+
+
+@bp.route("/courses/<int:course_id>/export")
+@login_required
+def course_export(course_id: int) -> ResponseReturnValue:
+    owned = owned_course(course_id)
+    filters = read_filters(request.args)
+    return _download(course_document(course_matrix(db(), owned, filters.period, filters.threshold)))
+
+
+@bp.route("/sessions/<int:session_id>")
+@login_required
+def session(session_id: int) -> ResponseReturnValue:
+    report = session_report(db(), owned_session(session_id))
+    return render_template("reports/session.html", report=report, **TEMPLATE_HELPERS)
+
+
+@bp.route("/sessions/<int:session_id>/export")
+@login_required
+def session_export(session_id: int) -> ResponseReturnValue:
+    return _download(session_document(session_report(db(), owned_session(session_id))))
+
+
+@bp.route("/students/<int:student_id>")
+@login_required
+def student(student_id: int) -> ResponseReturnValue:
+    owned = owned_student(student_id)
+    filters = read_filters(request.args)
+    history = student_history(db(), owned, filters.period)
+    return render_template("reports/student.html", history=history, filters=filters, **TEMPLATE_HELPERS)
+
+
+@bp.route("/students/<int:student_id>/export")
+@login_required
+def student_export(student_id: int) -> ResponseReturnValue:
+    filters = read_filters(request.args)
+    return _download(student_document(student_history(db(), owned_student(student_id), filters.period)))

@@ -1,0 +1,460 @@
+"""Reports: per session, per course (matrix, rates, threshold, chart), per student; CSV / XLSX / PDF
+exports with formula injection neutralised and Unicode names; ownership; query count and plan."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import uuid
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import delete, event, insert, select, text
+
+from attendance_shared.db import engine_for, session_scope
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    Course,
+    DetectedFace,
+    Enrollment,
+    FaceDecision,
+    FaceReview,
+    RecordSource,
+    SessionPhoto,
+    Student,
+    Teacher,
+)
+from attendance_shared.reporting import (
+    RATE_DEFINITION,
+    DateRange,
+    course_matrix,
+    records_query,
+    session_report,
+    student_history,
+)
+from attendance_web import exports
+
+P, A, E = AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED
+INJECTION = "=cmd|' /C calc'!A0"
+NAMES = {
+    "zoe": "Zoë Ångström",
+    "li": "李雷",
+    "evil": INJECTION,
+    "html": "<script>alert(1)</script>",
+    "amy": "Amy Present",
+}
+DATES = [dt.date(2026, 10, 1), dt.date(2026, 10, 8), dt.date(2026, 10, 15), dt.date(2026, 10, 22)]
+# Marks per student, one per date; None = no record (e.g. joined late).
+MARKS = {
+    "amy": [P, P, P, P],  # 100%
+    "zoe": [P, A, E, P],  # 2 / 3 = 66.7% (excused left out) -> below 80%
+    "li": [None, None, P, P],  # 2 / 2 = 100% (unmarked sessions left out)
+    "evil": [A, A, A, P],  # 25%
+    "html": [E, E, None, None],  # no session counts -> no rate, never flagged
+}
+
+
+def _url(app) -> str:
+    return app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
+
+
+@pytest.fixture()
+def school(app, teacher_factory):
+    """Alice's course with five students (awkward names), four sessions of marks, a second course
+    that shares one student, and a photo with one unknown, one assigned and one pending face."""
+    alice = teacher_factory("Alice")
+    course = alice.create_course("Biología 1")
+    ids = {key: alice.add_student(course, name, f"S-{i}") for i, (key, name) in enumerate(NAMES.items())}
+    other = alice.create_course("Chemistry")
+    with session_scope(_url(app)) as s:
+        s.add(Enrollment(course_id=other, student_id=ids["zoe"]))
+        sessions = []
+        for i, date in enumerate(DATES):
+            att = AttendanceSession(course_id=course, date=date, label=f"Period {i + 1}")
+            s.add(att)
+            s.flush()
+            sessions.append(att.id)
+            for key, marks in MARKS.items():
+                if marks[i] is not None:
+                    source = RecordSource.MANUAL if marks[i] == E else RecordSource.AUTO
+                    similarity = 0.71 if marks[i] == P else None
+                    s.add(
+                        AttendanceRecord(
+                            session_id=att.id,
+                            student_id=ids[key],
+                            status=marks[i],
+                            source=source,
+                            similarity=similarity,
+                        )
+                    )
+        chem = AttendanceSession(course_id=other, date=dt.date(2026, 10, 2), label="Lab")
+        s.add(chem)
+        s.flush()
+        s.add(AttendanceRecord(session_id=chem.id, student_id=ids["zoe"], status=A, source=RecordSource.MANUAL))
+        photo = SessionPhoto(
+            session_id=sessions[0],
+            storage_key=None,
+            original_filename="room.jpg",
+            content_type="image/jpeg",
+            content_sha256=uuid.uuid4().hex,
+            width=100,
+            height=100,
+        )
+        s.add(photo)
+        s.flush()
+        face = {"session_photo_id": photo.id, "box": [1, 2, 30, 40], "detection_score": 0.9, "model_id": "m"}
+        s.add(DetectedFace(face_index=0, decision=FaceDecision.UNKNOWN, **face))
+        s.add(
+            DetectedFace(
+                face_index=1,
+                decision=FaceDecision.UNKNOWN,
+                student_id=ids["amy"],
+                review=FaceReview.ASSIGNED,
+                **face,
+            )
+        )
+        s.add(DetectedFace(face_index=2, decision=FaceDecision.CONFIRM, candidate_student_id=ids["zoe"], **face))
+    return alice, course, other, ids, sessions
+
+
+# --- the reporting functions ------------------------------------------------------------------
+
+
+def test_course_matrix_rates_follow_the_definition(app, school):
+    _alice, course_id, _other, ids, sessions = school
+    with session_scope(_url(app)) as s:
+        m = course_matrix(s, s.get(Course, course_id))
+    rows = {r.student.id: r for r in m.rows}
+    assert [x.id for x in m.sessions] == sessions
+    assert rows[ids["amy"]].rate == 1.0
+    assert rows[ids["zoe"]].rate == pytest.approx(2 / 3)  # excused not in the denominator
+    assert rows[ids["li"]].rate == 1.0  # sessions without a mark not counted
+    assert rows[ids["evil"]].rate == 0.25
+    assert rows[ids["html"]].rate is None
+    assert rows[ids["zoe"]].marks == MARKS["zoe"]
+    assert {r.student.id for r in m.below} == {ids["zoe"], ids["evil"]}
+    assert [t.tally.present for t in m.totals] == [2, 1, 2, 4]
+    assert m.totals[0].tally.not_recorded == 1
+    assert [r.student.name for r in m.rows] == sorted(NAMES.values())
+
+
+def test_course_matrix_date_range_and_threshold(app, school):
+    _alice, course_id, _other, ids, _sessions = school
+    with session_scope(_url(app)) as s:
+        course = s.get(Course, course_id)
+        m = course_matrix(s, course, DateRange(dt.date(2026, 10, 10), dt.date(2026, 10, 31)), threshold=0.5)
+        empty = course_matrix(s, course, DateRange(dt.date(2025, 1, 1), dt.date(2025, 1, 2)))
+    assert [x.date for x in m.sessions] == DATES[2:]
+    rows = {r.student.id: r for r in m.rows}
+    assert rows[ids["zoe"]].rate == 1.0  # E, P
+    assert rows[ids["evil"]].rate == 0.5
+    assert m.below == []  # 50% is not below a 50% threshold
+    assert empty.sessions == [] and empty.totals == [] and len(empty.rows) == len(NAMES)
+
+
+def test_session_report_counts_and_unknown_faces(app, school):
+    _alice, _course, _other, ids, sessions = school
+    with session_scope(_url(app)) as s:
+        report = session_report(s, s.get(AttendanceSession, sessions[0]))
+    t = report.tally
+    assert (t.present, t.absent, t.excused, t.not_recorded) == (2, 1, 1, 1)
+    assert {line.student.id for line in report.with_status(P)} == {ids["amy"], ids["zoe"]}
+    assert [line.student.id for line in report.with_status(None)] == [ids["li"]]
+    # Only the face matched to nobody and not assigned is unknown; the confirm face is pending.
+    assert len(report.unknown_faces) == 1 and report.unknown_faces[0].photo_filename == "room.jpg"
+    assert report.faces_to_confirm == 1
+
+
+def test_student_history_spans_the_teachers_courses(app, school):
+    _alice, _course, _other, ids, _sessions = school
+    with session_scope(_url(app)) as s:
+        history = student_history(s, s.get(Student, ids["zoe"]))
+    assert [(line.course_name, line.session.date) for line in history.lines][:3] == [
+        ("Biología 1", DATES[3]),
+        ("Biología 1", DATES[2]),
+        ("Biología 1", DATES[1]),
+    ]
+    chem = [line for line in history.lines if line.course_name == "Chemistry"]
+    assert len(chem) == 1 and chem[0].status == A and chem[0].source == RecordSource.MANUAL
+    first = history.lines[-1]
+    assert first.status == P and first.source == RecordSource.AUTO and first.similarity == pytest.approx(0.71)
+    assert history.tally.present == 2 and history.tally.absent == 2 and history.tally.excused == 1
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def test_course_report_page(school):
+    alice, course, _other, _ids, _sessions = school
+    r = alice.client.get(f"/reports/courses/{course}")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert RATE_DEFINITION in page
+    assert page.count('<span class="flag">Below 80%</span>') >= 2  # a text marker, not colour alone
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    # The chart: inline SVG with a title and description, and its table fallback; no inline styles (CSP).
+    assert re.search(r'<svg[^>]*role="img"[^>]*aria-labelledby="chart-title chart-desc"', page)
+    assert '<title id="chart-title">' in page and '<desc id="chart-desc">' in page
+    assert "The chart&#39;s figures as a table" in page or "The chart's figures as a table" in page
+    assert " style=" not in page and "<style" not in page
+    for fmt in ("csv", "xlsx", "pdf"):
+        assert f"format={fmt}" in page
+    # The threshold is the teacher's: at 30% only the 25% student is flagged.
+    page30 = alice.client.get(f"/reports/courses/{course}?threshold=30").get_data(as_text=True)
+    assert page30.count('<span class="flag">Below 30%</span>') == 1
+
+
+def test_course_report_tolerates_bad_filters(school):
+    alice, course, _other, _ids, _sessions = school
+    r = alice.client.get(f"/reports/courses/{course}?from=yesterday&to=2026-13-45&threshold=abc")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "is not a date like" in page and "percentage from 0 to 100" in page
+    r = alice.client.get(f"/reports/courses/{course}?from=2026-10-20&to=2026-10-10")
+    assert r.status_code == 200 and "swapped" in r.get_data(as_text=True)
+    assert alice.client.get(f"/reports/courses/{course}/export?format=docx").status_code == 400
+
+
+def test_session_and_student_pages(school):
+    alice, _course, _other, ids, sessions = school
+    page = alice.client.get(f"/reports/sessions/{sessions[0]}").get_data(as_text=True)
+    assert "Unknown faces (1)" in page and "Present (2)" in page and "Not marked (1)" in page
+    assert "waiting for you to confirm" in page
+    page = alice.client.get(f"/reports/students/{ids['zoe']}").get_data(as_text=True)
+    assert "Chemistry" in page and "Biología 1" in page and "manual" in page and "0.71" in page
+    assert RATE_DEFINITION in page
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", INJECTION])
+def test_neutralise_prefixes_formula_triggers(value):
+    assert exports.neutralise(value) == "'" + value
+    assert exports.neutralise("Zoë") == "Zoë" and exports.neutralise(-1) == -1 and exports.neutralise(None) is None
+
+
+def _download(client, url: str, fmt: str):
+    r = client.get(f"{url}?format={fmt}")
+    assert r.status_code == 200, r.data[:300]
+    assert r.headers["Content-Disposition"].startswith("attachment; filename=")
+    assert r.headers["Content-Disposition"].endswith(f'.{fmt}"')
+    return r
+
+
+def test_csv_export_neutralises_formulas(school):
+    alice, course, _other, _ids, _sessions = school
+    r = _download(alice.client, f"/reports/courses/{course}/export", "csv")
+    assert r.mimetype == "text/csv"
+    assert 'filename="attendance-biologia-1-all.csv"' in r.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["Student", "Number"] and rows[0][7:] == [
+        f"{d.isoformat()} · Period {i + 1}" for i, d in enumerate(DATES)
+    ]
+    names = [row[0] for row in rows[1:]]
+    assert "'" + INJECTION in names and INJECTION not in names
+    assert "Zoë Ångström" in names and "李雷" in names
+    zoe = next(row for row in rows if row[0] == "Zoë Ångström")
+    assert zoe[2:7] == ["2", "1", "1", "66.7", "BELOW"] and zoe[7:] == ["P", "A", "E", "P"]
+    session_csv = _download(alice.client, f"/reports/sessions/{_sessions[0]}/export", "csv").data.decode("utf-8-sig")
+    assert "'" + INJECTION in session_csv and "\n" + INJECTION not in session_csv
+    history = list(
+        csv.reader(
+            io.StringIO(
+                _download(alice.client, f"/reports/students/{_ids['zoe']}/export", "csv").data.decode("utf-8-sig")
+            )
+        )
+    )
+    assert history[0] == ["Date", "Course", "Label", "Status", "Source", "Similarity"] and len(history) == 6
+
+
+def test_xlsx_export_has_names_and_no_formulas(school):
+    alice, course, _other, _ids, _sessions = school
+    r = _download(alice.client, f"/reports/courses/{course}/export", "xlsx")
+    wb = load_workbook(io.BytesIO(r.data))
+    ws = wb["Students by session"]
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    names = [row[0] for row in values[1:]]
+    assert "Zoë Ångström" in names and "李雷" in names and "<script>alert(1)</script>" in names
+    assert "'" + INJECTION in names
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate} is a formula: {cell.value!r}"
+    assert "Attendance over time" in wb.sheetnames and "About" in wb.sheetnames
+    for url in (f"/reports/sessions/{_sessions[0]}/export", f"/reports/students/{_ids['zoe']}/export"):
+        load_workbook(io.BytesIO(_download(alice.client, url, "xlsx").data))
+
+
+def _pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF-")
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_pdf_export_renders_unicode_names(school):
+    alice, course, _other, _ids, sessions = school
+    text_ = _pdf_text(_download(alice.client, f"/reports/courses/{course}/export", "pdf").data)
+    assert "Attendance report: Biología 1" in text_
+    assert "Zoë Ångström" in text_ and INJECTION in text_ and "Amy Present" in text_
+    if exports.find_unicode_font() is None:
+        pytest.fail("DejaVu Sans is expected on the test machine (Debian's fonts-dejavu-core)")
+    # DejaVu Sans has no CJK glyphs: the name is shown as '?' marks instead of vanishing.
+    assert "??" in text_
+    for url in (f"/reports/sessions/{sessions[0]}/export", f"/reports/students/{_ids['zoe']}/export"):
+        assert "Zoë Ångström" in _pdf_text(_download(alice.client, url, "pdf").data)
+
+
+def test_pdf_falls_back_to_helvetica_without_a_unicode_font(monkeypatch):
+    monkeypatch.setattr(exports, "FONT_CANDIDATES", ())
+    doc = exports.Document("Report: Zoë", "x", ["李雷 and Zoë"], [exports.Table("T", ["Name"], [["李雷"], ["Zoë"]])])
+    text_ = _pdf_text(exports.to_pdf(doc))
+    assert "Zoë" in text_ and "??" in text_
+
+
+def test_wide_tables_split_across_pdf_pages():
+    header = ["Student", "Number"] + [f"D{i}" for i in range(40)]
+    doc = exports.Document("Wide", "w", [], [exports.Table("M", header, [["Zoë", "1", *["P"] * 40]], key_columns=2)])
+    text_ = _pdf_text(exports.to_pdf(doc))
+    assert "part 3 of 3" in text_ and text_.count("Zoë") == 3 and "D39" in text_
+
+
+# --- ownership --------------------------------------------------------------------------------
+
+
+def test_every_report_route_is_404_for_another_teacher(school, teacher_factory):
+    _alice, course, _other, ids, sessions = school
+    bob = teacher_factory("Bob")
+    for url in (
+        f"/reports/courses/{course}",
+        f"/reports/sessions/{sessions[0]}",
+        f"/reports/students/{ids['zoe']}",
+    ):
+        assert bob.client.get(url).status_code == 404, url
+        for fmt in ("csv", "xlsx", "pdf", "nonsense"):
+            assert bob.client.get(f"{url}/export?format={fmt}").status_code == 404, (url, fmt)
+
+
+def test_reports_need_a_login(client, school):
+    _alice, course, _other, _ids, _sessions = school
+    r = client.get(f"/reports/courses/{course}/export?format=csv")
+    assert r.status_code == 302 and "/login" in r.location
+
+
+# --- scale: a constant number of queries, and an index for the records ------------------------
+
+STUDENTS, SESSIONS = 500, 100
+
+
+def _seed_big_course(s, teacher_id: int) -> int:
+    """500 students x 100 sessions = 50,000 marks, with bulk inserts."""
+    course_id = s.scalar(insert(Course).values(teacher_id=teacher_id, name="Big").returning(Course.id))
+    student_ids = list(
+        s.scalars(
+            insert(Student).returning(Student.id, sort_by_parameter_order=True),
+            [
+                {"teacher_id": teacher_id, "name": f"Student {i:03d}", "student_number": f"B{i}"}
+                for i in range(STUDENTS)
+            ],
+        )
+    )
+    s.execute(insert(Enrollment), [{"course_id": course_id, "student_id": sid} for sid in student_ids])
+    session_ids = list(
+        s.scalars(
+            insert(AttendanceSession).returning(AttendanceSession.id, sort_by_parameter_order=True),
+            [{"course_id": course_id, "date": dt.date(2026, 1, 1) + dt.timedelta(days=i)} for i in range(SESSIONS)],
+        )
+    )
+    statuses = (P, P, P, A, E)
+    s.execute(
+        insert(AttendanceRecord),
+        [
+            {"session_id": sess, "student_id": stu, "status": statuses[(i + j) % 5], "source": RecordSource.AUTO}
+            for i, sess in enumerate(session_ids)
+            for j, stu in enumerate(student_ids)
+        ],
+    )
+    return course_id
+
+
+def _seed_other_courses(s, teacher_id: int) -> None:
+    """Another teacher's marks (100,000, made by the server): in a school's database one course is
+    a fraction of the table, which is when an index is the right plan (on a table holding only this
+    course, reading it whole is cheaper and PostgreSQL rightly does that)."""
+    course_id = s.scalar(insert(Course).values(teacher_id=teacher_id, name="Other").returning(Course.id))
+    params = {"t": teacher_id, "c": course_id}
+    s.execute(
+        text(
+            "INSERT INTO students (teacher_id, name, student_number, created_at) "
+            "SELECT :t, 'Other ' || g, 'O' || g, now() FROM generate_series(1, 500) g"
+        ),
+        params,
+    )
+    s.execute(
+        text(
+            "INSERT INTO attendance_sessions (course_id, date, label, created_at) "
+            "SELECT :c, DATE '2025-01-01' + g, '', now() FROM generate_series(1, 200) g"
+        ),
+        params,
+    )
+    s.execute(
+        text(
+            "INSERT INTO attendance_records (session_id, student_id, status, source, updated_at) "
+            "SELECT se.id, st.id, 'present', 'auto', now() FROM attendance_sessions se, students st "
+            "WHERE se.course_id = :c AND st.teacher_id = :t"
+        ),
+        params,
+    )
+
+
+@pytest.fixture()
+def big_course(app):
+    url = _url(app)
+    emails = [f"big-{uuid.uuid4().hex[:8]}@school.example.org", f"other-{uuid.uuid4().hex[:8]}@school.example.org"]
+    with session_scope(url) as s:
+        teachers = [
+            s.scalar(insert(Teacher).values(email=e, name="Big", password_hash="x").returning(Teacher.id))
+            for e in emails
+        ]
+        course_id = _seed_big_course(s, teachers[0])
+        _seed_other_courses(s, teachers[1])
+    with engine_for(url).connect() as conn:
+        conn.execute(text("ANALYZE attendance_records"))
+        conn.execute(text("ANALYZE attendance_sessions"))
+        conn.commit()
+    yield url, course_id
+    with session_scope(url) as s:
+        s.execute(delete(Teacher).where(Teacher.id.in_(teachers)))
+
+
+def test_course_matrix_500_x_100_uses_three_queries_and_the_index(big_course):
+    url, course_id = big_course
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = engine_for(url)
+    with session_scope(url) as s:
+        course = s.get(Course, course_id)
+        session_ids = list(s.scalars(select(AttendanceSession.id).where(AttendanceSession.course_id == course_id)))
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            matrix = course_matrix(s, course)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(statements) <= 5, statements
+        assert len(statements) == 3  # sessions, records, students
+        assert len(matrix.rows) == STUDENTS and len(matrix.sessions) == SESSIONS
+        assert sum(len(r.marks) for r in matrix.rows) == STUDENTS * SESSIONS
+        assert all(r.rate == pytest.approx(3 / 4) for r in matrix.rows)
+
+        compiled = records_query(session_ids).compile(engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(row[0] for row in s.execute(text(f"EXPLAIN ANALYZE {compiled}")))
+    print("\nrecords query plan (500 x 100 course among another course's 100,000 marks):\n" + plan)
+    assert "uq_attendance_records_session_student" in plan, plan
+    assert "Seq Scan on attendance_records" not in plan, plan
