@@ -1,0 +1,230 @@
+"""The import plan: what confirming would create, update and refuse. Building it writes nothing.
+
+The preview renders a plan; the confirm step builds it again from the same stored files (inside the
+locked transaction, so it sees students added in the meantime) and applies it.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from attendance_shared.images import ImageInfo, ImageRejected, inspect_image
+from attendance_shared.models import Enrollment, Student, StudentPhoto
+
+from ..students.views import MAX_PHOTOS_PER_STUDENT
+from .csv_rows import CsvReading, RosterRow, read_roster_csv
+from .problems import CATEGORIES, shorten
+from .zip_photos import EntryUnreadable, ZipEntry, list_zip, open_zip, read_entry
+
+_SUFFIX_RE = re.compile(r"^(?P<number>.+?)(?:_(?P<n>\d{1,3})| \((?P<copy>\d{1,3})\))$")
+_CHUNK = 1000  # ids per IN (...) list
+
+
+@dataclass(frozen=True)
+class ExistingStudent:
+    id: int
+    name: str
+    email: str | None
+    photo_count: int
+    enrolled: bool
+
+
+@dataclass(frozen=True)
+class PlannedPhoto:
+    entry: ZipEntry
+    info: ImageInfo
+    order: int
+
+
+@dataclass
+class PlannedStudent:
+    row: RosterRow
+    existing: ExistingStudent | None
+    photos: list[PlannedPhoto] = field(default_factory=list)
+
+    @property
+    def is_new(self) -> bool:
+        return self.existing is None
+
+    @property
+    def changes(self) -> list[str]:
+        """What confirming changes for an existing student, in words."""
+        old = self.existing
+        if old is None:
+            return ["New student"]
+        said = []
+        if old.name != self.row.name:
+            said.append(f"Name changes from “{shorten(old.name)}”")
+        if self.row.email and self.row.email != old.email:
+            said.append("Email updated")
+        said.append("Already in this course" if old.enrolled else "Already one of your students; joins this course")
+        return said
+
+
+@dataclass
+class ImportPlan:
+    students: list[PlannedStudent]
+    problems: dict[str, list[str]]
+    notes: list[str]
+    csv: CsvReading
+
+    @property
+    def new_students(self) -> int:
+        return sum(1 for s in self.students if s.is_new)
+
+    @property
+    def existing_students(self) -> int:
+        return len(self.students) - self.new_students
+
+    @property
+    def photo_count(self) -> int:
+        return sum(len(s.photos) for s in self.students)
+
+    @property
+    def problem_count(self) -> int:
+        return sum(len(v) for k, v in self.problems.items() if k != "warnings")
+
+    @property
+    def sections(self) -> list[tuple[str, str, list[str]]]:
+        return [(key, title, self.problems[key]) for key, title in CATEGORIES if self.problems.get(key)]
+
+    def photos(self) -> Iterator[tuple[PlannedStudent, PlannedPhoto]]:
+        for student in self.students:
+            for photo in student.photos:
+                yield student, photo
+
+
+def build_plan(
+    session: Session, teacher_id: int, course_id: int, csv_data: bytes, archive: zipfile.ZipFile | None
+) -> ImportPlan:
+    """Raises ImportRefused when a file as a whole is unusable; everything else lands in `problems`."""
+    reading = read_roster_csv(csv_data)
+    existing = _existing_students(session, teacher_id, course_id, [r.number for r in reading.rows])
+    students = [PlannedStudent(row=r, existing=existing.get(r.number)) for r in reading.rows]
+    problems: dict[str, list[str]] = {key: [] for key, _ in CATEGORIES}
+    problems["skipped_rows"] += reading.skipped
+    problems["duplicates"] += reading.duplicates
+    problems["warnings"] += reading.warnings
+    notes = []
+    if reading.encoding != "UTF-8":
+        notes.append(f"The CSV file was read as {reading.encoding} text. Check that accented names look right below.")
+    if archive is not None:
+        notes += _plan_photos(archive, students, problems)
+    return ImportPlan(students=students, problems=problems, notes=notes, csv=reading)
+
+
+def open_photos(zip_data: bytes | None) -> zipfile.ZipFile | None:
+    return open_zip(zip_data) if zip_data is not None else None
+
+
+def _plan_photos(archive: zipfile.ZipFile, students: list[PlannedStudent], problems: dict[str, list[str]]) -> list[str]:
+    listing = list_zip(archive)
+    problems["unsafe"] += listing.unsafe
+    problems["not_images"] += listing.not_images
+    problems["unreadable"] += listing.unreadable
+    by_number = {s.row.number.casefold(): s for s in students}
+    for entry in listing.photos:
+        match = _match(entry.basename, by_number)
+        if match is None:
+            problems["orphans"].append(
+                f"“{shorten(entry.basename)}”: no row in the CSV has student number "
+                f"{shorten(_number_of(entry.basename))}."
+            )
+            continue
+        student, order = match
+        try:
+            info = inspect_image(read_entry(archive, entry), shorten(entry.basename))
+        except (ImageRejected, EntryUnreadable) as exc:
+            problems["unreadable"].append(str(exc))
+            continue
+        student.photos.append(PlannedPhoto(entry=entry, info=info, order=order))
+    for student in students:
+        _limit_photos(student, problems)
+    notes = []
+    if listing.system_files:
+        notes.append(f"{listing.system_files} system file(s) in the ZIP (such as __MACOSX or .DS_Store) were ignored.")
+    return notes
+
+
+def _match(basename: str, by_number: dict[str, PlannedStudent]) -> tuple[PlannedStudent, int] | None:
+    """`1234.jpg` is the first photo of 1234; `1234_2.jpg` or `1234 (2).jpg` a further one."""
+    stem = PurePosixPath(basename).stem.strip()
+    exact = by_number.get(stem.casefold())
+    if exact is not None:
+        return exact, 1
+    m = _SUFFIX_RE.match(stem)
+    if m:
+        student = by_number.get(m.group("number").strip().casefold())
+        if student is not None:
+            return student, int(m.group("n") or m.group("copy"))
+    return None
+
+
+def _number_of(basename: str) -> str:
+    stem = PurePosixPath(basename).stem.strip()
+    m = _SUFFIX_RE.match(stem)
+    return m.group("number") if m else stem
+
+
+def _limit_photos(student: PlannedStudent, problems: dict[str, list[str]]) -> None:
+    student.photos.sort(key=lambda p: (p.order, p.entry.basename.casefold()))
+    stored = student.existing.photo_count if student.existing else 0
+    room = max(MAX_PHOTOS_PER_STUDENT - stored, 0)
+    if len(student.photos) <= room:
+        return
+    extra = student.photos[room:]
+    student.photos = student.photos[:room]
+    names = ", ".join(shorten(p.entry.basename, 40) for p in extra)
+    already = f" ({stored} already stored)" if stored else ""
+    problems["too_many"].append(
+        f"{shorten(student.row.name)} ({shorten(student.row.number)}): {names} skipped. "
+        f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits{already}."
+    )
+
+
+def _chunks(values: list[str], size: int = _CHUNK) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _existing_students(
+    session: Session, teacher_id: int, course_id: int, numbers: list[str]
+) -> dict[str, ExistingStudent]:
+    """The teacher's students with these numbers, their photo counts and enrolment, in a few queries."""
+    rows: list[Student] = []
+    for chunk in _chunks(numbers):
+        rows += session.scalars(
+            select(Student).where(Student.teacher_id == teacher_id, Student.student_number.in_(chunk))
+        ).all()
+    if not rows:
+        return {}
+    ids = [s.id for s in rows]
+    counts: dict[int, int] = {}
+    enrolled: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        part = ids[start : start + _CHUNK]
+        counts.update(
+            session.execute(
+                select(StudentPhoto.student_id, func.count())
+                .where(StudentPhoto.student_id.in_(part))
+                .group_by(StudentPhoto.student_id)
+            ).all()
+        )
+        enrolled.update(
+            session.scalars(
+                select(Enrollment.student_id).where(Enrollment.course_id == course_id, Enrollment.student_id.in_(part))
+            ).all()
+        )
+    return {
+        s.student_number: ExistingStudent(
+            id=s.id, name=s.name, email=s.email, photo_count=counts.get(s.id, 0), enrolled=s.id in enrolled
+        )
+        for s in rows
+    }
