@@ -47,6 +47,9 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (health_bp, auth_bp, courses_bp, students_bp, sessions_bp, jobs_bp):
         app.register_blueprint(bp)
+    from .reports import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
     from .roster import bp as roster_bp
 
     app.register_blueprint(roster_bp)
