@@ -149,7 +149,7 @@ def scratch_redis() -> Iterator[str]:
         client.close()
 
 
-def _app_env(compose_env: dict[str, str], overrides: dict[str, str]) -> dict[str, str]:
+def _app_env(compose_env: dict[str, str], overrides: dict[str, str], *, local_storage: bool = True) -> dict[str, str]:
     """The service's compose environment (interpolated with .env.example), then the test's overrides.
 
     Every override must name a variable the compose file sets or the storage switch, so the test runs
@@ -162,9 +162,9 @@ def _app_env(compose_env: dict[str, str], overrides: dict[str, str]) -> dict[str
     for key in overrides:
         assert key in env or key in {"STORAGE_DIR", "INSTANCE_DIR"}, f"{key} is not set by docker-compose.yml"
     env.update(overrides)
-    # Local photo storage in this test: no S3 bucket, endpoint or keys.
-    for key in ("S3_BUCKET", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        env.pop(key, None)
+    if local_storage:  # photos in STORAGE_DIR: no S3 bucket, endpoint or keys
+        for key in ("S3_BUCKET", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            env.pop(key, None)
     # Start from this process's environment less every application setting (the main test suite's
     # conftest sets some for its own database), then add the container's.
     base = {k: v for k, v in os.environ.items() if k not in setting_names() and not k.startswith("CELERY")}
@@ -294,4 +294,43 @@ def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
     finally:
         for p in reversed(procs):
             p.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_s3_init_command_creates_the_bucket_once(compose: dict[str, Any]) -> None:
+    """The compose `s3-init` one-shot, against an S3-API server on loopback (moto), run twice: idempotent."""
+    boto3 = pytest.importorskip("boto3")
+    moto_server = BIN / "moto_server"
+    if not moto_server.exists():
+        pytest.skip("moto_server is not installed (moto[server] in requirements-dev.txt)")
+    service = compose["services"]["s3-init"]
+    port = _free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="attendance-deploytest-s3-"))
+    env = _app_env(service_env(service), {"S3_ENDPOINT_URL": f"http://127.0.0.1:{port}"}, local_storage=False)
+    server = Proc("moto", [str(moto_server), "-H", "127.0.0.1", "-p", str(port)], env, tmp, tmp)
+    try:
+
+        def up() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+
+        _wait(up, 30, "the S3 server", [server])
+        command = _resolve(_compose_command(service))
+        for _ in range(2):
+            done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert f"bucket {env['S3_BUCKET']} ready" in done.stdout
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=env["S3_ENDPOINT_URL"],
+            region_name=env["AWS_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        assert env["S3_BUCKET"] in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    finally:
+        server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
