@@ -185,7 +185,7 @@ def test_confirm_creates_students_photos_and_jobs_then_deletes_the_upload(app, t
     assert "Imported 2 student(s): 2 new" in page and "Checking the imported portraits" in page
     status = teacher.client.get(f"/roster-imports/{import_id}/progress.json").get_json()
     assert status | {"refusals": None} == status | {
-        "total": 3, "pending": 3, "accepted": 0, "rejected": 0, "done": False, "refusals": None
+        "state": "confirmed", "total": 3, "pending": 3, "accepted": 0, "rejected": 0, "done": False, "refusals": None
     }  # fmt: skip
 
 
@@ -295,7 +295,7 @@ def test_cancel_deletes_the_uploaded_files_and_writes_nothing(app, teacher):
     # The cancelled import can no longer be confirmed.
     r = teacher.client.post(f"/roster-imports/{import_id}/confirm")
     assert r.location.endswith(f"/courses/{course}/roster") and _students(app, teacher) == {}
-    assert teacher.client.get(f"/roster-imports/{import_id}").status_code == 303
+    assert teacher.client.get(f"/roster-imports/{import_id}").status_code == 302
 
 
 def test_confirm_without_csrf_token_is_refused(teacher_factory):

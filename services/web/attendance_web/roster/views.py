@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import Select, func, select, update
@@ -224,8 +224,6 @@ def progress(import_id: str) -> ResponseReturnValue:
 @login_required
 def progress_json(import_id: str) -> ResponseReturnValue:
     roster_import = owned_import(import_id)
-    if roster_import.state != "confirmed":
-        abort(404)
     return jsonify(_progress(roster_import))
 
 
@@ -249,15 +247,17 @@ def _claim(roster_import: RosterImport, new_state: str) -> bool:
 
 
 def _not_in_preview(roster_import: RosterImport) -> ResponseReturnValue:
+    """Send the teacher to the page that fits the import's state (303 after a POST, 302 after a GET)."""
+    code = 303 if request.method == "POST" else 302
     if roster_import.state == "confirmed":
-        return redirect(url_for("roster.progress", import_id=roster_import.id), code=303)
+        return redirect(url_for("roster.progress", import_id=roster_import.id), code=code)
     if roster_import.state == "preview":
-        return redirect(url_for("roster.preview", import_id=roster_import.id), code=303)
+        return redirect(url_for("roster.preview", import_id=roster_import.id), code=code)
     flash(
         f"That import was {roster_import.state}; nothing from it was imported. Upload the files again if needed.",
         "error",
     )
-    return redirect(url_for("roster.index", course_id=roster_import.course_id), code=303)
+    return redirect(url_for("roster.index", course_id=roster_import.course_id), code=code)
 
 
 def import_photos(roster_import: RosterImport) -> Select[StudentPhoto]:
@@ -287,6 +287,7 @@ def _progress(roster_import: RosterImport) -> dict[str, object]:
     )
     total = sum(counts.values())
     return {
+        "state": roster_import.state,
         "total": total,
         "pending": counts[PhotoStatus.PENDING],
         "accepted": counts[PhotoStatus.ACCEPTED],
