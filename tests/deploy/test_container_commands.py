@@ -36,7 +36,7 @@ BIN = Path(sys.executable).parent
 PG_ADMIN_DSN = os.environ.get("DEPLOY_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 PG_URL_BASE = os.environ.get("DEPLOY_TEST_PG_URL_BASE", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("DEPLOY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-QUEUE_PREFIX = "deploytest-"
+QUEUE_PREFIX = f"deploytest-{uuid.uuid4().hex[:8]}-"  # unique per run: runs may overlap
 JOB_TIMEOUT = 120.0
 
 pytestmark = pytest.mark.timeout(240)
