@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test lint typecheck pytest models migrate services browser bench clean install
+.PHONY: run test lint typecheck security pytest models migrate services browser bench clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +44,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+security: install
+	BIN=$(BIN) tools/security_audit.sh
+
 pytest: install models services browser
 	$(BIN)/pytest
 
-## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy and pytest.
-test: install models services browser lint typecheck pytest
+## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.
+test: install models services browser lint typecheck security pytest
 
 bench: install models
 	$(PY) -m bench.run
