@@ -183,6 +183,8 @@ def test_confirm_creates_students_photos_and_jobs_then_deletes_the_upload(app, t
     assert _temp_files(app, import_id) == []
     page = teacher.client.get(r.location).get_data(as_text=True)
     assert "Imported 2 student(s): 2 new" in page and "Checking the imported portraits" in page
+    roster = teacher.client.get(f"/courses/{course}/roster").get_data(as_text=True)
+    assert "2 checking" in roster and "1 checking" in roster and "zoe@example.org" in roster
     status = teacher.client.get(f"/roster-imports/{import_id}/progress.json").get_json()
     assert status | {"refusals": None} == status | {
         "state": "confirmed", "total": 3, "pending": 3, "accepted": 0, "rejected": 0, "done": False, "refusals": None

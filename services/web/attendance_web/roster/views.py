@@ -170,9 +170,11 @@ def confirm(import_id: str) -> ResponseReturnValue:
             stored_keys=stored,
         )
         db().commit()
-    except (StorageError, ImportRefused, IntegrityError) as exc:
+    except BaseException as exc:  # whatever happens, no half import: no rows, no stored photos
         db().rollback()
         remove_photos(stored)
+        if not isinstance(exc, (StorageError, ImportRefused, IntegrityError)):
+            raise
         if isinstance(exc, IntegrityError):
             flash(
                 "Some of these students were added elsewhere at the same moment; nothing was imported. "
