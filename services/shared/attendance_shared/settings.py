@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     s3_read_timeout: float = Field(default=10.0, alias="S3_READ_TIMEOUT")
     s3_max_attempts: int = Field(default=3, alias="S3_MAX_ATTEMPTS")
 
+    # A school's staff often share one NAT address: the per-address limit is generous, the per-account one is not.
+    ratelimit_enabled: bool = Field(default=True, alias="RATELIMIT_ENABLED")
+    login_limit_per_address: str = Field(default="60 per minute;600 per hour", alias="LOGIN_LIMIT_PER_ADDRESS")
+    login_limit_per_account: str = Field(default="10 per minute;30 per hour", alias="LOGIN_LIMIT_PER_ACCOUNT")
+    signup_limit_per_address: str = Field(default="30 per hour", alias="SIGNUP_LIMIT_PER_ADDRESS")
+
     max_upload_mb: int = Field(default=40, alias="MAX_UPLOAD_MB")
     max_image_pixels: int = Field(default=60_000_000, alias="MAX_IMAGE_PIXELS")
 

@@ -24,5 +24,6 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "PREFERRED_URL_SCHEME": "https" if settings.is_production else "http",
+        "RATELIMIT_ENABLED": settings.ratelimit_enabled,
         "ATTENDANCE_SETTINGS": settings,
     }

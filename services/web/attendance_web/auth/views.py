@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from attendance_shared.models import Teacher
 
 from ..audit import audit
-from ..extensions import db, limiter
+from ..extensions import db, limiter, settings
 from . import bp
 from .forms import LoginForm, SignupForm
 from .user import TeacherUser
@@ -32,7 +32,7 @@ def _login_email() -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit(lambda: settings().signup_limit_per_address, methods=["POST"])
 def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("courses.dashboard"))
@@ -60,8 +60,8 @@ def signup() -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute;50 per hour", methods=["POST"])
-@limiter.limit("20 per hour", methods=["POST"], key_func=_login_email)
+@limiter.limit(lambda: settings().login_limit_per_address, methods=["POST"])
+@limiter.limit(lambda: settings().login_limit_per_account, methods=["POST"], key_func=_login_email)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("courses.dashboard"))
