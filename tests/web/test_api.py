@@ -226,6 +226,7 @@ def test_list_courses(teacher, api, teacher_factory):
     r = api.get("/api/v1/courses")
     assert r.status_code == 200
     assert r.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in r.headers  # a token request never starts a browser session
     body = r.get_json()
     assert_matches(body, "CourseList")
     assert [(c["id"], c["name"], c["student_count"], c["session_count"]) for c in body["courses"]] == [
@@ -339,6 +340,21 @@ def test_create_session_with_no_usable_photo_is_422_with_details(app, teacher, a
     ]
     with _db(app) as s:
         assert s.scalar(select(AttendanceSession).where(AttendanceSession.course_id == course)) is None
+
+
+def test_php_style_field_name_is_accepted(teacher, api):
+    course = teacher.create_course()
+    data = {"date": "2026-11-24", "photos[]": [(io.BytesIO(_jpeg()), "a.jpg"), (io.BytesIO(_jpeg((1, 2, 3))), "b.jpg")]}
+    r = api.open(f"/api/v1/courses/{course}/sessions", "POST", data=data, content_type="multipart/form-data")
+    assert r.status_code == 202
+    assert r.get_json()["session"]["photo_count"] == 2
+
+
+def test_oversized_upload_is_413_json(app, teacher, api):
+    course = teacher.create_course()
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    r = api.post_photos(course, [(b"x" * 20_000, "big.jpg")])
+    assert_error(r, 413, "payload_too_large")
 
 
 def test_course_report(app, teacher, api):

@@ -268,7 +268,10 @@ PATHS: dict[str, Any] = {
                                 "photos": {
                                     "type": "array",
                                     "items": {"type": "string", "contentMediaType": "application/octet-stream"},
-                                    "description": "One or more classroom photos (JPEG, PNG, WebP, HEIC).",
+                                    "description": (
+                                        "One or more classroom photos (JPEG, PNG, WebP or HEIC). The field may "
+                                        "also be named `photos[]`."
+                                    ),
                                 },
                             },
                         }

@@ -92,7 +92,9 @@ def create_session(course_id: int) -> ResponseReturnValue:
     label = request.form.get("label", "").strip()
     if len(label) > MAX_LABEL:
         raise ApiError(400, "invalid_label", f"'label' must be at most {MAX_LABEL} characters.")
-    uploads = [u for u in request.files.getlist("photos") if u and u.filename]
+    # "photos[]" too: PHP clients (Moodle plugins, for one) name repeated file fields that way.
+    files = request.files.getlist("photos") + request.files.getlist("photos[]")
+    uploads = [u for u in files if u and u.filename]
     if not uploads:
         raise ApiError(400, "photos_required", "Send at least one classroom photo in the 'photos' field.")
     try:
