@@ -202,3 +202,11 @@ def test_docker_compose_config_with_the_real_client(tmp_path, settings_env_names
         env=clean,
     )
     assert done.returncode != 0 and "SECRET_KEY" in done.stderr
+
+
+def test_the_vendored_compose_schema_is_the_one_the_readme_names() -> None:
+    import hashlib
+
+    digest = hashlib.sha256((CHECKS / "compose-spec.json").read_bytes()).hexdigest()
+    assert digest in (CHECKS / "README.md").read_text(), "update tools/deploy_checks/README.md's sha256 and source"
+    assert (CHECKS / "LICENSE.compose-spec").is_file()

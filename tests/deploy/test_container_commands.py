@@ -9,6 +9,7 @@ path (the repo's models/default, built by `make models`, instead of the image's 
 
 Then a teacher signs up through the web (with CSRF tokens, as a browser does), creates a course,
 adds a student, uploads a classroom photo, and the job must reach "succeeded" through the worker.
+The beat command is started too (it must come up; its first periodic run is a minute away).
 """
 
 from __future__ import annotations
@@ -248,6 +249,14 @@ def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
         worker = Proc("worker", _compose_command(services["worker"]), worker_env, tmp, tmp)
         procs.append(worker)
         _wait(lambda: "ready." in worker.log(), 90, "the worker to be ready", procs)
+
+        # 3b. The beat scheduler's command (its schedule file in the tmp dir, not the image's path).
+        beat_cmd = _compose_command(services["beat"])
+        schedule = beat_cmd.index("--schedule") + 1
+        beat_cmd[schedule] = str(tmp / "celerybeat-schedule")
+        beat = Proc("beat", _resolve(beat_cmd), _app_env(service_env(services["beat"]), overrides), tmp, tmp)
+        procs.append(beat)
+        _wait(lambda: "beat: Starting..." in beat.log(), 30, "beat to start", procs)
 
         # 4. A teacher, through the web: sign up, course, student, classroom photo.
         s = requests.Session()
