@@ -173,3 +173,26 @@ def test_every_copied_file_exists_and_is_in_the_context(dockerfile: str) -> None
             assert kept, f"{dockerfile}: COPY {source} is excluded by .dockerignore"
             if source.startswith("services/"):
                 assert (path / "pyproject.toml") in kept
+
+
+def test_worker_pip_check_filter_lets_only_the_intended_gaps_through() -> None:
+    """The worker build's `pip check` filter, taken from the Dockerfile, run on real pip check lines
+    (those of the CPU and the GPU venv built from the locks) and on a real breakage."""
+    text = (ROOT / "services/worker/Dockerfile").read_text()
+    m = re.search(r"grep -v -E '([^']+)' /tmp/pip-check\.txt", text)
+    assert m, "the pip check filter moved"
+    allowed = re.compile(m.group(1))
+    intended = [
+        "insightface 2.1 requires opencv-python, which is not installed.",
+        "insightface 2.1 requires onnxruntime, which is not installed.",
+        "attendance-worker 0.1.0 requires onnxruntime, which is not installed.",
+        "No broken requirements found.",
+    ]
+    for line in intended:
+        assert allowed.search(line), line
+    for line in (
+        "flask 3.1.3 requires werkzeug, which is not installed.",
+        "attendance-worker 0.1.0 requires scipy, which is not installed.",
+        "celery 5.7.0 has requirement kombu<5.8,>=5.7, but you have kombu 5.3.0.",
+    ):
+        assert not allowed.search(line), line
