@@ -14,7 +14,6 @@ still being processed), are left out of the denominator. ``None`` when nothing c
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,12 +104,11 @@ class Tally:
 
     @classmethod
     def of(cls, statuses: list[AttendanceStatus | None]) -> Tally:
-        c = Counter(statuses)
         return cls(
-            present=c[AttendanceStatus.PRESENT],
-            absent=c[AttendanceStatus.ABSENT],
-            excused=c[AttendanceStatus.EXCUSED],
-            not_recorded=c[None],
+            present=statuses.count(AttendanceStatus.PRESENT),
+            absent=statuses.count(AttendanceStatus.ABSENT),
+            excused=statuses.count(AttendanceStatus.EXCUSED),
+            not_recorded=statuses.count(None),
         )
 
 
@@ -256,6 +254,15 @@ class CourseMatrix:
         )
 
 
+def sessions_query(course: Course, period: DateRange) -> Select[int, dt.date, str]:
+    """The course's sessions in the range, oldest first (served by ix_attendance_sessions_course_id)."""
+    return (
+        select(AttendanceSession.id, AttendanceSession.date, AttendanceSession.label)
+        .where(AttendanceSession.course_id == course.id, period.clause(AttendanceSession.date))
+        .order_by(AttendanceSession.date, AttendanceSession.label, AttendanceSession.id)
+    )
+
+
 def records_query(session_ids: list[int]) -> Select[int, int, AttendanceStatus]:
     """The marks of the given sessions. Filtering on the session ids themselves (not on a join to the
     course) lets PostgreSQL estimate the row count from session_id's statistics and serve it from the
@@ -265,54 +272,57 @@ def records_query(session_ids: list[int]) -> Select[int, int, AttendanceStatus]:
     )
 
 
+def students_query(course: Course, marked: set[int]) -> Select[int, str, str, bool]:
+    """The course's students by name: enrolled now, plus the ids in `marked` (students with a mark in
+    the range, e.g. one who has left the course), with whether each is enrolled."""
+    enrolled = Enrollment.course_id.is_not(None)
+    return (
+        select(Student.id, Student.name, Student.student_number, enrolled)
+        .outerjoin(Enrollment, and_(Enrollment.student_id == Student.id, Enrollment.course_id == course.id))
+        .where(Student.teacher_id == course.teacher_id)
+        .where(or_(enrolled, Student.id.in_(sorted(marked))) if marked else enrolled)
+        .order_by(Student.name, Student.student_number)
+    )
+
+
 def course_matrix(
     db: Session, course: Course, period: DateRange | None = None, threshold: float = DEFAULT_THRESHOLD
 ) -> CourseMatrix:
     """Students x sessions of one course, with each student's rate and the per-session totals.
 
-    Exactly three queries whatever the size: sessions, then their records (``records_query``), then
-    the students (enrolled now, plus anyone with a mark in the range, e.g. a student who left).
+    Exactly three queries whatever the size (``sessions_query``, ``records_query``,
+    ``students_query``; two when the range holds no session).
     """
     period = period or DateRange()
+    # Core execution (no ORM row processing): 50,000 marks are plain tuples, read once.
+    conn = db.connection()
     sessions = [
         SessionRef(sid, course.id, date, label or "")
-        for sid, date, label in db.execute(
-            select(AttendanceSession.id, AttendanceSession.date, AttendanceSession.label)
-            .where(AttendanceSession.course_id == course.id, period.clause(AttendanceSession.date))
-            .order_by(AttendanceSession.date, AttendanceSession.label, AttendanceSession.id)
-        )
+        for sid, date, label in conn.execute(sessions_query(course, period))
     ]
-    marks: dict[tuple[int, int], AttendanceStatus] = {}
+    column_of = {s.id: i for i, s in enumerate(sessions)}
+    grid: dict[int, list[AttendanceStatus | None]] = {}
     if sessions:
-        records = db.execute(records_query([s.id for s in sessions]))
-        marks = {(session_id, student_id): status for session_id, student_id, status in records}
-    with_marks = {student_id for _, student_id in marks}
-    enrolled = Enrollment.course_id.is_not(None)
-    students = db.execute(
-        select(Student.id, Student.name, Student.student_number, enrolled)
-        .outerjoin(Enrollment, and_(Enrollment.student_id == Student.id, Enrollment.course_id == course.id))
-        .where(Student.teacher_id == course.teacher_id)
-        .where(or_(enrolled, Student.id.in_(with_marks)) if with_marks else enrolled)
-        .order_by(Student.name, Student.student_number)
-    ).all()
+        for session_id, student_id, status in conn.execute(records_query(list(column_of))).all():
+            marks = grid.get(student_id)
+            if marks is None:
+                marks = grid[student_id] = [None] * len(sessions)
+            marks[column_of[session_id]] = status
 
     rows = []
-    columns: list[list[AttendanceStatus | None]] = [[] for _ in sessions]
-    for sid, name, number, is_enrolled in students:
-        student_marks = [marks.get((s.id, sid)) for s in sessions]
-        for column, mark in zip(columns, student_marks, strict=True):
-            column.append(mark)
+    for sid, name, number, is_enrolled in conn.execute(students_query(course, set(grid))):
+        student_marks = grid.get(sid) or [None] * len(sessions)
         tally = Tally.of(student_marks)
-        rate = tally.rate
         rows.append(
             StudentRow(
                 student=StudentRef(sid, name, number),
                 enrolled=bool(is_enrolled),
                 marks=student_marks,
                 tally=tally,
-                below_threshold=rate is not None and rate < threshold,
+                below_threshold=tally.rate is not None and tally.rate < threshold,
             )
         )
+    columns = zip(*(r.marks for r in rows), strict=True) if rows else ([] for _ in sessions)
     return CourseMatrix(
         course_id=course.id,
         course_name=course.name,
@@ -320,7 +330,7 @@ def course_matrix(
         threshold=threshold,
         sessions=sessions,
         rows=rows,
-        totals=[SessionTotals(s, Tally.of(col)) for s, col in zip(sessions, columns, strict=True)],
+        totals=[SessionTotals(s, Tally.of(list(col))) for s, col in zip(sessions, columns, strict=True)],
     )
 
 

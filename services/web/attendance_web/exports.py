@@ -40,6 +40,7 @@ class Table:
     header: list[str]
     rows: list[list[Cell]]
     key_columns: int = 1  # repeated on every PDF page when a wide table is split by columns
+    pdf_header: list[str] | None = None  # shorter headings for the PDF's narrow columns
 
 
 @dataclass
@@ -185,6 +186,17 @@ class _Pdf:
             self.family = "Helvetica"
             self.cmap = None
 
+    def fit(self, text: str, width: float) -> str:
+        """Cut text that would overflow its cell, with an ellipsis (measured only when it may)."""
+        padding = 2 * self.pdf.c_margin
+        if len(text) * self.pdf.font_size * 0.62 + padding <= width:
+            return text
+        if self.pdf.get_string_width(text) + padding <= width:
+            return text
+        while text and self.pdf.get_string_width(text + "...") + padding > width:
+            text = text[:-1]
+        return text + "..."
+
     def text(self, value: Cell) -> str:
         """The value as text the font can draw: characters it has no glyph for become '?'."""
         if value is None:
@@ -203,12 +215,13 @@ def _number(value: int | float) -> str:
 def _chunks(table: Table) -> list[tuple[list[str], list[list[Cell]]]]:
     """Split a wide table by columns, repeating the key columns (the student) on every part."""
     k = table.key_columns
+    names = table.pdf_header or table.header
     rest = list(range(k, len(table.header)))
     width = max(PDF_COLUMNS_PER_PAGE - k, 1)
     parts = [rest[i : i + width] for i in range(0, len(rest), width)] or [[]]
     return [
         (
-            [table.header[i] for i in [*range(k), *cols]],
+            [names[i] for i in [*range(k), *cols]],
             [[row[i] for i in [*range(k), *cols]] for row in table.rows],
         )
         for cols in parts
@@ -216,8 +229,9 @@ def _chunks(table: Table) -> list[tuple[list[str], list[list[Cell]]]]:
 
 
 def to_pdf(doc: Document) -> bytes:
-    from fpdf.fonts import FontFace
-
+    """Title, notes, then each table; a wide table continues in parts that repeat its key columns,
+    a long one on further pages that repeat its header. Plain cells, not fpdf2's table(): a
+    500 x 100 course report is 60,000 cells."""
     out = _Pdf(doc.title)
     pdf = out.pdf
     pdf.add_page()
@@ -233,24 +247,38 @@ def to_pdf(doc: Document) -> bytes:
             pdf.set_font(out.family, "B", 11)
             suffix = f" (part {n} of {len(parts)})" if len(parts) > 1 else ""
             pdf.multi_cell(0, 6, out.text(table.title + suffix), new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font(out.family, "", 7 if len(header) > 8 else 9)
             if not rows:
+                pdf.set_font(out.family, "", 9)
                 pdf.multi_cell(0, 5, "Nothing to show.", new_x="LMARGIN", new_y="NEXT")
                 continue
-            with pdf.table(
-                col_widths=_pdf_widths(header, table.key_columns),
-                headings_style=FontFace(emphasis="BOLD"),
-                line_height=4 if len(header) > 8 else 5,
-                text_align="LEFT",
-                repeat_headings=1,
-                width=pdf.epw if len(header) > 4 else None,
-            ) as t:
-                t.row([out.text(h) for h in header])
-                for row in rows:
-                    t.row([out.text(v) for v in row])
+            _draw_table(out, header, rows, table.key_columns)
     return bytes(pdf.output())
 
 
-def _pdf_widths(header: Sequence[str], key_columns: int) -> list[float]:
-    # Key columns (names) wide, the rest (marks, counts) narrow; fpdf2 scales them to the width.
-    return [4.0 if i < key_columns else 1.0 for i in range(len(header))]
+def _draw_table(out: _Pdf, header: list[str], rows: list[list[Cell]], key_columns: int) -> None:
+    pdf = out.pdf
+    size = 7 if len(header) > 8 else 9
+    line_h = size * 0.55
+    widths = _pdf_widths(len(header), key_columns, pdf.epw)
+
+    def draw(cells: Sequence[Cell], style: str) -> None:
+        pdf.set_font(out.family, style, size)
+        for width, value in zip(widths, cells, strict=True):
+            pdf.cell(width, line_h, out.fit(out.text(value), width), border=1)
+        pdf.ln(line_h)
+
+    draw(header, "B")
+    for row in rows:
+        if pdf.get_y() + line_h > pdf.page_break_trigger:
+            pdf.add_page()
+            draw(header, "B")
+        draw(row, "")
+
+
+def _pdf_widths(count: int, key_columns: int, total: float) -> list[float]:
+    """Key columns (the student) wide, the rest (marks, counts) sharing what is left."""
+    if count <= 4:
+        return [total / count] * count
+    key = [min(55.0, total * 0.3)] + [22.0] * (key_columns - 1)
+    rest = (total - sum(key)) / max(count - key_columns, 1)
+    return key + [rest] * (count - key_columns)

@@ -15,10 +15,20 @@ from ..ownership import owned_course, owned_session, owned_student
 from . import bp
 from .chart import attendance_chart
 from .filters import read_filters, read_format
-from .tables import LEGEND, MARK_LETTERS, MARK_WORDS, course_document, percent, session_document, student_document
+from .tables import (
+    LEGEND,
+    MARK_LETTERS,
+    MARK_WORDS,
+    course_document,
+    matrix_cells,
+    percent,
+    session_document,
+    student_document,
+)
 
 TEMPLATE_HELPERS = {
     "mark_letters": MARK_LETTERS,
+    "matrix_cells": matrix_cells,
     "mark_words": MARK_WORDS,
     "percent": percent,
     "legend": LEGEND,
