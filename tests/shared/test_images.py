@@ -91,3 +91,9 @@ def test_decode_converts_modes_and_orientation():
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90: stored landscape, shown portrait
     assert decode_oriented_rgb(_save(img, "JPEG", exif=exif)).size == (20, 40)
+
+
+def test_jpeg_with_a_trailer_after_the_image_is_accepted():
+    """Some phones append data after the JPEG end marker; that is not a cut-off file."""
+    data = _save(Image.effect_noise((300, 200), 40).convert("RGB"), "JPEG") + b"SEFH" + b"\x00trailer" * 200
+    assert inspect_image(data, "samsung.jpg").width == 300

@@ -76,17 +76,24 @@ def inspect_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_P
     """Check that `data` is a complete photo of an accepted type; cheap enough for a web request."""
     img = _open(data, filename, max_pixels)
     fmt = img.format or ""
-    if fmt in ("JPEG", "MPO") and not data.rstrip(b"\0").endswith(b"\xff\xd9"):
-        raise ImageRejected(
-            f"{filename} is incomplete (the file was cut off, perhaps during upload). Please upload it again."
-        )
+    width, height = img.size
+    n_frames = getattr(img, "n_frames", 1)
+    if fmt in ("JPEG", "MPO"):
+        # Decode at 1/8 scale (JPEG DCT scaling, ~25 ms for 12 MP): it reads every byte of the image data,
+        # so a cut-off file is caught, while phones' trailers after the image (Samsung, MPO) are fine.
+        try:
+            img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()
+        except (OSError, SyntaxError, ValueError):
+            raise ImageRejected(
+                f"{filename} is incomplete (the file was cut off, perhaps during upload). Please upload it again."
+            ) from None
     if fmt == "PNG":
         try:
             img.verify()
         except Exception:
             raise ImageRejected(f"{filename} is damaged or incomplete. Please upload it again.") from None
-    width, height = img.size
-    if getattr(img, "n_frames", 1) > 1 and fmt != "MPO" and fmt != "HEIF":
+    if n_frames > 1 and fmt not in ("MPO", "HEIF"):
         raise ImageRejected(f"{filename} is an animation. Please upload a single still photo.")
     return ImageInfo(format=fmt, mime=ACCEPTED_FORMATS[fmt], width=width, height=height)
 
