@@ -45,8 +45,9 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def _paste(canvas: np.ndarray, face: SourceFace, width_px: int, cx: float, cy: float, rng: np.random.Generator,
-           degrade: bool) -> np.ndarray:
+def _paste(
+    canvas: np.ndarray, face: SourceFace, width_px: int, cx: float, cy: float, rng: np.random.Generator, degrade: bool
+) -> np.ndarray:
     """Paste the head around `face.box` so the face box is `width_px` wide centred at (cx, cy); return that box."""
     x1, y1, x2, y2 = face.box
     bw, bh = x2 - x1, y2 - y1
@@ -78,8 +79,8 @@ def _paste(canvas: np.ndarray, face: SourceFace, width_px: int, cx: float, cy: f
     dx0, dy0 = max(0, ox), max(0, oy)
     dx1, dy1 = min(w, ox + size), min(h, oy + size)
     region = canvas[dy0:dy1, dx0:dx1].astype(np.float32)
-    p = patch[sy0:sy0 + (dy1 - dy0), sx0:sx0 + (dx1 - dx0)]
-    a = mask[sy0:sy0 + (dy1 - dy0), sx0:sx0 + (dx1 - dx0)]
+    p = patch[sy0 : sy0 + (dy1 - dy0), sx0 : sx0 + (dx1 - dx0)]
+    a = mask[sy0 : sy0 + (dy1 - dy0), sx0 : sx0 + (dx1 - dx0)]
     canvas[dy0:dy1, dx0:dx1] = np.clip(region * (1 - a) + p * a, 0, 255).astype(np.uint8)
     return np.array([cx - width_px / 2, cy - bh * scale / 2, cx + width_px / 2, cy + bh * scale / 2], np.float32)
 
@@ -91,8 +92,14 @@ def _degrade_global(img: np.ndarray, rng: np.random.Generator, width_px: int) ->
     return img
 
 
-def make_classroom(sources: list[SourceFace], strangers: list[SourceFace], resolution: tuple[int, int],
-                   width_px: int, seed: int, degrade: bool) -> tuple[bytes, list[tuple[str | None, np.ndarray]]]:
+def make_classroom(
+    sources: list[SourceFace],
+    strangers: list[SourceFace],
+    resolution: tuple[int, int],
+    width_px: int,
+    seed: int,
+    degrade: bool,
+) -> tuple[bytes, list[tuple[str | None, np.ndarray]]]:
     """A JPEG classroom photo and its ground truth [(person or None, face box)]."""
     rng = np.random.default_rng(seed)
     width, height = resolution
@@ -127,7 +134,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def load_sources(engine: Any, facedata: Path, people: list[str], seed: int) -> tuple[list[SourceFace], list[SourceFace]]:
+def load_sources(
+    engine: Any, facedata: Path, people: list[str], seed: int
+) -> tuple[list[SourceFace], list[SourceFace]]:
     """One probe photo (4-10) per enrolled person and a few distractors, with their face boxes."""
     rng = np.random.default_rng(seed)
     ids = facedata / "lfw" / "identities"
@@ -158,9 +167,20 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
     seconds = time.perf_counter() - start
     det_boxes = [np.asarray(f.box, np.float32) for f in analysis.faces]
     used: set[int] = set()
-    stats = {"faces": 0, "detected": 0, "identified": 0, "confirm": 0, "confirm_right": 0, "wrong_accepts": 0,
-             "stranger_accepts": 0, "strangers": 0, "seconds": seconds, "false_detections": 0,
-             "present_sims": [], "records": []}
+    stats = {
+        "faces": 0,
+        "detected": 0,
+        "identified": 0,
+        "confirm": 0,
+        "confirm_right": 0,
+        "wrong_accepts": 0,
+        "stranger_accepts": 0,
+        "strangers": 0,
+        "seconds": seconds,
+        "false_detections": 0,
+        "present_sims": [],
+        "records": [],
+    }
     for person, box in truth:
         best, best_iou = -1, 0.0
         for j, db in enumerate(det_boxes):
@@ -195,8 +215,16 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
     return stats
 
 
-def run(engine: Any, facedata: Path, gallery: dict, *, images_per_config: int, resolutions: list[str],
-        conditions: tuple[str, ...] = ("clean", "degraded"), base_seed: int = 1000) -> list[dict]:
+def run(
+    engine: Any,
+    facedata: Path,
+    gallery: dict,
+    *,
+    images_per_config: int,
+    resolutions: list[str],
+    conditions: tuple[str, ...] = ("clean", "degraded"),
+    base_seed: int = 1000,
+) -> list[dict]:
     people = sorted(gallery)
     results = []
     for res_name in resolutions:
@@ -205,10 +233,17 @@ def run(engine: Any, facedata: Path, gallery: dict, *, images_per_config: int, r
                 agg: dict[str, Any] = {"resolution": res_name, "width": width_px, "condition": cond, "images": 0}
                 records: list = []
                 for k in range(images_per_config):
-                    seed = base_seed + 100 * k + width_px + (0 if cond == "clean" else 7) + (0 if res_name == "1080p" else 3)
+                    seed = (
+                        base_seed
+                        + 100 * k
+                        + width_px
+                        + (0 if cond == "clean" else 7)
+                        + (0 if res_name == "1080p" else 3)
+                    )
                     sources, strangers = load_sources(engine, facedata, people, seed)
-                    data, truth = make_classroom(sources, strangers, RESOLUTIONS[res_name], width_px, seed,
-                                                 cond == "degraded")
+                    data, truth = make_classroom(
+                        sources, strangers, RESOLUTIONS[res_name], width_px, seed, cond == "degraded"
+                    )
                     stats = evaluate_photo(engine, data, truth, gallery)
                     records += stats.pop("records")
                     stats.pop("present_sims")

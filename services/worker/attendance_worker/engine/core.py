@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from attendance_shared.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_oriented_rgb
 
 from . import annotate as _annotate
-from .detector import CenterFace, ScrfdBackend, TiledDetector
+from .detector import CenterFace, Detections, ScrfdBackend, TiledDetector
 from .matching import FaceDecision, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
@@ -57,6 +58,9 @@ class EnrollmentResult:
 
 class Engine:
     """Holds the onnxruntime sessions (created once) and the pack's calibrated thresholds."""
+
+    #: enrollment portraits are searched for faces at this longest side first
+    enroll_detect_side = 1024
 
     def __init__(
         self,
@@ -111,7 +115,9 @@ class Engine:
 
     def analyze_image(self, rgb: np.ndarray, *, embed: bool = True) -> list[Face]:
         """Detect, align and embed every face of an RGB image (above the pack's detection threshold)."""
-        det = self.detector.detect(rgb)
+        return self._faces(rgb, self.detector.detect(rgb), embed=embed)
+
+    def _faces(self, rgb: np.ndarray, det: Detections, *, embed: bool = True) -> list[Face]:
         keep = np.nonzero(det.scores >= self.thresholds.get("detect_score", 0.5))[0]
         det = det.take(keep)
         crops = [self.recognizer.align(rgb, det.landmarks[i]) for i in range(len(det))]
@@ -140,6 +146,20 @@ class Engine:
             )
         return faces
 
+    def _enrollment_faces(self, rgb: np.ndarray) -> list[Face]:
+        """Portraits have large faces: detect on a reduced copy (fast for 12 MP photos), align and embed at
+        full resolution; fall back to full-resolution detection when the reduced copy shows no face."""
+        h, w = rgb.shape[:2]
+        if max(h, w) > self.enroll_detect_side:
+            f = self.enroll_detect_side / max(h, w)
+            small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+            det = self.detector.detect(small)
+            if len(det) and det.scores.max() >= self.thresholds.get("detect_score", 0.5):
+                det.boxes /= f
+                det.landmarks /= f
+                return self._faces(rgb, det)
+        return self.analyze_image(rgb)
+
     def analyze(self, data: bytes, filename: str) -> PhotoAnalysis:
         """Decode (EXIF orientation applied) and analyse one photo; raises ImageRejected on unreadable input."""
         start = time.perf_counter()
@@ -162,7 +182,7 @@ class Engine:
         return self.enroll_image(rgb, filename)
 
     def enroll_image(self, rgb: np.ndarray, filename: str) -> EnrollmentResult:
-        faces = self.analyze_image(rgb)
+        faces = self._enrollment_faces(rgb)
         if not faces:
             return EnrollmentResult(False, f"No face found in {filename}", None, None, None)
         # Faces cut by the border, or much smaller than the main one (a poster, a passer-by), do not count.

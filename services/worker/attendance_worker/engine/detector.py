@@ -164,7 +164,7 @@ class TiledDetector:
         self,
         backend: TileBackend,
         *,
-        max_tile_pixels: int = 1_250_000,
+        max_tile_pixels: int = 600_000,
         overlap: int = 128,
         band_min: int = 48,
         top_side: int = 640,

@@ -21,19 +21,27 @@ def choose_providers(available: Sequence[str] | None = None) -> list[str]:
     return [CUDA, CPU] if CUDA in available else [CPU]
 
 
-def session_options(intra_op_threads: int, inter_op_threads: int) -> Any:
+def session_options(intra_op_threads: int, inter_op_threads: int, *, memory_arena: bool = True) -> Any:
     import onnxruntime
 
     opts = onnxruntime.SessionOptions()
+    opts.enable_cpu_mem_arena = memory_arena
     opts.intra_op_num_threads = max(0, int(intra_op_threads))
     opts.inter_op_num_threads = max(0, int(inter_op_threads))
     opts.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
+    # No busy-waiting between ops: a worker host runs other processes, and spinning threads steal their CPU.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return opts
 
 
 def make_session(
-    path: Path, *, intra_op_threads: int = 2, inter_op_threads: int = 1, providers: Sequence[str] | None = None
+    path: Path,
+    *,
+    intra_op_threads: int = 2,
+    inter_op_threads: int = 1,
+    providers: Sequence[str] | None = None,
+    memory_arena: bool = True,
 ) -> Any:
     """Create an InferenceSession; a missing or unreadable file becomes a ModelPackError naming it."""
     import onnxruntime
@@ -44,7 +52,7 @@ def make_session(
     try:
         return onnxruntime.InferenceSession(
             str(path),
-            session_options(intra_op_threads, inter_op_threads),
+            session_options(intra_op_threads, inter_op_threads, memory_arena=memory_arena),
             providers=list(providers) if providers is not None else choose_providers(),
         )
     except Exception as exc:  # onnxruntime raises several unrelated exception types for a bad file
