@@ -91,7 +91,7 @@ def test_worker_image_device_argument_and_model_pack() -> None:
     assert re.search(r"^FROM \$\{PYTHON_IMAGE\} AS base-cpu$", text, flags=re.M)
     assert re.search(r"^FROM \$\{CUDA_IMAGE\} AS base-gpu$", text, flags=re.M)
     cuda = re.search(r"^ARG CUDA_IMAGE=(\S+)$", text, flags=re.M)
-    assert cuda and cuda.group(1).startswith("nvidia/cuda:12.") and "cudnn-runtime" in cuda.group(1)
+    assert cuda and cuda.group(1).startswith("nvidia/cuda:13.") and "cudnn-runtime" in cuda.group(1)
     python = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, flags=re.M)
     assert python and python.group(1).startswith("python:3.11-slim")
     assert "FROM base-${DEVICE} AS build" in text and "FROM base-${DEVICE} AS runtime" in text
