@@ -196,3 +196,15 @@ def test_worker_pip_check_filter_lets_only_the_intended_gaps_through() -> None:
         "celery 5.7.0 has requirement kombu<5.8,>=5.7, but you have kombu 5.3.0.",
     ):
         assert not allowed.search(line), line
+
+
+def test_gpu_base_image_matches_the_cuda_major_of_the_locked_onnxruntime_gpu() -> None:
+    gpu_in = (ROOT / "requirements" / "worker-gpu.in").read_text()
+    m = re.search(r"\((\d+\.\d+): CUDA (\d+)\)", gpu_in)
+    assert m, "worker-gpu.in names the CUDA major of its onnxruntime-gpu series, e.g. (1.31: CUDA 13)"
+    series, cuda_major = m.group(1), m.group(2)
+    lock = (ROOT / "requirements" / "worker-gpu.lock").read_text()
+    pinned = re.search(r"^onnxruntime-gpu==(\d+\.\d+)\.", lock, flags=re.M)
+    assert pinned and pinned.group(1) == series, "the locked onnxruntime-gpu is not the series worker-gpu.in names"
+    image = re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.", (ROOT / "services/worker/Dockerfile").read_text(), re.M)
+    assert image and image.group(1) == cuda_major, "CUDA_IMAGE must match onnxruntime-gpu's CUDA major"
