@@ -208,3 +208,15 @@ def test_gpu_base_image_matches_the_cuda_major_of_the_locked_onnxruntime_gpu() -
     assert pinned and pinned.group(1) == series, "the locked onnxruntime-gpu is not the series worker-gpu.in names"
     image = re.search(r"^ARG CUDA_IMAGE=nvidia/cuda:(\d+)\.", (ROOT / "services/worker/Dockerfile").read_text(), re.M)
     assert image and image.group(1) == cuda_major, "CUDA_IMAGE must match onnxruntime-gpu's CUDA major"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_env_names_in_images_are_settings_or_standard(dockerfile: str, settings_env_names: set[str]) -> None:
+    from .conftest import CONTAINER_ONLY_VARS
+
+    names = set()
+    for word, rest in _instructions(dockerfile):
+        if word == "ENV":
+            names.update(re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=", rest))
+    standard = {n for n in names if n == "PATH" or n.startswith(("PYTHON", "PIP_"))}
+    assert names - standard <= settings_env_names | CONTAINER_ONLY_VARS, names - standard
