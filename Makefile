@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test lint typecheck security pytest models migrate services browser bench clean install
+.PHONY: run test lint typecheck security pytest models migrate services browser bench bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ test: install models services browser lint typecheck security pytest
 
 bench: install models
 	$(PY) -m bench.run
+
+## Load and scale figures (issue 6): 50 teachers uploading, queue drain with 1 and 2 workers, course report.
+bench-load: install models services
+	$(PY) -m bench.load
+	$(PY) -m bench.drain
+	$(PY) -m bench.report_bench
 
 clean:
 	rm -rf $(VENV) instance models .pytest_cache .mypy_cache .ruff_cache artifacts

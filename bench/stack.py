@@ -37,7 +37,8 @@ class Stack:
         self.env = dict(os.environ)
         self.env.update(
             {
-                "FLASK_ENV": "production",
+                # Production-shaped servers, but plain HTTP on loopback: secure-only cookies would not be sent.
+                "FLASK_ENV": "development",
                 "SECRET_KEY": "bench-secret",
                 "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + self.db,
                 "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
@@ -95,16 +96,23 @@ class Stack:
         raise RuntimeError("gunicorn did not become healthy")
 
     def start_worker(self, cpu: int | None = None, threads: int = 1) -> subprocess.Popen:
+        """A worker process (one task at a time), returned once it has loaded its models and is consuming."""
         env = dict(self.env, ORT_INTRA_OP_THREADS=str(threads), ORT_INTER_OP_THREADS="1")
         cmd = [
             str(BIN / "celery"), "-A", "attendance_worker.celery_app", "worker", "--concurrency", "1",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
             "--hostname", f"bench-{uuid.uuid4().hex[:6]}@%h", "--queues", ",".join(self.prefix + q for q in QUEUES),
         ]  # fmt: skip
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu), *cmd]
-        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = self.tmp / f"worker-{uuid.uuid4().hex[:6]}.log"
+        proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log.open("wb"), stderr=subprocess.STDOUT)
         self.procs.append(proc)
+        deadline = time.time() + 120
+        while b"ready." not in log.read_bytes():
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("worker did not start:\n" + log.read_text(errors="replace")[-2000:])
+            time.sleep(0.2)
         return proc
 
     def stop_all(self) -> None:
