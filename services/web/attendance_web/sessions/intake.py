@@ -1,4 +1,9 @@
-"""Storing a batch of classroom photos in a session and starting recognition, for HTML and XHR alike."""
+"""Storing a batch of classroom photos in a session and starting recognition, for HTML and XHR alike.
+
+Like take_attendance.submit_session_photos (the API's path, whose session lookup and refusal codes
+are reused here), plus `hold`: the browser splits many photos over several requests (each under
+the upload limit) and only the last one starts recognition, so one job covers them all.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +20,12 @@ from attendance_shared.storage import StorageError, classroom_photo_key
 from ..extensions import db, store
 from ..jobs_service import new_job, publish
 from ..photos import remove_photos
+from ..take_attendance import IMAGE_REJECTED, UploadProblem, get_or_create_session
 from ..uploads import CheckedUpload, check_uploads, display_name
 
 
 class StoreUnavailable(RuntimeError):
     """The photo store did not answer; nothing of this batch was kept."""
-
-
-@dataclass
-class Refusal:
-    filename: str
-    message: str
 
 
 @dataclass
@@ -37,36 +37,17 @@ class Intake:
     duplicates: list[str] = field(default_factory=list)
 
 
-def check_each(files: list[FileStorage]) -> tuple[list[CheckedUpload], list[Refusal]]:
+def check_each(files: list[FileStorage]) -> tuple[list[CheckedUpload], list[UploadProblem]]:
     """Like check_uploads, but every refusal stays tied to its file, so it can be shown next to it."""
     good: list[CheckedUpload] = []
-    refused: list[Refusal] = []
+    refused: list[UploadProblem] = []
     for upload in files:
         if not upload or not upload.filename:
             continue
         ok, errors = check_uploads([upload])
         good.extend(ok)
-        refused.extend(Refusal(display_name(upload), message) for message in errors)
+        refused.extend(UploadProblem(IMAGE_REJECTED, display_name(upload), message) for message in errors)
     return good, refused
-
-
-def get_or_create_session(course_id: int, date: dt.date, label: str) -> AttendanceSession:
-    """One session per (course, date, label), even when two requests race (the UNIQUE constraint decides)."""
-    stmt = select(AttendanceSession).where(
-        AttendanceSession.course_id == course_id, AttendanceSession.date == date, AttendanceSession.label == label
-    )
-    existing = db().scalar(stmt)
-    if existing:
-        return existing
-    session = AttendanceSession(course_id=course_id, date=date, label=label)
-    try:
-        with db().begin_nested():
-            db().add(session)
-    except IntegrityError:
-        found = db().scalar(stmt)
-        assert found is not None
-        return found
-    return session
 
 
 def store_photos(

@@ -82,7 +82,7 @@ def create(course_id: int) -> ResponseReturnValue:
         messages = [str(e) for errs in form.errors.values() for e in errs]
         return _refused(course.id, " ".join(messages) or "Please check the form.", [], "invalid_form", 400)
     good, refusals = check_each(request.files.getlist(form.photos.name))
-    errors = [{"filename": r.filename, "message": r.message} for r in refusals]
+    errors = [{"code": r.code, "filename": r.filename, "message": r.message} for r in refusals]
     if not good:
         return _refused(course.id, "None of the files is a photo we can use.", errors, "no_usable_photos", 400)
     label = (form.label.data or "").strip()

@@ -1,0 +1,238 @@
+"""Taking attendance: the form without JavaScript, the XHR answers session.js relies on, live status,
+the dashboard; and one end-to-end run through a real worker, then corrections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    DetectedFace,
+    FaceEmbedding,
+    FaceReview,
+    Job,
+    PhotoStatus,
+    RecordSource,
+    SessionPhoto,
+    SessionPhotoStatus,
+    StudentPhoto,
+)
+from attendance_shared.settings import get_settings
+from tests.conftest import require_facedata, wait_for, worker_log
+
+JSON = {"Accept": "application/json"}
+
+
+def _jpeg(colour=(120, 90, 60), size=(64, 48)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _post(tc, course_id: int, files, *, date: str = "2026-11-24", label: str = "Period 1", headers=None, **extra):
+    data = {"date": date, "label": label, "photos": [(io.BytesIO(b), name) for b, name in files], **extra}
+    return tc.client.post(
+        f"/courses/{course_id}/sessions", data=data, content_type="multipart/form-data", headers=headers or {}
+    )
+
+
+def _photos(session_id: int) -> list[SessionPhoto]:
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        return list(s.scalars(select(SessionPhoto).where(SessionPhoto.session_id == session_id)))
+
+
+def test_take_attendance_page(teacher):
+    course = teacher.create_course("Physics")
+    page = teacher.client.get(f"/courses/{course}/sessions/new")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "data-take-attendance" in html and "session.js" in html
+    assert f'action="/courses/{course}/sessions"' in html and 'enctype="multipart/form-data"' in html
+    assert 'name="photos"' in html and "multiple" in html and 'for="photos"' in html
+    assert "has no students yet" in html
+
+
+def test_xhr_upload_answers_json_with_a_refusal_per_file(teacher):
+    course = teacher.create_course("Physics")
+    r = _post(teacher, course, [(_jpeg(), "room.jpg"), (b"just some notes", "notes.jpg")], headers=JSON)
+    assert r.status_code == 201
+    body = r.get_json()
+    session_id, job_id = body["session_id"], body["job_id"]
+    assert isinstance(session_id, int) and job_id
+    assert body["status_url"] == f"/sessions/{session_id}/status.json"
+    assert body["review_url"] == f"/sessions/{session_id}"
+    assert body["job_url"] == f"/jobs/{job_id}"
+    assert body["added"] == ["room.jpg"] and body["duplicates"] == []
+    [refusal] = body["errors"]
+    assert refusal["filename"] == "notes.jpg" and refusal["code"] == "image_rejected"
+    assert refusal["message"].startswith("notes.jpg is not a photo we can read")
+    assert [p.original_filename for p in _photos(session_id)] == ["room.jpg"]
+    # The same photo again: reported as a duplicate, not stored twice.
+    again = _post(teacher, course, [(_jpeg(), "room-again.jpg")], headers=JSON).get_json()
+    assert again["session_id"] == session_id and again["duplicates"] == ["room-again.jpg"] and again["added"] == []
+    assert len(_photos(session_id)) == 1
+
+
+def test_xhr_upload_with_only_refused_files(teacher):
+    course = teacher.create_course("Physics")
+    r = _post(teacher, course, [(b"", "empty.jpg"), (b"GIF89a", "anim.gif")], headers=JSON)
+    assert r.status_code == 400
+    body = r.get_json()
+    assert body["error"]["code"] == "no_usable_photos" and body["session_id"] is None
+    assert [e["filename"] for e in body["errors"]] == ["empty.jpg", "anim.gif"]
+    assert "empty" in body["errors"][0]["message"]
+    r = _post(teacher, course, [(_jpeg(), "room.jpg")], date="", headers=JSON)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_form"
+
+
+def test_form_without_javascript_still_redirects_to_the_job(teacher):
+    course = teacher.create_course("Physics")
+    r = _post(teacher, course, [(_jpeg(), "room.jpg"), (b"nope", "notes.jpg")])
+    assert r.status_code == 303 and re.search(r"/jobs/[0-9a-f]+$", r.location)
+    page = teacher.client.get(r.location)
+    assert "notes.jpg is not a photo we can read" in page.get_data(as_text=True)
+    r = _post(teacher, course, [(b"nope", "notes.jpg")])
+    assert r.status_code == 303 and r.location.endswith(f"/courses/{course}/sessions/new")
+
+
+def test_held_batches_share_one_session_and_one_job(app, teacher):
+    """session.js splits many photos over several requests; only the last one starts recognition."""
+    course = teacher.create_course("Physics")
+    first = _post(teacher, course, [(_jpeg((1, 2, 3)), "a.jpg")], headers=JSON, hold="y").get_json()
+    assert first["job_id"] is None
+    second = _post(teacher, course, [(_jpeg((4, 5, 6)), "b.jpg")], headers=JSON).get_json()
+    assert second["session_id"] == first["session_id"] and second["job_id"]
+    assert sorted(p.original_filename for p in _photos(first["session_id"])) == ["a.jpg", "b.jpg"]
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        jobs = list(s.scalars(select(Job).where(Job.subject_id == first["session_id"])))
+    assert [j.id for j in jobs] == [second["job_id"]]
+    # If the last batch fails in the browser, session.js starts recognition with start_url.
+    r = teacher.client.post(first["start_url"], headers=JSON)
+    assert r.status_code == 202 and r.get_json()["job_id"] not in (None, second["job_id"])
+
+
+def test_status_json_while_queued(teacher):
+    course = teacher.create_course("Physics")
+    body = _post(teacher, course, [(_jpeg(), "room.jpg")], headers=JSON).get_json()
+    data = teacher.client.get(body["status_url"]).get_json()
+    [photo] = data["photos"]
+    assert photo["filename"] == "room.jpg" and photo["face_count"] is None and photo["error"] is None
+    assert photo["status"] in {s.value for s in SessionPhotoStatus}
+    assert data["job"]["id"] == body["job_id"]
+    assert set(data["job"]) == {"id", "state", "progress", "message", "error", "done", "url"}
+    assert data["done"] is data["job"]["done"]
+
+
+def test_add_more_photos_prefills_the_session(teacher):
+    course = teacher.create_course("Physics")
+    body = _post(teacher, course, [(_jpeg(), "room.jpg")], label="Period 4", headers=JSON).get_json()
+    html = teacher.client.get(f"/courses/{course}/sessions/new?session={body['session_id']}").get_data(as_text=True)
+    assert 'value="Period 4"' in html and 'value="2026-11-24"' in html
+    other = teacher.create_course("Maths")
+    assert teacher.client.get(f"/courses/{other}/sessions/new?session={body['session_id']}").status_code == 404
+
+
+def test_dashboard_shows_courses_todays_sessions_and_jobs(app, teacher):
+    course = teacher.create_course("Physics")
+    student = teacher.add_student(course, "Ann", "1")
+    teacher.add_student(course, "Ben", "2")
+    today = dt.date.today().isoformat()
+    body = _post(teacher, course, [(_jpeg(), "room.jpg")], date=today, label="Period 2", headers=JSON).get_json()
+    _post(teacher, course, [(_jpeg((9, 9, 9)), "old.jpg")], date="2020-01-06", label="Old", headers=JSON)
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        s.add(AttendanceRecord(session_id=body["session_id"], student_id=student, status=AttendanceStatus.PRESENT))
+    html = teacher.client.get("/").get_data(as_text=True)
+    assert "Physics" in html and "2 students" in html and "2 sessions" in html
+    assert f'href="/courses/{course}/sessions/new"' in html
+    today_section = html[html.index('id="today-title"') : html.index('id="jobs-title"')]
+    assert "Period 2" in today_section and "1 of 2 present" in today_section and "Old" not in today_section
+    jobs_section = html[html.index('id="jobs-title"') :]
+    assert f"/jobs/{body['job_id']}" in jobs_section and "Attendance: Physics" in jobs_section
+
+
+# --- end to end: a real worker, real photos, then corrections ------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.facedata
+def test_take_attendance_with_a_worker_then_correct(teacher, celery_worker_process):
+    data = require_facedata()
+    group = data / "groups" / "obama_biden"
+    url = get_settings().sqlalchemy_url
+    course = teacher.create_course("Civics")
+    obama = teacher.add_student(course, "Barack Obama", "1001")
+    biden = teacher.add_student(course, "Joe Biden", "1002")
+    brody = teacher.add_student(course, "Adrien Brody", "1003")
+    teacher.upload_portraits(obama, *sorted((group / "enroll" / "Barack_Obama").glob("*.jpg")))
+    teacher.upload_portraits(biden, *sorted((group / "enroll" / "Joe_Biden").glob("*.jpg")))
+
+    def portraits_checked():
+        with session_scope(url) as s:
+            states = list(s.scalars(select(StudentPhoto.status).where(StudentPhoto.student_id.in_([obama, biden]))))
+        return PhotoStatus.PENDING not in states and states
+
+    wait_for(portraits_checked, 240, 0.5, "portraits checked\n" + worker_log()[-2000:])
+
+    photo = group / "class" / "obama_and_biden.jpg"
+    body = _post(teacher, course, [(photo.read_bytes(), photo.name)], headers=JSON).get_json()
+    status = wait_for(
+        lambda: (d := teacher.client.get(body["status_url"]).get_json())["done"] and d,
+        240,
+        0.5,
+        "recognition\n" + worker_log()[-3000:],
+    )
+    assert status["job"]["state"] == "succeeded", (status, worker_log()[-3000:])
+    [p] = status["photos"]
+    assert p["status"] == "done" and p["face_count"] >= 2
+    session_id = body["session_id"]
+
+    page = teacher.client.get(body["review_url"]).get_data(as_text=True)
+    assert "Barack Obama" in page and 'class="face face--' in page
+
+    with session_scope(url) as s:
+        biden_face = s.scalar(
+            select(DetectedFace)
+            .join(SessionPhoto)
+            .where(SessionPhoto.session_id == session_id, DetectedFace.student_id == biden)
+        )
+        assert biden_face is not None, "Biden was not recognised"
+        face_id = biden_face.id
+    # A wrong match rejected: Biden is no longer present; then assigned back by hand.
+    teacher.client.post(f"/faces/{face_id}/reject")
+    with session_scope(url) as s:
+        rec = s.scalar(
+            select(AttendanceRecord).where(
+                AttendanceRecord.session_id == session_id, AttendanceRecord.student_id == biden
+            )
+        )
+        assert rec.status == AttendanceStatus.ABSENT and rec.source == RecordSource.MANUAL
+    teacher.client.post(f"/faces/{face_id}/assign", data={"student_id": biden})
+    teacher.client.post(f"/sessions/{session_id}/students/{brody}/mark", data={"status": "excused", "note": "Trip"})
+    with session_scope(url) as s:
+        assert s.get(DetectedFace, face_id).review == FaceReview.ASSIGNED
+        emb = s.scalar(select(FaceEmbedding).where(FaceEmbedding.detected_face_id == face_id))
+        assert emb is not None and emb.student_id == biden and emb.model_id == s.get(DetectedFace, face_id).model_id
+
+    # Recognition again: the corrections by hand stay exactly as they are.
+    rerun = teacher.client.post(f"/sessions/{session_id}/rerun", headers=JSON).get_json()
+    teacher.wait_job(rerun["job_id"])
+    with session_scope(url) as s:
+        records = {
+            r.student_id: (r.status, r.source)
+            for r in s.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session_id))
+        }
+        assert s.get(AttendanceSession, session_id) is not None
+    assert records[biden] == (AttendanceStatus.PRESENT, RecordSource.MANUAL)
+    assert records[brody] == (AttendanceStatus.EXCUSED, RecordSource.MANUAL)
+    assert records[obama][0] == AttendanceStatus.PRESENT
+    history = teacher.client.get(body["review_url"]).get_data(as_text=True)
+    assert "Trip" in history and "Assigned face" in history
