@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -39,6 +39,7 @@ RATE_DEFINITION = (
     "Excused sessions, and sessions with no mark (\N{EN DASH}, for example before the student joined), are not counted."
 )
 DEFAULT_THRESHOLD = 0.8
+STATUS_OF = {status.value: status for status in AttendanceStatus}
 
 
 def attendance_rate(present: int, absent: int) -> float | None:
@@ -263,13 +264,15 @@ def sessions_query(course: Course, period: DateRange) -> Select[int, dt.date, st
     )
 
 
-def records_query(session_ids: list[int]) -> Select[int, int, AttendanceStatus]:
-    """The marks of the given sessions. Filtering on the session ids themselves (not on a join to the
-    course) lets PostgreSQL estimate the row count from session_id's statistics and serve it from the
-    UNIQUE(session_id, student_id) index whenever the course is a fraction of the table."""
-    return select(AttendanceRecord.session_id, AttendanceRecord.student_id, AttendanceRecord.status).where(
-        AttendanceRecord.session_id.in_(session_ids)
-    )
+def records_query(session_ids: list[int]) -> Select[int, int, str]:
+    """The marks of the given sessions, the status as its stored string (see ``STATUS_OF``).
+
+    Filtering on the session ids themselves (not on a join to the course) lets PostgreSQL estimate
+    the row count from session_id's statistics and serve it from the UNIQUE(session_id, student_id)
+    index whenever the course is a fraction of the table."""
+    return select(
+        AttendanceRecord.session_id, AttendanceRecord.student_id, type_coerce(AttendanceRecord.status, String)
+    ).where(AttendanceRecord.session_id.in_(session_ids))
 
 
 def students_query(course: Course, marked: set[int]) -> Select[int, str, str, bool]:
@@ -303,11 +306,12 @@ def course_matrix(
     column_of = {s.id: i for i, s in enumerate(sessions)}
     grid: dict[int, list[AttendanceStatus | None]] = {}
     if sessions:
+        empty: list[AttendanceStatus | None] = [None] * len(sessions)
         for session_id, student_id, status in conn.execute(records_query(list(column_of))).all():
             marks = grid.get(student_id)
             if marks is None:
-                marks = grid[student_id] = [None] * len(sessions)
-            marks[column_of[session_id]] = status
+                marks = grid[student_id] = empty.copy()
+            marks[column_of[session_id]] = STATUS_OF[status]
 
     rows = []
     for sid, name, number, is_enrolled in conn.execute(students_query(course, set(grid))):
