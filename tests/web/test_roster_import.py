@@ -663,7 +663,7 @@ def test_every_roster_route_is_404_for_another_teacher(app, teacher_factory):
         data = {"roster_csv": (io.BytesIO(_csv("9,Bob's,")), "x.csv")} if method == "POST" else None
         r = bob.client.open(url, method=method, data=data)
         assert r.status_code == 404, f"{method} {url} answered {r.status_code} to another teacher"
-    assert bob.client.get(f"/roster-imports/{done}/progress.json").get_json()["error"]["code"] == 404
+    assert bob.client.get(f"/roster-imports/{done}/progress.json").get_json()["error"]["code"] == "not_found"
     # Nothing of Alice's moved: her waiting import still waits with its files, Bob has no students.
     assert alice.client.get(f"/roster-imports/{waiting}").status_code == 200
     assert len(_temp_files(app, waiting)) == 2

@@ -26,9 +26,17 @@ def _wants_json() -> bool:
     )
 
 
+def _json_error(status: int, message: str) -> ResponseReturnValue:
+    """The API's error shape everywhere: a stable word code, not a number (see api/errors.py)."""
+    from .api.errors import CODES
+
+    word = CODES.get(status, ("too_many_requests" if status == 429 else "http_error", ""))[0]
+    return jsonify({"error": {"code": word, "message": message}}), status
+
+
 def _render(code: int, message: str) -> ResponseReturnValue:
     if _wants_json():
-        return jsonify({"error": {"code": code, "message": message}}), code
+        return _json_error(code, message)
     return render_template("error.html", code=code, message=message), code
 
 
@@ -59,5 +67,5 @@ def register_error_handlers(app: Flask) -> None:
         # Rendering asks Flask-Login for the user; answer "anonymous" instead of asking the database.
         g._login_user = AnonymousUserMixin()
         if _wants_json():
-            return jsonify({"error": {"code": 503, "message": MESSAGES[503]}}), 503
+            return _json_error(503, MESSAGES[503])
         return render_template("unavailable.html", message=MESSAGES[503]), 503, {"Retry-After": "30"}
