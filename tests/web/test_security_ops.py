@@ -106,3 +106,29 @@ def test_metrics_endpoint(client, teacher):
         "attendance_queue_depth",
     ):
         assert name in body, name
+
+
+def test_behind_the_load_balancer_the_client_address_is_used(monkeypatch):
+    monkeypatch.setenv("FLASK_ENV", "production")
+    app = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ADDRESS="2 per minute")
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+
+    def attempt(ip: str) -> int:
+        headers = {"X-Forwarded-For": ip, "X-Forwarded-Proto": "https"}
+        return client.post(
+            "/login", data={"email": f"{ip}@school.example.org", "password": "x" * 12}, headers=headers
+        ).status_code
+
+    # Two schools behind the same balancer do not share one limit.
+    assert [attempt("198.51.100.7") for _ in range(3)] == [401, 401, 429]
+    assert attempt("203.0.113.9") == 401
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        ips = set(
+            s.scalars(
+                select(AuditEvent.ip).where(
+                    AuditEvent.action == "login_failed", AuditEvent.detail.like("%198.51.100.7%")
+                )
+            )
+        )
+    assert ips == {"198.51.100.7"}

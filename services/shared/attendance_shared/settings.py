@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     s3_read_timeout: float = Field(default=10.0, alias="S3_READ_TIMEOUT")
     s3_max_attempts: int = Field(default=3, alias="S3_MAX_ATTEMPTS")
 
+    # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (EB: the load balancer and nginx
+    # count as one hop each way they rewrite; None = 1 in production, 0 in development).
+    trusted_proxy_hops: int | None = Field(default=None, alias="TRUSTED_PROXY_HOPS")
+
     # A school's staff often share one NAT address: the per-address limit is generous, the per-account one is not.
     ratelimit_enabled: bool = Field(default=True, alias="RATELIMIT_ENABLED")
     login_limit_per_address: str = Field(default="60 per minute;600 per hour", alias="LOGIN_LIMIT_PER_ADDRESS")

@@ -14,6 +14,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings.require_production_secrets()
 
     app = Flask(__name__)
+    hops = settings.trusted_proxy_hops if settings.trusted_proxy_hops is not None else int(settings.is_production)
+    if hops:
+        # Behind the load balancer: the client's address (rate limits, audit log) and https scheme.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     from .config import flask_config
 
     app.config.update(flask_config(settings))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 
 from attendance_shared.db import make_engine
 from attendance_shared.models import Base
 from attendance_shared.settings import get_settings
 
+MIGRATION_LOCK_KEY = 7_231_984_402  # any constant shared by every instance of this application
 config = context.config
 target_metadata = Base.metadata
 
@@ -26,6 +27,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two instances deploying at once: the second waits here, then finds nothing left to do.
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
         # render_as_batch: SQLite cannot ALTER most things; batch mode recreates tables there.
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
