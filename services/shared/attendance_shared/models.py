@@ -172,6 +172,10 @@ class StudentPhoto(Base):
     status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING)
     reason: Mapped[str | None] = mapped_column(Text)
     face_box: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Set for photos that came in a roster import, so the import's progress page can follow them.
+    roster_import_id: Mapped[str | None] = mapped_column(
+        ForeignKey("roster_imports.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     student: Mapped[Student] = relationship(back_populates="photos")

@@ -7,7 +7,6 @@ the commit does not happen.
 
 from __future__ import annotations
 
-import datetime as dt
 import zipfile
 from dataclasses import dataclass
 
@@ -38,11 +37,10 @@ def apply_plan(
     *,
     teacher_id: int,
     course_id: int,
-    photos_stamp: dt.datetime,
+    roster_import_id: str,
     stored_keys: list[str],
 ) -> Applied:
-    """`photos_stamp` becomes every new photo's created_at: the import's upload time, which also lets
-    the progress page find exactly this import's photos (see views.import_photos)."""
+    """Every new photo records its import, so the progress page follows exactly these (views.import_photos)."""
     pairs, created, updated = _upsert_students(session, plan, teacher_id)
     joining = [st for planned, st in pairs if not (planned.existing and planned.existing.enrolled)]
     session.add_all(Enrollment(course_id=course_id, student_id=st.id) for st in joining)
@@ -63,7 +61,7 @@ def apply_plan(
                     width=photo.info.width,
                     height=photo.info.height,
                     status=PhotoStatus.PENDING,
-                    created_at=photos_stamp,
+                    roster_import_id=roster_import_id,
                 )
             )
     session.add_all(photos)

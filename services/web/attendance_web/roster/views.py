@@ -166,7 +166,7 @@ def confirm(import_id: str) -> ResponseReturnValue:
             archive,
             teacher_id=roster_import.teacher_id,
             course_id=roster_import.course_id,
-            photos_stamp=roster_import.created_at,
+            roster_import_id=roster_import.id,
             stored_keys=stored,
         )
         db().commit()
@@ -263,12 +263,8 @@ def _not_in_preview(roster_import: RosterImport) -> ResponseReturnValue:
 
 
 def import_photos(roster_import: RosterImport) -> Select[StudentPhoto]:
-    """This import's photos: its teacher's student photos stamped with the import's upload time."""
-    return (
-        select(StudentPhoto)
-        .join(Student)
-        .where(Student.teacher_id == roster_import.teacher_id, StudentPhoto.created_at == roster_import.created_at)
-    )
+    """This import's photos."""
+    return select(StudentPhoto).where(StudentPhoto.roster_import_id == roster_import.id)
 
 
 def _progress(roster_import: RosterImport) -> dict[str, object]:
