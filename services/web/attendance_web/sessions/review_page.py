@@ -132,7 +132,9 @@ class RosterRow:
         if self.record is None:
             return ""
         if self.record.source == RecordSource.MANUAL:
-            return "by you"
+            return "marked by hand"
+        if self.record.status != AttendanceStatus.PRESENT:
+            return "not seen in the photos"
         return f"recognised ({self.record.similarity:.2f})" if self.record.similarity else "recognised"
 
 

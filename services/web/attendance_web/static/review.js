@@ -85,7 +85,9 @@
     var details = item.closest("details");
     if (details) { details.open = true; }
     item.scrollIntoView({ block: "center" });
-    item.focus({ preventScroll: true });
+    // An unknown face: straight to "Who is this?"; otherwise to the face's entry.
+    var select = /face-item--(unknown|rejected)/.test(item.className) && item.querySelector("select");
+    (select || item).focus({ preventScroll: true });
     if (window.history && window.history.replaceState) { window.history.replaceState(null, "", "#" + item.id); }
   });
 

@@ -261,7 +261,12 @@
         }
         message.textContent = text;
       }
-      if (link) { link.hidden = !data.done; if (data.done) { link.focus(); } }
+      if (link) {
+        link.hidden = false;
+        link.textContent = data.done ? "Review attendance" : "Open the review page now (it updates by itself)";
+        link.classList.toggle("primary", !!data.done);
+        if (data.done) { link.focus(); }
+      }
     }
 
     function poll() {
