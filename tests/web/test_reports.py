@@ -220,6 +220,13 @@ def test_course_report_tolerates_bad_filters(school):
     assert alice.client.get(f"/reports/courses/{course}/export?format=docx").status_code == 400
 
 
+def test_session_export_filename(school):
+    alice, _course, _other, _ids, sessions = school
+    r = _download(alice.client, f"/reports/sessions/{sessions[0]}/export", "pdf")
+    assert r.headers["Content-Disposition"] == 'attachment; filename="session-biologia-1-2026-10-01-period-1.pdf"'
+    assert r.mimetype == "application/pdf"
+
+
 def test_session_and_student_pages(school):
     alice, _course, _other, ids, sessions = school
     page = alice.client.get(f"/reports/sessions/{sessions[0]}").get_data(as_text=True)
@@ -228,6 +235,18 @@ def test_session_and_student_pages(school):
     page = alice.client.get(f"/reports/students/{ids['zoe']}").get_data(as_text=True)
     assert "Chemistry" in page and "Biología 1" in page and "manual" in page and "0.71" in page
     assert RATE_DEFINITION in page
+
+
+def test_reports_of_an_empty_course_and_a_new_student(teacher):
+    course = teacher.create_course("Empty")
+    assert "No sessions in this range yet." in teacher.client.get(f"/reports/courses/{course}").get_data(as_text=True)
+    student = teacher.add_student(course, "Nova", "N-1")
+    assert teacher.client.get(f"/reports/students/{student}").status_code == 200
+    for fmt in ("csv", "xlsx", "pdf"):
+        r = _download(teacher.client, f"/reports/courses/{course}/export", fmt)
+        assert len(r.data) > 0
+        r = _download(teacher.client, f"/reports/students/{student}/export", fmt)
+        assert 'filename="history-n-1-all.' in r.headers["Content-Disposition"]
 
 
 # --- exports ----------------------------------------------------------------------------------
