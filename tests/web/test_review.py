@@ -362,6 +362,11 @@ def test_manual_marks_write_history(app, teacher, seeded):
     assert record(app, seeded, "Ben").status == AttendanceStatus.PRESENT
     html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
     assert "Dentist" in html and "Ben: excused → present" in text(html)
+    # The mark a student already has, without a note: nothing changes, nothing is logged.
+    teacher.client.post(
+        f"/sessions/{seeded.session_id}/students/{seeded.students['Ann']}/mark", data={"status": "present"}
+    )
+    assert record(app, seeded, "Ann").source == RecordSource.AUTO and changes(app, seeded, "Ann") == []
 
 
 def test_actions_answer_json_to_scripts(app, teacher, seeded):
@@ -394,6 +399,9 @@ def test_manual_records_survive_a_rerun_of_recognition(app, teacher, seeded):
     assert record(app, seeded, "Ann").status == AttendanceStatus.ABSENT
     assert record(app, seeded, "Cat").status == AttendanceStatus.PRESENT
     assert record(app, seeded, "Ben").source == RecordSource.AUTO
+    # The page says that a face matches Ann although the teacher marked her absent.
+    html = text(teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True))
+    assert "a face in the photos matches Ann; your mark stays" in html
 
 
 # --- status.json and the display copy ---------------------------------------------------------------

@@ -180,7 +180,7 @@ def set_status(
     """Mark a student present / absent / excused by hand. The caller checked enrolment and ownership."""
     name = _student_name(db, student_id)
     record, previous = _record_for(db, session_id, student_id)
-    if previous == status and record.source == RecordSource.MANUAL and not note:
+    if previous == status and not note.strip():  # nothing to record (a note alone is worth a history row)
         return Outcome(f"{name} was already marked {status.value}.", record)
     record.detected_face_id = None  # a mark by hand stands on its own, not on a face
     record.similarity = None

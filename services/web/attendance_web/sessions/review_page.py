@@ -122,6 +122,14 @@ class PhotoView:
 class RosterRow:
     student: Student
     record: AttendanceRecord | None
+    seen: bool = False  # a face in the photos currently carries this student's name
+
+    @property
+    def hand_mark_differs(self) -> bool:
+        """Marked absent/excused by hand although a face matches (e.g. after a re-run): say so."""
+        return bool(self.seen and self.record and self.record.source == RecordSource.MANUAL) and (
+            self.status != AttendanceStatus.PRESENT.value
+        )
 
     @property
     def status(self) -> str:
@@ -235,7 +243,8 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
     records = {
         r.student_id: r for r in db().scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session.id))
     }
-    roster = [RosterRow(s, records.get(s.id)) for s in students]
+    seen = {fv.face.student_id for pv in photo_views for fv in pv.faces if fv.kind == "matched"}
+    roster = [RosterRow(s, records.get(s.id), s.id in seen) for s in students]
     counts = {s.value: 0 for s in AttendanceStatus}
     for row in roster:
         if row.record:
