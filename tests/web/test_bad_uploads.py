@@ -163,3 +163,25 @@ def test_unicode_names_roundtrip(teacher):
     course = teacher.create_course("Français für Анна")
     student = teacher.add_student(course, "Zoë Ńowak 李小龍", "ü-1")
     assert "Zoë Ńowak 李小龍" in teacher.client.get(f"/students/{student}").data.decode()
+
+
+def test_the_same_photo_twice_is_stored_once_and_starts_no_second_job(teacher):
+    from attendance_shared.models import AttendanceSession, Job, SessionPhotoStatus
+
+    course = teacher.create_course("Twice")
+    photo = (_img("JPEG"), "room.jpg")
+    assert teacher.take_attendance(course, photo, label="P9") is not None
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        jobs_before = s.scalar(select(func.count()).select_from(Job))
+        stored = s.scalar(select(SessionPhoto).join(AttendanceSession).where(AttendanceSession.course_id == course))
+        stored.status = SessionPhotoStatus.DONE  # the worker has been through it
+    r = teacher.client.post(
+        f"/courses/{course}/sessions",
+        data={"date": "2026-11-24", "label": "P9", "photos": [(io.BytesIO(photo[0]), "again.jpg")]},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 303 and "/sessions/" in r.location
+    page = teacher.client.get(r.location).data.decode()
+    assert "again.jpg was already uploaded to this session" in page
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == jobs_before

@@ -1,25 +1,25 @@
-"""Taking attendance from classroom photos, shared by the web form and the JSON API.
+"""Taking attendance from classroom photos: the one path shared by the web pages and the JSON API.
 
-Both front ends must store photos the same way: checked by content, stored under a key the code
-makes, one SessionPhoto per distinct photo (the UNIQUE (session, sha256) constraint decides races),
-one attendance job created and committed before anything is published.
+Checked by content, stored under a key the code makes, one SessionPhoto per distinct photo (the
+UNIQUE (session, sha256) constraint decides races), the job created and committed before anything
+is published. `hold` lets the browser split many photos over several requests (each under the upload
+limit) so that only the last one starts recognition and one job covers them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
-from attendance_shared.models import AttendanceSession, Course, Job, JobKind, SessionPhoto, SessionPhotoStatus
+from attendance_shared.models import AttendanceSession, Job, JobKind, SessionPhoto, SessionPhotoStatus
 from attendance_shared.storage import StorageError, classroom_photo_key
 
 from .extensions import db, store
-from .jobs_service import new_job
+from .jobs_service import new_job, publish
 from .photos import remove_photos
 from .uploads import CheckedUpload, check_uploads, display_name
 
@@ -36,16 +36,28 @@ class UploadProblem:
     message: str
 
 
-class Submission(NamedTuple):
-    """What happened: the session (None when no photo was usable), the job to publish, per-file problems."""
-
-    session: AttendanceSession | None
-    job: Job | None
-    errors: list[UploadProblem]
+class StoreUnavailable(RuntimeError):
+    """The photo store did not answer; nothing of this batch was kept (rows rolled back, files removed)."""
 
 
-class PhotoStoreUnavailable(RuntimeError):
-    """The photo store failed; nothing was saved (rows rolled back, stored files removed)."""
+@dataclass
+class Intake:
+    """What one request did: the session, the job (None when held or nothing new), and per-file outcomes."""
+
+    session: AttendanceSession
+    job: Job | None = None
+    published: bool = True
+    added: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    raced: bool = False
+
+    def duplicate_problems(self) -> list[UploadProblem]:
+        return [
+            UploadProblem(
+                DUPLICATE_PHOTO, name, f"{name} was already uploaded to this session; it was not added twice."
+            )
+            for name in self.duplicates
+        ]
 
 
 def get_or_create_session(course_id: int, date: dt.date, label: str) -> AttendanceSession:
@@ -64,80 +76,99 @@ def get_or_create_session(course_id: int, date: dt.date, label: str) -> Attendan
             db().add(session)
     except IntegrityError:
         found = db().scalar(stmt)
-        assert found is not None
+        if found is None:  # pragma: no cover - the constraint said it exists
+            raise
         return found
     return session
 
 
-def _check_each(uploads: list[FileStorage]) -> tuple[list[CheckedUpload], list[UploadProblem]]:
-    """check_uploads per file, so each refusal keeps the name of the file it is about."""
+def check_each(files: list[FileStorage]) -> tuple[list[CheckedUpload], list[UploadProblem]]:
+    """check_uploads per file, so every refusal stays tied to the file it is about."""
     good: list[CheckedUpload] = []
-    problems: list[UploadProblem] = []
-    for upload in uploads:
+    refused: list[UploadProblem] = []
+    for upload in files:
+        if not upload or not upload.filename:
+            continue
         ok, errors = check_uploads([upload])
         good.extend(ok)
-        problems.extend(UploadProblem(IMAGE_REJECTED, display_name(upload), message) for message in errors)
-    return good, problems
+        refused.extend(UploadProblem(IMAGE_REJECTED, display_name(upload), message) for message in errors)
+    return good, refused
 
 
-def _store_new_photos(
-    session: AttendanceSession, teacher_id: int, good: list[CheckedUpload]
-) -> tuple[list[str], list[UploadProblem]]:
-    """Store each photo not already in the session; returns the stored keys and the skipped duplicates."""
-    known = set(db().scalars(select(SessionPhoto.content_sha256).where(SessionPhoto.session_id == session.id)))
-    stored: list[str] = []
-    skipped: list[UploadProblem] = []
-    for upload in good:
-        if upload.sha256 in known:
-            message = f"{upload.filename} was already uploaded to this session; it was not added twice."
-            skipped.append(UploadProblem(DUPLICATE_PHOTO, upload.filename, message))
-            continue
-        known.add(upload.sha256)
-        key = classroom_photo_key(teacher_id, session.id, upload.info.extension)
-        store().put(key, upload.data, upload.info.mime)
-        stored.append(key)
-        db().add(
-            SessionPhoto(
-                session_id=session.id,
-                storage_key=key,
-                original_filename=upload.filename,
-                content_type=upload.info.mime,
-                content_sha256=upload.sha256,
-                width=upload.info.width,
-                height=upload.info.height,
-                status=SessionPhotoStatus.QUEUED,
+def _waiting_photos(session_id: int) -> bool:
+    return bool(
+        db().scalar(
+            select(
+                exists().where(SessionPhoto.session_id == session_id, SessionPhoto.status == SessionPhotoStatus.QUEUED)
             )
         )
-    return stored, skipped
+    )
 
 
-def submit_session_photos(course: Course, date: dt.date, label: str, uploads: list[FileStorage]) -> Submission:
-    """Check, store and commit classroom photos with a new attendance job; the caller publishes the job.
+def store_photos(
+    teacher_id: int, course_id: int, date: dt.date, label: str, photos: list[CheckedUpload], *, hold: bool = False
+) -> Intake:
+    """Store the photos, create the job row, COMMIT, then publish. `hold` stores without a job; a request
+    that adds nothing new (and leaves nothing waiting) starts no job either.
 
-    Raises PhotoStoreUnavailable when the store fails (nothing is left half-saved). When a concurrent
-    request stored the same photos first, the job is None and each photo is reported as a duplicate.
+    Raises StoreUnavailable (nothing kept). A photo already in the session is reported, not added twice.
     """
-    label = label.strip()
-    good, problems = _check_each([u for u in uploads if u and u.filename])
-    if not good:
-        return Submission(None, None, problems)
-    session = get_or_create_session(course.id, date, label)
+    session = get_or_create_session(course_id, date, label.strip())
     db().flush()
-    session_id = session.id
+    intake = Intake(session=session)
+    known = set(db().scalars(select(SessionPhoto.content_sha256).where(SessionPhoto.session_id == session.id)))
     stored: list[str] = []
     try:
-        stored, skipped = _store_new_photos(session, course.teacher_id, good)
-        job = new_job(course.teacher_id, JobKind.ATTENDANCE, session.id)
+        for upload in photos:
+            if upload.sha256 in known:
+                intake.duplicates.append(upload.filename)
+                continue
+            known.add(upload.sha256)
+            key = classroom_photo_key(teacher_id, session.id, upload.info.extension)
+            store().put(key, upload.data, upload.info.mime)
+            stored.append(key)
+            db().add(
+                SessionPhoto(
+                    session_id=session.id,
+                    storage_key=key,
+                    original_filename=upload.filename,
+                    content_type=upload.info.mime,
+                    content_sha256=upload.sha256,
+                    width=upload.info.width,
+                    height=upload.info.height,
+                    status=SessionPhotoStatus.QUEUED,
+                )
+            )
+            intake.added.append(upload.filename)
+        db().flush()
+        if not hold and (intake.added or _waiting_photos(session.id)):
+            intake.job = new_job(teacher_id, JobKind.ATTENDANCE, session.id)
         db().commit()
-    except StorageError as exc:
+    except StorageError:
         db().rollback()
         remove_photos(stored)
-        raise PhotoStoreUnavailable("The photo store is not answering; nothing was saved.") from exc
+        message = "The photo store is not answering; nothing was saved. Please try again in a minute."
+        raise StoreUnavailable(message) from None
     except IntegrityError:
         # The same photo arrived in a concurrent request: that request stored it; drop our copies.
         db().rollback()
         remove_photos(stored)
-        message = "This photo was already uploaded to this session."
-        problems.extend(UploadProblem(DUPLICATE_PHOTO, u.filename, message) for u in good)
-        return Submission(db().get(AttendanceSession, session_id), None, problems)
-    return Submission(session, job, problems + skipped)
+        intake.duplicates.extend(intake.added)
+        intake.added = []
+        intake.job = None
+        intake.raced = True
+        return intake
+    if intake.job is not None:
+        intake.published = publish(intake.job)
+    return intake
+
+
+def start_recognition(teacher_id: int, session: AttendanceSession) -> tuple[Job, bool]:
+    """Queue every stored photo of the session again and start one job (rerun, or after held batches)."""
+    for photo in session.photos:
+        if photo.storage_key:
+            photo.status = SessionPhotoStatus.QUEUED
+            photo.error = None
+    job = new_job(teacher_id, JobKind.ATTENDANCE, session.id)
+    db().commit()
+    return job, publish(job)

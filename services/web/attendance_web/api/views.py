@@ -13,10 +13,9 @@ from attendance_shared.models import AttendanceSession, Course, Enrollment
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
-from ..jobs_service import publish
 from ..openapi import openapi_spec
 from ..ownership import owned_course, owned_job, owned_session
-from ..take_attendance import PhotoStoreUnavailable, submit_session_photos
+from ..take_attendance import StoreUnavailable, check_each, store_photos
 from . import bp
 from .errors import ApiError
 from .reports import course_report
@@ -97,19 +96,24 @@ def create_session(course_id: int) -> ResponseReturnValue:
     uploads = [u for u in files if u and u.filename]
     if not uploads:
         raise ApiError(400, "photos_required", "Send at least one classroom photo in the 'photos' field.")
+    good, problems = check_each(uploads)
+    if not good:
+        raise ApiError(
+            422,
+            "no_usable_photos",
+            "None of the photos could be used; see details.",
+            [problem_json(p) for p in problems],
+        )
     try:
-        session, job, problems = submit_session_photos(course, date, label, uploads)
-    except PhotoStoreUnavailable:
+        intake = store_photos(course.teacher_id, course.id, date, label, good)
+    except StoreUnavailable:
         raise ApiError(
             503, "storage_unavailable", "The photo store is not answering; nothing was saved. Try again in a minute."
         ) from None
-    errors = [problem_json(p) for p in problems]
-    if job is None and session is None:
-        raise ApiError(422, "no_usable_photos", "None of the photos could be used; see details.", errors)
+    errors = [problem_json(p) for p in problems + intake.duplicate_problems()]
+    job, session, queued = intake.job, intake.session, intake.published
     if job is None:
         raise ApiError(409, "already_uploaded", "These photos were already uploaded to this session.", errors)
-    assert session is not None
-    queued = publish(job)
     body = {
         "session": session_summary_json(session),
         "job": job_json(job),

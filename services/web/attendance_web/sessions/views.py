@@ -16,10 +16,10 @@ from ..auth.user import current_teacher_id
 from ..extensions import settings, store
 from ..ownership import owned_course, owned_session, owned_session_photo
 from ..photos import send_photo
+from ..take_attendance import Intake, StoreUnavailable, check_each, start_recognition, store_photos
 from . import bp
 from .display import display_jpeg
 from .forms import ActionForm, AssignFaceForm, MarkForm, SessionForm
-from .intake import Intake, StoreUnavailable, check_each, start_recognition, store_photos
 from .responses import wants_json
 from .review_page import build
 
