@@ -53,8 +53,11 @@ def _commit() -> str:
         return "unknown"
 
 
-def _speed() -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-m", "bench.speed"], cwd=REPO, capture_output=True, text=True)
+def _speed(engine: Any, facedata: Path, workdir: Path) -> dict[str, Any]:
+    from . import speed
+
+    speed.prepare(engine, facedata, workdir)
+    proc = subprocess.run([sys.executable, "-m", "bench.speed", str(workdir)], cwd=REPO, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -96,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     print("groups ...", flush=True)
     results["groups"] = groups.run(engine, facedata, gallery)
     print("speed (separate process) ...", flush=True)
-    results["speed"] = _speed()
+    results["speed"] = _speed(engine, facedata, args.out.parent / "speed")
     results["bench_seconds"] = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=float))
@@ -194,7 +197,8 @@ def render(r: dict[str, Any], command: str) -> str:
             )
         e = sp["enroll"]
         lines.append(
-            f"- Enrollment: {e['photos']} photos ({e['photo_size']}) in {e['seconds']:.1f} s, {e['accepted']} accepted"
+            f"- Enrollment: {e['photos']} photos ({e['photo_size']}) in {e['seconds']:.1f} s "
+            f"(process CPU {e['cpu_seconds']:.1f} s), {e['accepted']} accepted"
         )
         lines.append(f"- Model load: {sp['load_seconds']:.2f} s; peak RSS of that process: {sp['peak_rss_mb']:.0f} MB")
         lines.append(f"- Load average during the speed run: {sp['load_average']} (2 cores; other jobs shared them)")

@@ -28,13 +28,13 @@ MODEL_ID = f"centerface+sface-2021dec-fp32-prelu.v{BUILD_VERSION}"
 
 # Calibrated by `make bench` (docs/benchmarks.md) for this pack; cosine similarity of L2-normalised embeddings.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "present": 0.45,  # good-quality face at or above (with `margin`) -> present; LFW FPIR 1.6% over 158 people
-    "present_small": 0.48,  # the same for a small, blurred or weakly detected face
-    "small_face_px": 32.0,  # faces narrower than this count as small
+    "present": 0.50,  # good-quality face at or above (with `margin`) -> present; LFW FPIR ~0.4% over 158 people
+    "present_small": 0.55,  # the same for a small, blurred or weakly detected face
+    "small_face_px": 40.0,  # faces narrower than this count as small
     "blur_low": 30.0,  # variance of Laplacian of the aligned crop below this counts as blurred
     "det_score_low": 0.5,  # detector score below this counts as weakly detected
     "margin": 0.08,  # best minus second-best student below this -> confirm, never present
-    "confirm": 0.36,  # at or above (and not present) -> the teacher confirms; below -> unknown
+    "confirm": 0.38,  # at or above (and not present) -> the teacher confirms; below -> unknown
     "enroll_min_face_px": 36.0,
     "enroll_min_blur": 12.0,
     "detect_score": 0.5,

@@ -15,7 +15,7 @@ import numpy as np
 from attendance_shared.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_oriented_rgb
 
 from . import annotate as _annotate
-from .detector import CenterFace, Detections, ScrfdBackend, TiledDetector
+from .detector import CenterFace, Detections, ScrfdBackend, TiledDetector, TwoStageDetector
 from .matching import FaceDecision, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
@@ -60,7 +60,7 @@ class Engine:
     """Holds the onnxruntime sessions (created once) and the pack's calibrated thresholds."""
 
     #: enrollment portraits are searched for faces at this longest side first
-    enroll_detect_side = 1024
+    enroll_detect_side = 640
 
     def __init__(
         self,
@@ -77,13 +77,17 @@ class Engine:
         self.max_pixels = max_pixels
         threads = {"intra_op_threads": intra_op_threads, "inter_op_threads": inter_op_threads}
         if pack.kind == "default":
-            backend: Any = CenterFace(make_session(pack.detector_path, providers=self.providers, **threads))
+            # No memory arena for the detector: its input shapes vary (tiles, windows), and onnxruntime's arena
+            # keeps the peak of every shape it has seen; plain malloc/free keeps a long-lived worker's RSS flat.
+            backend: Any = CenterFace(
+                make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
+            )
         else:
             from insightface.model_zoo.scrfd import SCRFD
 
-            det_session = make_session(pack.detector_path, providers=self.providers, **threads)
+            det_session = make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
             backend = ScrfdBackend(SCRFD(model_file=str(pack.detector_path), session=det_session))
-        self.detector = TiledDetector(backend)
+        self.detector = TwoStageDetector(TiledDetector(backend))
         self.recognizer = Recognizer(
             pack.recognizer_path, raw_rgb_input=pack.kind == "default", providers=self.providers, **threads
         )

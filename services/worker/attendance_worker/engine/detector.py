@@ -85,6 +85,20 @@ class CenterFace:
         heatmap, scale, offset, lms = self.session.run(self.output_names, {self.input_name: blob})
         return self.decode(heatmap[0, 0], scale[0], offset[0], lms[0], threshold, (h, w))
 
+    def detect_batch(self, tiles_rgb: list[np.ndarray], threshold: float, batch: int = 8) -> list[Detections]:
+        """Same-size tiles in fixed batches of `batch` (zero tiles pad the last one): one input shape."""
+        h, w = tiles_rgb[0].shape[:2]
+        out: list[Detections] = []
+        for start in range(0, len(tiles_rgb), batch):
+            chunk = tiles_rgb[start : start + batch]
+            blob = np.zeros((batch, 3, h, w), np.float32)
+            for i, tile in enumerate(chunk):
+                blob[i] = tile.transpose(2, 0, 1)
+            heatmap, scale, offset, lms = self.session.run(self.output_names, {self.input_name: blob})
+            for i in range(len(chunk)):
+                out.append(self.decode(heatmap[i, 0], scale[i], offset[i], lms[i], threshold, (h, w)))
+        return out
+
     @staticmethod
     def decode(
         heatmap: np.ndarray,
@@ -110,6 +124,13 @@ class CenterFace:
         scores = heatmap[ys, xs].astype(np.float32)
         keep = nms(boxes, scores, 0.3)
         return Detections(boxes[keep], scores[keep], marks[keep])
+
+
+def detect_batch(backend: TileBackend, tiles_rgb: list[np.ndarray], threshold: float) -> list[Detections]:
+    batched = getattr(backend, "detect_batch", None)
+    if batched is not None:
+        return list(batched(tiles_rgb, threshold))
+    return [backend.detect_tile(t, threshold) for t in tiles_rgb]
 
 
 class ScrfdBackend:
@@ -237,3 +258,96 @@ class TiledDetector:
         if not len(det):
             return det
         return det.take(nms(det.boxes, det.scores, self.nms_iou))
+
+
+class TwoStageDetector:
+    """Full resolution only where small faces can be.
+
+    Stage 1 runs the tiled detector on a half-size copy with a low score threshold: it finds every
+    face of 24 px and up (12 px at half size) as a candidate. Stage 2 re-detects each small candidate
+    at full resolution in a fixed-size window (two window sizes, batched: fixed input shapes), which
+    gives the final score and accurate landmarks for alignment, and drops candidates that are not
+    faces. Large candidates keep their half-size detection. Images below `min_side` skip stage 1.
+    """
+
+    #: (largest candidate size in px at full resolution, window side): about 2.5-3x the face, 3 fixed shapes
+    windows = ((40.0, 128), (64.0, 160), (112.0, 256))
+
+    def __init__(
+        self,
+        tiled: TiledDetector,
+        *,
+        min_side: int = 1600,
+        coarse_threshold: float = 0.05,
+        final_threshold: float = 0.3,
+    ) -> None:
+        self.tiled = tiled
+        self.backend = tiled.backend
+        self.min_side = min_side
+        self.coarse_threshold = coarse_threshold
+        self.final_threshold = final_threshold
+
+    def detect(self, rgb: np.ndarray) -> Detections:
+        h, w = rgb.shape[:2]
+        if max(h, w) < self.min_side:
+            return self.tiled.detect(rgb)
+        half = cv2.resize(rgb, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+        saved = self.tiled.decode_threshold
+        self.tiled.decode_threshold = self.coarse_threshold
+        try:
+            coarse = self.tiled.detect(half)
+        finally:
+            self.tiled.decode_threshold = saved
+        if not len(coarse):
+            return coarse
+        coarse.boxes *= 2.0
+        coarse.landmarks *= 2.0
+        sizes = np.maximum(coarse.boxes[:, 2] - coarse.boxes[:, 0], coarse.boxes[:, 3] - coarse.boxes[:, 1])
+        largest_window = self.windows[-1][0]
+        big = np.nonzero((sizes > largest_window) & (coarse.scores >= self.final_threshold))[0]
+        parts = [coarse.take(big)]
+        for lo_hi, (limit, side) in enumerate(self.windows):
+            lower = self.windows[lo_hi - 1][0] if lo_hi else 0.0
+            idx = np.nonzero((sizes > lower) & (sizes <= limit))[0]
+            if idx.size:
+                parts.append(self._refine(rgb, coarse.take(idx), side))
+        det = Detections.concat(parts)
+        if not len(det):
+            return det
+        return det.take(nms(det.boxes, det.scores, self.tiled.nms_iou))
+
+    def _refine(self, rgb: np.ndarray, cand: Detections, side: int) -> Detections:
+        h, w = rgb.shape[:2]
+        tiles, origins = [], []
+        for box in cand.boxes:
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            x0 = math.floor(cx - side / 2 + 0.5)
+            y0 = math.floor(cy - side / 2 + 0.5)
+            tile = np.zeros((side, side, 3), np.uint8)
+            sx0, sy0 = max(0, x0), max(0, y0)
+            sx1, sy1 = min(w, x0 + side), min(h, y0 + side)
+            tile[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
+            tiles.append(tile)
+            origins.append((x0, y0))
+        results = detect_batch(self.backend, tiles, self.final_threshold)
+        keep: list[Detections] = []
+        for k, (det, (x0, y0)) in enumerate(zip(results, origins, strict=True)):
+            if not len(det):
+                continue
+            det.boxes[:, [0, 2]] += x0
+            det.boxes[:, [1, 3]] += y0
+            det.landmarks[:, :, 0] += x0
+            det.landmarks[:, :, 1] += y0
+            ious = _iou_one(cand.boxes[k], det.boxes)
+            best = int(np.argmax(ious))
+            if ious[best] >= 0.3:
+                keep.append(det.take(np.array([best])))
+        return Detections.concat(keep)
+
+
+def _iou_one(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    w = np.maximum(0.0, np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]))
+    h = np.maximum(0.0, np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]))
+    inter = w * h
+    area = (box[2] - box[0]) * (box[3] - box[1]) + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(area - inter, 1e-9)
