@@ -14,7 +14,6 @@ from attendance_shared.models import (
     DetectedFace,
     Job,
     JobKind,
-    JobState,
     PhotoStatus,
     SessionPhoto,
     Student,
@@ -22,6 +21,7 @@ from attendance_shared.models import (
 from attendance_shared.reporting import SessionLine, session_report
 
 from ..extensions import db
+from ..jobs.status import job_status
 from ..take_attendance import UploadProblem
 
 
@@ -65,16 +65,7 @@ def session_summary_json(session: AttendanceSession) -> dict[str, Any]:
 def job_json(job: Job) -> dict[str, Any]:
     is_attendance = job.kind == JobKind.ATTENDANCE
     return {
-        "id": job.id,
-        "kind": job.kind.value,
-        "state": job.state.value,
-        "progress": job.progress,
-        "message": job.message,
-        "error": job.error,
-        "done": job.state in (JobState.SUCCEEDED, JobState.FAILED),
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        **job_status(job),
         "session_id": job.subject_id if is_attendance else None,
         "session_url": url_for("api.session", session_id=job.subject_id) if is_attendance else None,
     }

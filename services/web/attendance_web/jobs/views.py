@@ -6,26 +6,16 @@ from flask import jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from attendance_shared.models import Job, JobKind, JobState
+from attendance_shared.models import Job, JobKind
 
 from ..extensions import db
 from ..ownership import owned_job
 from . import bp
+from .status import job_status
 
 
 def job_json(job: Job) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": job.id,
-        "kind": job.kind.value,
-        "state": job.state.value,
-        "progress": job.progress,
-        "message": job.message,
-        "error": job.error,
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "done": job.state in (JobState.SUCCEEDED, JobState.FAILED),
-    }
+    data = job_status(job)
     if job.kind == JobKind.ATTENDANCE:
         data["result_url"] = url_for("sessions.show", session_id=job.subject_id)
     else:
