@@ -41,7 +41,7 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
         w, h = int(rng.integers(width // 20, width // 3)), int(rng.integers(height // 20, height // 4))
         colour = rng.uniform(30, 230, 3)
         cv2.rectangle(img, (x, y), (x + w, y + h), colour.tolist(), -1)
-    img += rng.normal(0, 3, img.shape).astype(np.float32)
+    img = img + np.asarray(rng.normal(0, 3, img.shape), np.float32)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -73,14 +73,14 @@ def _paste(
     # Feathered ellipse around the head (face box enlarged for hair and chin).
     mask = np.zeros((size, size), np.float32)
     cv2.ellipse(mask, (half, half), (int(bw * scale * 0.85), int(bh * scale * 0.95)), angle, 0, 360, 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, bw * scale * 0.08))[..., None]
+    alpha = cv2.GaussianBlur(mask, (0, 0), max(1.0, bw * scale * 0.08))[..., None]
     h, w = canvas.shape[:2]
     sx0, sy0 = max(0, -ox), max(0, -oy)
     dx0, dy0 = max(0, ox), max(0, oy)
     dx1, dy1 = min(w, ox + size), min(h, oy + size)
     region = canvas[dy0:dy1, dx0:dx1].astype(np.float32)
     p = patch[sy0 : sy0 + (dy1 - dy0), sx0 : sx0 + (dx1 - dx0)]
-    a = mask[sy0 : sy0 + (dy1 - dy0), sx0 : sx0 + (dx1 - dx0)]
+    a = alpha[sy0 : sy0 + (dy1 - dy0), sx0 : sx0 + (dx1 - dx0)]
     canvas[dy0:dy1, dx0:dx1] = np.clip(region * (1 - a) + p * a, 0, 255).astype(np.uint8)
     return np.array([cx - width_px / 2, cy - bh * scale / 2, cx + width_px / 2, cy + bh * scale / 2], np.float32)
 
@@ -167,7 +167,7 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
     seconds = time.perf_counter() - start
     det_boxes = [np.asarray(f.box, np.float32) for f in analysis.faces]
     used: set[int] = set()
-    stats = {
+    stats: dict[str, Any] = {
         "faces": 0,
         "detected": 0,
         "identified": 0,

@@ -74,9 +74,9 @@ def run(engine: Any, facedata: Path, lfw_gallery: dict[str, np.ndarray]) -> dict
         analysis = engine.analyze(path.read_bytes(), name)
         dets = [np.asarray(f.box) for f in analysis.faces]
         used: set[int] = set()
-        for box in boxes:
+        for truth_box in boxes:
             total += 1
-            scores = [(_iou(box, d), j) for j, d in enumerate(dets) if j not in used]
+            scores = [(_iou(truth_box, d), j) for j, d in enumerate(dets) if j not in used]
             if scores and max(scores)[0] >= 0.4:
                 found += 1
                 used.add(max(scores)[1])

@@ -38,7 +38,7 @@ def prepare(engine: Any, facedata: Path, out: Path, n_students: int = 30) -> Non
         for i in (1, 2, 3):
             img = Image.open(facedata / "lfw/identities" / person / f"{person}_{i:04d}.jpg").convert("RGB")
             buf = io.BytesIO()
-            img.resize((1000, 1000), Image.BICUBIC).save(buf, "JPEG", quality=90)
+            img.resize((1000, 1000), Image.Resampling.BICUBIC).save(buf, "JPEG", quality=90)
             (out / "enroll" / person / f"{i}.jpg").write_bytes(buf.getvalue())
 
 

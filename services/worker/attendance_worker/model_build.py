@@ -371,7 +371,8 @@ def check_sface(original: bytes, reference: bytes, converted: bytes) -> float:
     orig_model = onnx.load_from_string(original)
     _drop_initializer_inputs(orig_model.graph)  # stale, unused inputs only: the math is the original's
     feeds = {"data": x1}
-    want = np.asarray(ReferenceEvaluator(orig_model).run(None, feeds)[0])
+    outputs: Any = ReferenceEvaluator(orig_model).run(None, feeds)
+    want = np.asarray(outputs[0])
     ref_sess = _session(reference)
     got = ref_sess.run(None, {"data": x1})[0]
     err_fold = float(np.max(np.abs(want - got)) / (np.max(np.abs(want)) + 1e-9))
