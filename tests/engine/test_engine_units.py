@@ -151,3 +151,45 @@ def test_merge_session_present_in_any_photo_confirm_never_present():
     assert "C" not in merged
     present = {p for p, m in merged.items() if m.decision == "present"}
     assert present == {"A", "D"}
+
+
+def test_insightface_format_pack_is_recognised(tmp_path: Path):
+    (tmp_path / "det_10g.onnx").write_bytes(b"detector bytes")
+    (tmp_path / "w600k_r50.onnx").write_bytes(b"recognizer bytes")
+    pack = load_pack(tmp_path)
+    assert pack.kind == "insightface"
+    assert pack.detector_path.name == "det_10g.onnx" and pack.recognizer_path.name == "w600k_r50.onnx"
+    assert pack.model_id.startswith("insightface:det_10g+w600k_r50:")
+    assert pack.thresholds["present"] > pack.thresholds["confirm"]
+    (tmp_path / "w600k_r50.onnx").write_bytes(b"other recognizer")
+    assert load_pack(tmp_path).model_id != pack.model_id  # a different file is a different model
+
+
+def test_insightface_pack_without_recognizer_names_what_is_missing(tmp_path: Path):
+    (tmp_path / "det_10g.onnx").write_bytes(b"detector bytes")
+    with pytest.raises(ModelPackError, match="ArcFace recognizer"):
+        load_pack(tmp_path)
+
+
+def test_get_engine_is_a_process_wide_singleton_reading_model_pack(monkeypatch, pack_dir: Path):
+    from attendance_shared.settings import get_settings
+    from attendance_worker.engine import get_engine, reset_engine
+
+    monkeypatch.setenv("MODEL_PACK", str(pack_dir))
+    get_settings.cache_clear()
+    reset_engine()
+    try:
+        engine = get_engine()
+        assert get_engine() is engine
+        assert engine.model_id == json.loads((pack_dir / "manifest.json").read_text())["model_id"]
+    finally:
+        reset_engine()
+        get_settings.cache_clear()
+
+
+def test_model_build_is_idempotent(pack_dir: Path, capsys):
+    from attendance_worker.model_build import pack_is_current
+
+    if not (pack_dir / "manifest.json").is_file():
+        pytest.skip("MODEL_PACK is not a default-format pack")
+    assert pack_is_current(pack_dir)
