@@ -146,3 +146,29 @@ def screenshots() -> Screenshots:
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return Screenshots(SCREENSHOTS)
+
+
+# What a screen-reader or keyboard user would trip over on a page: duplicate ids (a label then names
+# the wrong control), form controls without a label, images without alt text, empty buttons/links.
+# Hidden inputs are left out: every Flask-WTF form has its own id="csrf_token", which no one sees.
+A11Y_SCRIPT = """() => {
+  const problems = [];
+  const seen = {};
+  document.querySelectorAll("[id]:not(input[type=hidden])").forEach((e) => { seen[e.id] = (seen[e.id] || 0) + 1; });
+  Object.entries(seen).forEach(([id, n]) => { if (n > 1) { problems.push(`id "${id}" is used ${n} times`); } });
+  document.querySelectorAll("input:not([type=hidden]), select, textarea").forEach((e) => {
+    const named = (e.labels && e.labels.length) || e.getAttribute("aria-label") || e.getAttribute("aria-labelledby");
+    if (!named) { problems.push(`${e.tagName.toLowerCase()} "${e.name}" has no label`); }
+  });
+  document.querySelectorAll("img:not([alt])").forEach((e) => problems.push(`img ${e.src} has no alt text`));
+  document.querySelectorAll("button, a[href]").forEach((e) => {
+    if (!e.textContent.trim() && !e.getAttribute("aria-label") && !e.querySelector("img[alt], svg[aria-label]")) {
+      problems.push(`${e.tagName.toLowerCase()} ${e.outerHTML.slice(0, 80)} has no text`);
+    }
+  });
+  return problems;
+}"""
+
+
+def accessibility_problems(page: Any) -> list[str]:
+    return [f"{page.url}: {problem}" for problem in page.evaluate(A11Y_SCRIPT)]

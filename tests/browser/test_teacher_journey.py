@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import PageProblems, Screenshots
+from .conftest import PageProblems, Screenshots, accessibility_problems
 from .roster_data import roster_people, stranger_photo, write_roster_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.facedata, pytest.mark.slow]
@@ -51,6 +51,11 @@ def test_teacher_journey(
     group_photo = facedata / "groups" / "obama_biden" / "class" / "obama_and_biden.jpg"
     stranger = stranger_photo(facedata, tmp_path)
     started = time.monotonic()
+    inaccessible: list[str] = []
+
+    def snap(page: Any, name: str) -> None:
+        screenshots.take(page, name)
+        inaccessible.extend(accessibility_problems(page))
 
     context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(UI_TIMEOUT_MS)
@@ -59,26 +64,26 @@ def test_teacher_journey(
     # 1. Sign up, land on the dashboard, create a course.
     page.goto("/signup")
     expect(page.get_by_role("heading", name="Create your teacher account")).to_be_visible()
-    screenshots.take(page, "signup")
+    snap(page, "signup")
     page.get_by_label("Name").fill("Ada Lovelace")
     page.get_by_label("Email").fill(f"ada-{tmp_path.name[-12:]}@school.example.org")
     page.locator("#password").fill("correct horse battery")
     page.locator("#confirm").fill("correct horse battery")
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("heading", name="My courses")).to_be_visible()
-    screenshots.take(page, "dashboard")
+    snap(page, "dashboard")
     page.locator("form[action$='/courses'] input[name=name]").fill(COURSE)
     page.get_by_role("button", name="Create course").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(COURSE)
     course_url = page.url
-    screenshots.take(page, "course")
+    snap(page, "course")
 
     # 2. Bulk-import the roster: upload, preview (nothing written yet), confirm, wait for the checks.
     page.get_by_role("link", name="Roster", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Roster")
     page.locator("#roster_csv").set_input_files(csv_path)
     page.locator("#photos_zip").set_input_files(zip_path)
-    screenshots.take(page, "roster-import")
+    snap(page, "roster-import")
     page.get_by_role("button", name="Upload and preview").click()
     expect(page.get_by_role("heading", name="Check the import")).to_be_visible()
     expect(page.locator(".counts")).to_contain_text("4 new student(s)")
@@ -86,17 +91,17 @@ def test_teacher_journey(
     expect(page.locator(".counts")).to_contain_text(f"{portraits} portrait(s) to add")
     for person in people:
         expect(page.locator("table")).to_contain_text(person.name)
-    screenshots.take(page, "import-preview")
+    snap(page, "import-preview")
     page.get_by_role("button", name=re.compile(r"^Confirm: import 4 student")).click()
     expect(page.get_by_role("heading", name="Checking the imported portraits")).to_be_visible()
     expect(page.locator("#import-state")).to_have_text("All portraits are checked.", timeout=WORK_TIMEOUT_MS)
     expect(page.locator("#count-pending")).to_have_text("0")
-    screenshots.take(page, "import-progress")
+    snap(page, "import-progress")
     page.get_by_role("link", name="← Roster of " + COURSE).click()
     for name in (obama, biden):  # the group photo's people need an accepted portrait to be recognised
         row = page.locator("tr").filter(has=page.get_by_role("link", name=name, exact=True))
         expect(row.locator(".badge.accepted")).to_be_visible()
-    screenshots.take(page, "roster")
+    snap(page, "roster")
 
     # 3. Take attendance: one photo chosen, one dropped; live status per photo until recognition is done.
     page.get_by_role("link", name="My courses").click()
@@ -109,12 +114,12 @@ def test_teacher_journey(
     expect(uploads).to_have_count(2)
     expect(uploads.nth(1)).to_contain_text(stranger.name)
     expect(uploads.first).to_contain_text("Ready")
-    screenshots.take(page, "take-attendance")
+    snap(page, "take-attendance")
     page.get_by_role("button", name="Upload and take attendance").click()
     expect(page.locator("[data-live-message]")).to_have_text(re.compile(r"^Done: "), timeout=WORK_TIMEOUT_MS)
     for i in range(2):
         expect(uploads.nth(i).locator(".upload-state")).to_have_text(re.compile(r"^Done: \d+ faces?$"))
-    screenshots.take(page, "recognition-done")
+    snap(page, "recognition-done")
     page.locator("[data-review-link]").click()
 
     # 4. Review: who was recognised; name the stranger's face; correct one student by hand.
@@ -125,7 +130,7 @@ def test_teacher_journey(
     expect(roster_badge(page, biden)).to_have_text("present")
     expect(roster_badge(page, lfw_a)).to_have_text("absent")
     expect(roster_badge(page, lfw_b)).to_have_text("absent")
-    screenshots.take(page, "review")
+    snap(page, "review")
 
     faces = page.locator("li.face-item--unknown")
     if faces.count() == 0:  # the stranger came out as "please confirm": name them all the same
@@ -144,13 +149,13 @@ def test_teacher_journey(
     expect(history.filter(has_text=lfw_a)).to_contain_text("excused")
     expect(history.filter(has_text=lfw_a)).to_contain_text("Ada Lovelace")
     expect(history.filter(has_text=lfw_b)).to_contain_text("present")
-    screenshots.take(page, "review-corrected")
+    snap(page, "review-corrected")
 
     # 5. The course report, exported as XLSX and PDF, with the corrected marks.
     page.goto(course_url)
     page.get_by_role("link", name="Attendance report").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Attendance report: {COURSE}")
-    screenshots.take(page, "course-report")
+    snap(page, "course-report")
     downloads: dict[str, Path] = {}
     for fmt, link in (("xlsx", "Excel (XLSX)"), ("pdf", "PDF")):
         with page.expect_download() as info:
@@ -170,7 +175,7 @@ def test_teacher_journey(
         expect(phone_page.get_by_role("heading", level=1)).to_be_visible()
         if url == review_url:
             expect(roster_badge(phone_page, lfw_a)).to_have_text("excused")
-        screenshots.take(phone_page, name)
+        snap(phone_page, name)
         widths = phone_page.evaluate(
             "() => ({doc: document.documentElement.scrollWidth, body: document.body.scrollWidth})"
         )
@@ -179,6 +184,7 @@ def test_teacher_journey(
     context.close()
 
     assert not page_problems.errors, "pages logged errors:\n" + "\n".join(page_problems.errors)
+    assert not inaccessible, "accessibility problems:\n" + "\n".join(dict.fromkeys(inaccessible))
     print(f"browser journey took {time.monotonic() - started:.0f}s; screenshots: {len(screenshots.taken)}")
 
 
