@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .common import read_rgb
+from .lfw import MISLABELED
 
 RESOLUTIONS = {"1080p": (1920, 1080), "12MP": (4000, 3000)}
 WIDTHS = (24, 32, 48, 64)
@@ -144,6 +145,8 @@ def load_sources(
     out = []
     for person in chosen:
         path = ids / person / f"{person}_{int(rng.integers(4, 11)):04d}.jpg"
+        if path.stem in MISLABELED:  # LFW label errors: the photo shows someone else
+            path = ids / person / f"{person}_0005.jpg"
         out.append(_source(engine, path, person))
     distractors = sorted((facedata / "lfw" / "distractors_single_image").rglob("*.jpg"))
     strangers = [_source(engine, distractors[i], None) for i in rng.choice(len(distractors), N_STRANGERS, False)]

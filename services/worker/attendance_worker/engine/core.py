@@ -20,7 +20,7 @@ from .matching import FaceDecision, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
 from .recognizer import Recognizer
-from .runtime import choose_providers, make_session
+from .runtime import bound_malloc_caching, choose_providers, make_session
 
 
 @dataclass
@@ -71,6 +71,7 @@ class Engine:
         providers: Sequence[str] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
+        bound_malloc_caching()
         self.pack = pack
         self.thresholds: dict[str, float] = dict(pack.thresholds)
         self.providers = list(providers) if providers is not None else choose_providers()
