@@ -429,7 +429,10 @@ def test_every_api_route_with_an_id_is_404_for_another_teacher(app, classroom, a
         "GET api.session",
     }
     with _db(app) as s:  # Bob's POST created nothing in Alice's course
-        assert s.scalar(select(AttendanceSession).where(AttendanceSession.date == dt.date(2026, 11, 25))) is None
+        created = select(AttendanceSession).where(
+            AttendanceSession.course_id == classroom["course_id"], AttendanceSession.date == dt.date(2026, 11, 25)
+        )
+        assert s.scalar(created) is None
     assert bob.get("/api/v1/courses").get_json() == {"courses": []}
 
 
