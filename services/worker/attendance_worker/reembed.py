@@ -1,0 +1,99 @@
+"""Re-embed every enrolled portrait with the current model pack, after a model change.
+
+    python -m attendance_worker.reembed [--prune]       (console script: attendance-reembed)
+
+Galleries are never compared across models (every embedding records its model id), so after
+MODEL_PACK changes, students are only recognised again once their portraits are embedded by the new
+model. Idempotent and resumable: portraits that already have an embedding of this model are skipped.
+--prune then deletes embeddings made by other models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass
+
+from sqlalchemy import delete, exists, func, select
+
+from attendance_shared.db import session_scope
+from attendance_shared.logs import configure_logging
+from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
+from attendance_shared.settings import get_settings
+from attendance_shared.storage import StorageError, make_store
+
+from .engine import Engine, get_engine
+from .enrollment import enroll_photo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReembedOutcome:
+    model_id: str
+    embedded: int = 0
+    refused: int = 0
+    missing: int = 0
+    pruned: int = 0
+
+
+def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> ReembedOutcome:
+    """Embed, in batches of short transactions, every portrait that lacks an embedding of engine.model_id."""
+    settings = get_settings()
+    store = make_store(settings)
+    outcome = ReembedOutcome(model_id=engine.model_id)
+    has_current = exists().where(
+        FaceEmbedding.student_photo_id == StudentPhoto.id, FaceEmbedding.model_id == engine.model_id
+    )
+    last_id = 0
+    while True:
+        with session_scope(settings.sqlalchemy_url) as s:
+            ids = list(
+                s.scalars(
+                    select(StudentPhoto.id)
+                    .where(StudentPhoto.id > last_id, ~has_current)
+                    .order_by(StudentPhoto.id)
+                    .limit(batch)
+                )
+            )
+            if not ids:
+                break
+            for photo_id in ids:
+                last_id = photo_id
+                try:
+                    photo = enroll_photo(s, store, engine, photo_id)
+                except StorageError:
+                    outcome.missing += 1
+                    log.warning("portrait %s is missing from storage; skipped", photo_id)
+                    continue
+                if photo is not None and photo.status == PhotoStatus.ACCEPTED:
+                    outcome.embedded += 1
+                else:
+                    outcome.refused += 1
+    if prune:
+        with session_scope(settings.sqlalchemy_url) as s:
+            stale = s.scalar(
+                select(func.count()).select_from(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id)
+            )
+            s.execute(delete(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id))
+            outcome.pruned = int(stale or 0)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="attendance-reembed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prune", action="store_true", help="delete embeddings made by other models afterwards")
+    args = parser.parse_args(argv)
+    configure_logging("worker")
+    outcome = reembed_all(get_engine(), prune=args.prune)
+    print(
+        f"model {outcome.model_id}: {outcome.embedded} portrait(s) embedded, {outcome.refused} refused, "
+        f"{outcome.missing} missing from storage, {outcome.pruned} old embedding(s) pruned",
+        file=sys.stdout,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
