@@ -97,3 +97,38 @@ def test_jpeg_with_a_trailer_after_the_image_is_accepted():
     """Some phones append data after the JPEG end marker; that is not a cut-off file."""
     data = _save(Image.effect_noise((300, 200), 40).convert("RGB"), "JPEG") + b"SEFH" + b"\x00trailer" * 200
     assert inspect_image(data, "samsung.jpg").width == 300
+
+
+# How a camera stores a picture for each EXIF orientation: the inverse of what the viewer applies.
+_STORED_AS = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_is_shown_upright(orientation):
+    upright = Image.new("RGB", (60, 40), (0, 0, 255))
+    upright.paste((255, 0, 0), (0, 0, 20, 10))  # a red mark at the top left
+    method = _STORED_AS[orientation]
+    stored = upright if method is None else upright.transpose(method)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = np.asarray(decode_oriented_rgb(_save(stored, "PNG", exif=exif)))
+    assert out.shape[:2] == (40, 60)
+    assert out[2, 2, 0] > 200 and out[2, 2, 2] < 60  # red mark back at the top left
+    assert out[-2, -2, 2] > 200  # blue elsewhere
+
+
+def test_sixty_megapixels_is_accepted_and_one_more_pixel_is_not():
+    big = Image.new("RGB", (10000, 6000), (90, 120, 150))
+    data = _save(big, "JPEG", quality=70)
+    assert inspect_image(data, "big.jpg").width == 10000
+    with pytest.raises(ImageRejected, match="too large: 10000x6000"):
+        inspect_image(data, "big.jpg", max_pixels=60_000_000 - 1)
