@@ -34,6 +34,14 @@ def load_engine(pack: Path | None = None):
 
 
 def peak_rss_mb() -> float:
+    """Peak RSS of this process image. Linux's ru_maxrss survives exec, so a child started from the big benchmark
+    process would report the parent's size; VmHWM belongs to the current address space only."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
