@@ -272,6 +272,8 @@ class TwoStageDetector:
 
     #: (largest candidate size in px at full resolution, window side): about 2.5-3x the face, 3 fixed shapes
     windows = ((40.0, 128), (64.0, 160), (112.0, 256))
+    direct_above = 56.0  # px at full resolution
+    direct_score = 0.6
 
     def __init__(
         self,
@@ -304,11 +306,15 @@ class TwoStageDetector:
         coarse.landmarks *= 2.0
         sizes = np.maximum(coarse.boxes[:, 2] - coarse.boxes[:, 0], coarse.boxes[:, 3] - coarse.boxes[:, 1])
         largest_window = self.windows[-1][0]
-        big = np.nonzero((sizes > largest_window) & (coarse.scores >= self.final_threshold))[0]
-        parts = [coarse.take(big)]
+        # Faces big enough to be >= 28 px in the half-size pass and confidently detected there keep that detection
+        # (same similarity, measured); small or uncertain ones are re-detected at full resolution.
+        direct = ((sizes > self.direct_above) & (coarse.scores >= self.direct_score)) | (
+            (sizes > largest_window) & (coarse.scores >= self.final_threshold)
+        )
+        parts = [coarse.take(np.nonzero(direct)[0])]
         for lo_hi, (limit, side) in enumerate(self.windows):
             lower = self.windows[lo_hi - 1][0] if lo_hi else 0.0
-            idx = np.nonzero((sizes > lower) & (sizes <= limit))[0]
+            idx = np.nonzero(~direct & (sizes > lower) & (sizes <= limit))[0]
             if idx.size:
                 parts.append(self._refine(rgb, coarse.take(idx), side))
         det = Detections.concat(parts)
