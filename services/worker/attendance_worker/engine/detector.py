@@ -201,7 +201,7 @@ class TiledDetector:
         self.decode_threshold = decode_threshold
         self.nms_iou = nms_iou
 
-    def _detect_level(self, img: np.ndarray, is_top: bool) -> Detections:
+    def _detect_level(self, img: np.ndarray, is_top: bool, threshold: float) -> Detections:
         height, width = img.shape[:2]
         tw, th, corners = plan_tiles(width, height, self.max_tile_pixels, self.overlap)
         tiled = len(corners) > 1
@@ -210,7 +210,7 @@ class TiledDetector:
             tile = np.zeros((th, tw, 3), np.uint8)
             crop = img[y0 : y0 + th, x0 : x0 + tw]
             tile[: crop.shape[0], : crop.shape[1]] = crop
-            det = self.backend.detect_tile(tile, self.decode_threshold)
+            det = self.backend.detect_tile(tile, threshold)
             if not len(det):
                 continue
             det.boxes[:, [0, 2]] += x0
@@ -237,8 +237,9 @@ class TiledDetector:
             parts.append(det)
         return Detections.concat(parts)
 
-    def detect(self, rgb: np.ndarray) -> Detections:
+    def detect(self, rgb: np.ndarray, threshold: float | None = None) -> Detections:
         """All faces in an RGB uint8 image, boxes and landmarks in its pixels (boxes may extend past the border)."""
+        threshold = self.decode_threshold if threshold is None else threshold
         levels: list[tuple[np.ndarray, float]] = [(rgb, 1.0)]
         while max(levels[-1][0].shape[:2]) > self.top_side:
             prev, f = levels[-1]
@@ -246,7 +247,7 @@ class TiledDetector:
             levels.append((cv2.resize(prev, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA), f * 2.0))
         parts = []
         for index, (img, factor) in enumerate(levels):
-            det = self._detect_level(img, is_top=index == len(levels) - 1)
+            det = self._detect_level(img, index == len(levels) - 1, threshold)
             if index > 0 and len(det):
                 size = np.maximum(det.boxes[:, 2] - det.boxes[:, 0], det.boxes[:, 3] - det.boxes[:, 1])
                 det = det.take(np.nonzero(size >= self.band_min)[0])
@@ -294,12 +295,7 @@ class TwoStageDetector:
         if max(h, w) < self.min_side:
             return self.tiled.detect(rgb)
         half = cv2.resize(rgb, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-        saved = self.tiled.decode_threshold
-        self.tiled.decode_threshold = self.coarse_threshold
-        try:
-            coarse = self.tiled.detect(half)
-        finally:
-            self.tiled.decode_threshold = saved
+        coarse = self.tiled.detect(half, self.coarse_threshold)
         if not len(coarse):
             return coarse
         coarse.boxes *= 2.0
