@@ -1,0 +1,85 @@
+"""Periodic maintenance: classroom photos past the teacher's retention are deleted (records stay);
+jobs stuck past their deadline are re-sent, and given up on after several attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    Job,
+    JobState,
+    SessionPhoto,
+    Teacher,
+    utcnow,
+)
+from attendance_shared.settings import get_settings
+from attendance_shared.storage import make_store
+from tests.worker.seed import seed_course
+
+
+def test_old_classroom_photos_are_purged_and_records_stay():
+    from attendance_worker.maintenance import purge_old_photos
+
+    ids = seed_course({"Ann": []}, [("old.jpg", b"old photo"), ("new.jpg", b"new photo")])
+    url = get_settings().sqlalchemy_url
+    store = make_store(get_settings())
+    with session_scope(url) as s:
+        s.get(Teacher, ids["teacher"]).photo_retention_days = 30
+        old = s.scalar(
+            select(SessionPhoto).where(
+                SessionPhoto.session_id == ids["session"], SessionPhoto.original_filename == "old.jpg"
+            )
+        )
+        old.created_at = utcnow() - dt.timedelta(days=31)
+        old.annotated_key = old.storage_key.replace(".jpg", ".annotated.jpg")
+        store.put(old.annotated_key, b"boxes", "image/jpeg")
+        keys = (old.storage_key, old.annotated_key)
+        s.add(
+            AttendanceRecord(
+                session_id=ids["session"], student_id=ids["students"]["Ann"], status=AttendanceStatus.PRESENT
+            )
+        )
+    assert purge_old_photos() >= 1
+    assert not any(store.exists(k) for k in keys)
+    with session_scope(url) as s:
+        photos = {
+            p.original_filename: p
+            for p in s.scalars(select(SessionPhoto).where(SessionPhoto.session_id == ids["session"]))
+        }
+        assert photos["old.jpg"].storage_key is None and photos["old.jpg"].annotated_key is None
+        assert photos["new.jpg"].storage_key and store.exists(photos["new.jpg"].storage_key)
+        assert (
+            s.scalar(select(AttendanceRecord.status).where(AttendanceRecord.session_id == ids["session"]))
+            == AttendanceStatus.PRESENT
+        )
+        assert s.get(AttendanceSession, ids["session"]) is not None
+    assert purge_old_photos() == 0  # idempotent: nothing left to purge
+
+
+def test_stuck_jobs_are_resent_then_given_up(monkeypatch):
+    from attendance_worker import maintenance
+
+    sent: list[str] = []
+    monkeypatch.setattr(maintenance, "enqueue", lambda app, settings, payload: sent.append(payload.job_id))
+    ids = seed_course({}, [("room.jpg", b"x")])
+    url = get_settings().sqlalchemy_url
+    past = utcnow() - dt.timedelta(minutes=1)
+    with session_scope(url) as s:
+        job = s.get(Job, ids["job"])
+        job.state, job.deadline, job.attempts = JobState.RUNNING, past, 1
+    maintenance.sweep_stuck_jobs()
+    assert ids["job"] in sent
+    with session_scope(url) as s:
+        job = s.get(Job, ids["job"])
+        assert job.state == JobState.QUEUED and job.deadline > utcnow()
+        job.deadline, job.attempts = past, maintenance.MAX_ATTEMPTS
+    maintenance.sweep_stuck_jobs()
+    with session_scope(url) as s:
+        job = s.get(Job, ids["job"])
+        assert job.state == JobState.FAILED and "several attempts" in job.error
