@@ -83,3 +83,26 @@ def test_stuck_jobs_are_resent_then_given_up(monkeypatch):
     with session_scope(url) as s:
         job = s.get(Job, ids["job"])
         assert job.state == JobState.FAILED and "several attempts" in job.error
+
+
+def test_unconfirmed_roster_uploads_are_dropped_after_a_day():
+    from attendance_shared.models import RosterImport
+    from attendance_worker.maintenance import purge_old_photos
+
+    ids = seed_course({}, [])
+    store = make_store(get_settings())
+    keys = (f"temp/imports/stale-{ids['course']}.csv", f"temp/imports/fresh-{ids['course']}.csv")
+    for key in keys:
+        store.put(key, b"student_number,name\n1,A\n", "text/csv")
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        stale = RosterImport(teacher_id=ids["teacher"], course_id=ids["course"], csv_key=keys[0])
+        stale.created_at = utcnow() - dt.timedelta(days=2)
+        fresh = RosterImport(teacher_id=ids["teacher"], course_id=ids["course"], csv_key=keys[1])
+        s.add_all([stale, fresh])
+        s.flush()
+        stale_id, fresh_id = stale.id, fresh.id
+    purge_old_photos()
+    assert not store.exists(keys[0]) and store.exists(keys[1])
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert s.get(RosterImport, stale_id).state == "expired"
+        assert s.get(RosterImport, fresh_id).state == "preview"

@@ -11,6 +11,7 @@ from attendance_shared.contracts import AttendancePayload, EnrollmentPayload
 from attendance_shared.db import session_scope
 from attendance_shared.models import AttendanceSession, Course, Job, JobKind, JobState, SessionPhoto, Teacher, utcnow
 from attendance_shared.queue import enqueue, make_celery
+from attendance_shared.roster_previews import expire_stale_previews
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 
@@ -52,12 +53,14 @@ def sweep_stuck_jobs() -> int:
 
 
 def purge_old_photos() -> int:
-    """Delete classroom photos older than each teacher's retention; attendance records stay."""
+    """Delete classroom photos older than each teacher's retention (attendance records stay), and roster
+    uploads left unconfirmed for a day."""
     settings = get_settings()
     store = make_store(settings)
     now = utcnow()
     purged = 0
     with session_scope(settings.sqlalchemy_url) as s:
+        expire_stale_previews(s, store)
         rows = s.execute(
             select(SessionPhoto, Teacher.photo_retention_days)
             .join(AttendanceSession, SessionPhoto.session_id == AttendanceSession.id)

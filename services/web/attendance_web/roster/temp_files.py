@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from sqlalchemy import update
-
-from attendance_shared.models import RosterImport, utcnow
+from attendance_shared import roster_previews
+from attendance_shared.models import RosterImport
 from attendance_shared.storage import TEMP_PREFIX
 
 from ..extensions import db, store
 from ..photos import remove_photos
-
-STALE_AFTER = dt.timedelta(days=1)
 
 
 def temp_keys(import_id: str) -> tuple[str, str]:
@@ -46,19 +41,4 @@ def discard_files(roster_import: RosterImport) -> None:
 
 def expire_stale_previews(teacher_id: int) -> None:
     """Previews left open for a day are dropped with their files, so temp/ does not grow forever."""
-    stale = (
-        db()
-        .execute(
-            update(RosterImport)
-            .where(
-                RosterImport.teacher_id == teacher_id,
-                RosterImport.state == "preview",
-                RosterImport.created_at < utcnow() - STALE_AFTER,
-            )
-            .values(state="expired")
-            .returning(RosterImport.csv_key, RosterImport.zip_key)
-        )
-        .all()
-    )
-    db().commit()
-    remove_photos(key for row in stale for key in row)
+    roster_previews.expire_stale_previews(db(), store(), teacher_id)
