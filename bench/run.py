@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import classroom, groups, lfw
+from . import classroom, compare, groups, lfw
 from .common import REPO, facedata_dir, load_engine
 
 
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the recognition engine")
     parser.add_argument("--quick", action="store_true", help="subset of LFW, one image per classroom config")
     parser.add_argument("--doc", type=Path, default=None, help="write the markdown report here")
+    parser.add_argument("--dlib", action="store_true", help="also run face_recognition (dlib) from .bench-venv")
     parser.add_argument("--out", type=Path, default=REPO / "artifacts" / "bench" / "results.json")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     results["classroom"] = rooms
     print("groups ...", flush=True)
     results["groups"] = groups.run(engine, facedata, gallery)
+    if args.dlib:
+        print("face_recognition (dlib) comparison ...", flush=True)
+        results["dlib"] = compare.run(engine, facedata, gallery, args.out.parent / "dlib")
     print("speed (separate process) ...", flush=True)
     results["speed"] = _speed(engine, facedata, args.out.parent / "speed")
     results["bench_seconds"] = time.perf_counter() - started
@@ -202,6 +206,8 @@ def render(r: dict[str, Any], command: str) -> str:
         )
         lines.append(f"- Model load: {sp['load_seconds']:.2f} s; peak RSS of that process: {sp['peak_rss_mb']:.0f} MB")
         lines.append(f"- Load average during the speed run: {sp['load_average']} (2 cores; other jobs shared them)")
+    if "dlib" in r:
+        lines += compare.render(r["dlib"])
     return "\n".join(lines) + "\n"
 
 
