@@ -42,11 +42,22 @@ def _machine() -> str:
     )
 
 
+ENGINE_PATHS = (
+    "services/worker/attendance_worker/engine",
+    "services/worker/attendance_worker/cli.py",
+    "services/worker/attendance_worker/model_build.py",
+    *(
+        f"bench/{name}.py"
+        for name in ("run", "lfw", "classroom", "groups", "speed", "common", "compare", "dlib_compare")
+    ),
+)
+
+
 def _commit() -> str:
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "services/worker", "bench"], cwd=REPO, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--", *ENGINE_PATHS], cwd=REPO, capture_output=True, text=True
         ).stdout
         return rev.strip() + (" (+ uncommitted engine/bench changes)" if dirty.strip() else "")
     except OSError:
