@@ -37,8 +37,8 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def run(teachers: int, seconds: float) -> dict:
-    photos = [phone_photo(i) for i in range(4)]
+def run(teachers: int, seconds: float, size: tuple[int, int] = (4032, 3024)) -> dict:
+    photos = [phone_photo(i, size) for i in range(4)]
     results: dict[str, list[float]] = {"upload": [], "poll": []}
     errors: list[str] = []
     lock = threading.Lock()
@@ -98,7 +98,12 @@ def run(teachers: int, seconds: float) -> dict:
         for t in threads:
             t.join(seconds + 120)
         elapsed = time.monotonic() - started
-    out = {"teachers": teachers, "seconds": round(elapsed, 1), "photo_bytes": len(photos[0]), "errors": len(errors)}
+    out = {
+        "teachers": teachers,
+        "seconds": round(elapsed, 1),
+        "photo": f"{size[0]}x{size[1]}, {len(photos[0]) // 1024} KB",
+        "errors": len(errors),
+    }
     for kind, values in results.items():
         ms = [v * 1000 for v in values]
         out[kind] = {
@@ -118,8 +123,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--teachers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--size", default="4032x3024", help="photo size WIDTHxHEIGHT (default: a 12 MP phone photo)")
     args = parser.parse_args()
-    print(json.dumps(run(args.teachers, args.seconds)))
+    width, height = (int(v) for v in args.size.split("x"))
+    print(json.dumps(run(args.teachers, args.seconds, (width, height))))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ class Stack:
                 # Production-shaped servers, but plain HTTP on loopback: secure-only cookies would not be sent.
                 "FLASK_ENV": "development",
                 "SECRET_KEY": "bench-secret",
+                # 50 teachers from one loopback address: per-address sign-up limits would stop the benchmark.
+                "RATELIMIT_ENABLED": "false",
                 "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + self.db,
                 "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
                 "QUEUE_PREFIX": self.prefix,

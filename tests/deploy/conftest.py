@@ -20,9 +20,11 @@ CHECKS = ROOT / "tools" / "deploy_checks"
 
 # Variables that are not application settings but that the containers legitimately use: the shell in
 # the worker command (WORKER_CONCURRENCY), the postgres and MinIO images' own variables, and the
-# platform's (PORT for Elastic Beanstalk's nginx, HTTPS_CERTIFICATE_ARN for 04_https.config).
+# platform's (PORT for Elastic Beanstalk's nginx, HTTPS_CERTIFICATE_ARN for 04_https.config), and
+# gunicorn's own GUNICORN_CMD_ARGS (threads per worker).
 CONTAINER_ONLY_VARS = {
     "WORKER_CONCURRENCY",
+    "GUNICORN_CMD_ARGS",
     "POSTGRES_DB",
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
