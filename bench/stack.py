@@ -42,6 +42,8 @@ class Stack:
                 "SECRET_KEY": "bench-secret",
                 # 50 teachers from one loopback address: per-address sign-up limits would stop the benchmark.
                 "RATELIMIT_ENABLED": "false",
+                # As in the web image and on EB (override to compare, e.g. GUNICORN_CMD_ARGS="--threads 1").
+                "GUNICORN_CMD_ARGS": os.environ.get("GUNICORN_CMD_ARGS", "--threads 4"),
                 "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + self.db,
                 "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
                 "QUEUE_PREFIX": self.prefix,
