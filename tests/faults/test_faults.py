@@ -30,6 +30,7 @@ from attendance_shared.settings import Settings, get_settings
 from attendance_web import create_app
 from tests.conftest import TeacherClient, require_facedata, wait_for
 from tests.faults.stack import PrivatePostgres, PrivateRedis, Worker
+from tests.worker.seed import session_counts
 
 pytestmark = [pytest.mark.slow, pytest.mark.facedata]
 
@@ -72,22 +73,7 @@ def _enrolled_course(teacher: TeacherClient, data) -> tuple[int, dict[str, int]]
 
 
 def _session_counts(url: str, session_id: int) -> tuple[int, int, int]:
-    with session_scope(url) as s:
-        faces = s.scalar(
-            select(func.count())
-            .select_from(DetectedFace)
-            .join(SessionPhoto)
-            .where(SessionPhoto.session_id == session_id)
-        )
-        records = s.scalar(
-            select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
-        )
-        done = s.scalar(
-            select(func.count())
-            .select_from(SessionPhoto)
-            .where(SessionPhoto.session_id == session_id, SessionPhoto.status == SessionPhotoStatus.DONE)
-        )
-        return int(faces or 0), int(records or 0), int(done or 0)
+    return session_counts(session_id, url)
 
 
 def test_worker_killed_mid_job_is_redelivered_and_completes_once(monkeypatch):

@@ -87,3 +87,27 @@ def enroll_all(engine, student_ids) -> None:
     with session_scope(settings.sqlalchemy_url) as s:
         for photo_id in s.scalars(select(StudentPhoto.id).where(StudentPhoto.student_id.in_(list(student_ids)))):
             enroll_photo(s, make_store(settings), engine, photo_id)
+
+
+def session_counts(session_id: int, url: str | None = None) -> tuple[int, int, int]:
+    """(detected faces, attendance records, photos done) of one session: what "one set of records" means."""
+    from sqlalchemy import func, select
+
+    from attendance_shared.models import AttendanceRecord, DetectedFace, SessionPhotoStatus
+
+    with session_scope(url or get_settings().sqlalchemy_url) as s:
+        faces = s.scalar(
+            select(func.count())
+            .select_from(DetectedFace)
+            .join(SessionPhoto)
+            .where(SessionPhoto.session_id == session_id)
+        )
+        records = s.scalar(
+            select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
+        )
+        done = s.scalar(
+            select(func.count())
+            .select_from(SessionPhoto)
+            .where(SessionPhoto.session_id == session_id, SessionPhoto.status == SessionPhotoStatus.DONE)
+        )
+        return int(faces or 0), int(records or 0), int(done or 0)

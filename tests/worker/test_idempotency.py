@@ -4,24 +4,22 @@ a manual decision survives a re-run of recognition."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from attendance_shared.db import session_scope
 from attendance_shared.models import (
     AttendanceRecord,
     AttendanceStatus,
-    DetectedFace,
     Job,
     JobState,
     PhotoStatus,
     RecordSource,
-    SessionPhoto,
     StudentPhoto,
 )
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import make_store
 from tests.conftest import require_facedata
-from tests.worker.seed import enroll_all, seed_course
+from tests.worker.seed import enroll_all, seed_course, session_counts
 
 pytestmark = pytest.mark.facedata
 
@@ -49,17 +47,8 @@ def enrolled_session(engine) -> dict:
 
 
 def _counts(session_id: int) -> tuple[int, int]:
-    with session_scope(get_settings().sqlalchemy_url) as s:
-        faces = s.scalar(
-            select(func.count())
-            .select_from(DetectedFace)
-            .join(SessionPhoto)
-            .where(SessionPhoto.session_id == session_id)
-        )
-        records = s.scalar(
-            select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.session_id == session_id)
-        )
-        return faces, records
+    faces, records, _done = session_counts(session_id)
+    return faces, records
 
 
 def test_task_delivered_twice_leaves_one_set_of_records(enrolled_session):
