@@ -219,5 +219,6 @@ def test_deleting_a_student_removes_their_photos_and_face_templates(app, teacher
         assert s.scalar(select(func.count()).select_from(FaceEmbedding).where(FaceEmbedding.student_id == student)) == 0
         assert s.scalar(select(func.count()).select_from(FaceEmbedding).where(FaceEmbedding.student_id == keep)) == 1
         assert s.get(DetectedFace, face.id).student_id is None
+        assert s.get(DetectedFace, face.id).embedding is None  # no template left in the classroom detections
     # The other student's portrait and the class photo are untouched.
     assert store.exists(other_key) and store.exists(room_key)

@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from attendance_shared.models import Enrollment, JobKind, PhotoStatus, Student, StudentPhoto
+from attendance_shared.models import DetectedFace, Enrollment, JobKind, PhotoStatus, Student, StudentPhoto
 from attendance_shared.storage import StorageError, student_photo_key
 
 from ..audit import audit
@@ -103,6 +103,13 @@ def delete(student_id: int) -> ResponseReturnValue:
     keys = [p.storage_key for p in student.photos]
     name = student.name
     audit("student_deleted", current_teacher_id(), f"student_id={student.id} photos={len(keys)}")
+    # Their face templates in classroom detections go too: a face matched to them stays in the photo's
+    # review as an anonymous box, with no template left that could recognise them again.
+    db().execute(
+        update(DetectedFace)
+        .where(or_(DetectedFace.student_id == student.id, DetectedFace.candidate_student_id == student.id))
+        .values(embedding=None)
+    )
     db().delete(student)
     db().commit()
     remove_photos(keys)
