@@ -6,6 +6,7 @@ upserted under the UNIQUE(session, student) constraint, and manual decisions are
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,8 @@ from attendance_shared.models import (
 )
 from attendance_shared.storage import PhotoStore, annotated_key
 
-from .engine import Engine
+from .engine import Engine, merge_session
+from .engine import FaceDecision as EngineDecision
 from .gallery import course_gallery
 
 Progress = Callable[[int, str], None]
@@ -98,21 +100,36 @@ def recognise_photo(
     return faces
 
 
+def _as_decision(face: DetectedFace) -> EngineDecision:
+    """A stored face as the engine's decision: `person` only for a present face still tied to a student."""
+    present = face.decision == FaceDecision.PRESENT and face.student_id is not None
+    return EngineDecision(
+        decision=face.decision.value,
+        person=str(face.student_id) if present else None,
+        candidate=str(face.candidate_student_id) if face.candidate_student_id else None,
+        similarity=face.similarity,
+    )
+
+
 def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
     """Present when a face in any photo was confidently matched (the best face kept); absent otherwise.
-    "confirm" faces never make a student present; manual records are left exactly as they are."""
-    best: dict[int, DetectedFace] = {}
+    "confirm" faces never make a student present; manual records are left exactly as they are.
+    The rule itself is the engine's merge_session, applied to the faces as stored (teachers' corrections
+    included), so the worker and the command-line engine cannot disagree."""
     faces = session.scalars(
         select(DetectedFace)
         .join(SessionPhoto)
-        .where(SessionPhoto.session_id == att.id, DetectedFace.decision == FaceDecision.PRESENT)
+        .where(SessionPhoto.session_id == att.id)
+        .order_by(DetectedFace.session_photo_id, DetectedFace.face_index)
     ).all()
+    by_photo: dict[int, list[DetectedFace]] = defaultdict(list)
     for face in faces:
-        if face.student_id is None:
-            continue
-        current = best.get(face.student_id)
-        if current is None or face.similarity > current.similarity:
-            best[face.student_id] = face
+        by_photo[face.session_photo_id].append(face)
+    photos = list(by_photo.values())
+    matches = merge_session([[_as_decision(f) for f in photo_faces] for photo_faces in photos])
+    best = {
+        int(person): photos[m.photo_index][m.face_index] for person, m in matches.items() if m.decision == "present"
+    }
     existing = {
         r.student_id: r for r in session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == att.id))
     }
