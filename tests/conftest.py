@@ -118,6 +118,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM, a grace period for a clean shutdown, then SIGKILL: no test leaves a server behind."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -246,11 +257,7 @@ def celery_worker_process() -> Iterator[subprocess.Popen]:
             raise AssertionError("worker exited:\n" + (TMP / "worker.log").read_text()[-3000:])
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 
@@ -284,5 +291,4 @@ def s3_server() -> Iterator[str]:
         wait_for(up, 30, 0.2, "moto server")
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc, timeout=10)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, ROOT, TMP, free_port, require_facedata, wait_for
+from tests.conftest import BIN, ROOT, TMP, free_port, require_facedata, stop_process, wait_for
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -69,12 +69,7 @@ def live_server(celery_worker_process: subprocess.Popen) -> Iterator[str]:
             raise AssertionError("gunicorn exited:\n" + log_path.read_text(errors="replace")[-3000:])
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         log.close()
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from tests.conftest import BIN, ROOT, free_port, wait_for
+from tests.conftest import BIN, ROOT, free_port, stop_process, wait_for
 
 
 def _require_binary(found: bool, what: str) -> None:
@@ -130,10 +129,6 @@ class Worker:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc:
+            stop_process(self.proc)
         time.sleep(0.1)
