@@ -8,9 +8,9 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
-from attendance_shared.images import ImageRejected, decode_oriented_rgb, inspect_image
+from attendance_shared.images import ImageRejected, decode_oriented_rgb, inspect_image, jpeg_reaches_eoi
 
 
 def _save(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -132,3 +132,113 @@ def test_sixty_megapixels_is_accepted_and_one_more_pixel_is_not():
     assert inspect_image(data, "big.jpg").width == 10000
     with pytest.raises(ImageRejected, match="too large: 10000x6000"):
         inspect_image(data, "big.jpg", max_pixels=60_000_000 - 1)
+
+
+# The web proves a JPEG complete from its structure (segments by length, scans up to the main image's EOI)
+# and only decodes when it cannot; a cut-off file is refused with the same sentence either way.
+
+INCOMPLETE = "is incomplete \\(the file was cut off, perhaps during upload\\)"
+
+
+def _photo(progressive: bool = False, size=(320, 240), **kw) -> bytes:
+    return _save(Image.effect_noise(size, 60).convert("RGB"), "JPEG", progressive=progressive, quality=90, **kw)
+
+
+def _with_exif_thumbnail(main: bytes) -> bytes:
+    """main with an APP1 EXIF segment that holds a complete thumbnail JPEG (its own SOI ... EOI)."""
+    thumb = _save(Image.new("RGB", (40, 30), (200, 30, 30)), "JPEG")
+    body = b"Exif\x00\x00" + b"MM\x00\x2a\x00\x00\x00\x08" + b"\x00\x00\x00\x00\x00\x00" + thumb
+    app1 = b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+    assert thumb.endswith(b"\xff\xd9")
+    return main[:2] + app1 + main[2:]
+
+
+def _cut_points(data: bytes) -> list[int]:
+    sos = data.index(b"\xff\xda")
+    return [3, 20, sos - 5, sos + 4, sos + 20, len(data) // 2, len(data) - 100, len(data) - 3]
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_complete_jpegs_are_proved_complete_without_decoding(progressive, monkeypatch):
+    data = _photo(progressive)
+    assert jpeg_reaches_eoi(data)
+    # The structural proof is enough: the 1/8-scale decode is not reached.
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
+    assert inspect_image(data, "ok.jpg").width == 320
+
+
+def test_progressive_jpeg_has_several_scans():
+    assert _photo(progressive=True).count(b"\xff\xda") > 1
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_jpeg_cut_anywhere_is_refused_in_words(progressive):
+    data = _photo(progressive)
+    for cut in _cut_points(data):
+        assert not jpeg_reaches_eoi(data[:cut]), cut
+        with pytest.raises(ImageRejected, match="cut.jpg (" + INCOMPLETE + "|is not a photo we can read)"):
+            inspect_image(data[:cut], "cut.jpg")
+    # Cut inside the image data (after the header Pillow reads): always the "incomplete" sentence.
+    for cut in _cut_points(data)[4:]:
+        with pytest.raises(ImageRejected, match=INCOMPLETE):
+            inspect_image(data[:cut], "cut.jpg")
+
+
+def test_a_thumbnail_eoi_inside_exif_does_not_make_a_cut_file_complete():
+    data = _with_exif_thumbnail(_photo())
+    assert jpeg_reaches_eoi(data)
+    assert inspect_image(data, "thumb.jpg").width == 320
+    cut = data[: len(data) - 500]
+    assert b"\xff\xd9" in cut  # the thumbnail's EOI is still there
+    assert not jpeg_reaches_eoi(cut)
+    with pytest.raises(ImageRejected, match=INCOMPLETE):
+        inspect_image(cut, "thumb.jpg")
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [b"SEFH" + b"\x00trailer" * 200, b"\xff\xd8\xff\xe0 second image, cut", b"\xff\xff\x00\x00", b"\xff"],
+    ids=["samsung", "second-image", "ff-bytes", "one-ff"],
+)
+def test_anything_after_the_main_image_eoi_is_accepted(trailer, monkeypatch):
+    data = _photo() + trailer
+    assert jpeg_reaches_eoi(data)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
+    assert inspect_image(data, "phone.jpg").height == 240
+
+
+def test_restart_markers_and_fill_bytes_are_understood():
+    data = _save(Image.effect_noise((320, 240), 60).convert("RGB"), "JPEG", restart_marker_blocks=1)
+    assert any(bytes([0xFF, m]) in data for m in range(0xD0, 0xD8))
+    assert jpeg_reaches_eoi(data)
+    assert jpeg_reaches_eoi(data[:-2] + b"\xff\xff\xff\xd9")  # fill bytes before EOI
+
+
+def test_a_segment_length_past_the_end_is_not_complete():
+    data = _photo()
+    assert not jpeg_reaches_eoi(data[:2] + b"\xff\xe1\xff\xff" + data[2:60])
+    assert not jpeg_reaches_eoi(b"\xff\xd8\xff\xd9")  # no scan at all
+    assert not jpeg_reaches_eoi(b"\x89PNG\r\n\x1a\n")
+
+
+def test_what_the_structure_cannot_prove_the_decode_decides_as_before():
+    """Stray bytes before a marker (some cameras) break the structural walk, but the image decodes: accepted.
+    Without its EOI a file does not decode either: refused as incomplete, as the decode alone always did."""
+    data = _photo()
+    sos = data.index(b"\xff\xda")
+    stray = data[:sos] + b"\x00\x00" + data[sos:]
+    assert not jpeg_reaches_eoi(stray)
+    assert inspect_image(stray, "camera.jpg").width == 320
+    with pytest.raises(ImageRejected, match=INCOMPLETE):
+        inspect_image(data[:-2], "no-eoi.jpg")
+
+
+def test_mpo_with_its_second_image_cut_is_accepted_from_the_first(monkeypatch):
+    """A 3D/multi-frame phone photo: the web needs the first (main) image; the second is not looked at."""
+    frames = [Image.effect_noise((64, 48), 60).convert("RGB") for _ in range(2)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "MPO", save_all=True, append_images=frames[1:])
+    data = buf.getvalue()
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
+    info = inspect_image(data[: len(data) - 100], "3d.jpg")
+    assert (info.format, info.mime, info.width) == ("MPO", "image/jpeg", 64)

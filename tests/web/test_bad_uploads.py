@@ -45,10 +45,28 @@ def _gif() -> bytes:
     return buf.getvalue()
 
 
+def _photo(**kw) -> bytes:
+    buf = io.BytesIO()
+    Image.effect_noise((640, 480), 60).convert("RGB").save(buf, "JPEG", quality=90, **kw)
+    return buf.getvalue()
+
+
+def _exif_thumbnail_then_cut() -> bytes:
+    """A photo whose APP1 holds a complete thumbnail (its own EOI), with the main image cut off."""
+    thumb = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(thumb, "JPEG")
+    body = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08" + b"\x00" * 6 + thumb.getvalue()
+    main = _photo()
+    data = main[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + main[2:]
+    return data[: len(data) * 2 // 3]
+
+
 REFUSED = [
     ("empty.jpg", b"", "is empty"),
     ("notes.jpg", b"this is a text file renamed to .jpg\n", "not a photo we can read"),
     ("cut.jpg", _img("JPEG", size=(800, 600), quality=95)[:3000], "incomplete"),
+    ("cut-progressive.jpg", _photo(progressive=True)[:-300], "incomplete"),
+    ("cut-with-thumbnail.jpg", _exif_thumbnail_then_cut(), "incomplete"),
     ("bomb.png", _bomb_png(), "too large"),
     ("anim.gif", _gif(), "GIF"),
     ("doc.pdf", b"%PDF-1.7\n1 0 obj <<>> endobj\n", "not a photo we can read"),
@@ -61,6 +79,8 @@ ACCEPTED = [
     ("cmyk.jpg", _img("JPEG", "CMYK")),
     ("grey.jpg", _img("JPEG", "L")),
     ("photo.webp", _img("WEBP")),
+    ("progressive.jpg", _photo(progressive=True)),
+    ("samsung-trailer.jpg", _photo() + b"SEFH" + b"\x00trailer" * 200),
 ]
 
 
