@@ -60,8 +60,9 @@ class Intake:
         ]
 
 
-def get_or_create_session(course_id: int, date: dt.date, label: str) -> AttendanceSession:
-    """One session per (course, date, label), even when two requests race (the UNIQUE constraint decides)."""
+def get_or_create_session(course_id: int, date: dt.date, label: str) -> tuple[AttendanceSession, bool]:
+    """One session per (course, date, label), even when two requests race (the UNIQUE constraint decides).
+    The flag says whether this request created it (then it has no photos yet)."""
     stmt = select(AttendanceSession).where(
         AttendanceSession.course_id == course_id,
         AttendanceSession.date == date,
@@ -69,7 +70,7 @@ def get_or_create_session(course_id: int, date: dt.date, label: str) -> Attendan
     )
     existing = db().scalar(stmt)
     if existing:
-        return existing
+        return existing, False
     session = AttendanceSession(course_id=course_id, date=date, label=label)
     try:
         with db().begin_nested():
@@ -78,8 +79,8 @@ def get_or_create_session(course_id: int, date: dt.date, label: str) -> Attendan
         found = db().scalar(stmt)
         if found is None:  # pragma: no cover - the constraint said it exists
             raise
-        return found
-    return session
+        return found, False
+    return session, True
 
 
 def check_each(files: list[FileStorage]) -> tuple[list[CheckedUpload], list[UploadProblem]]:
@@ -113,10 +114,12 @@ def store_photos(
 
     Raises StoreUnavailable (nothing kept). A photo already in the session is reported, not added twice.
     """
-    session = get_or_create_session(course_id, date, label.strip())
+    session, created = get_or_create_session(course_id, date, label.strip())
     db().flush()
     intake = Intake(session=session)
-    known = set(db().scalars(select(SessionPhoto.content_sha256).where(SessionPhoto.session_id == session.id)))
+    known: set[str] = set()
+    if not created:  # a session this request just created has no photos: one round trip fewer
+        known.update(db().scalars(select(SessionPhoto.content_sha256).where(SessionPhoto.session_id == session.id)))
     stored: list[str] = []
     try:
         for upload in photos:
