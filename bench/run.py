@@ -46,9 +46,11 @@ ENGINE_PATHS = (
     "services/worker/attendance_worker/engine",
     "services/worker/attendance_worker/cli.py",
     "services/worker/attendance_worker/model_build.py",
+    "services/worker/attendance_worker/quantize.py",
+    "services/worker/attendance_worker/calibration",
     *(
         f"bench/{name}.py"
-        for name in ("run", "lfw", "classroom", "groups", "speed", "common", "compare", "dlib_compare")
+        for name in ("run", "lfw", "classroom", "groups", "speed", "common", "compare", "dlib_compare", "calibrate")
     ),
 )
 

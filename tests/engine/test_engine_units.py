@@ -52,7 +52,9 @@ def test_corrupt_model_names_file_and_command(tmp_path: Path, pack_dir: Path):
     pack.mkdir()
     manifest = json.loads((pack_dir / "manifest.json").read_text())
     (pack / "manifest.json").write_text(json.dumps(manifest))
-    shutil.copy(pack_dir / "recognizer.onnx", pack / "recognizer.onnx")
+    for entry in manifest["files"].values():
+        if entry["file"] != "detector.onnx":
+            shutil.copy(pack_dir / entry["file"], pack / entry["file"])
     (pack / "detector.onnx").write_bytes(b"not a model")
     with pytest.raises(ModelPackError) as err:
         load_pack(pack)

@@ -20,7 +20,7 @@ from .matching import FaceDecision, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
 from .recognizer import Recognizer
-from .runtime import bound_malloc_caching, choose_providers, make_session
+from .runtime import CUDA, bound_malloc_caching, choose_providers, make_session
 
 
 @dataclass
@@ -83,12 +83,18 @@ class Engine:
             backend: Any = CenterFace(
                 make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
             )
+            coarse: Any = backend
+            # The int8 first pass is a CPU lever; on a GPU the fp32 model is faster than simulated int8.
+            if pack.detector_coarse_path is not None and CUDA not in self.providers:
+                coarse = CenterFace(
+                    make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=False, **threads)
+                )
         else:
             from insightface.model_zoo.scrfd import SCRFD
 
             det_session = make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
-            backend = ScrfdBackend(SCRFD(model_file=str(pack.detector_path), session=det_session))
-        self.detector = TwoStageDetector(TiledDetector(backend))
+            backend = coarse = ScrfdBackend(SCRFD(model_file=str(pack.detector_path), session=det_session))
+        self.detector = TwoStageDetector(TiledDetector(backend), coarse=TiledDetector(coarse))
         self.recognizer = Recognizer(
             pack.recognizer_path, raw_rgb_input=pack.kind == "default", providers=self.providers, **threads
         )

@@ -86,12 +86,13 @@ class CenterFace:
         return self.decode(heatmap[0, 0], scale[0], offset[0], lms[0], threshold, (h, w))
 
     def detect_batch(self, tiles_rgb: list[np.ndarray], threshold: float, batch: int = 8) -> list[Detections]:
-        """Same-size tiles in fixed batches of `batch` (zero tiles pad the last one): one input shape."""
+        """Same-size tiles in batches of up to `batch`, the last one zero-padded to a power of two: a few fixed
+        input shapes, and one face does not pay for eight windows."""
         h, w = tiles_rgb[0].shape[:2]
         out: list[Detections] = []
         for start in range(0, len(tiles_rgb), batch):
             chunk = tiles_rgb[start : start + batch]
-            blob = np.zeros((batch, 3, h, w), np.float32)
+            blob = np.zeros((min(batch, 1 << (len(chunk) - 1).bit_length()), 3, h, w), np.float32)
             for i, tile in enumerate(chunk):
                 blob[i] = tile.transpose(2, 0, 1)
             heatmap, scale, offset, lms = self.session.run(self.output_names, {self.input_name: blob})
@@ -264,15 +265,16 @@ class TiledDetector:
 class TwoStageDetector:
     """Full resolution only where small faces can be.
 
-    Stage 1 runs the tiled detector on a half-size copy with a low score threshold: it finds every
-    face of 24 px and up (12 px at half size) as a candidate. Stage 2 re-detects each small candidate
-    at full resolution in a fixed-size window (two window sizes, batched: fixed input shapes), which
-    gives the final score and accurate landmarks for alignment, and drops candidates that are not
-    faces. Large candidates keep their half-size detection. Images below `min_side` skip stage 1.
+    Stage 1 runs the `coarse` tiled detector (the pack's int8 model, when it has one) on a half-size
+    copy with a low score threshold: it finds every face of 24 px and up (12 px at half size) as a
+    candidate. Stage 2 re-detects each small candidate with the `tiled` (fp32) detector at full
+    resolution in a fixed-size window (three window sizes, batched: fixed input shapes), which gives
+    the final score and accurate landmarks for alignment, and drops candidates that are not faces.
+    Large candidates keep their half-size detection. Images below `min_side` skip stage 1.
     """
 
     #: (largest candidate size in px at full resolution, window side): about 2.5-3x the face, 3 fixed shapes
-    windows = ((40.0, 128), (64.0, 160), (112.0, 256))
+    windows = ((48.0, 128), (72.0, 192), (112.0, 256))
     direct_above = 56.0  # px at full resolution
     direct_score = 0.6
 
@@ -280,11 +282,13 @@ class TwoStageDetector:
         self,
         tiled: TiledDetector,
         *,
+        coarse: TiledDetector | None = None,
         min_side: int = 1600,
         coarse_threshold: float = 0.05,
         final_threshold: float = 0.3,
     ) -> None:
         self.tiled = tiled
+        self.coarse = coarse or tiled
         self.backend = tiled.backend
         self.min_side = min_side
         self.coarse_threshold = coarse_threshold
@@ -295,7 +299,7 @@ class TwoStageDetector:
         if max(h, w) < self.min_side:
             return self.tiled.detect(rgb)
         half = cv2.resize(rgb, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
-        coarse = self.tiled.detect(half, self.coarse_threshold)
+        coarse = self.coarse.detect(half, self.coarse_threshold)
         if not len(coarse):
             return coarse
         coarse.boxes *= 2.0

@@ -39,6 +39,8 @@ class ModelPack:
     recognizer_path: Path
     thresholds: dict[str, float] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: a faster (int8) detector for the first, reduced-size pass only; None: `detector_path` does both passes
+    detector_coarse_path: Path | None = None
 
 
 def _sha256(path: Path) -> str:
@@ -55,6 +57,8 @@ def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPa
         files = manifest["files"]
         model_id = str(manifest["model_id"])
         entries = {role: files[role] for role in ("detector", "recognizer")}
+        if "detector_coarse" in files:
+            entries["detector_coarse"] = files["detector_coarse"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelPackError.for_file(manifest_path, f"is not a valid manifest ({exc})") from exc
     paths: dict[str, Path] = {}
@@ -66,7 +70,16 @@ def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPa
             raise ModelPackError.for_file(path, "does not match the checksum in manifest.json (corrupt or replaced)")
         paths[role] = path
     thresholds = {k: float(v) for k, v in manifest.get("thresholds", {}).items()}
-    return ModelPack("default", directory, model_id, paths["detector"], paths["recognizer"], thresholds, manifest)
+    return ModelPack(
+        "default",
+        directory,
+        model_id,
+        paths["detector"],
+        paths["recognizer"],
+        thresholds,
+        manifest,
+        detector_coarse_path=paths.get("detector_coarse"),
+    )
 
 
 def _load_insightface(directory: Path) -> ModelPack:

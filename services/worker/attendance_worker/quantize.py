@@ -1,0 +1,141 @@
+"""Static int8 (QDQ) versions of the default pack's models, from committed calibration ranges.
+
+Calibration needs face photos, which the install step does not have (a Docker build, a school's
+laptop). So the ranges are measured once by `python -m bench.calibrate` on benchmark data that is
+never used as a probe, and committed as JSON (calibration/*.json, onnxruntime's own cache format);
+`make models` then quantizes deterministically from them with no data at all. Every quantized model
+is compared against its fp32 original before it is written (onnxruntime's quantizer has silently
+broken graphs before), and the build fails with a message instead of shipping a wrong model.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
+
+
+class QuantizationError(RuntimeError):
+    """The quantized model is missing its calibration or does not agree with the fp32 model."""
+
+
+def calibration_path(role: str) -> Path:
+    return CALIBRATION_DIR / f"{role}.json"
+
+
+def prepare(model: Any) -> Any:
+    """Opset 13 (per-channel QDQ needs it), BatchNorm folded into Conv and shapes inferred
+    (onnxruntime's quant_pre_process): a BatchNormalization left between QDQ pairs blocks the int8 Conv
+    fusion and made int8 SFace slower than fp32 (5.5 vs 4.3 ms/face)."""
+    import onnx
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if model.opset_import[0].version < 13:
+        model = onnx.version_converter.convert_version(model, 13)
+    with tempfile.TemporaryDirectory(prefix="quant-pre-") as tmp:
+        source, out = Path(tmp) / "fp32.onnx", Path(tmp) / "prepared.onnx"
+        onnx.save(model, source)  # a path, not the ModelProto: given one, quant_pre_process rewrites it in place
+        quant_pre_process(source, out, skip_symbolic_shape=True)
+        return onnx.load(out)
+
+
+def _quantize(prepared: Any, cache: Path, reader: Any = None) -> bytes:
+    """QDQ, per-channel s8 weights, u8 activations (the form onnxruntime's CPU kernels fuse); MinMax ranges."""
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    with tempfile.TemporaryDirectory(prefix="quant-") as tmp:
+        source, out = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(prepared, source)  # from a file: given a ModelProto, the quantizer writes external data
+        quantize_static(
+            source,
+            out,
+            reader,
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            calibration_cache_path=cache,
+        )
+        return out.read_bytes()
+
+
+def quantize_from_cache(prepared: Any, role: str) -> bytes:
+    """The int8 model from the committed ranges for `role` (no calibration data needed)."""
+    import shutil
+
+    source = calibration_path(role)
+    if not source.is_file():
+        raise QuantizationError(f"{source} is missing: run `python -m bench.calibrate` (needs ../shared/facedata)")
+    with tempfile.TemporaryDirectory(prefix="quant-cache-") as tmp:
+        cache = Path(tmp) / source.name  # a copy: the quantizer rewrites a cache it does not match
+        shutil.copyfile(source, cache)
+        return _quantize(prepared, cache)
+
+
+def calibrate(
+    prepared: Any, role: str, input_name: str, batches: Iterator[np.ndarray], out: Path | None = None
+) -> Path:
+    """Measure activation ranges on `batches` and write them where quantize_from_cache reads them."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            blob = next(batches, None)
+            return None if blob is None else {input_name: blob}
+
+    target = out or calibration_path(role)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.unlink()
+    _quantize(prepared, target, Reader())
+    target.chmod(0o644)  # the quantizer writes its cache through mkstemp (0600)
+    return target
+
+
+def synthetic_images(n: int, size: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """Smooth random RGB images (N, 3, H, W) in 0-255: photo-like statistics without any photo."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = size
+    out = np.empty((n, 3, h, w), np.float32)
+    for i in range(n):
+        coarse = rng.uniform(0, 255, (max(2, h // 16), max(2, w // 16), 3)).astype(np.float32)
+        img = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+        img = img + np.asarray(rng.normal(0, 4, img.shape), np.float32)
+        out[i] = np.clip(img, 0, 255).transpose(2, 0, 1)
+    return out
+
+
+def compare(fp32: bytes, int8: bytes, inputs: np.ndarray, metric: Callable[[list, list], float]) -> float:
+    """metric(fp32 outputs, int8 outputs) on the same inputs, both run by onnxruntime on the CPU."""
+    import onnxruntime as ort
+
+    def run(model: bytes) -> list:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 2
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        return list(sess.run(None, {sess.get_inputs()[0].name: inputs}))
+
+    return float(metric(run(fp32), run(int8)))
+
+
+def embedding_agreement(ref: list, got: list) -> float:
+    """Lowest cosine similarity between fp32 and int8 embeddings of the same input."""
+    a, b = np.asarray(ref[0], np.float64), np.asarray(got[0], np.float64)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    return float(np.min(np.sum(a * b, axis=1)))
+
+
+def heatmap_difference(ref: list, got: list) -> float:
+    """Largest absolute difference of the detector's face-probability heatmap (0-1)."""
+    return float(np.max(np.abs(np.asarray(ref[0]) - np.asarray(got[0]))))

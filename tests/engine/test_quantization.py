@@ -1,0 +1,93 @@
+"""The int8 models: built from the committed calibration ranges, checked against fp32, used where they help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attendance_worker import quantize
+from attendance_worker.engine.runtime import CPU, CUDA
+
+
+def test_calibration_ranges_are_committed_for_both_models():
+    for role in ("detector", "recognizer"):
+        data = json.loads(quantize.calibration_path(role).read_text())
+        assert data, f"{role}: empty calibration"
+
+
+def test_missing_calibration_says_which_command_makes_it(monkeypatch, tmp_path: Path):
+    monkeypatch.setattr(quantize, "CALIBRATION_DIR", tmp_path)
+    with pytest.raises(quantize.QuantizationError, match=r"detector\.json is missing.*bench\.calibrate"):
+        quantize.quantize_from_cache(object(), "detector")
+
+
+def test_pack_records_precision_and_a_coarse_int8_detector(pack_dir: Path):
+    manifest = json.loads((pack_dir / "manifest.json").read_text())
+    files = manifest["files"]
+    assert files["recognizer"]["precision"] == "int8"
+    assert files["detector"]["precision"] == "fp32"  # full-resolution windows: landmarks feed the alignment
+    assert files["detector_coarse"]["precision"] == "int8"
+    assert "int8" in manifest["model_id"]
+
+
+def test_engine_uses_int8_for_the_first_pass_only_on_cpu(pack_dir: Path):
+    from attendance_worker.engine import Engine
+    from attendance_worker.engine.pack import load_pack
+
+    pack = load_pack(pack_dir)
+    engine = Engine(pack, providers=[CPU])
+    assert engine.detector.coarse.backend is not engine.detector.backend
+    assert engine.detector.tiled.backend is engine.detector.backend
+
+
+def test_engine_keeps_fp32_detector_for_both_passes_on_cuda(monkeypatch, pack_dir: Path):
+    from attendance_worker.engine import core
+    from attendance_worker.engine.pack import load_pack
+
+    made: list[str] = []
+
+    def fake_session(path, **kwargs):
+        made.append(Path(path).name)
+        return _FakeSession()
+
+    monkeypatch.setattr(core, "make_session", fake_session)
+    monkeypatch.setattr(core, "Recognizer", lambda *a, **k: None)
+    engine = core.Engine(load_pack(pack_dir), providers=[CUDA, CPU])
+    assert made == ["detector.onnx"]
+    assert engine.detector.coarse.backend is engine.detector.backend
+
+
+class _FakeSession:
+    def get_inputs(self):
+        return [type("I", (), {"name": "input.1"})()]
+
+    def get_outputs(self):
+        return []
+
+
+def test_int8_recognizer_agrees_with_fp32_on_real_faces(engine, facedata):
+    """Same photo through both models: the int8 embedding stays next to the fp32 one (cosine; same-person
+    photos score 0.6-0.9 and strangers below 0.45, so this changes no decision but the borderline ones)."""
+    from attendance_worker.model_build import fetch_and_convert
+
+    _, models, _ = fetch_and_convert(log=lambda *_: None)
+    crops = []
+    for path in sorted((facedata / "lfw" / "identities").glob("*/*_0004.jpg"))[:16]:
+        rgb = engine.decode(path.read_bytes(), path.name)
+        faces = engine.analyze_image(rgb, embed=False)
+        face = max(faces, key=lambda f: f.face_px)
+        crops.append(engine.recognizer.align(rgb, face.landmarks).transpose(2, 0, 1))
+    blob = np.stack(crops).astype(np.float32)
+    int8 = (engine.pack.recognizer_path).read_bytes()
+    fp32 = models["recognizer"].SerializeToString()
+    worst = quantize.compare(fp32, int8, blob, quantize.embedding_agreement)
+    mean = quantize.compare(fp32, int8, blob, _mean_cosine)
+    assert worst >= 0.95 and mean >= 0.98, (worst, mean)
+
+
+def _mean_cosine(ref: list, got: list) -> float:
+    a, b = np.asarray(ref[0], np.float64), np.asarray(got[0], np.float64)
+    return float(np.mean(np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)))
