@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 BUILD_VERSION = "2"
-MODEL_ID = f"centerface+sface-2021dec-int8.v{BUILD_VERSION}"
+MODEL_ID = f"centerface+sface-2021dec-int8.v{BUILD_VERSION}"  # + the recognizer's checksum, see model_id_for
 # int8 models must agree with their fp32 originals this well on synthetic images (measured on this build:
 # heatmap 0.011, worst embedding cosine 0.93; on real LFW crops the mean cosine is >= 0.98, tests/engine)
 INT8_MAX_HEATMAP_DIFF = 0.1
@@ -94,7 +94,8 @@ def pack_is_current(out: Path) -> bool:
         return False
     try:
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("model_id") != MODEL_ID or manifest.get("thresholds") != DEFAULT_THRESHOLDS:
+        recognizer_sha = manifest["files"]["recognizer"]["sha256"]
+        if manifest.get("model_id") != model_id_for(recognizer_sha) or manifest.get("thresholds") != DEFAULT_THRESHOLDS:
             return False
         for entry in manifest["files"].values():
             path = out / entry["file"]
@@ -103,6 +104,13 @@ def pack_is_current(out: Path) -> bool:
     except (ValueError, KeyError, TypeError, OSError):
         return False
     return True
+
+
+def model_id_for(recognizer_sha256: str) -> str:
+    """The id every embedding records. It carries the recognizer file's checksum: a build that quantized
+    differently (another onnxruntime, new calibration) gets a new id, so its embeddings are never compared
+    with the old ones (`attendance-reembed` re-embeds the portraits)."""
+    return f"{MODEL_ID}-{recognizer_sha256[:8]}"
 
 
 def fetch_member(source: Source, workdir: Path) -> bytes:
@@ -431,7 +439,7 @@ def build(out: Path, *, force: bool = False, log: Any = print) -> Path:
     """Build the default pack into `out`; return the manifest path."""
     out = Path(out)
     if not force and pack_is_current(out):
-        log(f"{out}: model pack {MODEL_ID} is up to date")
+        log(f"{out}: model pack {json.loads((out / 'manifest.json').read_text())['model_id']} is up to date")
         return out / "manifest.json"
     out.mkdir(parents=True, exist_ok=True)
     raw, models, errors = fetch_and_convert(log)
@@ -466,7 +474,7 @@ def build(out: Path, *, force: bool = False, log: Any = print) -> Path:
         (out / stale).unlink(missing_ok=True)
     manifest = {
         "format": "attendance-default-pack",
-        "model_id": MODEL_ID,
+        "model_id": model_id_for(files["recognizer"]["sha256"]),
         "build_version": BUILD_VERSION,
         "embedding_size": 128,
         "files": files,
@@ -476,7 +484,7 @@ def build(out: Path, *, force: bool = False, log: Any = print) -> Path:
     tmp_manifest = out / "manifest.json.tmp"
     tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
     tmp_manifest.replace(manifest_path)
-    log(f"{out}: wrote model pack {MODEL_ID}")
+    log(f"{out}: wrote model pack {manifest['model_id']}")
     return manifest_path
 
 
