@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from attendance_shared.db import session_scope
 from attendance_shared.models import FaceEmbedding, StudentPhoto
@@ -45,3 +45,46 @@ def test_reembed_fills_the_new_model_and_prunes_the_old():
     with session_scope(url) as s:
         models = set(s.scalars(select(FaceEmbedding.model_id).where(FaceEmbedding.student_id == student)))
     assert models == {engine.model_id}
+
+
+def test_attendance_after_a_model_change_embeds_the_class_first():
+    """A new worker image with a new pack: the next attendance job embeds the class's portraits itself, so the
+    class is not marked absent while nobody has run attendance-reembed yet."""
+    from attendance_shared.models import AttendanceRecord, AttendanceStatus, PhotoStatus
+    from attendance_shared.storage import make_store
+    from attendance_worker.attendance import process_session
+    from attendance_worker.engine import get_engine
+
+    engine = get_engine()
+    group = require_facedata() / "groups" / "obama_biden"
+    photo = group / "class" / "two_people.jpg"
+    ids = seed_course(
+        {name: sorted((group / "enroll" / name).glob("*.jpg")) for name in ("Barack_Obama", "Joe_Biden")},
+        [(photo.name, photo.read_bytes())],
+    )
+    settings = get_settings()
+    with session_scope(settings.sqlalchemy_url) as s:  # accepted under an older model, nothing for this one
+        for p in s.scalars(select(StudentPhoto).where(StudentPhoto.student_id.in_(ids["students"].values()))):
+            p.status = PhotoStatus.ACCEPTED
+            s.add(
+                FaceEmbedding(
+                    student_id=p.student_id,
+                    student_photo_id=p.id,
+                    model_id="old-model",
+                    dim=64,
+                    vector=(np.ones(64, dtype=np.float32) / 8).tobytes(),
+                )
+            )
+    steps: list[str] = []
+    with session_scope(settings.sqlalchemy_url) as s:
+        process_session(s, make_store(settings), engine, ids["session"], lambda _p, message: steps.append(message))
+    assert any("current face model" in m for m in steps)
+    with session_scope(settings.sqlalchemy_url) as s:
+        statuses = set(s.scalars(select(AttendanceRecord.status).where(AttendanceRecord.session_id == ids["session"])))
+        current = s.scalar(
+            select(func.count())
+            .select_from(FaceEmbedding)
+            .where(FaceEmbedding.student_id.in_(ids["students"].values()), FaceEmbedding.model_id == engine.model_id)
+        )
+    assert statuses == {AttendanceStatus.PRESENT}
+    assert current == 4

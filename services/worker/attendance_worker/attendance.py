@@ -30,6 +30,7 @@ from attendance_shared.storage import PhotoStore, annotated_key
 from .engine import Engine, merge_session
 from .engine import FaceDecision as EngineDecision
 from .gallery import course_gallery
+from .reembed import reembed_course
 
 Progress = Callable[[int, str], None]
 
@@ -158,6 +159,8 @@ def process_session(
         return None
     outcome = SessionOutcome()
     photos = [p for p in att.photos if p.storage_key]
+    if reembed_course(session, store, engine, att.course_id):
+        report(3, "Updated the class's portraits for the current face model")
     gallery = course_gallery(session, att.course_id, engine.model_id)
     names = {str(s.id): s.name for s in att.course.students}
     report(5, f"Recognising {len(photos)} photo(s)")

@@ -16,12 +16,13 @@ import sys
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, func, select
+from sqlalchemy.orm import Session
 
 from attendance_shared.db import session_scope
 from attendance_shared.logs import configure_logging
-from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
+from attendance_shared.models import Enrollment, FaceEmbedding, PhotoStatus, StudentPhoto
 from attendance_shared.settings import get_settings
-from attendance_shared.storage import StorageError, make_store
+from attendance_shared.storage import PhotoStore, StorageError, make_store
 
 from .engine import Engine, get_engine
 from .enrollment import enroll_photo
@@ -79,6 +80,41 @@ def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> Reem
             s.execute(delete(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id))
             outcome.pruned = int(stale or 0)
     return outcome
+
+
+def reembed_course(session: Session, store: PhotoStore, engine: Engine, course_id: int) -> int:
+    """Embed, inside the caller's transaction, the accepted portraits of a course's students that have no
+    embedding of engine.model_id; returns how many were embedded.
+
+    A new worker image with a new model pack would otherwise see an empty gallery (old embeddings are
+    never compared) and mark the whole class absent until someone runs attendance-reembed. Portraits
+    the new model refuses become REJECTED with its reason and are not tried again.
+    """
+    has_current = exists().where(
+        FaceEmbedding.student_photo_id == StudentPhoto.id, FaceEmbedding.model_id == engine.model_id
+    )
+    enrolled = select(Enrollment.student_id).where(Enrollment.course_id == course_id)
+    ids = list(
+        session.scalars(
+            select(StudentPhoto.id)
+            .where(StudentPhoto.student_id.in_(enrolled), StudentPhoto.status == PhotoStatus.ACCEPTED, ~has_current)
+            .order_by(StudentPhoto.id)
+        )
+    )
+    embedded = 0
+    for photo_id in ids:
+        try:
+            photo = enroll_photo(session, store, engine, photo_id)
+        except StorageError:
+            log.warning("portrait %s is missing from storage; skipped", photo_id)
+            continue
+        embedded += int(photo is not None and photo.status == PhotoStatus.ACCEPTED)
+    if ids:
+        session.flush()
+        log.info(
+            "course %s: %d of %d portrait(s) embedded with model %s", course_id, embedded, len(ids), engine.model_id
+        )
+    return embedded
 
 
 def main(argv: list[str] | None = None) -> int:
