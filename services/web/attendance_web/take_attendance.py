@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
@@ -71,6 +72,21 @@ def get_or_create_session(course_id: int, date: dt.date, label: str) -> tuple[At
     existing = db().scalar(stmt)
     if existing:
         return existing, False
+    if db().get_bind().dialect.name == "postgresql":
+        # One round trip instead of SAVEPOINT, INSERT, RELEASE; a concurrent insert waits on the index, then
+        # this one does nothing and the SELECT finds the other request's session.
+        created = db().scalar(
+            pg_insert(AttendanceSession)
+            .values(course_id=course_id, date=date, label=label)
+            .on_conflict_do_nothing(index_elements=["course_id", "date", "label"])
+            .returning(AttendanceSession)
+        )
+        if created is not None:
+            return created, True
+        found = db().scalar(stmt)
+        if found is None:  # pragma: no cover - the conflict said it exists
+            raise RuntimeError("attendance session vanished during get_or_create_session")
+        return found, False
     session = AttendanceSession(course_id=course_id, date=date, label=label)
     try:
         with db().begin_nested():
