@@ -1,9 +1,14 @@
 """50 teachers at once, uploading classroom photos and polling their jobs, against gunicorn main:app.
 
-    .venv/bin/python -m bench.load [--teachers 50] [--seconds 60]
+    .venv/bin/python -m bench.load [--teachers 50] [--seconds 60] [--size WxH] [--client python|wrk] [--workers 3]
 
 The upload request only checks, stores and enqueues (no worker runs here, so the queue only grows):
-this measures the web tier. Bounded in time; loopback only. Prints a JSON line of figures.
+this measures the web tier. Bounded in time; loopback only. Prints a JSON line of figures, with the
+load average and the CPU seconds used by the web server, the load generator and everything else.
+
+`--client python` (default): 50 threads of `requests`, which on a small machine eat the cores the
+server needs. `--client wrk`: the same teachers, photos and loop (bench/wrk_upload.lua) driven by wrk
+(C, `apt-get install wrk`), one thread and connection per teacher.
 """
 
 from __future__ import annotations
@@ -11,16 +16,21 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
+import shutil
 import statistics
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .stack import Stack, csrf_token, signup
+from .stack import CpuMeter, Stack, csrf_token, signup
 
 
 def phone_photo(seed: int, size: tuple[int, int] = (4032, 3024)) -> bytes:
@@ -37,32 +47,50 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def run(teachers: int, seconds: float, size: tuple[int, int] = (4032, 3024)) -> dict:
-    photos = [phone_photo(i, size) for i in range(4)]
+def summarize(values: list[float]) -> dict[str, object]:
+    ms = [v * 1000 for v in values]
+    return {
+        "requests": len(ms),
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(max(ms), 1) if ms else None,
+        "mean_ms": round(statistics.fmean(ms), 1) if ms else None,
+    }
+
+
+def server_times(access_log: Path) -> dict[str, list[float]]:
+    """What gunicorn measured per request (from reading the request to the response written): the rest
+    of what the client saw is waiting for a worker thread (and the GIL) or the client itself."""
+    out: dict[str, list[float]] = {"upload": [], "poll": []}
+    for line in access_log.read_text().splitlines():
+        method, path, _status, micros = line.split()
+        if method == "POST" and path.endswith("/sessions"):
+            out["upload"].append(int(micros) / 1e6)
+        elif method == "GET" and path.startswith("/jobs/"):
+            out["poll"].append(int(micros) / 1e6)
+    return out
+
+
+def python_clients(
+    base: str, clients: list[tuple], photos: list[bytes], seconds: float
+) -> tuple[dict[str, list[float]], list[str]]:
+    """One thread of `requests` per teacher; an exception (reset, timeout) is an error, not a lost thread."""
     results: dict[str, list[float]] = {"upload": [], "poll": []}
     errors: list[str] = []
     lock = threading.Lock()
-    with Stack() as stack:
-        base = stack.start_web(workers=3)
-        clients = []
-        for i in range(teachers):
-            s = signup(base, f"load-{i}-{uuid.uuid4().hex[:6]}@school.example.org")
-            token = csrf_token(s, base + "/")
-            r = s.post(base + "/courses", data={"csrf_token": token, "name": f"Class {i}"}, timeout=10)
-            course = int(r.url.rstrip("/").rsplit("/", 1)[-1])
-            clients.append((s, course, csrf_token(s, f"{base}/courses/{course}")))
-        stop_at = time.monotonic() + seconds
-        barrier = threading.Barrier(teachers)
+    stop_at = time.monotonic() + seconds
+    barrier = threading.Barrier(len(clients))
 
-        def teacher(idx: int) -> None:
-            s, course, token = clients[idx]
-            rnd = random.Random(idx)
-            n = 0
-            barrier.wait()
-            while time.monotonic() < stop_at:
-                n += 1
-                photo = photos[rnd.randrange(len(photos))]
-                t0 = time.perf_counter()
+    def teacher(idx: int) -> None:
+        s, course, token = clients[idx]
+        rnd = random.Random(idx)
+        n = 0
+        barrier.wait()
+        while time.monotonic() < stop_at:
+            n += 1
+            photo = photos[rnd.randrange(len(photos))]
+            t0 = time.perf_counter()
+            try:
                 r = s.post(
                     f"{base}/courses/{course}/sessions",
                     data={"csrf_token": token, "date": "2026-11-24", "label": f"P{n}"},
@@ -70,52 +98,114 @@ def run(teachers: int, seconds: float, size: tuple[int, int] = (4032, 3024)) -> 
                     allow_redirects=False,
                     timeout=30,
                 )
-                dt = time.perf_counter() - t0
-                location = r.headers.get("Location", "")
-                ok = r.status_code == 303 and "/jobs/" in location
+            except Exception as exc:  # a reset or timeout is an error of the run
                 with lock:
-                    if ok:
-                        results["upload"].append(dt)
-                    else:
-                        errors.append(f"upload {r.status_code} {location}")
-                if not ok:
-                    continue
-                job = location.rsplit("/", 1)[-1]
-                for _ in range(3):
-                    t0 = time.perf_counter()
+                    errors.append(f"upload {type(exc).__name__}")
+                continue
+            dt = time.perf_counter() - t0
+            location = r.headers.get("Location", "")
+            ok = r.status_code == 303 and "/jobs/" in location
+            with lock:
+                if ok:
+                    results["upload"].append(dt)
+                else:
+                    errors.append(f"upload {r.status_code} {location}")
+            if not ok:
+                continue
+            job = location.rsplit("/", 1)[-1]
+            for _ in range(3):
+                t0 = time.perf_counter()
+                try:
                     p = s.get(f"{base}/jobs/{job}.json", timeout=30)
-                    with lock:
-                        if p.status_code == 200:
-                            results["poll"].append(time.perf_counter() - t0)
-                        else:
-                            errors.append(f"poll {p.status_code}")
-                    time.sleep(1.0)
+                    status = p.status_code
+                except Exception as exc:
+                    status = type(exc).__name__
+                with lock:
+                    if status == 200:
+                        results["poll"].append(time.perf_counter() - t0)
+                    else:
+                        errors.append(f"poll {status}")
+                time.sleep(1.0)
 
-        threads = [threading.Thread(target=teacher, args=(i,)) for i in range(teachers)]
+    threads = [threading.Thread(target=teacher, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 120)
+    return results, errors
+
+
+def wrk_clients(
+    base: str, clients: list[tuple], photos: list[bytes], seconds: float
+) -> tuple[dict[str, list[float]], list[str]]:
+    """The same loop driven by wrk (bench/wrk_upload.lua): teacher i always sends photo i % 4."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    with tempfile.TemporaryDirectory(prefix="attendance-wrk-") as tmp:
+        lines = []
+        for i, (s, course, token) in enumerate(clients):
+            photo = Path(tmp) / f"photo{i % len(photos)}.jpg"
+            photo.write_bytes(photos[i % len(photos)])
+            cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+            agent = s.headers["User-Agent"]  # the session is bound to it (Flask-Login's session protection)
+            lines.append(f"{course}\t{cookie}\t{token}\t{photo}\t{agent}")
+        teachers, results_file = Path(tmp) / "teachers.tsv", Path(tmp) / "results.tsv"
+        teachers.write_text("\n".join(lines) + "\n")
+        n = str(len(clients))
+        cmd = [wrk, "-t", n, "-c", n, "-d", f"{seconds:g}s", "--timeout", "30s",
+               "-s", str(Path(__file__).with_name("wrk_upload.lua")), base]  # fmt: skip
+        env = dict(os.environ, WRK_TEACHERS=str(teachers), WRK_RESULTS=str(results_file))
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=seconds + 120)
+        results: dict[str, list[float]] = {"upload": [], "poll": []}
+        errors: list[str] = []
+        for line in results_file.read_text().splitlines():
+            what, value = line.split("\t", 1)
+            if what == "errors":
+                errors.append(value)
+            else:
+                results[what[:-1]].append(float(value) / 1000)
+    return results, errors
+
+
+def run(
+    teachers: int, seconds: float, size: tuple[int, int] = (4032, 3024), client: str = "python", workers: int = 3
+) -> dict:
+    photos = [phone_photo(i, size) for i in range(4)]
+    with Stack() as stack:
+        base = stack.start_web(workers=workers)
+        clients = []
+        for i in range(teachers):
+            s = signup(base, f"load-{i}-{uuid.uuid4().hex[:6]}@school.example.org")
+            token = csrf_token(s, base + "/")
+            r = s.post(base + "/courses", data={"csrf_token": token, "name": f"Class {i}"}, timeout=10)
+            course = int(r.url.rstrip("/").rsplit("/", 1)[-1])
+            clients.append((s, course, csrf_token(s, f"{base}/courses/{course}")))
+        drive = wrk_clients if client == "wrk" else python_clients
+        meter = CpuMeter(stack.web_pid)
+        meter.start()
         started = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(seconds + 120)
+        results, errors = drive(base, clients, photos, seconds)
         elapsed = time.monotonic() - started
-    out = {
+        cpu = meter.stop()
+        server = server_times(stack.access_log)
+    out: dict[str, object] = {
+        "client": client,
         "teachers": teachers,
         "seconds": round(elapsed, 1),
         "photo": f"{size[0]}x{size[1]}, {len(photos[0]) // 1024} KB",
+        "gunicorn": f"--workers {workers} " + os.environ.get("GUNICORN_CMD_ARGS", "--threads 4"),
         "errors": len(errors),
     }
     for kind, values in results.items():
-        ms = [v * 1000 for v in values]
-        out[kind] = {
-            "requests": len(ms),
-            "per_second": round(len(ms) / elapsed, 1),
-            "p50_ms": round(percentile(ms, 50), 1),
-            "p99_ms": round(percentile(ms, 99), 1),
-            "max_ms": round(max(ms), 1) if ms else None,
-            "mean_ms": round(statistics.fmean(ms), 1) if ms else None,
-        }
+        out[kind] = {**summarize(values), "per_second": round(len(values) / elapsed, 1)}
+    for kind, values in server.items():
+        out[f"{kind}_in_gunicorn"] = summarize(values)
     if errors:
         out["error_kinds"] = sorted(set(errors))[:10]
+    if results["upload"]:
+        out["cpu_ms_web_per_loop"] = round(1000 * float(cpu["cpu_s_web"]) / len(results["upload"]), 1)  # type: ignore[arg-type]
+    out.update(cpu)
     return out
 
 
@@ -124,9 +214,11 @@ def main() -> None:
     parser.add_argument("--teachers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--size", default="4032x3024", help="photo size WIDTHxHEIGHT (default: a 12 MP phone photo)")
+    parser.add_argument("--client", choices=("python", "wrk"), default="python", help="load generator")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (the Procfile: 3)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    print(json.dumps(run(args.teachers, args.seconds, (width, height))))
+    print(json.dumps(run(args.teachers, args.seconds, (width, height), args.client, args.workers)))
 
 
 if __name__ == "__main__":

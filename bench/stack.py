@@ -54,6 +54,9 @@ class Stack:
         )
         self.procs: list[subprocess.Popen] = []
         self.port = 0
+        self.web_pid = 0
+        self.access_log = self.tmp / "access.log"  # METHOD PATH STATUS MICROSECONDS, one line per request
+        self.web_log = self.tmp / "web.log"  # the app's JSON log lines (each request with its "ms")
 
     def _admin(self, sql: str) -> None:
         engine = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -84,10 +87,14 @@ class Stack:
     def start_web(self, workers: int = 3) -> str:
         """Exactly the Procfile's server (gunicorn main:app), on a free loopback port."""
         self.port = free_port()
-        cmd = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "main:app"]
-        self.procs.append(
-            subprocess.Popen(cmd, env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
+        # The Procfile's flags; its access log goes to a file here, with the time gunicorn spent per request.
+        cmd = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+               "--timeout", "120", "--access-logfile", str(self.access_log), "--access-logformat",
+               "%(m)s %(U)s %(s)s %(D)s", "main:app"]  # fmt: skip
+        log = self.web_log.open("wb")
+        proc = subprocess.Popen(cmd, env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        self.web_pid = proc.pid
         base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -129,6 +136,99 @@ class Stack:
             except subprocess.TimeoutExpired:
                 p.kill()
         self.procs.clear()
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()  # fields after "pid (comm)": state is [0], ppid [1]
+
+
+def process_tree(root: int) -> list[int]:
+    """root and all its descendants (gunicorn's master and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def pids_named(*names: str) -> list[int]:
+    """Processes whose command name is one of names (PostgreSQL's and Redis's servers)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() in names:
+                out.append(int(entry.name))
+        except OSError:
+            pass
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (utime, stime in /proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        if fields := _stat(pid):
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores (from /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / CLK_TCK, sum(values[:8]) / CLK_TCK
+
+
+class CpuMeter:
+    """CPU used during a measured window: the web server's processes, the load generator (this process and
+    its finished children, e.g. wrk), and the whole machine, so every figure comes with what else ran."""
+
+    def __init__(self, web_pid: int) -> None:
+        self.web_pid = web_pid
+
+    def _sample(self) -> dict[str, float]:
+        busy, total = machine_cpu()
+        t = os.times()
+        return {
+            "web": cpu_seconds(process_tree(self.web_pid)),
+            "client": t.user + t.system + t.children_user + t.children_system,
+            # Backends that exit during the window are missed: a lower bound for the database's share.
+            "db": cpu_seconds(pids_named("postgres", "redis-server")),
+            "busy": busy,
+            "total": total,
+            "wall": time.monotonic(),
+        }
+
+    def start(self) -> None:
+        self.load_before = os.getloadavg()
+        self.before = self._sample()
+
+    def stop(self) -> dict[str, object]:
+        after = self._sample()
+        d = {k: after[k] - self.before[k] for k in after}
+        other = d["busy"] - d["web"] - d["client"] - d["db"]
+        return {
+            "load_average_before": [round(v, 2) for v in self.load_before],
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+            "cores": os.cpu_count(),
+            "cpu_s_web": round(d["web"], 1),
+            "cpu_s_client": round(d["client"], 1),
+            "cpu_s_postgres_redis": round(d["db"], 1),
+            "cpu_s_other": round(other, 1),  # anything else on the machine (other users' jobs)
+            "machine_busy_pct": round(100 * d["busy"] / d["total"], 1) if d["total"] else None,
+        }
 
 
 def signup(base: str, email: str, password: str = "bench password 123") -> requests.Session:
