@@ -1,10 +1,15 @@
 """50 teachers at once, uploading classroom photos and polling their jobs, against gunicorn main:app.
 
-    .venv/bin/python -m bench.load [--teachers 50] [--seconds 60] [--size WxH] [--client python|wrk] [--workers 3]
+    .venv/bin/python -m bench.load [--teachers 50] [--seconds 60] [--size WxH] [--client python|wrk]
+                                   [--workers 3] [--stagger]
 
 The upload request only checks, stores and enqueues (no worker runs here, so the queue only grows):
 this measures the web tier. Bounded in time; loopback only. Prints a JSON line of figures, with the
 load average and the CPU seconds used by the web server, the load generator and everything else.
+
+By default all teachers start together, so every ~3 s all 50 upload within a few milliseconds of each
+other (a burst: the last upload waits for the 49 before it); `--stagger` starts each teacher at a random
+point of its loop, the same 50 teachers and request rate without the lock-step.
 
 `--client python` (default): 50 threads of `requests`, which on a small machine eat the cores the
 server needs. `--client wrk`: the same teachers, photos and loop (bench/wrk_upload.lua) driven by wrk
@@ -28,6 +33,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import requests
 from PIL import Image
 
 from .stack import CpuMeter, Stack, csrf_token, signup
@@ -72,7 +78,7 @@ def server_times(access_log: Path) -> dict[str, list[float]]:
 
 
 def python_clients(
-    base: str, clients: list[tuple], photos: list[bytes], seconds: float
+    base: str, clients: list[tuple], photos: list[bytes], seconds: float, stagger: bool
 ) -> tuple[dict[str, list[float]], list[str]]:
     """One thread of `requests` per teacher; an exception (reset, timeout) is an error, not a lost thread."""
     results: dict[str, list[float]] = {"upload": [], "poll": []}
@@ -86,6 +92,8 @@ def python_clients(
         rnd = random.Random(idx)
         n = 0
         barrier.wait()
+        if stagger:
+            time.sleep(rnd.uniform(0, 3.0))  # this teacher's place in the ~3 s loop
         while time.monotonic() < stop_at:
             n += 1
             photo = photos[rnd.randrange(len(photos))]
@@ -98,7 +106,7 @@ def python_clients(
                     allow_redirects=False,
                     timeout=30,
                 )
-            except Exception as exc:  # a reset or timeout is an error of the run
+            except requests.RequestException as exc:  # a reset or timeout is an error of the run
                 with lock:
                     errors.append(f"upload {type(exc).__name__}")
                 continue
@@ -118,7 +126,7 @@ def python_clients(
                 try:
                     p = s.get(f"{base}/jobs/{job}.json", timeout=30)
                     status = p.status_code
-                except Exception as exc:
+                except requests.RequestException as exc:
                     status = type(exc).__name__
                 with lock:
                     if status == 200:
@@ -136,7 +144,7 @@ def python_clients(
 
 
 def wrk_clients(
-    base: str, clients: list[tuple], photos: list[bytes], seconds: float
+    base: str, clients: list[tuple], photos: list[bytes], seconds: float, stagger: bool
 ) -> tuple[dict[str, list[float]], list[str]]:
     """The same loop driven by wrk (bench/wrk_upload.lua): teacher i always sends photo i % 4."""
     wrk = shutil.which("wrk")
@@ -155,7 +163,12 @@ def wrk_clients(
         n = str(len(clients))
         cmd = [wrk, "-t", n, "-c", n, "-d", f"{seconds:g}s", "--timeout", "30s",
                "-s", str(Path(__file__).with_name("wrk_upload.lua")), base]  # fmt: skip
-        env = dict(os.environ, WRK_TEACHERS=str(teachers), WRK_RESULTS=str(results_file))
+        env = dict(
+            os.environ,
+            WRK_TEACHERS=str(teachers),
+            WRK_RESULTS=str(results_file),
+            WRK_STAGGER=str(int(stagger)),
+        )
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=seconds + 120)
         results: dict[str, list[float]] = {"upload": [], "poll": []}
         errors: list[str] = []
@@ -169,7 +182,12 @@ def wrk_clients(
 
 
 def run(
-    teachers: int, seconds: float, size: tuple[int, int] = (4032, 3024), client: str = "python", workers: int = 3
+    teachers: int,
+    seconds: float,
+    size: tuple[int, int] = (4032, 3024),
+    client: str = "python",
+    workers: int = 3,
+    stagger: bool = False,
 ) -> dict:
     photos = [phone_photo(i, size) for i in range(4)]
     with Stack() as stack:
@@ -178,20 +196,25 @@ def run(
         for i in range(teachers):
             s = signup(base, f"load-{i}-{uuid.uuid4().hex[:6]}@school.example.org")
             token = csrf_token(s, base + "/")
-            r = s.post(base + "/courses", data={"csrf_token": token, "name": f"Class {i}"}, timeout=10)
+            r = s.post(
+                base + "/courses",
+                data={"csrf_token": token, "name": f"Class {i}"},
+                timeout=10,
+            )
             course = int(r.url.rstrip("/").rsplit("/", 1)[-1])
             clients.append((s, course, csrf_token(s, f"{base}/courses/{course}")))
         drive = wrk_clients if client == "wrk" else python_clients
         meter = CpuMeter(stack.web_pid)
         meter.start()
         started = time.monotonic()
-        results, errors = drive(base, clients, photos, seconds)
+        results, errors = drive(base, clients, photos, seconds, stagger)
         elapsed = time.monotonic() - started
         cpu = meter.stop()
         server = server_times(stack.access_log)
     out: dict[str, object] = {
         "client": client,
         "teachers": teachers,
+        "start": "staggered over 3 s" if stagger else "together",
         "seconds": round(elapsed, 1),
         "photo": f"{size[0]}x{size[1]}, {len(photos[0]) // 1024} KB",
         "gunicorn": f"--workers {workers} " + os.environ.get("GUNICORN_CMD_ARGS", "--threads 4"),
@@ -213,12 +236,37 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--teachers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--size", default="4032x3024", help="photo size WIDTHxHEIGHT (default: a 12 MP phone photo)")
+    parser.add_argument(
+        "--size",
+        default="4032x3024",
+        help="photo size WIDTHxHEIGHT (default: a 12 MP phone photo)",
+    )
     parser.add_argument("--client", choices=("python", "wrk"), default="python", help="load generator")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (the Procfile: 3)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=3,
+        help="gunicorn worker processes (the Procfile: 3)",
+    )
+    parser.add_argument(
+        "--stagger",
+        action="store_true",
+        help="each teacher starts at a random point of the ~3 s loop (default: all 50 upload at the same instant)",
+    )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    print(json.dumps(run(args.teachers, args.seconds, (width, height), args.client, args.workers)))
+    print(
+        json.dumps(
+            run(
+                args.teachers,
+                args.seconds,
+                (width, height),
+                args.client,
+                args.workers,
+                args.stagger,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

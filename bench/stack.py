@@ -204,12 +204,20 @@ class CpuMeter:
         return {
             "web": cpu_seconds(process_tree(self.web_pid)),
             "client": t.user + t.system + t.children_user + t.children_system,
-            # Backends that exit during the window are missed: a lower bound for the database's share.
-            "db": cpu_seconds(pids_named("postgres", "redis-server")),
+            "db": self._db_cpu(),
             "busy": busy,
             "total": total,
             "wall": time.monotonic(),
         }
+
+    def _db_cpu(self) -> float:
+        """PostgreSQL's and Redis's CPU, counted only for processes alive at both ends of the window
+        (a backend that ends in between is missed: a lower bound)."""
+        now = {pid: cpu_seconds([pid]) for pid in pids_named("postgres", "redis-server")}
+        if not hasattr(self, "_db_start"):
+            self._db_start = now
+            return 0.0
+        return sum(cpu - self._db_start[pid] for pid, cpu in now.items() if pid in self._db_start)
 
     def start(self) -> None:
         self.load_before = os.getloadavg()

@@ -34,6 +34,7 @@ end
 uploads, polls, errors = {}, {}, {}
 local course, cookie, agent, head, tail
 local kind, job, polls_done, n, t0 = "upload", nil, 0, 0, 0
+local start_offset = nil -- ms before the first upload (WRK_STAGGER=1: a random point of the ~3 s loop)
 
 function init(args)
   local photo
@@ -45,6 +46,8 @@ function init(args)
   local function field(name, value)
     return "--" .. boundary .. '\r\nContent-Disposition: form-data; name="' .. name .. '"\r\n\r\n' .. value .. "\r\n"
   end
+  math.randomseed(tonumber(course))
+  start_offset = os.getenv("WRK_STAGGER") == "1" and math.random(0, 3000) or 0
   head = field("csrf_token", token) .. field("date", "2026-11-24") .. "--" .. boundary
     .. '\r\nContent-Disposition: form-data; name="label"\r\n\r\n'
   tail = "\r\n--" .. boundary .. '\r\nContent-Disposition: form-data; name="photos"; filename="room.jpg"\r\n'
@@ -52,6 +55,11 @@ function init(args)
 end
 
 function delay()
+  if start_offset then
+    local first = start_offset
+    start_offset = nil
+    return first
+  end
   -- Python client: upload, poll, sleep 1 s, poll, sleep 1 s, poll, sleep 1 s, upload ...
   if (kind == "poll" and polls_done > 0) or (kind == "upload" and polls_done == 3) then
     return 1000
