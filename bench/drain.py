@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from attendance_shared.contracts import AttendancePayload
 
 from .common import facedata_dir
-from .stack import Stack
+from .stack import REPO, Stack, cpu_seconds, machine_cpu, process_tree
 
 
 def classroom_photo(variant: int) -> bytes:
@@ -118,6 +118,9 @@ def drain(workers: int, n: int) -> dict:
             stack.start_worker(cpu=i % (os.cpu_count() or 1), threads=1)
         seeded = seed_jobs(stack, n)
         job_ids = [j for j, _ in seeded]
+        load_before = os.getloadavg()
+        worker_pids = [pid for proc in stack.procs for pid in process_tree(proc.pid)]
+        cpu_before, (busy_before, total_before) = cpu_seconds(worker_pids), machine_cpu()
         started = time.monotonic()
         publish_all(seeded)
         url = get_settings().sqlalchemy_url
@@ -131,24 +134,31 @@ def drain(workers: int, n: int) -> dict:
                 break
             time.sleep(0.5)
         elapsed = time.monotonic() - started
+        worker_cpu = cpu_seconds(worker_pids) - cpu_before
+        busy, total = machine_cpu()
+        busy -= busy_before
+        total -= total_before
         with session_scope(url) as s:
             failed_jobs = select(func.count()).select_from(Job).where(Job.id.in_(job_ids), Job.state == JobState.FAILED)
             failed = s.scalar(failed_jobs) or 0
     return {"workers": workers, "jobs": n, "done": int(done), "failed": int(failed), "seconds": round(elapsed, 1),
-            "jobs_per_minute": round(60 * done / elapsed, 1)}  # fmt: skip
+            "jobs_per_minute": round(60 * done / elapsed, 1),
+            # What else ran: the workers' CPU against the whole machine's (PostgreSQL, Redis, this poller, others).
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+            "cpu_s_workers": round(worker_cpu, 1), "cpu_s_rest_of_machine": round(busy - worker_cpu, 1),
+            "machine_busy_pct": round(100 * busy / total, 1) if total else None}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=200)
     args = parser.parse_args()
+    pack = json.loads((REPO / "models" / "default" / "manifest.json").read_text())["model_id"]
     one = drain(1, args.jobs)
     two = drain(2, args.jobs)
-    print(
-        json.dumps(
-            {"one_worker": one, "two_workers": two, "ratio": round(two["jobs_per_minute"] / one["jobs_per_minute"], 2)}
-        )
-    )
+    ratio = round(two["jobs_per_minute"] / one["jobs_per_minute"], 2)
+    print(json.dumps({"model_pack": pack, "one_worker": one, "two_workers": two, "ratio": ratio}))
 
 
 if __name__ == "__main__":

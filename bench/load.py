@@ -79,13 +79,14 @@ def server_times(access_log: Path) -> dict[str, list[float]]:
 
 def python_clients(
     base: str, clients: list[tuple], photos: list[bytes], seconds: float, stagger: bool
-) -> tuple[dict[str, list[float]], list[str]]:
+) -> tuple[dict[str, list[tuple[float, float]]], list[str]]:
     """One thread of `requests` per teacher; an exception (reset, timeout) is an error, not a lost thread."""
-    results: dict[str, list[float]] = {"upload": [], "poll": []}
+    results: dict[str, list[tuple[float, float]]] = {"upload": [], "poll": []}
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
     barrier = threading.Barrier(len(clients))
+    began = time.perf_counter()
 
     def teacher(idx: int) -> None:
         s, course, token = clients[idx]
@@ -115,7 +116,7 @@ def python_clients(
             ok = r.status_code == 303 and "/jobs/" in location
             with lock:
                 if ok:
-                    results["upload"].append(dt)
+                    results["upload"].append((dt, t0 - began))
                 else:
                     errors.append(f"upload {r.status_code} {location}")
             if not ok:
@@ -130,7 +131,7 @@ def python_clients(
                     status = type(exc).__name__
                 with lock:
                     if status == 200:
-                        results["poll"].append(time.perf_counter() - t0)
+                        results["poll"].append((time.perf_counter() - t0, t0 - began))
                     else:
                         errors.append(f"poll {status}")
                 time.sleep(1.0)
@@ -145,7 +146,7 @@ def python_clients(
 
 def wrk_clients(
     base: str, clients: list[tuple], photos: list[bytes], seconds: float, stagger: bool
-) -> tuple[dict[str, list[float]], list[str]]:
+) -> tuple[dict[str, list[tuple[float, float]]], list[str]]:
     """The same loop driven by wrk (bench/wrk_upload.lua): teacher i always sends photo i % 4."""
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -170,14 +171,15 @@ def wrk_clients(
             WRK_STAGGER=str(int(stagger)),
         )
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=seconds + 120)
-        results: dict[str, list[float]] = {"upload": [], "poll": []}
+        results: dict[str, list[tuple[float, float]]] = {"upload": [], "poll": []}
         errors: list[str] = []
         for line in results_file.read_text().splitlines():
             what, value = line.split("\t", 1)
             if what == "errors":
                 errors.append(value)
             else:
-                results[what[:-1]].append(float(value) / 1000)
+                ms, start = value.split("\t")
+                results[what[:-1]].append((float(ms) / 1000, float(start)))
     return results, errors
 
 
@@ -220,8 +222,11 @@ def run(
         "gunicorn": f"--workers {workers} " + os.environ.get("GUNICORN_CMD_ARGS", "--threads 4"),
         "errors": len(errors),
     }
-    for kind, values in results.items():
+    for kind, timed in results.items():
+        values = [latency for latency, _ in timed]
         out[kind] = {**summarize(values), "per_second": round(len(values) / elapsed, 1)}
+        # The same without requests started in the first 5 s (connections opening; a staggered start).
+        out[f"{kind}_after_5s"] = summarize([latency for latency, start in timed if start >= 5.0])
     for kind, values in server.items():
         out[f"{kind}_in_gunicorn"] = summarize(values)
     if errors:

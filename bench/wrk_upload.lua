@@ -2,7 +2,7 @@
 -- looping like the Python client: upload a classroom photo (a new session each time), then poll its job
 -- JSON 3 times, 1 s apart. Teachers (course, cookie, CSRF token, photo file) come from the file named by
 -- WRK_TEACHERS, written by bench/load.py after it signed them up; per-request latencies (ms, upload and
--- poll apart) and errors go to the file named by WRK_RESULTS. The multipart body is built once per
+-- poll apart, each with its start in seconds from the thread's start) and errors go to the file named by WRK_RESULTS. The multipart body is built once per
 -- teacher; only the session label changes per upload.
 
 local ffi = require("ffi")
@@ -33,10 +33,11 @@ end
 -- Thread state.
 uploads, polls, errors = {}, {}, {}
 local course, cookie, agent, head, tail
-local kind, job, polls_done, n, t0 = "upload", nil, 0, 0, 0
+local kind, job, polls_done, n, t0, t_init = "upload", nil, 0, 0, 0, 0
 local start_offset = nil -- ms before the first upload (WRK_STAGGER=1: a random point of the ~3 s loop)
 
 function init(args)
+  t_init = now_ms()
   local photo
   course, cookie, token, photo, agent = teacher:match("^([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)$")
   local f = assert(io.open(photo, "rb"))
@@ -86,7 +87,7 @@ function response(status, headers, body)
     local location = headers["Location"] or ""
     local found = location:match("/jobs/([^/?#]+)$")
     if status == 303 and found then
-      uploads[#uploads + 1] = ms
+      uploads[#uploads + 1] = ms .. "\t" .. (t0 - t_init) / 1000
       job, polls_done, kind = found, 0, "poll"
     else
       errors[#errors + 1] = "upload " .. status .. " " .. location
@@ -94,7 +95,7 @@ function response(status, headers, body)
     end
   else
     if status == 200 then
-      polls[#polls + 1] = ms
+      polls[#polls + 1] = ms .. "\t" .. (t0 - t_init) / 1000
     else
       errors[#errors + 1] = "poll " .. status
     end
