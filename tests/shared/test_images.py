@@ -242,3 +242,10 @@ def test_mpo_with_its_second_image_cut_is_accepted_from_the_first(monkeypatch):
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded"))
     info = inspect_image(data[: len(data) - 100], "3d.jpg")
     assert (info.format, info.mime, info.width) == ("MPO", "image/jpeg", 64)
+
+
+def test_a_file_of_many_tiny_segments_is_left_to_the_decode():
+    data = _photo()
+    padded = data[:2] + b"\xff\xfe\x00\x02" * 5000 + data[2:]  # 5000 empty COM segments
+    assert not jpeg_reaches_eoi(padded)
+    assert inspect_image(padded, "comments.jpg").width == 320

@@ -34,20 +34,22 @@ DEFAULT_MAX_PIXELS = 60_000_000
 # In entropy-coded data 0xFF is followed by 0x00 (stuffing), RST0-7 or more 0xFF (fill): anything else is a marker.
 _MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length field
+_MAX_MARKERS = 1000  # a photo has tens; a crafted file with millions must not cost a Python loop each
 
 
 def jpeg_reaches_eoi(data: bytes) -> bool:
     """True when the main image's segments (each within the file) and scans run on to its EOI marker.
 
-    A structural proof that a JPEG is complete, without decoding it (~1 ms for 12 MP instead of ~30 ms):
-    segments are skipped by their lengths, so an EXIF thumbnail's own EOI inside APP1 counts for nothing,
-    and whatever follows the main image's EOI (Samsung trailers, an MPO's second image) is not looked at.
+    A structural proof that a JPEG is complete without decoding it (0.65 ms for a 12 MP photo, against
+    13.5 ms for a 1/8-scale decode): segments are skipped by their lengths, so an EXIF thumbnail's own EOI
+    inside APP1 counts for nothing, and whatever follows the main image's EOI (Samsung trailers, an MPO's
+    second image) is not looked at. False means "not proved", not "broken": the caller then decodes.
     """
     n = len(data)
     if data[:2] != b"\xff\xd8":
         return False
     pos, scans = 2, 0
-    while True:
+    for _ in range(_MAX_MARKERS):
         if pos >= n or data[pos] != 0xFF:
             return False
         while pos < n and data[pos] == 0xFF:  # fill bytes may precede a marker
@@ -73,6 +75,7 @@ def jpeg_reaches_eoi(data: bytes) -> bool:
             pos = found.start()
         else:
             pos = end
+    return False
 
 
 class ImageRejected(ValueError):
@@ -124,9 +127,9 @@ def inspect_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_P
     width, height = img.size
     n_frames = getattr(img, "n_frames", 1)
     if fmt in ("JPEG", "MPO") and not jpeg_reaches_eoi(data):
-        # No EOI where the structure says it should be: usually a cut-off file, but some cameras omit the
-        # EOI. Decoding at 1/8 scale (JPEG DCT scaling, ~25 ms for 12 MP) reads every byte of the image data
-        # and decides, as this check always did, so no photo accepted before is refused now.
+        # Not proved complete (a cut-off file, or stray bytes before a marker, which libjpeg tolerates): the
+        # 1/8-scale decode (JPEG DCT scaling, 13.5 ms for 12 MP) reads every byte of the image data and
+        # decides, as this check always did, so no photo accepted before is refused now.
         try:
             img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
             img.load()
