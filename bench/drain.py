@@ -122,6 +122,7 @@ def drain(workers: int, n: int) -> dict:
         worker_pids = [pid for proc in stack.procs for pid in process_tree(proc.pid)]
         cpu_before, (busy_before, total_before) = cpu_seconds(worker_pids), machine_cpu()
         started = time.monotonic()
+        published_at = dt.datetime.now(dt.UTC)
         publish_all(seeded)
         url = get_settings().sqlalchemy_url
         deadline = started + 1800
@@ -141,8 +142,14 @@ def drain(workers: int, n: int) -> dict:
         with session_scope(url) as s:
             failed_jobs = select(func.count()).select_from(Job).where(Job.id.in_(job_ids), Job.state == JobState.FAILED)
             failed = s.scalar(failed_jobs) or 0
-    return {"workers": workers, "jobs": n, "done": int(done), "failed": int(failed), "seconds": round(elapsed, 1),
-            "jobs_per_minute": round(60 * done / elapsed, 1),
+            last = s.scalar(select(func.max(Job.finished_at)).where(Job.id.in_(job_ids)))
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=dt.UTC)
+        # The clock stops at the last job's finished_at (written by the worker), not at this loop's next
+        # 0.5 s poll: with 200 jobs in ~13 s that poll alone would be up to 4 % of the time.
+        seconds = (last - published_at).total_seconds() if last is not None and done >= n else elapsed
+    return {"workers": workers, "jobs": n, "done": int(done), "failed": int(failed), "seconds": round(seconds, 2),
+            "jobs_per_minute": round(60 * done / seconds, 1), "seconds_polled": round(elapsed, 1),
             # What else ran: the workers' CPU against the whole machine's (PostgreSQL, Redis, this poller, others).
             "load_average_before": [round(v, 2) for v in load_before],
             "load_average_after": [round(v, 2) for v in os.getloadavg()],
