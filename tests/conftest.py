@@ -236,6 +236,19 @@ def teacher(teacher_factory) -> TeacherClient:
 # --- a real worker --------------------------------------------------------------------------------
 
 
+@pytest.fixture()
+def jobs_not_sent(monkeypatch):
+    """Jobs are created (rows, committed) but not sent to the broker, for tests that write "what the worker
+    would write" by hand: the worker fixture is session-wide, so a worker started by an earlier test would
+    otherwise process these jobs and overwrite the hand-written state."""
+    import attendance_web.roster.views
+    import attendance_web.students.views
+    import attendance_web.take_attendance
+
+    for module in (attendance_web.take_attendance, attendance_web.roster.views, attendance_web.students.views):
+        monkeypatch.setattr(module, "publish", lambda job: True)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process() -> Iterator[subprocess.Popen]:
     """A real `celery worker` process consuming this run's queues from Redis."""

@@ -106,14 +106,8 @@ def assert_error(response, status: int, code: str) -> dict:
 
 
 @pytest.fixture()
-def classroom(app, teacher, api, monkeypatch):
-    """A course with three students, one session through the API, and a recognition result written in.
-
-    Its job is created but not sent to the broker: a worker started by an earlier test of the run (the
-    worker fixture is session-wide) would otherwise replace the hand-written result with a real one."""
-    import attendance_web.take_attendance
-
-    monkeypatch.setattr(attendance_web.take_attendance, "publish", lambda job: True)
+def classroom(app, teacher, api, jobs_not_sent):
+    """A course with three students, one session through the API, and a recognition result written in."""
     course = teacher.create_course("Geography")
     ann = teacher.add_student(course, "Ann Archer", "G-1")
     ben = teacher.add_student(course, "Ben Brook", "G-2")

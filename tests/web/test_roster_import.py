@@ -160,7 +160,7 @@ def test_preview_shows_the_plan_and_writes_nothing(app, teacher):
         assert imp.state == "preview" and imp.csv_key == f"temp/imports/{import_id}.csv"
 
 
-def test_confirm_creates_students_photos_and_jobs_then_deletes_the_upload(app, teacher):
+def test_confirm_creates_students_photos_and_jobs_then_deletes_the_upload(app, teacher, jobs_not_sent):
     course = teacher.create_course()
     zip_data = _zip([("1001.jpg", _jpeg()), ("1001_2.jpg", _jpeg((9, 9, 9))), ("class/1002.webp", _webp())])
     import_id, _ = _preview(teacher, course, _csv("1001,Zoë Nowak,zoe@example.org", "1002,Sam Lee,"), zip_data)
@@ -197,7 +197,7 @@ def _webp() -> bytes:
     return buf.getvalue()
 
 
-def test_progress_counts_this_import_only_and_lists_refusals(app, teacher):
+def test_progress_counts_this_import_only_and_lists_refusals(app, teacher, jobs_not_sent):
     course = teacher.create_course()
     earlier = teacher.add_student(course, "Old Timer", "999")
     teacher.upload_portraits(earlier, (_jpeg(), "old.jpg"))  # not part of the import below
