@@ -195,3 +195,23 @@ def test_model_build_is_idempotent(pack_dir: Path, capsys):
     if not (pack_dir / "manifest.json").is_file():
         pytest.skip("MODEL_PACK is not a default-format pack")
     assert pack_is_current(pack_dir)
+
+
+def test_vnni_is_read_from_cpu_flags():
+    from attendance_worker.engine.runtime import cpu_has_vnni
+
+    assert cpu_has_vnni("processor: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n") is True
+    assert cpu_has_vnni("flags : fpu sse2 avx2 avx_vnni\n") is True
+    assert cpu_has_vnni("flags : fpu sse2 avx2 fma\n") is False
+    assert cpu_has_vnni("Features : fp asimd\n") is None  # not x86
+
+
+def test_models_check_lists_files_and_warns_without_vnni(monkeypatch, pack_dir: Path, capsys):
+    from attendance_worker import cli
+    from attendance_worker.engine import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: False)
+    assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "detector_int8.onnx (int8)" in out and "recognizer.onnx (fp32)" in out
+    assert "no VNNI" in out and "make bench" in out

@@ -116,12 +116,22 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 def _cmd_models_check(args: argparse.Namespace) -> int:
     from .engine import Engine
+    from .engine.runtime import CUDA, cpu_has_vnni
 
     engine = Engine.load(args.pack)
     print(f"model pack: {engine.pack.directory} ({engine.pack.kind})")
     print(f"model id:   {engine.model_id}")
     print(f"providers:  {', '.join(engine.providers)}")
     print(f"thresholds: {json.dumps(engine.thresholds)}")
+    files = engine.pack.manifest.get("files", {})
+    if files:
+        print("files:      " + ", ".join(f"{e['file']} ({e.get('precision', '?')})" for e in files.values()))
+    int8 = any(e.get("precision") == "int8" for e in files.values())
+    if int8 and CUDA not in engine.providers and cpu_has_vnni() is False:
+        print(
+            "warning:    this CPU has no VNNI; the pack's int8 models were measured on VNNI CPUs only and "
+            "onnxruntime's int8 kernels may lose accuracy here: run `make bench` on this host"
+        )
     return 0
 
 

@@ -23,6 +23,20 @@ def choose_providers(available: Sequence[str] | None = None) -> list[str]:
     return [CUDA, CPU] if CUDA in available else [CPU]
 
 
+def cpu_has_vnni(cpuinfo: str | None = None) -> bool | None:
+    """Whether this x86 CPU has VNNI (AVX-512 or AVX), which onnxruntime's int8 kernels were measured with;
+    None where it cannot be told (not Linux, not x86). Without VNNI, u8s8 kernels may saturate."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), None)
+    if flags is None:
+        return None
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
 def session_options(intra_op_threads: int, inter_op_threads: int, *, memory_arena: bool = True) -> Any:
     import onnxruntime
 
