@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"recognizer: {len(crops)} aligned crops; detector: {len(det_tiles)} tiles")
     rec = quantize.calibrate(quantize.prepare(models["recognizer"]), "recognizer", RECOGNIZER_INPUT, batches(crops, 8))
     det = quantize.calibrate(quantize.prepare(models["detector"]), "detector", DETECTOR_INPUT, batches(det_tiles, 1))
-    print(f"wrote {rec} and {det}; now `make models` (the pack's model id changes only with BUILD_VERSION)")
+    print(f"wrote {rec} and {det}; `make models` now rebuilds the pack from them")
     return 0
 
 

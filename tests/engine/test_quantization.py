@@ -98,3 +98,12 @@ def test_int8_recognizer_agrees_with_fp32_on_real_faces(engine, facedata):
 def _mean_cosine(ref: list, got: list) -> float:
     a, b = np.asarray(ref[0], np.float64), np.asarray(got[0], np.float64)
     return float(np.mean(np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)))
+
+
+def test_new_calibration_ranges_or_another_precision_make_the_pack_stale(monkeypatch, pack_dir: Path):
+    from attendance_worker import model_build
+
+    assert model_build.pack_is_current(pack_dir)
+    assert not model_build.pack_is_current(pack_dir, "int8")
+    monkeypatch.setattr(model_build, "calibration_checksums", lambda: {"detector.json": "0" * 64})
+    assert not model_build.pack_is_current(pack_dir)  # `make models` rebuilds the int8 models

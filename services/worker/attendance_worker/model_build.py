@@ -102,7 +102,10 @@ def pack_is_current(out: Path, recognizer_precision: str = DEFAULT_RECOGNIZER_PR
     try:
         manifest = json.loads(manifest_path.read_text())
         recognizer = manifest["files"]["recognizer"]
-        if recognizer.get("precision") != recognizer_precision:
+        if (
+            recognizer.get("precision") != recognizer_precision
+            or manifest.get("calibration") != calibration_checksums()
+        ):
             return False
         if (
             manifest.get("model_id") != model_id_for(recognizer_precision, recognizer["sha256"])
@@ -116,6 +119,13 @@ def pack_is_current(out: Path, recognizer_precision: str = DEFAULT_RECOGNIZER_PR
     except (ValueError, KeyError, TypeError, OSError):
         return False
     return True
+
+
+def calibration_checksums() -> dict[str, str]:
+    """sha256 of each committed calibration file: new ranges make `make models` rebuild the int8 models."""
+    from .quantize import CALIBRATION_DIR
+
+    return {path.name: sha256_file(path) for path in sorted(CALIBRATION_DIR.glob("*.json"))}
 
 
 def model_id_for(recognizer_precision: str, recognizer_sha256: str) -> str:
@@ -500,6 +510,7 @@ def build(
         "build_version": BUILD_VERSION,
         "embedding_size": 128,
         "files": files,
+        "calibration": calibration_checksums(),
         "thresholds": DEFAULT_THRESHOLDS,
     }
     manifest_path = out / "manifest.json"

@@ -21,7 +21,7 @@ CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
 
 
 class QuantizationError(RuntimeError):
-    """The quantized model is missing its calibration or does not agree with the fp32 model."""
+    """The committed calibration ranges for a model are missing (model_build turns this into a BuildError)."""
 
 
 def calibration_path(role: str) -> Path:
