@@ -215,3 +215,38 @@ def test_models_check_lists_files_and_warns_without_vnni(monkeypatch, pack_dir: 
     out = capsys.readouterr().out
     assert "detector_int8.onnx (int8)" in out and "recognizer.onnx (fp32)" in out
     assert "no VNNI" in out and "make bench" in out
+
+
+class _OneFace:
+    """A detector backend that sees one 30 px face at (cx, cy) of the full-size image, with a fixed score."""
+
+    def __init__(self, score: float, scale: float, cx: float = 1000.0, cy: float = 500.0):
+        self.score, self.scale, self.cx, self.cy = score, scale, cx, cy
+        self.origin = (0.0, 0.0)
+
+    def detect_tile(self, tile_rgb: np.ndarray, threshold: float):
+        from attendance_worker.engine.detector import Detections
+
+        marker = np.argwhere(tile_rgb[..., 0] == 255)  # the face is drawn as a white pixel
+        if not len(marker) or self.score < threshold:
+            return Detections.empty()
+        y, x = marker[0]
+        half = 15.0 / self.scale
+        box = np.array([[x - half, y - half, x + half, y + half]], np.float32)
+        marks = np.repeat(np.array([[[x, y]]], np.float32), 5, axis=1)
+        return Detections(box, np.array([self.score], np.float32), marks)
+
+
+def test_two_stage_marks_faces_both_passes_agree_on():
+    from attendance_worker.engine.detector import Detections, TiledDetector, TwoStageDetector
+
+    img = np.zeros((1080, 1920, 3), np.uint8)
+    img[500:502, 1000:1002] = 255  # survives the half-size INTER_AREA resize as a 255 pixel
+    for coarse_score, expected in ((0.4, True), (0.1, False)):
+        detector = TwoStageDetector(
+            TiledDetector(_OneFace(0.35, 1.0)), coarse=TiledDetector(_OneFace(coarse_score, 2.0))
+        )
+        det = detector.detect(img)
+        assert len(det) == 1 and det.agreement().tolist() == [expected]
+    merged = Detections.concat([det, Detections(det.boxes, det.scores, det.landmarks)])
+    assert merged.agreement().tolist() == [False, False] and merged.take(np.array([1])).agreed is not None

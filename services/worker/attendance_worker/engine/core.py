@@ -129,7 +129,10 @@ class Engine:
         return self._faces(rgb, self.detector.detect(rgb), embed=embed)
 
     def _faces(self, rgb: np.ndarray, det: Detections, *, embed: bool = True) -> list[Face]:
-        keep = np.nonzero(det.scores >= self.thresholds.get("detect_score", 0.5))[0]
+        agreed_floor = self.thresholds.get("detect_score_agreed", self.thresholds.get("detect_score", 0.5))
+        keep = np.nonzero(
+            (det.scores >= self.thresholds.get("detect_score", 0.5)) | (det.agreement() & (det.scores >= agreed_floor))
+        )[0]
         det = det.take(keep)
         crops = [self.recognizer.align(rgb, det.landmarks[i]) for i in range(len(det))]
         embeddings = self.recognizer.embed(crops) if embed else [None] * len(crops)

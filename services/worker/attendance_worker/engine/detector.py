@@ -23,6 +23,8 @@ class Detections:
     boxes: np.ndarray  # (n, 4) x1, y1, x2, y2 in pixels of the input image
     scores: np.ndarray  # (n,)
     landmarks: np.ndarray  # (n, 5, 2): eyes, nose, mouth corners (subject's right eye first, as in ArcFace)
+    #: (n,) bool: found by both passes of the two-stage detector (None: single pass, nothing agreed)
+    agreed: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> Detections:
@@ -31,18 +33,24 @@ class Detections:
     def __len__(self) -> int:
         return int(self.scores.shape[0])
 
+    def agreement(self) -> np.ndarray:
+        return np.zeros(len(self), bool) if self.agreed is None else self.agreed
+
     def take(self, index: np.ndarray) -> Detections:
-        return Detections(self.boxes[index], self.scores[index], self.landmarks[index])
+        agreed = None if self.agreed is None else self.agreed[index]
+        return Detections(self.boxes[index], self.scores[index], self.landmarks[index], agreed)
 
     @classmethod
     def concat(cls, parts: list[Detections]) -> Detections:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
+        agreed = np.concatenate([p.agreement() for p in parts]) if any(p.agreed is not None for p in parts) else None
         return cls(
             np.concatenate([p.boxes for p in parts]),
             np.concatenate([p.scores for p in parts]),
             np.concatenate([p.landmarks for p in parts]),
+            agreed,
         )
 
 
@@ -286,6 +294,7 @@ class TwoStageDetector:
         min_side: int = 1600,
         coarse_threshold: float = 0.05,
         final_threshold: float = 0.3,
+        agree_threshold: float = 0.25,
     ) -> None:
         self.tiled = tiled
         self.coarse = coarse or tiled
@@ -293,6 +302,7 @@ class TwoStageDetector:
         self.min_side = min_side
         self.coarse_threshold = coarse_threshold
         self.final_threshold = final_threshold
+        self.agree_threshold = agree_threshold
 
     def detect(self, rgb: np.ndarray) -> Detections:
         h, w = rgb.shape[:2]
@@ -347,7 +357,11 @@ class TwoStageDetector:
             ious = _iou_one(cand.boxes[k], det.boxes)
             best = int(np.argmax(ious))
             if ious[best] >= 0.3:
-                keep.append(det.take(np.array([best])))
+                found = det.take(np.array([best]))
+                # Both passes saw a face here: the half-size one with some confidence, the full-resolution
+                # one at >= final_threshold. The engine lets such faces through at a lower score.
+                found.agreed = np.array([bool(cand.scores[k] >= self.agree_threshold)])
+                keep.append(found)
         return Detections.concat(keep)
 
 
