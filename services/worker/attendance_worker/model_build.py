@@ -48,9 +48,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "enroll_min_face_px": 36.0,
     "enroll_min_blur": 12.0,
     "detect_score": 0.5,
-    # a face both detection passes agree on (half-size candidate >= 0.25, full-resolution window >= this) is kept;
-    # such faces count as weakly detected (det_score_low), so they need present_small. Degraded 32 px recall
-    # 98.75% -> 100%, no new false detections (docs/benchmarks.md)
+    # a face both detection passes agree on (half-size candidate >= 0.1, full-resolution window >= this) is kept;
+    # such faces count as weakly detected (det_score_low), so they need present_small. 1080p recall 100% at
+    # every size and condition (degraded 24-32 px were 98.75%), no new false detections (docs/benchmarks.md)
     "detect_score_agreed": 0.3,
 }
 

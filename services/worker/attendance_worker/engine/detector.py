@@ -294,7 +294,7 @@ class TwoStageDetector:
         min_side: int = 1600,
         coarse_threshold: float = 0.05,
         final_threshold: float = 0.3,
-        agree_threshold: float = 0.25,
+        agree_threshold: float = 0.1,
     ) -> None:
         self.tiled = tiled
         self.coarse = coarse or tiled
