@@ -242,7 +242,7 @@ def test_two_stage_marks_faces_both_passes_agree_on():
 
     img = np.zeros((1080, 1920, 3), np.uint8)
     img[500:502, 1000:1002] = 255  # survives the half-size INTER_AREA resize as a 255 pixel
-    for coarse_score, expected in ((0.4, True), (0.1, False)):
+    for coarse_score, expected in ((0.4, True), (0.07, False)):
         detector = TwoStageDetector(
             TiledDetector(_OneFace(0.35, 1.0)), coarse=TiledDetector(_OneFace(coarse_score, 2.0))
         )
