@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..model_build import sha256_file  # the builder's own checksum of the files it wrote (a light import)
 from .errors import ModelPackError
 
 # Used when an insightface pack has no thresholds.json next to it. Not calibrated on our benchmark:
@@ -43,14 +44,6 @@ class ModelPack:
     detector_coarse_path: Path | None = None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPack:
     try:
         manifest = json.loads(manifest_path.read_text())
@@ -66,7 +59,7 @@ def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPa
         path = directory / entry["file"]
         if not path.is_file():
             raise ModelPackError.for_file(path, "is missing")
-        if verify and _sha256(path) != entry.get("sha256"):
+        if verify and sha256_file(path) != entry.get("sha256"):
             raise ModelPackError.for_file(path, "does not match the checksum in manifest.json (corrupt or replaced)")
         paths[role] = path
     thresholds = {k: float(v) for k, v in manifest.get("thresholds", {}).items()}
@@ -92,7 +85,7 @@ def _load_insightface(directory: Path) -> ModelPack:
         want = "an SCRFD det_*.onnx" if not detectors else "an ArcFace recognizer (w600k_*.onnx / glint*.onnx)"
         raise ModelPackError.for_file(directory, f"has no manifest.json and no {want}")
     det, rec = detectors[0], recognizers[0]
-    digest = hashlib.sha256((_sha256(det) + _sha256(rec)).encode()).hexdigest()[:12]
+    digest = hashlib.sha256((sha256_file(det) + sha256_file(rec)).encode()).hexdigest()[:12]
     model_id = f"insightface:{det.stem}+{rec.stem}:{digest}"
     thresholds = dict(INSIGHTFACE_THRESHOLDS)
     override = directory / "thresholds.json"
