@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .common import read_rgb
+from .common import iou, read_rgb
 from .lfw import MISLABELED
 
 RESOLUTIONS = {"1080p": (1920, 1080), "12MP": (4000, 3000)}
@@ -127,14 +127,6 @@ def make_classroom(
     return buf.getvalue(), truth
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def load_sources(
     engine: Any, facedata: Path, people: list[str], seed: int
 ) -> tuple[list[SourceFace], list[SourceFace]]:
@@ -189,9 +181,9 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
         for j, db in enumerate(det_boxes):
             if j in used:
                 continue
-            iou = _iou(box, db)
-            if iou > best_iou:
-                best, best_iou = j, iou
+            overlap = iou(box, db)
+            if overlap > best_iou:
+                best, best_iou = j, overlap
         enrolled = person is not None
         stats["faces" if enrolled else "strangers"] += 1
         if best < 0 or best_iou < 0.3:

@@ -9,13 +9,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+from .common import iou
 
 
 def run(engine: Any, facedata: Path, lfw_gallery: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -76,7 +70,7 @@ def run(engine: Any, facedata: Path, lfw_gallery: dict[str, np.ndarray]) -> dict
         used: set[int] = set()
         for truth_box in boxes:
             total += 1
-            scores = [(_iou(truth_box, d), j) for j, d in enumerate(dets) if j not in used]
+            scores = [(iou(truth_box, d), j) for j, d in enumerate(dets) if j not in used]
             if scores and max(scores)[0] >= 0.4:
                 found += 1
                 used.add(max(scores)[1])
