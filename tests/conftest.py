@@ -118,6 +118,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_open(port: int) -> bool:
+    """Something accepts connections on 127.0.0.1:port (a server we started is up)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
     """SIGTERM, a grace period for a clean shutdown, then SIGKILL: no test leaves a server behind."""
     if proc.poll() is None:
@@ -292,16 +301,8 @@ def s3_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
     try:
-        wait_for(up, 30, 0.2, "moto server")
+        wait_for(lambda: port_open(port), 30, 0.2, "moto server")
         yield url
     finally:
         stop_process(proc, timeout=10)

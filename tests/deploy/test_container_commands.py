@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port, port_open
+
 from .conftest import ROOT, dotenv, interpolate, service_env, unescape_compose
 
 BIN = Path(sys.executable).parent
@@ -41,12 +42,6 @@ QUEUE_PREFIX = f"deploytest-{uuid.uuid4().hex[:8]}-"  # unique per run: runs may
 JOB_TIMEOUT = 120.0
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _compose_command(service: dict[str, Any]) -> list[str]:
@@ -204,7 +199,7 @@ def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
     if not (model_pack / "manifest.json").is_file() and not (model_pack / "detector.onnx").is_file():
         pytest.fail(f"no model pack at {model_pack}: run `make models` (the worker image builds it at build time)")
 
-    port = _free_port()
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="attendance-deploytest-"))
     overrides = {
         "DATABASE_URL": scratch_database,
@@ -313,20 +308,12 @@ def test_s3_init_command_creates_the_bucket_once(compose: dict[str, Any]) -> Non
     if not moto_server.exists():
         pytest.skip("moto_server is not installed (moto[server] in requirements-dev.txt)")
     service = compose["services"]["s3-init"]
-    port = _free_port()
+    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="attendance-deploytest-s3-"))
     env = _app_env(service_env(service), {"S3_ENDPOINT_URL": f"http://127.0.0.1:{port}"}, local_storage=False)
     server = Proc("moto", [str(moto_server), "-H", "127.0.0.1", "-p", str(port)], env, tmp, tmp)
     try:
-
-        def up() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return True
-            except OSError:
-                return False
-
-        _wait(up, 30, "the S3 server", [server])
+        _wait(lambda: port_open(port), 30, "the S3 server", [server])
         command = _resolve(_compose_command(service))
         for _ in range(2):
             done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True, timeout=60)
