@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test lint typecheck security pytest models migrate services browser bench bench-load clean install
+.PHONY: run test lint typecheck security pytest models migrate services browser nginx bench bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ services:
 browser:
 	@tools/ensure_chromium.sh
 
+# A real nginx for the Elastic Beanstalk proxy checks (tests/deploy/test_nginx_proxy.py).
+nginx:
+	@tools/ensure_nginx.sh
+
 lint: install
 	$(BIN)/ruff check services tests tools bench
 	$(BIN)/ruff format --check services tests tools bench
@@ -47,11 +51,11 @@ typecheck: install
 security: install
 	BIN=$(BIN) tools/security_audit.sh
 
-pytest: install models services browser
+pytest: install models services browser nginx
 	$(BIN)/pytest
 
 ## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.
-test: install models services browser lint typecheck security pytest
+test: install models services browser nginx lint typecheck security pytest
 
 bench: install models
 	$(PY) -m bench.run
