@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from attendance_worker.engine import FaceDecision, ModelPackError, choose_providers, load_pack, merge_session
-from attendance_worker.engine.detector import nms, plan_tiles
+from attendance_worker.engine.detector import Detections, average_with_mirror, nms, plan_tiles
 from attendance_worker.engine.matching import FaceQuality, match_faces
 
 THRESHOLDS = {
@@ -96,6 +96,25 @@ def test_nms_merges_duplicates():
 def _unit(v):
     v = np.asarray(v, np.float32)
     return v / np.linalg.norm(v)
+
+
+def test_mirror_pass_landmarks_are_mapped_back_and_averaged():
+    """The mirrored image's right eye is the subject's left eye: points swap and x flips before averaging."""
+    width = 100
+    lms = np.array([[[30, 40], [60, 40], [45, 55], [35, 70], [58, 70]]], np.float32)
+    det = Detections(np.array([[20, 20, 70, 90]], np.float32), np.array([0.9], np.float32), lms)
+    # What the detector reports on the mirrored image for the same face, 2 px off in x on every point.
+    mirrored_pts = np.stack([width - lms[0][[1, 0, 2, 4, 3], 0] + 2, lms[0][[1, 0, 2, 4, 3], 1]], axis=-1)
+    mirrored = Detections(np.array([[30, 20, 80, 90]], np.float32), np.array([0.8], np.float32), mirrored_pts[None])
+    out = average_with_mirror(det, mirrored, width)
+    np.testing.assert_allclose(out.landmarks[0, :, 0], lms[0, :, 0] - 1.0)  # mean of x and x - 2
+    np.testing.assert_allclose(out.landmarks[0, :, 1], lms[0, :, 1])
+    np.testing.assert_array_equal(out.boxes, det.boxes)
+    assert out.scores[0] == np.float32(0.9)
+
+    elsewhere = Detections(np.array([[0, 0, 10, 10]], np.float32), np.array([0.8], np.float32), mirrored_pts[None])
+    np.testing.assert_array_equal(average_with_mirror(det, elsewhere, width).landmarks, lms)  # no match: kept
+    assert average_with_mirror(det, Detections.empty(), width) is det
 
 
 def test_assignment_never_gives_one_student_two_faces():

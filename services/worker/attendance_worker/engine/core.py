@@ -15,7 +15,7 @@ import numpy as np
 from attendance_shared.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_oriented_rgb
 
 from . import annotate as _annotate
-from .detector import CenterFace, Detections, ScrfdBackend, TiledDetector, TwoStageDetector
+from .detector import CenterFace, Detections, ScrfdBackend, TiledDetector, TwoStageDetector, average_with_mirror
 from .matching import FaceDecision, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
@@ -167,12 +167,20 @@ class Engine:
         if max(h, w) > self.enroll_detect_side:
             f = self.enroll_detect_side / max(h, w)
             small = cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-            det = self.detector.detect(small)
+            det = self._detect_portrait(small)
             if len(det) and det.scores.max() >= self.thresholds.get("detect_score", 0.5):
                 det.boxes /= f
                 det.landmarks /= f
                 return self._faces(rgb, det)
-        return self.analyze_image(rgb)
+        return self._faces(rgb, self._detect_portrait(rgb))
+
+    def _detect_portrait(self, rgb: np.ndarray) -> Detections:
+        """Detection with landmarks averaged over the image and its mirror: a second pass costs little on one
+        portrait and gives the gallery steadier crops (classroom photos keep one pass)."""
+        det = self.detector.detect(rgb)
+        if not len(det):
+            return det
+        return average_with_mirror(det, self.detector.detect(np.ascontiguousarray(rgb[:, ::-1])), rgb.shape[1])
 
     def analyze(self, data: bytes, filename: str) -> PhotoAnalysis:
         """Decode (EXIF orientation applied) and analyse one photo; raises ImageRejected on unreadable input."""
