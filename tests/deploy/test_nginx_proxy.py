@@ -1,16 +1,22 @@
-"""The Elastic Beanstalk Python platform's nginx, with this repo's .platform/nginx files, run for real.
+"""The nginx in front of gunicorn, on both Elastic Beanstalk platforms, run for real with this repo's files.
 
-EB's nginx includes `.platform/nginx/conf.d/*.conf` in its http block and
-`.platform/nginx/conf.d/elasticbeanstalk/*.conf` in its server block (where 00_application.conf replaces
-the platform's own `location /`). The same structure is built here around Debian's nginx, in front of a
-recording upstream that stands in for gunicorn, to check what a teacher's request looks like when it
-reaches the app: a phone photo is not refused by nginx's 1 MB default, a slow upload is buffered by nginx
-before the app sees it, and the client address the load balancer appended is the one the app trusts.
+- *Python* platform: EB's own nginx includes `.platform/nginx/conf.d/*.conf` in its http block and
+  `.platform/nginx/conf.d/elasticbeanstalk/*.conf` in its server block (where 00_application.conf replaces
+  the platform's own `location /`).
+- *Docker* platform (Dockerrun.aws.json) and docker-compose.yml: the `proxy` container, nginx's official
+  image, whose nginx.conf includes `/etc/nginx/conf.d/*.conf` in its http block; deploy/proxy/default.conf
+  is mounted there and proxies to the `web` container (`web:5000`, through the task's links).
+
+Each structure is rebuilt here around Debian's nginx, in front of a recording upstream that stands in for
+gunicorn, to check what a teacher's request looks like when it reaches the app: a phone photo is not
+refused by nginx's 1 MB default, a slow upload is buffered by nginx before the app sees it, and the client
+address the load balancer appended is the one the app trusts.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -18,7 +24,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +37,9 @@ from .conftest import ROOT
 
 PLATFORM_NGINX = ROOT / ".platform" / "nginx"
 APP_PORT_IN_CONF = "127.0.0.1:5000"  # the Procfile's gunicorn --bind port, EB's PORT in 01_flask.config
+DOCKER_PROXY_CONF = ROOT / "deploy" / "proxy" / "default.conf"
+WEB_IN_DOCKER_CONF = "server web:5000;"  # the web container, by its link name, gunicorn's --bind port
+LISTEN_IN_DOCKER_CONF = "listen 80 default_server;"  # the proxy container's port 80 (host port 80)
 
 
 def _nginx_binary() -> str:
@@ -51,6 +60,7 @@ class Seen:
     headers: dict[str, str]
     body_bytes: int
     arrived: float  # monotonic time at which the request line reached the upstream
+    peer_port: int  # nginx's side of the upstream connection: the same port means a kept-alive connection
 
 
 @dataclass
@@ -72,7 +82,9 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                 if not chunk:
                     break
                 remaining -= len(chunk)
-            upstream.seen.append(Seen(self.path, dict(self.headers.items()), length - remaining, arrived))
+            upstream.seen.append(
+                Seen(self.path, dict(self.headers.items()), length - remaining, arrived, self.client_address[1])
+            )
             body = b"ok"
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -88,25 +100,8 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
     return Recorder
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[Upstream]:
-    up = Upstream(port=free_port())
-    server = ThreadingHTTPServer(("127.0.0.1", up.port), _handler(up))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield up
-    server.shutdown()
-    server.server_close()
-
-
-def _eb_like_config(tmp: Path, listen_port: int, upstream_port: int) -> Path:
-    """EB's nginx.conf structure around our files; only the upstream port differs (a free one here)."""
-    conf_d = tmp / "conf.d"
-    shutil.copytree(PLATFORM_NGINX / "conf.d", conf_d)
-    app_conf = conf_d / "elasticbeanstalk" / "00_application.conf"
-    text = app_conf.read_text()
-    assert APP_PORT_IN_CONF in text, "00_application.conf must proxy to the Procfile's gunicorn (127.0.0.1:5000)"
-    app_conf.write_text(text.replace(APP_PORT_IN_CONF, f"127.0.0.1:{upstream_port}"))
+def _main_conf(tmp: Path, http_block: str) -> Path:
+    """An nginx.conf with every path under tmp (no root, no /var/lib/nginx), around the given http block."""
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / sub).mkdir()
     user = "user root root;\n" if os.geteuid() == 0 else ""  # a root master would run workers as nobody
@@ -123,80 +118,174 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
-    include {conf_d}/*.conf;
-    server {{
-        listen 127.0.0.1:{listen_port} default_server;
-        include {conf_d}/elasticbeanstalk/*.conf;
-    }}
+{http_block}
 }}
 """
     )
     return main
 
 
-@pytest.fixture(scope="module")
-def nginx(upstream: Upstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def _eb_python_config(tmp: Path, listen_port: int, upstream_port: int) -> Path:
+    """EB's nginx.conf structure around .platform/nginx; only the upstream port differs (a free one here)."""
+    conf_d = tmp / "conf.d"
+    shutil.copytree(PLATFORM_NGINX / "conf.d", conf_d)
+    app_conf = conf_d / "elasticbeanstalk" / "00_application.conf"
+    text = app_conf.read_text()
+    assert APP_PORT_IN_CONF in text, "00_application.conf must proxy to the Procfile's gunicorn (127.0.0.1:5000)"
+    app_conf.write_text(text.replace(APP_PORT_IN_CONF, f"127.0.0.1:{upstream_port}"))
+    return _main_conf(
+        tmp,
+        f"""    include {conf_d}/*.conf;
+    server {{
+        listen 127.0.0.1:{listen_port} default_server;
+        include {conf_d}/elasticbeanstalk/*.conf;
+    }}""",
+    )
+
+
+def _docker_proxy_config(tmp: Path, listen_port: int, upstream_port: int) -> Path:
+    """The nginx image's structure (`http { include /etc/nginx/conf.d/*.conf; }`) around deploy/proxy;
+    only the addresses differ: the recording upstream for `web:5000`, a free loopback port for port 80."""
+    conf_d = tmp / "conf.d"
+    shutil.copytree(DOCKER_PROXY_CONF.parent, conf_d)
+    conf = conf_d / DOCKER_PROXY_CONF.name
+    text = conf.read_text()
+    assert text.count(WEB_IN_DOCKER_CONF) == 1, "default.conf must proxy to the web container (web:5000)"
+    assert text.count(LISTEN_IN_DOCKER_CONF) == 1, "default.conf must listen on the container's port 80"
+    text = text.replace(WEB_IN_DOCKER_CONF, f"server 127.0.0.1:{upstream_port};")
+    conf.write_text(text.replace(LISTEN_IN_DOCKER_CONF, f"listen 127.0.0.1:{listen_port} default_server;"))
+    return _main_conf(tmp, f"    include {conf_d}/*.conf;")
+
+
+def _procfile_gunicorn_timeout() -> int:
+    match = re.search(r"^web:.*--timeout (\d+)", (ROOT / "Procfile").read_text(), re.M)
+    assert match, "Procfile: web has no --timeout"
+    return int(match.group(1))
+
+
+def _dockerrun_web_command() -> list[str]:
+    doc = json.loads((ROOT / "Dockerrun.aws.json").read_text())
+    command: list[str] = next(c for c in doc["containerDefinitions"] if c["name"] == "web")["command"]
+    return command
+
+
+def _dockerrun_gunicorn_timeout() -> int:
+    command = _dockerrun_web_command()
+    return int(command[command.index("--timeout") + 1])
+
+
+def _web_image_gunicorn_cmd_args() -> str:
+    match = re.search(r'GUNICORN_CMD_ARGS="([^"]*)"', (ROOT / "services" / "web" / "Dockerfile").read_text())
+    assert match, "services/web/Dockerfile: GUNICORN_CMD_ARGS not found"
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One way this repository's nginx files are deployed, rebuilt around a local nginx."""
+
+    name: str
+    limits: Path  # the file with client_max_body_size and proxy_read_timeout
+    build: Callable[[Path, int, int], Path]  # (tmp, listen port, upstream port) -> the main nginx.conf
+    gunicorn_timeout: Callable[[], int]  # the --timeout of the gunicorn behind it
+
+
+EB_PYTHON = Layout(
+    "eb-python", PLATFORM_NGINX / "conf.d" / "attendance.conf", _eb_python_config, _procfile_gunicorn_timeout
+)
+DOCKER_PROXY = Layout("docker-proxy", DOCKER_PROXY_CONF, _docker_proxy_config, _dockerrun_gunicorn_timeout)
+LAYOUTS = [EB_PYTHON, DOCKER_PROXY]
+
+
+@dataclass
+class Proxy:
+    """A running nginx (listening on port) built as layout, in front of its own recording upstream."""
+
+    layout: Layout
+    port: int
+    upstream: Upstream
+
+
+def _limit(layout: Layout, directive: str) -> int:
+    match = re.search(rf"^\s*{directive}\s+(\d+)[ms];", layout.limits.read_text(), re.M)
+    assert match, f"{layout.limits.relative_to(ROOT)}: {directive} missing"
+    return int(match.group(1))
+
+
+@pytest.fixture(scope="module", params=LAYOUTS, ids=lambda layout: layout.name)
+def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     binary = _nginx_binary()
-    tmp = tmp_path_factory.mktemp("nginx")
+    layout: Layout = request.param
+    upstream = Upstream(port=free_port())
+    server = ThreadingHTTPServer(("127.0.0.1", upstream.port), _handler(upstream))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    tmp = tmp_path_factory.mktemp(f"nginx-{layout.name}")
     port = free_port()
-    main = _eb_like_config(tmp, port, upstream.port)
-    check = subprocess.run([binary, "-t", "-p", str(tmp), "-c", str(main)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen([binary, "-p", str(tmp), "-c", str(main), "-g", "daemon off;"])
+    main = layout.build(tmp, port, upstream.port)
     try:
-        wait_for(lambda: port_open(port), timeout=10, what="nginx listening")
-        yield port
+        check = subprocess.run([binary, "-t", "-p", str(tmp), "-c", str(main)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        proc = subprocess.Popen([binary, "-p", str(tmp), "-c", str(main), "-g", "daemon off;"])
+        try:
+            wait_for(lambda: port_open(port), timeout=10, what="nginx listening")
+            yield Proxy(layout, port, upstream)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.shutdown()
+        server.server_close()
 
 
-def _post(port: int, path: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def _request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("POST", path, body=body, headers={"Content-Type": "image/jpeg", **(headers or {})})
+        conn.request(method, path, body=body, headers={"Content-Type": "image/jpeg", **(headers or {})})
         response = conn.getresponse()
-        return response.status, response.read()
+        response.read()
+        return response
     finally:
         conn.close()
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    return _request(port, "POST", path, body, headers).status
 
 
 def _requests_to(upstream: Upstream, path: str) -> list[Seen]:
     return [s for s in upstream.seen if s.path == path]
 
 
-def test_a_phone_photo_reaches_the_app(nginx: int, upstream: Upstream) -> None:
+def test_a_phone_photo_reaches_the_app(proxy: Proxy) -> None:
     """nginx's default limit is 1 MB; a 12 MP photo is 2-10 MB."""
     body = os.urandom(8 * 1024 * 1024)
-    status, _ = _post(nginx, "/photo-8mb", body)
-    assert status == 200
-    [seen] = _requests_to(upstream, "/photo-8mb")
+    assert _post(proxy.port, "/photo-8mb", body) == 200
+    [seen] = _requests_to(proxy.upstream, "/photo-8mb")
     assert seen.body_bytes == len(body)
 
 
-def test_nginx_limit_is_the_apps_limit_plus_the_form(nginx: int, upstream: Upstream) -> None:
+def test_nginx_limit_is_the_apps_limit_plus_the_form(proxy: Proxy) -> None:
     """Up to MAX_UPLOAD_MB the app decides (with a sentence for the teacher); far above it nginx refuses."""
     from attendance_shared.settings import Settings
 
-    conf = (PLATFORM_NGINX / "conf.d" / "attendance.conf").read_text()
-    match = re.search(r"^client_max_body_size\s+(\d+)m;", conf, re.M)
-    assert match, "client_max_body_size missing"
     app_mb = Settings.model_fields["max_upload_mb"].default
-    assert int(match.group(1)) == app_mb + 1
+    assert _limit(proxy.layout, "client_max_body_size") == app_mb + 1
 
-    status, _ = _post(nginx, "/too-big", b"\0" * ((app_mb + 2) * 1024 * 1024))
-    assert status == 413
-    assert not _requests_to(upstream, "/too-big")
+    assert _post(proxy.port, "/too-big", b"\0" * ((app_mb + 2) * 1024 * 1024)) == 413
+    assert not _requests_to(proxy.upstream, "/too-big")
 
 
-def test_a_slow_upload_is_buffered_before_the_app_sees_it(nginx: int, upstream: Upstream) -> None:
+def test_a_slow_upload_is_buffered_before_the_app_sees_it(proxy: Proxy) -> None:
     """A phone on slow Wi-Fi must hold an nginx connection, not one of gunicorn's threads."""
     body = os.urandom(512 * 1024)
     head = (
         f"POST /slow HTTP/1.1\r\nHost: school.example\r\nContent-Type: image/jpeg\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", nginx), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", proxy.port), timeout=30) as sock:
         sock.sendall(head)
         first_byte_sent = time.monotonic()
         step = len(body) // 8
@@ -207,34 +296,35 @@ def test_a_slow_upload_is_buffered_before_the_app_sees_it(nginx: int, upstream: 
         last_byte_sent = time.monotonic()
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 200"), reply[:80]
-    [seen] = _requests_to(upstream, "/slow")
+    [seen] = _requests_to(proxy.upstream, "/slow")
     assert seen.body_bytes == len(body)
     assert seen.arrived - first_byte_sent > 1.0
     assert seen.arrived >= last_byte_sent - 0.05, "the app saw the request while the client was still sending"
 
 
-def test_the_load_balancers_client_address_is_the_one_hop_the_app_trusts(nginx: int, upstream: Upstream) -> None:
-    """EB's default location appends nginx's peer (the load balancer) to X-Forwarded-For; with one trusted
-    hop the app would then rate-limit the whole school as one address. Ours passes the ALB's headers on."""
+def test_the_load_balancers_client_address_is_the_one_hop_the_app_trusts(proxy: Proxy) -> None:
+    """nginx's usual `$proxy_add_x_forwarded_for` (EB's default location) appends its peer, the load balancer,
+    to X-Forwarded-For; with one trusted hop the app would then rate-limit the whole school as one address.
+    Ours pass the load balancer's headers on."""
     from werkzeug.middleware.proxy_fix import ProxyFix
     from werkzeug.test import EnvironBuilder
     from werkzeug.wrappers import Request
 
-    status, _ = _post(
-        nginx,
+    status = _post(
+        proxy.port,
         "/signin",
         b"email=a%40b.c",
         {"X-Forwarded-For": "198.51.100.9, 203.0.113.7", "X-Forwarded-Proto": "https", "Host": "school.example"},
     )
     assert status == 200
-    [seen] = _requests_to(upstream, "/signin")
+    [seen] = _requests_to(proxy.upstream, "/signin")
     headers = {k.lower(): v for k, v in seen.headers.items()}
     assert headers["x-forwarded-for"] == "198.51.100.9, 203.0.113.7"
     assert headers["x-forwarded-proto"] == "https"
     assert headers["host"] == "school.example"
 
     # What the app's ProxyFix (TRUSTED_PROXY_HOPS=1, the production default) makes of those headers.
-    environ = EnvironBuilder(path="/signin", headers=seen.headers).get_environ()
+    environ = EnvironBuilder(path="/signin", headers=list(seen.headers.items())).get_environ()
     captured: dict[str, object] = {}
 
     def app(env: dict[str, object], start_response: object) -> list[bytes]:
@@ -247,11 +337,34 @@ def test_the_load_balancers_client_address_is_the_one_hop_the_app_trusts(nginx: 
     assert request.scheme == "https"
 
 
-def test_nginx_waits_longer_than_gunicorn() -> None:
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+def test_nginx_waits_longer_than_gunicorn(layout: Layout) -> None:
     """A long request must end with gunicorn's timeout (logged, worker restarted), not nginx's 504 first."""
-    nginx_timeout = re.search(
-        r"^proxy_read_timeout\s+(\d+)s;", (PLATFORM_NGINX / "conf.d" / "attendance.conf").read_text(), re.M
-    )
-    gunicorn_timeout = re.search(r"^web:.*--timeout (\d+)", (ROOT / "Procfile").read_text(), re.M)
-    assert nginx_timeout and gunicorn_timeout
-    assert int(nginx_timeout.group(1)) > int(gunicorn_timeout.group(1))
+    assert _limit(layout, "proxy_read_timeout") > layout.gunicorn_timeout()
+
+
+@pytest.mark.parametrize("proxy", [DOCKER_PROXY], ids=lambda layout: layout.name, indirect=True)
+def test_the_docker_proxy_keeps_connections_to_gunicorn_alive_but_closes_them_first(proxy: Proxy) -> None:
+    """HTTP/1.1 keep-alive to the web container, and an idle connection dropped by nginx before gunicorn's
+    --keep-alive would drop it: a POST sent on a connection gunicorn is closing would end in a 502."""
+    from gunicorn.config import Config
+
+    for path in ("/keepalive-1", "/keepalive-2"):
+        assert _request(proxy.port, "GET", path).status == 200
+    [first], [second] = _requests_to(proxy.upstream, "/keepalive-1"), _requests_to(proxy.upstream, "/keepalive-2")
+    assert first.peer_port == second.peer_port, "nginx opened a new upstream connection for each request"
+
+    idle = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", DOCKER_PROXY_CONF.read_text(), re.M)
+    assert idle, "default.conf: the upstream's keepalive_timeout is missing (nginx's default is 60 s)"
+    web_gunicorn = " ".join(_dockerrun_web_command()) + " " + _web_image_gunicorn_cmd_args()
+    assert "--keep-alive" not in web_gunicorn, "gunicorn's keep-alive is not the default any more: compare with it"
+    assert int(idle.group(1)) < Config().keepalive  # gunicorn's default, 2 s
+    time.sleep(int(idle.group(1)) + 0.5)
+    assert _request(proxy.port, "GET", "/keepalive-3").status == 200
+    [third] = _requests_to(proxy.upstream, "/keepalive-3")
+    assert third.peer_port != second.peer_port, "nginx kept an idle upstream connection past its keepalive_timeout"
+
+
+@pytest.mark.parametrize("proxy", [DOCKER_PROXY], ids=lambda layout: layout.name, indirect=True)
+def test_the_docker_proxy_does_not_name_its_version(proxy: Proxy) -> None:
+    assert _request(proxy.port, "GET", "/").getheader("Server") == "nginx"
