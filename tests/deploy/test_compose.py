@@ -82,14 +82,19 @@ def test_interpolated_names_are_documented_in_env_example(settings_env_names: se
 
 def test_the_stack_has_every_part(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"db", "redis", "s3", "s3-init", "migrate", "web", "worker", "beat", "flower"} <= set(services)
+    assert {"db", "redis", "s3", "s3-init", "migrate", "web", "proxy", "worker", "beat", "flower"} <= set(services)
     # PostgreSQL keeps its data in a named volume; Redis persists with the append-only file.
     assert any(str(v).endswith(":/var/lib/postgresql/data") for v in services["db"]["volumes"])
     assert "--appendonly" in services["redis"]["command"] and "yes" in services["redis"]["command"]
     assert any(str(v).endswith(":/data") for v in services["redis"]["volumes"])
     assert {"pgdata", "redisdata", "s3data"} <= set(compose["volumes"])
-    # The web is on http://localhost:5000.
-    assert any(str(p).endswith(":5000") and "5000" in interpolate(str(p), {}) for p in services["web"]["ports"])
+    # The web is on http://localhost:5000, through nginx (deploy/proxy/default.conf) as on AWS: gunicorn
+    # itself is not published, the proxy mounts the same directory as Dockerrun.aws.json's proxy container.
+    assert "ports" not in services["web"]
+    proxy = services["proxy"]
+    assert [interpolate(str(p), {}) for p in proxy["ports"]] == ["5000:80"]
+    assert proxy["volumes"] == ["./deploy/proxy:/etc/nginx/conf.d:ro"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_started"
 
 
 def test_migrations_and_the_bucket_run_once_before_the_app(compose: dict[str, Any]) -> None:

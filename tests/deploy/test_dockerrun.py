@@ -54,20 +54,67 @@ def test_the_schema_rejects_what_eb_would(dockerrun: dict[str, Any]) -> None:
     assert _errors(bad)
 
 
+def _started_after(containers: dict[str, dict[str, Any]], name: str) -> set[tuple[str, str]]:
+    """Every (container, condition) that name waits for, directly or through the containers it waits for."""
+    found: set[tuple[str, str]] = set()
+    todo = [name]
+    while todo:
+        for dep in containers[todo.pop()].get("dependsOn", []):
+            key = (dep["containerName"], dep["condition"])
+            if key not in found:
+                found.add(key)
+                todo.append(dep["containerName"])
+    return found
+
+
 def test_containers_memory_ports_essential_and_the_one_off_migration(containers: dict[str, dict[str, Any]]) -> None:
-    assert set(containers) == {"migrate", "web", "worker", "beat"}
+    assert set(containers) == {"migrate", "web", "proxy", "worker", "beat"}
     for name, c in containers.items():
         assert c.get("memory") or c.get("memoryReservation"), name
         assert c["memory"] >= c.get("memoryReservation", 0), name
-    web, worker, migrate = containers["web"], containers["worker"], containers["migrate"]
-    assert web["portMappings"] == [{"hostPort": 80, "containerPort": 5000, "protocol": "tcp"}]
-    assert web["essential"] is True and worker["essential"] is True
-    assert migrate["essential"] is False and "portMappings" not in migrate
+    web, proxy, worker, migrate = containers["web"], containers["proxy"], containers["worker"], containers["migrate"]
+    # The load balancer reaches gunicorn only through the proxy: nothing else has a host port (a
+    # portMapping without hostPort would get a random one in bridge mode, so the web has none at all).
+    assert proxy["portMappings"] == [{"hostPort": 80, "containerPort": 80, "protocol": "tcp"}]
+    assert [n for n, c in containers.items() if "portMappings" in c] == ["proxy"]
+    assert web["essential"] is True and worker["essential"] is True and proxy["essential"] is True
+    assert migrate["essential"] is False
     assert {"containerName": "migrate", "condition": "SUCCESS"} in web["dependsOn"]
     assert {"containerName": "migrate", "condition": "SUCCESS"} in worker["dependsOn"]
     assert "/healthz" in " ".join(web["healthCheck"]["command"])
-    # Everything fits an instance with 4 GiB (t3.medium) next to the ECS agent.
-    assert sum(c["memory"] for c in containers.values()) <= 3584
+    # Everything fits an instance with 4 GiB (t3.medium) next to the ECS agent. Every other container
+    # waits for the one-off migration to exit (directly, or the proxy through the web), so its limit never
+    # adds to theirs; ECS places the task by every container's reservation (or limit, where none).
+    for name in set(containers) - {"migrate"}:
+        assert ("migrate", "SUCCESS") in _started_after(containers, name), name
+    assert sum(c["memory"] for name, c in containers.items() if name != "migrate") <= 3584
+    assert sum(c.get("memoryReservation", c["memory"]) for c in containers.values()) <= 3584
+
+
+def test_the_proxy_container_fronts_the_web_with_the_bundled_configuration(
+    dockerrun: dict[str, Any], containers: dict[str, dict[str, Any]]
+) -> None:
+    """nginx (deploy/proxy/default.conf, checked with a real nginx in test_nginx_proxy.py) between the load
+    balancer and gunicorn: it reaches the web by its link name, and reads its configuration from the source
+    bundle, which Elastic Beanstalk extracts to /var/app/current."""
+    proxy, web = containers["proxy"], containers["web"]
+    assert image_repository(proxy["image"]) == "nginx" and "${" not in proxy["image"]
+    assert proxy["links"] == ["web"]
+    assert {"containerName": "web", "condition": "START"} in proxy["dependsOn"]
+    conf = (ROOT / "deploy" / "proxy" / "default.conf").read_text()
+    bind = web["command"][web["command"].index("--bind") + 1]
+    assert bind == "0.0.0.0:5000" and re.search(r"^\s*server web:5000;", conf, re.M), "the link name and port"
+    assert re.search(r"^\s*listen 80 default_server;", conf, re.M), "the proxy's containerPort"
+
+    [mount] = proxy["mountPoints"]
+    assert mount == {"sourceVolume": mount["sourceVolume"], "containerPath": "/etc/nginx/conf.d", "readOnly": True}
+    [volume] = [v for v in dockerrun["volumes"] if v["name"] == mount["sourceVolume"]]
+    source = volume["host"]["sourcePath"]
+    assert source.startswith("/var/app/current/")
+    # The whole directory replaces the image's conf.d (its default.conf, a welcome page on port 80): nginx
+    # loads every *.conf there, and the one it loads is the one test_nginx_proxy.py runs.
+    mounted = ROOT / source.removeprefix("/var/app/current/")
+    assert sorted(p.name for p in mounted.glob("*.conf")) == ["default.conf"]
 
 
 def test_logs_go_to_cloudwatch(containers: dict[str, dict[str, Any]]) -> None:
@@ -85,7 +132,10 @@ def test_images_and_commands_are_the_compose_files(
     for name, c in containers.items():
         service = services[name]
         assert image_repository(c["image"]) == image_repository(service["image"]), name
-        assert c["command"] == [unescape_compose(p) for p in service["command"]], f"{name}: command differs"
+        if "${ECR_REGISTRY}" not in c["image"]:  # a public image (the proxy's nginx): the same tag too
+            assert c["image"] == service["image"], name
+        command = [unescape_compose(p) for p in service["command"]] if "command" in service else None
+        assert c.get("command") == command, f"{name}: command differs"
 
 
 def test_environment_names_are_settings_and_the_rest_comes_from_eb(
@@ -124,8 +174,9 @@ def test_bundle_for_the_docker_platform(tmp_path: Path) -> None:
     )
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
-        rendered = json.loads(zf.read("Dockerrun.aws.json"))
-        configs = {n: zf.read(n).decode() for n in names if n.startswith(".ebextensions/")}
+        bundle = {n: zf.read(n) for n in names}
+        rendered = json.loads(bundle["Dockerrun.aws.json"])
+        configs = {n: bundle[n].decode() for n in names if n.startswith(".ebextensions/")}
     assert "Dockerrun.aws.json" in names
     assert ".ebextensions/01_flask.config" not in names, "the Python-platform file would break a Docker deploy"
     assert configs and all("aws:elasticbeanstalk:container:python" not in t for t in configs.values())
@@ -136,8 +187,42 @@ def test_bundle_for_the_docker_platform(tmp_path: Path) -> None:
     assert images == {
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/attendance-web:v1",
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/attendance-worker:v1",
+        "nginx:1.27-alpine",
     }
+    # Every host volume's files are in the zip where the volume names them (the zip's root is
+    # /var/app/current on the instance): the proxy's configuration, byte for byte.
+    for volume in rendered["volumes"]:
+        source = volume["host"]["sourcePath"].removeprefix("/var/app/current/")
+        assert any(n.startswith(source + "/") for n in names), f"{source} is not in the bundle"
+    assert bundle["deploy/proxy/default.conf"] == (ROOT / "deploy" / "proxy" / "default.conf").read_bytes()
     # The worker's shell variables are left for the container's shell.
     assert "${WORKER_CONCURRENCY:-1}" in text and "${QUEUE_PREFIX}" in text
     with pytest.raises(SystemExit):
         eb_bundle.render_dockerrun({"ECR_REGISTRY": "r", "IMAGE_TAG": "", "AWS_REGION": "x", "LOG_GROUP": "g"})
+
+
+@pytest.mark.parametrize("gpu", [False, True], ids=["worker-only", "gpu"])
+def test_worker_only_bundle_has_no_web_proxy_or_load_balancer(tmp_path: Path, gpu: bool) -> None:
+    """A separate worker environment: the worker container alone, so no proxy volume and no proxy files."""
+    from tools.deploy_checks import eb_bundle
+
+    values = {"ECR_REGISTRY": "r.example", "IMAGE_TAG": "v1", "AWS_REGION": "eu-west-1", "LOG_GROUP": "/a/t"}
+    out = eb_bundle.build(tmp_path / "worker.zip", values, only_worker=True, gpu=gpu)
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        rendered = json.loads(zf.read("Dockerrun.aws.json"))
+    assert not _errors(rendered)
+    assert [c["name"] for c in rendered["containerDefinitions"]] == ["worker"]
+    assert "volumes" not in rendered
+    assert not [n for n in names if n.startswith("deploy/")]
+    assert ".ebextensions/02_health.config" not in names and ".ebextensions/04_https.config" not in names
+    assert rendered["containerDefinitions"][0]["image"] == "r.example/attendance-worker:v1" + ("-gpu" if gpu else "")
+
+
+def test_bundle_refuses_a_volume_whose_files_are_missing() -> None:
+    from tools.deploy_checks import eb_bundle
+
+    doc = json.loads((ROOT / "Dockerrun.aws.json").read_text())
+    doc["volumes"][0]["host"]["sourcePath"] = "/var/app/current/deploy/no-such-dir"
+    with pytest.raises(SystemExit, match="no-such-dir"):
+        eb_bundle.bundled_files(doc, ROOT)

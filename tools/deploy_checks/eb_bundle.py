@@ -10,8 +10,10 @@
 The committed Dockerrun.aws.json names its images and log settings with ${ECR_REGISTRY},
 ${IMAGE_TAG}, ${AWS_REGION} and ${LOG_GROUP}; this fills them in and zips the result with the
 .ebextensions that apply to the Docker platform (every file except those for the Python platform,
-which the Docker platform would reject). `eb deploy --staged` is not needed: point the EB CLI at
-the zip with `deploy: artifact:` in .elasticbeanstalk/config.yml (docs/deploy-aws.md).
+which the Docker platform would reject) and the files its host volumes mount from the bundle, which
+Elastic Beanstalk extracts to /var/app/current (the proxy container's deploy/proxy/default.conf).
+`eb deploy --staged` is not needed: point the EB CLI at the zip with `deploy: artifact:` in
+.elasticbeanstalk/config.yml (docs/deploy-aws.md).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON_ONLY_NAMESPACE = "aws:elasticbeanstalk:container:python"
 WEB_ONLY_MARKERS = ("AWSEBV2LoadBalancer", "HealthCheckPath", "LoadBalancerType")
 PLACEHOLDERS = ("ECR_REGISTRY", "IMAGE_TAG", "AWS_REGION", "LOG_GROUP")
+BUNDLE_ROOT = "/var/app/current"  # where Elastic Beanstalk extracts the source bundle on the instance
 
 
 def docker_platform_configs(root: Path = ROOT) -> list[Path]:
@@ -63,6 +66,32 @@ def render_dockerrun(values: dict[str, str], root: Path = ROOT) -> dict[str, Any
     return rendered
 
 
+def mounted_volumes(dockerrun: dict[str, Any]) -> list[dict[str, Any]]:
+    """The top-level volumes some container mounts (a volume nothing mounts is left out)."""
+    used = {m["sourceVolume"] for c in dockerrun["containerDefinitions"] for m in c.get("mountPoints", [])}
+    return [v for v in dockerrun.get("volumes", []) if v["name"] in used]
+
+
+def bundled_files(dockerrun: dict[str, Any], root: Path = ROOT) -> list[tuple[Path, str]]:
+    """(file, name in the zip) for every file a host volume mounts from the bundle (/var/app/current/...).
+
+    The name in the zip is the path under /var/app/current, so the mount finds the file where the volume
+    says; a volume naming a path that is not in the repository is an error here, not an empty mount on EB.
+    """
+    files: list[tuple[Path, str]] = []
+    for volume in mounted_volumes(dockerrun):
+        source = volume["host"]["sourcePath"].rstrip("/")
+        if not source.startswith(BUNDLE_ROOT + "/"):
+            continue  # a path on the instance itself, not from the bundle
+        relative = source.removeprefix(BUNDLE_ROOT + "/")
+        path = root / relative
+        found = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        if not found:
+            raise SystemExit(f"error: volume {volume['name']} mounts {source}, but {relative} has no files here")
+        files += [(p, p.relative_to(root).as_posix()) for p in found]
+    return files
+
+
 def worker_only(dockerrun: dict[str, Any], gpu: bool) -> dict[str, Any]:
     """Only the worker container, for a separate (e.g. GPU) worker environment.
 
@@ -77,6 +106,11 @@ def worker_only(dockerrun: dict[str, Any], gpu: bool) -> dict[str, Any]:
         worker["resourceRequirements"] = [{"type": "GPU", "value": "1"}]
         worker["memory"], worker["memoryReservation"] = 12288, 8192
     doc["containerDefinitions"] = [worker]
+    volumes = mounted_volumes(doc)  # the proxy's configuration goes with the proxy
+    if volumes:
+        doc["volumes"] = volumes
+    else:
+        doc.pop("volumes", None)
     return doc
 
 
@@ -89,6 +123,8 @@ def build(
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("Dockerrun.aws.json", json.dumps(dockerrun, indent=2) + "\n")
+        for path, name in bundled_files(dockerrun, root):
+            zf.write(path, name)
         for path in docker_platform_configs(root):
             text = path.read_text()
             if (only_worker or gpu) and any(word in text for word in WEB_ONLY_MARKERS):
