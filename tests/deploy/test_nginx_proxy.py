@@ -19,9 +19,7 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,19 +29,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, port_open, wait_for
+from tests.conftest import free_port
+from tools.deploy_checks import eb_nginx
 
 from .conftest import ROOT
 
-PLATFORM_NGINX = ROOT / ".platform" / "nginx"
-APP_PORT_IN_CONF = "127.0.0.1:5000"  # the Procfile's gunicorn --bind port, EB's PORT in 01_flask.config
-DOCKER_PROXY_CONF = ROOT / "deploy" / "proxy" / "default.conf"
-WEB_IN_DOCKER_CONF = "server web:5000;"  # the web container, by its link name, gunicorn's --bind port
-LISTEN_IN_DOCKER_CONF = "listen 80 default_server;"  # the proxy container's port 80 (host port 80)
-
 
 def _nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+    found = eb_nginx.nginx_binary()
     if found:
         return found
     reason = "nginx not found (run `make nginx` or tools/ensure_nginx.sh)"
@@ -100,63 +93,6 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
     return Recorder
 
 
-def _main_conf(tmp: Path, http_block: str) -> Path:
-    """An nginx.conf with every path under tmp (no root, no /var/lib/nginx), around the given http block."""
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (tmp / sub).mkdir()
-    user = "user root root;\n" if os.geteuid() == 0 else ""  # a root master would run workers as nobody
-    main = tmp / "nginx.conf"
-    main.write_text(
-        f"""{user}worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{http_block}
-}}
-"""
-    )
-    return main
-
-
-def _eb_python_config(tmp: Path, listen_port: int, upstream_port: int) -> Path:
-    """EB's nginx.conf structure around .platform/nginx; only the upstream port differs (a free one here)."""
-    conf_d = tmp / "conf.d"
-    shutil.copytree(PLATFORM_NGINX / "conf.d", conf_d)
-    app_conf = conf_d / "elasticbeanstalk" / "00_application.conf"
-    text = app_conf.read_text()
-    assert APP_PORT_IN_CONF in text, "00_application.conf must proxy to the Procfile's gunicorn (127.0.0.1:5000)"
-    app_conf.write_text(text.replace(APP_PORT_IN_CONF, f"127.0.0.1:{upstream_port}"))
-    return _main_conf(
-        tmp,
-        f"""    include {conf_d}/*.conf;
-    server {{
-        listen 127.0.0.1:{listen_port} default_server;
-        include {conf_d}/elasticbeanstalk/*.conf;
-    }}""",
-    )
-
-
-def _docker_proxy_config(tmp: Path, listen_port: int, upstream_port: int) -> Path:
-    """The nginx image's structure (`http { include /etc/nginx/conf.d/*.conf; }`) around deploy/proxy;
-    only the addresses differ: the recording upstream for `web:5000`, a free loopback port for port 80."""
-    conf_d = tmp / "conf.d"
-    shutil.copytree(DOCKER_PROXY_CONF.parent, conf_d)
-    conf = conf_d / DOCKER_PROXY_CONF.name
-    text = conf.read_text()
-    assert text.count(WEB_IN_DOCKER_CONF) == 1, "default.conf must proxy to the web container (web:5000)"
-    assert text.count(LISTEN_IN_DOCKER_CONF) == 1, "default.conf must listen on the container's port 80"
-    text = text.replace(WEB_IN_DOCKER_CONF, f"server 127.0.0.1:{upstream_port};")
-    conf.write_text(text.replace(LISTEN_IN_DOCKER_CONF, f"listen 127.0.0.1:{listen_port} default_server;"))
-    return _main_conf(tmp, f"    include {conf_d}/*.conf;")
-
-
 def _procfile_gunicorn_timeout() -> int:
     match = re.search(r"^web:.*--timeout (\d+)", (ROOT / "Procfile").read_text(), re.M)
     assert match, "Procfile: web has no --timeout"
@@ -191,9 +127,14 @@ class Layout:
 
 
 EB_PYTHON = Layout(
-    "eb-python", PLATFORM_NGINX / "conf.d" / "attendance.conf", _eb_python_config, _procfile_gunicorn_timeout
+    "eb-python",
+    eb_nginx.PLATFORM_NGINX / "conf.d" / "attendance.conf",
+    eb_nginx.eb_python_config,
+    _procfile_gunicorn_timeout,
 )
-DOCKER_PROXY = Layout("docker-proxy", DOCKER_PROXY_CONF, _docker_proxy_config, _dockerrun_gunicorn_timeout)
+DOCKER_PROXY = Layout(
+    "docker-proxy", eb_nginx.DOCKER_PROXY_CONF, eb_nginx.docker_proxy_config, _dockerrun_gunicorn_timeout
+)
 LAYOUTS = [EB_PYTHON, DOCKER_PROXY]
 
 
@@ -214,7 +155,7 @@ def _limit(layout: Layout, directive: str) -> int:
 
 @pytest.fixture(scope="module", params=LAYOUTS, ids=lambda layout: layout.name)
 def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    binary = _nginx_binary()
+    _nginx_binary()  # skip, or fail in CI, before anything starts
     layout: Layout = request.param
     upstream = Upstream(port=free_port())
     server = ThreadingHTTPServer(("127.0.0.1", upstream.port), _handler(upstream))
@@ -224,11 +165,8 @@ def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     port = free_port()
     main = layout.build(tmp, port, upstream.port)
     try:
-        check = subprocess.run([binary, "-t", "-p", str(tmp), "-c", str(main)], capture_output=True, text=True)
-        assert check.returncode == 0, check.stderr
-        proc = subprocess.Popen([binary, "-p", str(tmp), "-c", str(main), "-g", "daemon off;"])
+        proc = eb_nginx.start(main, port)  # `nginx -t` first: a syntax error fails here, with nginx's message
         try:
-            wait_for(lambda: port_open(port), timeout=10, what="nginx listening")
             yield Proxy(layout, port, upstream)
         finally:
             proc.terminate()
@@ -354,7 +292,7 @@ def test_the_docker_proxy_keeps_connections_to_gunicorn_alive_but_closes_them_fi
     [first], [second] = _requests_to(proxy.upstream, "/keepalive-1"), _requests_to(proxy.upstream, "/keepalive-2")
     assert first.peer_port == second.peer_port, "nginx opened a new upstream connection for each request"
 
-    idle = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", DOCKER_PROXY_CONF.read_text(), re.M)
+    idle = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", eb_nginx.DOCKER_PROXY_CONF.read_text(), re.M)
     assert idle, "default.conf: the upstream's keepalive_timeout is missing (nginx's default is 60 s)"
     web_gunicorn = " ".join(_dockerrun_web_command()) + " " + _web_image_gunicorn_cmd_args()
     assert "--keep-alive" not in web_gunicorn, "gunicorn's keep-alive is not the default any more: compare with it"
