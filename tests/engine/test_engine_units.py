@@ -98,23 +98,58 @@ def _unit(v):
     return v / np.linalg.norm(v)
 
 
-def test_mirror_pass_landmarks_are_mapped_back_and_averaged():
-    """The mirrored image's right eye is the subject's left eye: points swap and x flips before averaging."""
-    width = 100
-    lms = np.array([[[30, 40], [60, 40], [45, 55], [35, 70], [58, 70]]], np.float32)
-    det = Detections(np.array([[20, 20, 70, 90]], np.float32), np.array([0.9], np.float32), lms)
-    # What the detector reports on the mirrored image for the same face, 2 px off in x on every point.
-    mirrored_pts = np.stack([width - lms[0][[1, 0, 2, 4, 3], 0] + 2, lms[0][[1, 0, 2, 4, 3], 1]], axis=-1)
-    mirrored = Detections(np.array([[30, 20, 80, 90]], np.float32), np.array([0.8], np.float32), mirrored_pts[None])
-    out = average_with_mirror(det, mirrored, width)
-    np.testing.assert_allclose(out.landmarks[0, :, 0], lms[0, :, 0] - 1.0)  # mean of x and x - 2
-    np.testing.assert_allclose(out.landmarks[0, :, 1], lms[0, :, 1])
-    np.testing.assert_array_equal(out.boxes, det.boxes)
-    assert out.scores[0] == np.float32(0.9)
+class _ColourDotDetector:
+    """A perfect detector for a test image whose five landmarks are pixels of five unique colours: it reports
+    them (pixel centres) in the detector's order for the tile it is given, the face filling the middle half."""
 
-    elsewhere = Detections(np.array([[0, 0, 10, 10]], np.float32), np.array([0.8], np.float32), mirrored_pts[None])
-    np.testing.assert_array_equal(average_with_mirror(det, elsewhere, width).landmarks, lms)  # no match: kept
-    assert average_with_mirror(det, Detections.empty(), width) is det
+    def __init__(self, colours: np.ndarray) -> None:
+        self.colours = colours
+        self.tiles: list[np.ndarray] = []
+
+    def detect_tile(self, tile: np.ndarray, threshold: float) -> Detections:
+        self.tiles.append(tile)
+        found = []
+        for colour in self.colours:
+            ys, xs = np.nonzero(np.all(tile == colour, axis=-1))
+            found.append([xs[0] + 0.5, ys[0] + 0.5])
+        # On a mirrored face, the eye on the image's left is the subject's left eye, etc.
+        points = np.array(found, np.float32)[[1, 0, 2, 4, 3]]
+        side = tile.shape[1]
+        box = np.array([[side / 4, side / 4, 3 * side / 4, 3 * side / 4]], np.float32)
+        return Detections(box, np.array([0.9], np.float32), points[None])
+
+
+def test_mirrored_second_look_is_mapped_back_and_averaged():
+    """The mirror swaps the eyes and the mouth corners and flips x; mapped back, a perfect second look
+    lands on the true points, so the average halves the first pass's error."""
+    rgb = np.zeros((300, 400, 3), np.uint8)
+    truth = np.array([[150.5, 120.5], [190.5, 121.5], [170.5, 140.5], [155.5, 160.5], [186.5, 161.5]], np.float32)
+    colours = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255]], np.uint8)
+    for (x, y), colour in zip(truth.astype(int), colours, strict=True):
+        rgb[y, x] = colour
+    box = np.array([[122, 93, 218, 189]], np.float32)  # 96 px: a 192 px window, no resizing
+    first_pass = Detections(box, np.array([0.8], np.float32), (truth + np.array([2.0, -1.0], np.float32))[None])
+    backend = _ColourDotDetector(colours)
+
+    out = average_with_mirror(backend, rgb, first_pass, side=192)
+
+    assert backend.tiles[0].shape == (192, 192, 3)
+    np.testing.assert_allclose(out.landmarks[0], truth + np.array([1.0, -0.5], np.float32), atol=1e-4)
+    np.testing.assert_array_equal(out.boxes, box)
+    assert out.scores[0] == np.float32(0.8)
+
+
+def test_mirrored_second_look_that_misses_keeps_the_first_landmarks():
+    class Nothing:
+        def detect_tile(self, tile: np.ndarray, threshold: float) -> Detections:
+            return Detections.empty()
+
+    det = Detections(
+        np.array([[10, 10, 60, 60]], np.float32), np.array([0.9], np.float32), np.ones((1, 5, 2), np.float32)
+    )
+    rgb = np.zeros((100, 100, 3), np.uint8)
+    np.testing.assert_array_equal(average_with_mirror(Nothing(), rgb, det).landmarks, det.landmarks)
+    assert len(average_with_mirror(Nothing(), rgb, Detections.empty())) == 0
 
 
 def test_assignment_never_gives_one_student_two_faces():

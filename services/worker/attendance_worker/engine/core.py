@@ -175,12 +175,9 @@ class Engine:
         return self._faces(rgb, self._detect_portrait(rgb))
 
     def _detect_portrait(self, rgb: np.ndarray) -> Detections:
-        """Detection with landmarks averaged over the image and its mirror: a second pass costs little on one
-        portrait and gives the gallery steadier crops (classroom photos keep one pass)."""
-        det = self.detector.detect(rgb)
-        if not len(det):
-            return det
-        return average_with_mirror(det, self.detector.detect(np.ascontiguousarray(rgb[:, ::-1])), rgb.shape[1])
+        """Detection with landmarks averaged with a mirrored second look at each face: a small window per
+        portrait, and steadier gallery crops (classroom photos keep one pass)."""
+        return average_with_mirror(self.detector.backend, rgb, self.detector.detect(rgb))
 
     def analyze(self, data: bytes, filename: str) -> PhotoAnalysis:
         """Decode (EXIF orientation applied) and analyse one photo; raises ImageRejected on unreadable input."""
