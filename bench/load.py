@@ -1,7 +1,7 @@
 """50 teachers at once, uploading classroom photos and polling their jobs, against gunicorn main:app.
 
     .venv/bin/python -m bench.load [--teachers 50] [--seconds 60] [--size WxH] [--client python|wrk]
-                                   [--workers 3] [--stagger]
+                                   [--workers 3] [--stagger] [--proxy eb-python|docker-proxy]
 
 The upload request only checks, stores and enqueues (no worker runs here, so the queue only grows):
 this measures the web tier. Bounded in time; loopback only. Prints a JSON line of figures, with the
@@ -14,6 +14,11 @@ point of its loop, the same 50 teachers and request rate without the lock-step.
 `--client python` (default): 50 threads of `requests`, which on a small machine eat the cores the
 server needs. `--client wrk`: the same teachers, photos and loop (bench/wrk_upload.lua) driven by wrk
 (C, `apt-get install wrk`), one thread and connection per teacher.
+
+`--proxy`: the requests go through a real nginx built as in production (tools/deploy_checks/eb_nginx.py):
+`eb-python` is EB's nginx with .platform/nginx (a new connection to gunicorn per request), `docker-proxy`
+the Docker platform's proxy container (deploy/proxy/default.conf: kept-alive connections to gunicorn).
+Without it the clients talk to gunicorn directly, as they never do on AWS.
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ import numpy as np
 import requests
 from PIL import Image
 
-from .stack import CpuMeter, Stack, csrf_token, signup
+from tools.deploy_checks import eb_nginx
+
+from .stack import CpuMeter, Stack, cpu_seconds, csrf_token, free_port, process_tree, signup
 
 
 def phone_photo(seed: int, size: tuple[int, int] = (4032, 3024)) -> bytes:
@@ -190,10 +197,18 @@ def run(
     client: str = "python",
     workers: int = 3,
     stagger: bool = False,
+    proxy: str | None = None,
 ) -> dict:
     photos = [phone_photo(i, size) for i in range(4)]
     with Stack() as stack:
         base = stack.start_web(workers=workers)
+        nginx = None
+        if proxy:
+            port = free_port()
+            (stack.tmp / "nginx").mkdir()
+            nginx = eb_nginx.start(eb_nginx.BUILDERS[proxy](stack.tmp / "nginx", port, stack.port), port)
+            stack.procs.append(nginx)
+            base = f"http://127.0.0.1:{port}"
         clients = []
         for i in range(teachers):
             s = signup(base, f"load-{i}-{uuid.uuid4().hex[:6]}@school.example.org")
@@ -207,11 +222,14 @@ def run(
             clients.append((s, course, csrf_token(s, f"{base}/courses/{course}")))
         drive = wrk_clients if client == "wrk" else python_clients
         meter = CpuMeter(stack.web_pid)
+        nginx_cpu = cpu_seconds(process_tree(nginx.pid)) if nginx else 0.0
         meter.start()
         started = time.monotonic()
         results, errors = drive(base, clients, photos, seconds, stagger)
         elapsed = time.monotonic() - started
         cpu = meter.stop()
+        if nginx:  # counted in "other" by the meter; shown on its own
+            cpu["cpu_s_nginx"] = round(cpu_seconds(process_tree(nginx.pid)) - nginx_cpu, 1)
         server = server_times(stack.access_log)
     out: dict[str, object] = {
         "client": client,
@@ -220,6 +238,7 @@ def run(
         "seconds": round(elapsed, 1),
         "photo": f"{size[0]}x{size[1]}, {len(photos[0]) // 1024} KB",
         "gunicorn": f"--workers {workers} " + os.environ.get("GUNICORN_CMD_ARGS", "--threads 4"),
+        "proxy": proxy or "none (clients talk to gunicorn)",
         "errors": len(errors),
     }
     for kind, timed in results.items():
@@ -258,6 +277,11 @@ def main() -> None:
         action="store_true",
         help="each teacher starts at a random point of the ~3 s loop (default: all 50 upload at the same instant)",
     )
+    parser.add_argument(
+        "--proxy",
+        choices=sorted(eb_nginx.BUILDERS),
+        help="put production's nginx in front of gunicorn (needs nginx: `make nginx`)",
+    )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     print(
@@ -269,6 +293,7 @@ def main() -> None:
                 args.client,
                 args.workers,
                 args.stagger,
+                args.proxy,
             )
         )
     )
