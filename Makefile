@@ -61,8 +61,9 @@ bench: install models
 	$(PY) -m bench.run
 
 ## Load and scale figures (issue 6): 50 teachers uploading, queue drain with 1 and 2 workers, course report.
-bench-load: install models services
+bench-load: install models services nginx
 	$(PY) -m bench.load
+	$(PY) -m bench.load --proxy docker-proxy
 	$(PY) -m bench.drain
 	$(PY) -m bench.report_bench
 
