@@ -176,15 +176,24 @@ def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         server.server_close()
 
 
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def getheader(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+
 def _request(
     port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-) -> http.client.HTTPResponse:
+) -> Reply:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request(method, path, body=body, headers={"Content-Type": "image/jpeg", **(headers or {})})
         response = conn.getresponse()
-        response.read()
-        return response
+        return Reply(response.status, response.headers, response.read())
     finally:
         conn.close()
 
@@ -212,8 +221,18 @@ def test_nginx_limit_is_the_apps_limit_plus_the_form(proxy: Proxy) -> None:
     app_mb = Settings.model_fields["max_upload_mb"].default
     assert _limit(proxy.layout, "client_max_body_size") == app_mb + 1
 
-    assert _post(proxy.port, "/too-big", b"\0" * ((app_mb + 2) * 1024 * 1024)) == 413
-    assert not _requests_to(proxy.upstream, "/too-big")
+    too_big = b"\0" * ((app_mb + 2) * 1024 * 1024)
+    page = _request(proxy.port, "POST", "/courses/1/sessions", too_big)
+    api = _request(proxy.port, "POST", "/api/v1/courses/1/sessions", too_big)
+    assert not _requests_to(proxy.upstream, "/courses/1/sessions")
+    assert not _requests_to(proxy.upstream, "/api/v1/courses/1/sessions")
+
+    # The app's own sentence (attendance_web/errors.py) for its default limit, not nginx's bare page.
+    sentence = f"That upload is too large (the limit is {app_mb} MB per upload). Please send fewer or smaller photos."
+    assert page.status == 413 and str(page.getheader("Content-Type")).startswith("text/html")
+    assert sentence in page.body.decode()
+    assert api.status == 413 and api.getheader("Content-Type") == "application/json"
+    assert json.loads(api.body) == {"error": {"code": "payload_too_large", "message": sentence}}
 
 
 def test_a_slow_upload_is_buffered_before_the_app_sees_it(proxy: Proxy) -> None:
