@@ -99,6 +99,14 @@ def _procfile_gunicorn_timeout() -> int:
     return int(match.group(1))
 
 
+def _procfile_gunicorn_flags() -> str:
+    """The Python platform's gunicorn: the Procfile's command and 01_flask.config's GUNICORN_CMD_ARGS."""
+    web = re.search(r"^web:(.*)$", (ROOT / "Procfile").read_text(), re.M)
+    args = re.search(r'GUNICORN_CMD_ARGS:\s*"([^"]*)"', (ROOT / ".ebextensions" / "01_flask.config").read_text())
+    assert web and args, "Procfile web line or 01_flask.config GUNICORN_CMD_ARGS missing"
+    return web.group(1) + " " + args.group(1)
+
+
 def _dockerrun_web_command() -> list[str]:
     doc = json.loads((ROOT / "Dockerrun.aws.json").read_text())
     command: list[str] = next(c for c in doc["containerDefinitions"] if c["name"] == "web")["command"]
@@ -116,6 +124,10 @@ def _web_image_gunicorn_cmd_args() -> str:
     return match.group(1)
 
 
+def _docker_gunicorn_flags() -> str:
+    return " ".join(_dockerrun_web_command()) + " " + _web_image_gunicorn_cmd_args()
+
+
 @dataclass(frozen=True)
 class Layout:
     """One way this repository's nginx files are deployed, rebuilt around a local nginx."""
@@ -124,6 +136,7 @@ class Layout:
     limits: Path  # the file with client_max_body_size and proxy_read_timeout
     build: Callable[[Path, int, int], Path]  # (tmp, listen port, upstream port) -> the main nginx.conf
     gunicorn_timeout: Callable[[], int]  # the --timeout of the gunicorn behind it
+    gunicorn_flags: Callable[[], str]  # its whole command line and GUNICORN_CMD_ARGS
 
 
 EB_PYTHON = Layout(
@@ -131,9 +144,14 @@ EB_PYTHON = Layout(
     eb_nginx.PLATFORM_NGINX / "conf.d" / "attendance.conf",
     eb_nginx.eb_python_config,
     _procfile_gunicorn_timeout,
+    _procfile_gunicorn_flags,
 )
 DOCKER_PROXY = Layout(
-    "docker-proxy", eb_nginx.DOCKER_PROXY_CONF, eb_nginx.docker_proxy_config, _dockerrun_gunicorn_timeout
+    "docker-proxy",
+    eb_nginx.DOCKER_PROXY_CONF,
+    eb_nginx.docker_proxy_config,
+    _dockerrun_gunicorn_timeout,
+    _docker_gunicorn_flags,
 )
 LAYOUTS = [EB_PYTHON, DOCKER_PROXY]
 
@@ -300,9 +318,8 @@ def test_nginx_waits_longer_than_gunicorn(layout: Layout) -> None:
     assert _limit(layout, "proxy_read_timeout") > layout.gunicorn_timeout()
 
 
-@pytest.mark.parametrize("proxy", [DOCKER_PROXY], ids=lambda layout: layout.name, indirect=True)
-def test_the_docker_proxy_keeps_connections_to_gunicorn_alive_but_closes_them_first(proxy: Proxy) -> None:
-    """HTTP/1.1 keep-alive to the web container, and an idle connection dropped by nginx before gunicorn's
+def test_connections_to_gunicorn_are_kept_alive_but_closed_by_nginx_first(proxy: Proxy) -> None:
+    """HTTP/1.1 keep-alive to gunicorn, and an idle connection dropped by nginx before gunicorn's
     --keep-alive would drop it: a POST sent on a connection gunicorn is closing would end in a 502."""
     from gunicorn.config import Config
 
@@ -311,10 +328,10 @@ def test_the_docker_proxy_keeps_connections_to_gunicorn_alive_but_closes_them_fi
     [first], [second] = _requests_to(proxy.upstream, "/keepalive-1"), _requests_to(proxy.upstream, "/keepalive-2")
     assert first.peer_port == second.peer_port, "nginx opened a new upstream connection for each request"
 
-    idle = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", eb_nginx.DOCKER_PROXY_CONF.read_text(), re.M)
-    assert idle, "default.conf: the upstream's keepalive_timeout is missing (nginx's default is 60 s)"
-    web_gunicorn = " ".join(_dockerrun_web_command()) + " " + _web_image_gunicorn_cmd_args()
-    assert "--keep-alive" not in web_gunicorn, "gunicorn's keep-alive is not the default any more: compare with it"
+    idle = re.search(r"^\s*keepalive_timeout\s+(\d+)s;", proxy.layout.limits.read_text(), re.M)
+    assert idle, f"{proxy.layout.limits.name}: the upstream's keepalive_timeout is missing (nginx's default: 60 s)"
+    flags = proxy.layout.gunicorn_flags()
+    assert "--keep-alive" not in flags, "gunicorn's keep-alive is not the default any more: compare with it"
     assert int(idle.group(1)) < Config().keepalive  # gunicorn's default, 2 s
     time.sleep(int(idle.group(1)) + 0.5)
     assert _request(proxy.port, "GET", "/keepalive-3").status == 200

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_NGINX = ROOT / ".platform" / "nginx"
-APP_PORT_IN_CONF = "127.0.0.1:5000"  # the Procfile's gunicorn --bind port, EB's PORT in 01_flask.config
+APP_SERVER_IN_CONF = "server 127.0.0.1:5000;"  # the Procfile's gunicorn --bind port, EB's PORT in 01_flask.config
 DOCKER_PROXY_CONF = ROOT / "deploy" / "proxy" / "default.conf"
 WEB_IN_DOCKER_CONF = "server web:5000;"  # the web container, by its link name, gunicorn's --bind port
 LISTEN_IN_DOCKER_CONF = "listen 80 default_server;"  # the proxy container's port 80 (host port 80)
@@ -61,11 +61,11 @@ def eb_python_config(tmp: Path, listen_port: int, upstream_port: int) -> Path:
     """EB's nginx.conf structure around .platform/nginx."""
     conf_d = tmp / "conf.d"
     shutil.copytree(PLATFORM_NGINX / "conf.d", conf_d)
-    app_conf = conf_d / "elasticbeanstalk" / "00_application.conf"
-    text = app_conf.read_text()
-    if APP_PORT_IN_CONF not in text:
-        raise AssertionError("00_application.conf must proxy to the Procfile's gunicorn (127.0.0.1:5000)")
-    app_conf.write_text(text.replace(APP_PORT_IN_CONF, f"127.0.0.1:{upstream_port}"))
+    upstream_conf = conf_d / "attendance.conf"
+    text = upstream_conf.read_text()
+    if text.count(APP_SERVER_IN_CONF) != 1:
+        raise AssertionError("attendance.conf must proxy to the Procfile's gunicorn (server 127.0.0.1:5000;)")
+    upstream_conf.write_text(text.replace(APP_SERVER_IN_CONF, f"server 127.0.0.1:{upstream_port};"))
     return main_conf(
         tmp,
         f"""    include {conf_d}/*.conf;
