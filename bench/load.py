@@ -16,8 +16,8 @@ server needs. `--client wrk`: the same teachers, photos and loop (bench/wrk_uplo
 (C, `apt-get install wrk`), one thread and connection per teacher.
 
 `--proxy`: the requests go through a real nginx built as in production (tools/deploy_checks/eb_nginx.py):
-`eb-python` is EB's nginx with .platform/nginx (a new connection to gunicorn per request), `docker-proxy`
-the Docker platform's proxy container (deploy/proxy/default.conf: kept-alive connections to gunicorn).
+`eb-python` is EB's nginx with .platform/nginx, `docker-proxy` the Docker platform's proxy container
+(deploy/proxy/default.conf); both keep connections to gunicorn alive.
 Without it the clients talk to gunicorn directly, as they never do on AWS.
 """
 
