@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from attendance_worker.engine import core, detector
+from attendance_worker.engine import core
 
 from . import lfw
 from .common import facedata_dir, iou, load_engine
@@ -48,12 +48,8 @@ def _whole_image_tta(engine: Any, flip: bool, up2: bool) -> Callable[[np.ndarray
         h, w = rgb.shape[:2]
         looks = [det.landmarks]
         if flip:
-            m = detect(np.ascontiguousarray(rgb[:, ::-1]))
-            boxes = m.boxes.copy()
-            boxes[:, [0, 2]] = w - m.boxes[:, [2, 0]]
-            points = m.landmarks[:, detector.MIRRORED_LANDMARKS].copy()
-            points[..., 0] = w - points[..., 0]
-            looks.append(_matched(det, boxes, points))
+            m = detect(np.ascontiguousarray(rgb[:, ::-1])).mirrored(w)
+            looks.append(_matched(det, m.boxes, m.landmarks))
         if up2:
             u = detect(cv2.resize(rgb, (w * 2, h * 2), interpolation=cv2.INTER_CUBIC))
             looks.append(_matched(det, u.boxes / 2, u.landmarks / 2))

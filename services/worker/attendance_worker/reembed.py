@@ -15,7 +15,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import Exists, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from attendance_shared.db import session_scope
@@ -39,14 +39,17 @@ class ReembedOutcome:
     pruned: int = 0
 
 
+def _has_embedding_of(model_id: str) -> Exists:
+    """`StudentPhoto has an embedding made by model_id`, for a WHERE clause (negated: still to embed)."""
+    return exists().where(FaceEmbedding.student_photo_id == StudentPhoto.id, FaceEmbedding.model_id == model_id)
+
+
 def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> ReembedOutcome:
     """Embed, in batches of short transactions, every portrait that lacks an embedding of engine.model_id."""
     settings = get_settings()
     store = make_store(settings)
     outcome = ReembedOutcome(model_id=engine.model_id)
-    has_current = exists().where(
-        FaceEmbedding.student_photo_id == StudentPhoto.id, FaceEmbedding.model_id == engine.model_id
-    )
+    has_current = _has_embedding_of(engine.model_id)
     last_id = 0
     while True:
         with session_scope(settings.sqlalchemy_url) as s:
@@ -90,9 +93,7 @@ def reembed_course(session: Session, store: PhotoStore, engine: Engine, course_i
     never compared) and mark the whole class absent until someone runs attendance-reembed. Portraits
     the new model refuses become REJECTED with its reason and are not tried again.
     """
-    has_current = exists().where(
-        FaceEmbedding.student_photo_id == StudentPhoto.id, FaceEmbedding.model_id == engine.model_id
-    )
+    has_current = _has_embedding_of(engine.model_id)
     enrolled = select(Enrollment.student_id).where(Enrollment.course_id == course_id)
     ids = list(
         session.scalars(

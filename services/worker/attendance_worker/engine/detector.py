@@ -17,6 +17,9 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+#: Landmark order after a left-right mirror: the eyes swap, and so do the mouth corners.
+MIRRORED_LANDMARKS = [1, 0, 2, 4, 3]
+
 
 @dataclass
 class Detections:
@@ -35,6 +38,15 @@ class Detections:
 
     def agreement(self) -> np.ndarray:
         return np.zeros(len(self), bool) if self.agreed is None else self.agreed
+
+    def mirrored(self, width: int) -> Detections:
+        """The same faces in the left-right mirror of an image `width` px wide (x flips; the eyes and the
+        mouth corners swap, so the subject's right eye stays first)."""
+        boxes = self.boxes.copy()
+        boxes[:, [0, 2]] = width - self.boxes[:, [2, 0]]
+        landmarks = self.landmarks[:, MIRRORED_LANDMARKS].copy()
+        landmarks[..., 0] = width - landmarks[..., 0]
+        return Detections(boxes, self.scores, landmarks, self.agreed)
 
     def take(self, index: np.ndarray) -> Detections:
         agreed = None if self.agreed is None else self.agreed[index]
@@ -78,10 +90,6 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
     return np.asarray(keep, np.int64)
 
 
-#: Landmark order after a left-right mirror: the eyes swap, and so do the mouth corners.
-MIRRORED_LANDMARKS = [1, 0, 2, 4, 3]
-
-
 def average_with_mirror(
     backend: TileBackend, rgb: np.ndarray, det: Detections, side: int = 192, threshold: float = 0.3
 ) -> Detections:
@@ -95,16 +103,13 @@ def average_with_mirror(
     """
     if not len(det):
         return det
-    h, w = rgb.shape[:2]
+    w = rgb.shape[1]
     mirrored = np.ascontiguousarray(rgb[:, ::-1])
     tiles, frames = [], []
     for box in det.boxes:
         crop = max(2 * math.floor(max(box[2] - box[0], box[3] - box[1]) + 0.5), 32)
-        x0 = math.floor((2 * w - box[0] - box[2]) / 2 - crop / 2 + 0.5)  # the face's centre, in the mirrored image
-        y0 = math.floor((box[1] + box[3]) / 2 - crop / 2 + 0.5)
-        tile = np.zeros((crop, crop, 3), np.uint8)
-        sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + crop), min(h, y0 + crop)
-        tile[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = mirrored[sy0:sy1, sx0:sx1]
+        # the face's centre, in the mirrored image
+        tile, x0, y0 = centred_window(mirrored, w - (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, crop)
         shrink = crop > side
         tiles.append(cv2.resize(tile, (side, side), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR))
         frames.append((x0, y0, side / crop))
@@ -112,15 +117,27 @@ def average_with_mirror(
     for i, (found, (x0, y0, scale)) in enumerate(zip(detect_batch(backend, tiles, threshold), frames, strict=True)):
         if not len(found):
             continue
-        boxes = found.boxes / scale + np.array([x0, y0, x0, y0], np.float32)
-        boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
-        points = found.landmarks[:, MIRRORED_LANDMARKS] / scale + np.array([x0, y0], np.float32)
-        points[..., 0] = w - points[..., 0]
-        ious = _iou_one(det.boxes[i], boxes)
+        back = Detections(
+            found.boxes / scale + np.array([x0, y0, x0, y0], np.float32),
+            found.scores,
+            found.landmarks / scale + np.array([x0, y0], np.float32),
+        ).mirrored(w)
+        ious = _iou_one(det.boxes[i], back.boxes)
         best = int(np.argmax(ious))
         if ious[best] >= 0.5:
-            landmarks[i] = (det.landmarks[i] + points[best]) / 2
+            landmarks[i] = (det.landmarks[i] + back.landmarks[best]) / 2
     return Detections(det.boxes, det.scores, landmarks.astype(np.float32), det.agreed)
+
+
+def centred_window(rgb: np.ndarray, cx: float, cy: float, side: int) -> tuple[np.ndarray, int, int]:
+    """A side x side crop of rgb centred on (cx, cy), zero where it leaves the image, and its top-left corner."""
+    h, w = rgb.shape[:2]
+    x0 = math.floor(cx - side / 2 + 0.5)
+    y0 = math.floor(cy - side / 2 + 0.5)
+    tile = np.zeros((side, side, 3), np.uint8)
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
+    tile[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
+    return tile, x0, y0
 
 
 class CenterFace:
@@ -378,16 +395,9 @@ class TwoStageDetector:
         return det.take(nms(det.boxes, det.scores, self.tiled.nms_iou))
 
     def _refine(self, rgb: np.ndarray, cand: Detections, side: int) -> Detections:
-        h, w = rgb.shape[:2]
         tiles, origins = [], []
         for box in cand.boxes:
-            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-            x0 = math.floor(cx - side / 2 + 0.5)
-            y0 = math.floor(cy - side / 2 + 0.5)
-            tile = np.zeros((side, side, 3), np.uint8)
-            sx0, sy0 = max(0, x0), max(0, y0)
-            sx1, sy1 = min(w, x0 + side), min(h, y0 + side)
-            tile[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
+            tile, x0, y0 = centred_window(rgb, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, side)
             tiles.append(tile)
             origins.append((x0, y0))
         results = detect_batch(self.backend, tiles, self.final_threshold)
