@@ -155,13 +155,34 @@ def _source(engine: Any, path: Path, person: str | None) -> SourceFace | None:
     return SourceFace(person, rgb, np.asarray(face.box, np.float32))
 
 
+def assign_truth(truth: list[tuple[str | None, np.ndarray]], det_boxes: list[np.ndarray]) -> list[int | None]:
+    """For each placed face in order, the detection that overlaps it most (IoU >= 0.3), each used once."""
+    used: set[int] = set()
+    found: list[int | None] = []
+    for _person, box in truth:
+        best, best_iou = -1, 0.0
+        for j, db in enumerate(det_boxes):
+            if j in used:
+                continue
+            overlap = iou(box, db)
+            if overlap > best_iou:
+                best, best_iou = j, overlap
+        if best < 0 or best_iou < 0.3:
+            found.append(None)
+            continue
+        used.add(best)
+        found.append(best)
+    return found
+
+
 def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.ndarray]], gallery: dict) -> dict:
     start = time.perf_counter()
     analysis = engine.analyze(data, "classroom.jpg")
     decisions = engine.match(analysis.faces, gallery)
     seconds = time.perf_counter() - start
     det_boxes = [np.asarray(f.box, np.float32) for f in analysis.faces]
-    used: set[int] = set()
+    found = assign_truth(truth, det_boxes)
+    used = {j for j in found if j is not None}
     stats: dict[str, Any] = {
         "faces": 0,
         "detected": 0,
@@ -176,19 +197,11 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
         "present_sims": [],
         "records": [],
     }
-    for person, box in truth:
-        best, best_iou = -1, 0.0
-        for j, db in enumerate(det_boxes):
-            if j in used:
-                continue
-            overlap = iou(box, db)
-            if overlap > best_iou:
-                best, best_iou = j, overlap
+    for (person, _box), best in zip(truth, found, strict=True):
         enrolled = person is not None
         stats["faces" if enrolled else "strangers"] += 1
-        if best < 0 or best_iou < 0.3:
+        if best is None:
             continue
-        used.add(best)
         d, f = decisions[best], analysis.faces[best]
         stats["records"].append((person, d.decision, d.candidate, d.similarity, f.face_px, f.blur, f.detection_score))
         if not enrolled:
@@ -210,6 +223,11 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
     return stats
 
 
+def photo_seed(base_seed: int, k: int, width_px: int, condition: str, resolution: str) -> int:
+    """The fixed seed of the k-th photo of one configuration."""
+    return base_seed + 100 * k + width_px + (0 if condition == "clean" else 7) + (0 if resolution == "1080p" else 3)
+
+
 def run(
     engine: Any,
     facedata: Path,
@@ -228,13 +246,7 @@ def run(
                 agg: dict[str, Any] = {"resolution": res_name, "width": width_px, "condition": cond, "images": 0}
                 records: list = []
                 for k in range(images_per_config):
-                    seed = (
-                        base_seed
-                        + 100 * k
-                        + width_px
-                        + (0 if cond == "clean" else 7)
-                        + (0 if res_name == "1080p" else 3)
-                    )
+                    seed = photo_seed(base_seed, k, width_px, cond, res_name)
                     sources, strangers = load_sources(engine, facedata, people, seed)
                     data, truth = make_classroom(
                         sources, strangers, RESOLUTIONS[res_name], width_px, seed, cond == "degraded"
