@@ -260,15 +260,29 @@ def test_vnni_is_read_from_cpu_flags():
     assert cpu_has_vnni("Features : fp asimd\n") is None  # not x86
 
 
-def test_models_check_lists_files_and_warns_without_vnni(monkeypatch, pack_dir: Path, capsys):
+def test_int8_runs_only_on_the_cpus_it_was_measured_on():
+    from attendance_worker.engine.runtime import CPU, CUDA, int8_measured_here
+
+    vnni, avx2, arm = "flags : avx2 avx512_vnni\n", "flags : avx2 fma\n", "Features : fp asimd\n"
+    assert int8_measured_here([CPU], vnni) is True
+    assert int8_measured_here([CPU], avx2) is False  # u8s8 kernels can saturate without VNNI
+    assert int8_measured_here([CPU], arm) is False  # never measured
+    assert int8_measured_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
+
+
+def test_models_check_says_which_detector_runs(monkeypatch, pack_dir: Path, capsys):
     from attendance_worker import cli
     from attendance_worker.engine import runtime
 
-    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: False)
-    assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
-    out = capsys.readouterr().out
-    assert "detector_int8.onnx (int8)" in out and "recognizer.onnx (fp32)" in out
-    assert "no VNNI" in out and "make bench" in out
+    if not (pack_dir / "manifest.json").is_file():
+        pytest.skip("MODEL_PACK is not a default-format pack")
+    for has_vnni, expected in ((True, "int8 first pass"), (False, "fp32 for both passes")):
+        monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
+        assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "detector_int8.onnx (int8)" in out and "recognizer.onnx (fp32)" in out
+        assert expected in out
+        assert "warning" not in out  # the fp32 recognizer runs anywhere
 
 
 class _OneFace:

@@ -40,14 +40,20 @@ def test_unknown_recognizer_precision_is_refused(tmp_path: Path):
         build(tmp_path, recognizer_precision="int4")
 
 
-def test_engine_uses_int8_for_the_first_pass_only_on_cpu(pack_dir: Path):
-    from attendance_worker.engine import Engine
+def test_engine_uses_int8_for_the_first_pass_only_on_a_vnni_cpu(monkeypatch, pack_dir: Path):
+    from attendance_worker.engine import Engine, runtime
     from attendance_worker.engine.pack import load_pack
 
     pack = load_pack(pack_dir)
+    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: True)
     engine = Engine(pack, providers=[CPU])
     assert engine.detector.coarse.backend is not engine.detector.backend
     assert engine.detector.tiled.backend is engine.detector.backend
+    # Without VNNI (u8s8 saturation) or where it cannot be told, both passes run the fp32 detector.
+    for has_vnni in (False, None):
+        monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
+        fallback = Engine(pack, providers=[CPU])
+        assert fallback.detector.coarse.backend is fallback.detector.backend
 
 
 def test_engine_keeps_fp32_detector_for_both_passes_on_cuda(monkeypatch, pack_dir: Path):

@@ -126,11 +126,20 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
     files = engine.pack.manifest.get("files", {})
     if files:
         print("files:      " + ", ".join(f"{e['file']} ({e.get('precision', '?')})" for e in files.values()))
-    int8 = any(e.get("precision") == "int8" for e in files.values())
-    if int8 and CUDA not in engine.providers and cpu_has_vnni() is False:
+    if engine.pack.detector_coarse_path is not None:
+        if engine.detector.coarse.backend is not engine.detector.backend:
+            print("detection:  int8 first pass (this CPU has VNNI, as the CPUs it was measured on), fp32 windows")
+        else:
+            print(
+                "detection:  fp32 for both passes (the int8 first pass runs only on x86 CPUs with VNNI, "
+                "where it was measured; here it would be a GPU, a CPU without VNNI, or an unmeasured CPU)"
+            )
+    int8_recognizer = files.get("recognizer", {}).get("precision") == "int8"
+    if int8_recognizer and CUDA not in engine.providers and cpu_has_vnni() is not True:
         print(
-            "warning:    this CPU has no VNNI; the pack's int8 models were measured on VNNI CPUs only and "
-            "onnxruntime's int8 kernels may lose accuracy here: run `make bench` on this host"
+            "warning:    the pack's int8 recognizer was measured on x86 CPUs with VNNI only, and this CPU is not "
+            "one; onnxruntime's int8 kernels may lose accuracy here: run `make bench` on this host, or build "
+            "the default fp32 recognizer (make models)"
         )
     return 0
 

@@ -20,7 +20,7 @@ from .matching import FaceDecision, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
 from .recognizer import Recognizer
-from .runtime import CUDA, bound_malloc_caching, choose_providers, make_session
+from .runtime import bound_malloc_caching, choose_providers, int8_measured_here, make_session
 
 
 @dataclass
@@ -84,8 +84,7 @@ class Engine:
                 make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
             )
             coarse: Any = backend
-            # The int8 first pass is a CPU lever; on a GPU the fp32 model is faster than simulated int8.
-            if pack.detector_coarse_path is not None and CUDA not in self.providers:
+            if pack.detector_coarse_path is not None and int8_measured_here(self.providers):
                 coarse = CenterFace(
                     make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=False, **threads)
                 )

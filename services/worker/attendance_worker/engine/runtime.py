@@ -37,6 +37,13 @@ def cpu_has_vnni(cpuinfo: str | None = None) -> bool | None:
     return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
+def int8_measured_here(providers: Sequence[str], cpuinfo: str | None = None) -> bool:
+    """Whether the pack's int8 detector may run: only on the CPUs it was measured on (x86 with VNNI). On a GPU the
+    fp32 model is faster than simulated int8; on x86 without VNNI onnxruntime's u8s8 kernels can saturate; on
+    other CPUs (ARM) it was never measured. Everywhere else the fp32 model runs: slower, never less accurate."""
+    return CUDA not in providers and cpu_has_vnni(cpuinfo) is True
+
+
 def session_options(intra_op_threads: int, inter_op_threads: int, *, memory_arena: bool = True) -> Any:
     import onnxruntime
 
