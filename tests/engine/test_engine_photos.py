@@ -100,6 +100,21 @@ def test_obama_biden_session_marks_both_present_and_nobody_else(engine, facedata
         assert absent not in merged or merged[absent].decision != "present"
 
 
+def test_faces_24_px_wide_in_a_1080p_photo_are_found_and_named(engine, facedata, obama_biden_gallery, lfw_gallery):
+    # The smallest classroom face: the group photo shrunk until its faces are 24 px wide (sharp, as a
+    # phone photo of the back row), in a 1920x1080 frame. Found and marked present, like the full-size photo.
+    photo = Image.open(facedata / "groups/obama_biden/class/two_people.jpg").convert("RGB")
+    full = engine.analyze(_jpeg(photo), "two_people.jpg")
+    scale = 24 / max(f.face_px for f in full.faces)
+    small = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
+    frame = Image.new("RGB", (1920, 1080), (120, 130, 140))
+    frame.paste(small, (700, 400))
+    analysis = engine.analyze(_jpeg(frame), "back_row.jpg")
+    assert len(analysis.faces) == 2 and all(20 <= f.face_px <= 28 for f in analysis.faces)
+    decisions = engine.match(analysis.faces, {**obama_biden_gallery, **lfw_gallery})
+    assert sorted(d.person for d in decisions if d.decision == "present") == [OBAMA, BIDEN]
+
+
 def test_absent_student_stays_absent(engine, facedata, obama_biden_gallery):
     photo = facedata / "groups/obama_biden/class/two_people.jpg"
     analysis = engine.analyze(photo.read_bytes(), photo.name)

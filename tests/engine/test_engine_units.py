@@ -318,3 +318,20 @@ def test_two_stage_marks_faces_both_passes_agree_on():
         assert len(det) == 1 and det.agreement().tolist() == [expected]
     merged = Detections.concat([det, Detections(det.boxes, det.scores, det.landmarks)])
     assert merged.agreement().tolist() == [False, False] and merged.take(np.array([1])).agreed is not None
+
+
+def test_pack_thresholds_judge_a_sharp_small_face_like_a_large_one():
+    # Calibrated in docs/benchmarks.md: downscaled LFW probes score no higher against other people than native
+    # ones; blur and weak detection do, so only they call for the stricter threshold.
+    from attendance_worker.engine.matching import present_threshold
+    from attendance_worker.model_build import DEFAULT_THRESHOLDS as T
+
+    sharp_small = FaceQuality(face_px=24, blur=80.0, detection_score=0.9)
+    sharp_large = FaceQuality(face_px=120, blur=80.0, detection_score=0.9)
+    assert present_threshold(sharp_small, T) == present_threshold(sharp_large, T) == T["present"]
+    assert present_threshold(FaceQuality(24, blur=T["blur_low"] - 1, detection_score=0.9), T) == T["present_small"]
+    assert (
+        present_threshold(FaceQuality(120, blur=80.0, detection_score=T["det_score_low"] - 0.1), T)
+        == T["present_small"]
+    )
+    assert T["present_small"] > T["present"]
