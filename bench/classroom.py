@@ -180,8 +180,12 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
     analysis = engine.analyze(data, "classroom.jpg")
     decisions = engine.match(analysis.faces, gallery)
     seconds = time.perf_counter() - start
-    det_boxes = [np.asarray(f.box, np.float32) for f in analysis.faces]
-    found = assign_truth(truth, det_boxes)
+    return {**score_decisions(truth, analysis.faces, decisions), "seconds": seconds}
+
+
+def score_decisions(truth: list[tuple[str | None, np.ndarray]], faces: list, decisions: list) -> dict[str, Any]:
+    """Tally one photo's decisions against where the faces were placed (recall, identified, wrong accepts...)."""
+    found = assign_truth(truth, [np.asarray(f.box, np.float32) for f in faces])
     used = {j for j in found if j is not None}
     stats: dict[str, Any] = {
         "faces": 0,
@@ -192,7 +196,6 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
         "wrong_accepts": 0,
         "stranger_accepts": 0,
         "strangers": 0,
-        "seconds": seconds,
         "false_detections": 0,
         "present_sims": [],
         "records": [],
@@ -202,7 +205,7 @@ def evaluate_photo(engine: Any, data: bytes, truth: list[tuple[str | None, np.nd
         stats["faces" if enrolled else "strangers"] += 1
         if best is None:
             continue
-        d, f = decisions[best], analysis.faces[best]
+        d, f = decisions[best], faces[best]
         stats["records"].append((person, d.decision, d.candidate, d.similarity, f.face_px, f.blur, f.detection_score))
         if not enrolled:
             stats["stranger_accepts"] += int(d.decision == "present")
