@@ -70,7 +70,15 @@ def _speed(engine: Any, facedata: Path, workdir: Path) -> dict[str, Any]:
     from . import speed
 
     speed.prepare(engine, facedata, workdir)
-    proc = subprocess.run([sys.executable, "-m", "bench.speed", str(workdir)], cwd=REPO, capture_output=True, text=True)
+    from attendance_worker.engine.runtime import with_malloc_tunables
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.speed", str(workdir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=with_malloc_tunables(os.environ),  # as the worker is launched
+    )
     if proc.returncode != 0:
         return {"error": proc.stderr[-2000:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -262,6 +262,7 @@ def jobs_not_sent(monkeypatch):
 def celery_worker_process() -> Iterator[subprocess.Popen]:
     """A real `celery worker` process consuming this run's queues from Redis."""
     from attendance_shared.contracts import ALL_QUEUES
+    from attendance_worker.engine.runtime import with_malloc_tunables
 
     prefix = os.environ["QUEUE_PREFIX"]
     log = open(TMP / "worker.log", "wb")
@@ -269,7 +270,7 @@ def celery_worker_process() -> Iterator[subprocess.Popen]:
         [str(BIN / "celery"), "-A", "attendance_worker.celery_app", "worker", "--loglevel", "INFO",
          "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
          "--hostname", f"test-{RUN_ID}@%h", "--queues", ",".join(prefix + q for q in ALL_QUEUES)],
-        env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        env=with_malloc_tunables(os.environ), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
     )  # fmt: skip
     try:
         wait_for(

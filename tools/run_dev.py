@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from attendance_worker.engine.runtime import with_malloc_tunables
+
 BIN = Path(sys.executable).parent
 QUEUES = "attendance,enrollment,maintenance"
 
@@ -40,7 +42,7 @@ def main() -> int:
                 "--schedule",
                 "instance/celerybeat-schedule",
             ],
-            env=env,
+            env=with_malloc_tunables(env),
         ),
     ]
     print("Student Attendance is starting on http://127.0.0.1:5000  (Ctrl-C stops the web and the worker)", flush=True)

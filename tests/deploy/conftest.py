@@ -24,6 +24,7 @@ CHECKS = ROOT / "tools" / "deploy_checks"
 # gunicorn's own GUNICORN_CMD_ARGS (threads per worker).
 CONTAINER_ONLY_VARS = {
     "WORKER_CONCURRENCY",
+    "GLIBC_TUNABLES",  # the worker's malloc (attendance_worker.engine.runtime.MALLOC_TUNABLES)
     "GUNICORN_CMD_ARGS",
     "POSTGRES_DB",
     "POSTGRES_USER",

@@ -110,6 +110,13 @@ def test_worker_image_device_argument_and_model_pack() -> None:
     assert "model_build" not in final and "pip download" not in final
 
 
+def test_worker_image_starts_the_worker_with_huge_pages_for_malloc() -> None:
+    from attendance_worker.engine.runtime import MALLOC_TUNABLES
+
+    envs = " ".join(rest for word, rest in _final_stage("services/worker/Dockerfile") if word == "ENV")
+    assert f"GLIBC_TUNABLES={MALLOC_TUNABLES}" in envs.split()  # glibc reads it only at process start
+
+
 # --- the build context ------------------------------------------------------------------------------
 
 

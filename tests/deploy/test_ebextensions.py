@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from attendance_worker.engine.runtime import MALLOC_TUNABLES
+
 from .conftest import CONTAINER_ONLY_VARS, ROOT
 
 EBX = ROOT / ".ebextensions"
@@ -101,6 +103,7 @@ def test_procfile_is_the_guides_line_plus_the_worker() -> None:
     assert web[:5] == ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "3"]
     assert web[-1] == "main:app"
     assert "celery -A attendance_worker.celery_app worker" in lines["worker"]
+    assert f"env GLIBC_TUNABLES={MALLOC_TUNABLES} celery" in lines["worker"]  # read only at process start
     assert "celery -A attendance_worker.celery_app beat" in lines["beat"]
 
 

@@ -285,6 +285,27 @@ def test_models_check_says_which_detector_runs(monkeypatch, pack_dir: Path, caps
         assert "warning" not in out  # the fp32 recognizer runs anywhere
 
 
+def test_worker_environment_asks_glibc_for_huge_pages_and_keeps_other_tunables():
+    from attendance_worker.engine.runtime import MALLOC_TUNABLES, malloc_hugepages_requested, with_malloc_tunables
+
+    env = with_malloc_tunables({"PATH": "/bin"})
+    assert env == {"PATH": "/bin", "GLIBC_TUNABLES": MALLOC_TUNABLES}
+    assert malloc_hugepages_requested(env) and not malloc_hugepages_requested({"PATH": "/bin"})
+    kept = with_malloc_tunables({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0"})
+    assert kept["GLIBC_TUNABLES"] == f"glibc.malloc.arena_max=2:{MALLOC_TUNABLES}"
+
+
+def test_models_check_says_whether_the_worker_has_huge_pages(monkeypatch, pack_dir: Path, capsys):
+    from attendance_worker import cli
+
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")
+    assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
+    assert "memory:     huge pages for large buffers" in capsys.readouterr().out
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
+    assert "is not set for this process; the worker image sets it" in capsys.readouterr().out
+
+
 class _OneFace:
     """A detector backend that sees one 30 px face at (cx, cy) of the full-size image, with a fixed score."""
 
