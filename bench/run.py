@@ -208,6 +208,24 @@ def render(r: dict[str, Any], command: str) -> str:
             f"{_pct(c['identified_rate'])} | {c['confirm']} ({c['confirm_right']}) | {c['wrong_accepts']} | "
             f"{c['stranger_accepts']} | {c['false_detections']} | {c['seconds_per_photo']:.2f} |"
         )
+    if all("course_member_faces" in c for c in r["classroom"]):
+        lines += [
+            "",
+            "### The same faces against 30-student courses",
+            "",
+            "Each photo above decided again against 5 random courses of 30 students: 20 of its 40 enrolled people",
+            "and 10 enrolled students who are not in the photo. Its other 20 enrolled faces and its strangers belong",
+            'to no student of the course. wrong = any "present" for someone who is not that face (an absent',
+            "student marked present, or a student given another person's face).",
+            "",
+            "| photo | face px | condition | course member faces | identified | wrong |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in r["classroom"]:
+            lines.append(
+                f"| {c['resolution']} | {c['width']} | {c['condition']} | {c['course_member_faces']} | "
+                f"{_pct(c['course_identified'] / max(c['course_member_faces'], 1))} | {c['course_wrong']} |"
+            )
     g = r["groups"]
     lines += ["", "## 3. Group photos", ""]
     for ph in g["obama_biden"]["photos"]:
