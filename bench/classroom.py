@@ -193,7 +193,7 @@ def evaluate_photo(
 
 def score_courses(
     engine: Any, truth: list[tuple[str | None, np.ndarray]], faces: list, gallery: dict, rng: np.random.Generator
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """The same faces matched against COURSE_TRIALS random 30-student courses instead of all 158 people.
 
     A small course is where the worst error would show: a face from another course whose best student is
@@ -201,15 +201,22 @@ def score_courses(
     in `course_wrong` (an absent student marked present, or a student given a face that is not theirs)."""
     in_photo = sorted({p for p, _ in truth if p is not None})
     elsewhere = sorted(p for p in gallery if p not in set(in_photo))
-    out = {"course_member_faces": 0, "course_identified": 0, "course_wrong": 0}
+    out: dict[str, Any] = {"course_member_faces": 0, "course_identified": 0, "course_wrong": 0}
+    out["course_wrong_faces"] = []
     if len(in_photo) < COURSE_IN_PHOTO or not faces:
         return out
+    placed = assign_truth(truth, [np.asarray(f.box, np.float32) for f in faces])
     for _ in range(COURSE_TRIALS):
         members = set(rng.choice(in_photo, COURSE_IN_PHOTO, replace=False))
         members |= set(rng.choice(elsewhere, COURSE_ABSENT, replace=False))
         course = {p: gallery[p] for p in members}
         course_truth = [(p if p in members else None, b) for p, b in truth]
-        stats = score_decisions(course_truth, faces, engine.match(faces, course))
+        decisions = engine.match(faces, course)
+        stats = score_decisions(course_truth, faces, decisions)
+        for (person, _box), best in zip(truth, placed, strict=True):
+            d = decisions[best] if best is not None else None
+            if d is not None and d.decision == "present" and d.person != person:  # whose face, given to whom
+                out["course_wrong_faces"].append((person, d.person, round(float(d.similarity), 3)))
         out["course_member_faces"] += stats["faces"]
         out["course_identified"] += stats["identified"]
         out["course_wrong"] += stats["wrong_accepts"] + stats["stranger_accepts"]
@@ -291,7 +298,7 @@ def run(
                     records += stats.pop("records")
                     stats.pop("present_sims")
                     for key, value in stats.items():
-                        agg[key] = agg.get(key, 0) + value
+                        agg[key] = agg.get(key, [] if isinstance(value, list) else 0) + value
                     agg["images"] += 1
                 agg["seconds_per_photo"] = agg.pop("seconds") / max(agg["images"], 1)
                 agg["recall"] = agg["detected"] / max(agg["faces"], 1)

@@ -226,6 +226,12 @@ def render(r: dict[str, Any], command: str) -> str:
                 f"| {c['resolution']} | {c['width']} | {c['condition']} | {c['course_member_faces']} | "
                 f"{_pct(c['course_identified'] / max(c['course_member_faces'], 1))} | {c['course_wrong']} |"
             )
+        wrong = [w for c in r["classroom"] for w in c.get("course_wrong_faces", [])]
+        lines += [
+            "",
+            "Wrong course decisions (whose face, marked present as whom, similarity): "
+            + ("; ".join(f"{who or 'a stranger'} as {whom} ({sim})" for who, whom, sim in wrong) or "none"),
+        ]
     g = r["groups"]
     lines += ["", "## 3. Group photos", ""]
     for ph in g["obama_biden"]["photos"]:

@@ -1,0 +1,126 @@
+"""A rejected rule, kept measurable: "present" also for a clear winner (similarity >= `present_clear` and at least
+`clear_margin` above the second-best student), on the faces that the pack's rule sends to "confirm".
+
+    .venv/bin/python -m bench.clear_margin [--rule 0.40/0.12 --rule 0.44/0.20 ...]
+
+Faces (24-48 px) of make bench's classrooms (seed 1000) and of bench.size_rule's held-out ones (seed 7000),
+decided against all 158 people and against random 30-student courses (classroom.score_courses), and LFW's
+non-mated searches.
+Small faces reach the right student by a wide margin, but so does a face from another course in a small one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from . import classroom
+from .common import facedata_dir, load_engine
+from .lfw import MISLABELED, embed_lfw
+
+
+class ClearMarginEngine:
+    """The engine's match() with the clear-winner rule added after the pack's decisions."""
+
+    def __init__(self, engine: Any, present_clear: float, clear_margin: float) -> None:
+        self.engine, self.present_clear, self.clear_margin = engine, present_clear, clear_margin
+
+    def match(self, faces: list, gallery: dict) -> list:
+        from attendance_worker.engine.matching import PRESENT, FaceDecision, build_templates
+
+        decisions = self.engine.match(faces, gallery)
+        people, templates = build_templates(gallery)
+        out = []
+        for face, d in zip(faces, decisions, strict=True):
+            if d.decision == "confirm" and d.similarity >= self.present_clear:
+                sims = templates @ np.asarray(face.embedding, np.float32)
+                second = float(np.delete(sims, people.index(d.candidate)).max()) if len(people) > 1 else -1.0
+                if d.similarity - second >= self.clear_margin:
+                    d = FaceDecision(PRESENT, d.candidate, d.candidate, d.similarity)
+            out.append(d)
+        return out
+
+
+def _photos(engine: Any, facedata: Any, people: list[str], base: int, images: int, strangers: int) -> list[dict]:
+    classroom.N_STRANGERS = strangers
+    photos = []
+    for res in ("1080p", "12MP"):
+        for width in (24, 32, 48):
+            for cond in ("clean", "degraded"):
+                for k in range(images):
+                    seed = classroom.photo_seed(base, k, width, cond, res)
+                    sources, others = classroom.load_sources(engine, facedata, people, seed)
+                    jpeg, truth = classroom.make_classroom(
+                        sources, others, classroom.RESOLUTIONS[res], width, seed, cond == "degraded"
+                    )
+                    photos.append({"faces": engine.analyze(jpeg, "c.jpg").faces, "truth": truth, "seed": seed})
+    return photos
+
+
+def _lfw_nonmated(data: dict[str, Any], gallery: dict, rule: tuple[float, float] | None, present: float) -> int:
+    """Non-mated LFW searches (distractors, and probes with their own identity removed) that would be present."""
+    from attendance_worker.engine import build_templates
+
+    names, templates = build_templates(gallery)
+    searches = [(p, e) for p, s, e, _ in data["probes"] if e is not None and s not in MISLABELED]
+    searches += [(None, e) for _, e, _ in data["distractors"] if e is not None]
+    accepted = 0
+    for person, emb in searches:
+        sims = templates @ emb
+        if person in names:
+            sims = np.delete(sims, names.index(person))
+        top, second = np.sort(sims)[::-1][:2]
+        ok = top >= present and top - second >= 0.08  # the pack's rule for a good-quality face
+        if rule is not None:
+            ok |= top >= rule[0] and top - second >= rule[1]
+        accepted += int(ok)
+    return accepted
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rule", action="append", default=[], metavar="SIM/MARGIN")
+    args = parser.parse_args(argv)
+    rules = [tuple(float(v) for v in r.split("/")) for r in args.rule] or [(0.40, 0.12), (0.44, 0.16), (0.44, 0.20)]
+    engine = load_engine()
+    facedata = facedata_dir()
+    data = embed_lfw(engine, facedata, small_widths=())
+    gallery = {p: np.stack(e) for p, e in data["enroll"].items() if e}
+    people = sorted(gallery)
+    sets = {
+        "make bench seeds": _photos(engine, facedata, people, 1000, 2, 4),
+        "held-out seeds": _photos(engine, facedata, people, 7000, 3, 12),
+    }
+    present = float(engine.thresholds["present"])
+    print("| rule | photos | faces | identified (158 people) | wrong + stranger | course member faces | identified "
+          "(30-student courses) | wrong (courses) | LFW non-mated present |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for rule in [None, *rules]:
+        matcher = engine if rule is None else ClearMarginEngine(engine, *rule)
+        label = "pack" if rule is None else f"+ clear winner {rule[0]:.2f} / {rule[1]:.2f}"
+        nonmated = _lfw_nonmated(data, gallery, rule, present)
+        for name, photos in sets.items():
+            tot = {"faces": 0, "identified": 0, "wrong": 0, "course_member_faces": 0, "course_identified": 0,
+                   "course_wrong": 0}  # fmt: skip
+            for ph in photos:
+                faces = ph["faces"]
+                stats = classroom.score_decisions(ph["truth"], faces, matcher.match(faces, gallery) if faces else [])
+                tot["faces"] += stats["faces"]
+                tot["identified"] += stats["identified"]
+                tot["wrong"] += stats["wrong_accepts"] + stats["stranger_accepts"]
+                courses = classroom.score_courses(
+                    matcher, ph["truth"], faces, gallery, np.random.default_rng(ph["seed"])
+                )
+                for key in ("course_member_faces", "course_identified", "course_wrong"):
+                    tot[key] += courses[key]
+            print(
+                f"| {label} | {name} | {tot['faces']} | {tot['identified']} | {tot['wrong']} | "
+                f"{tot['course_member_faces']} | {tot['course_identified']} | {tot['course_wrong']} | {nonmated} |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
