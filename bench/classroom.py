@@ -176,8 +176,9 @@ def assign_truth(truth: list[tuple[str | None, np.ndarray]], det_boxes: list[np.
 
 
 #: a course as the product matches it: COURSE_IN_PHOTO of the photo's 40 enrolled people, and COURSE_ABSENT enrolled
-#: students who are not in the photo; the photo's other faces belong to other courses (or to nobody)
-COURSE_IN_PHOTO, COURSE_ABSENT, COURSE_TRIALS = 20, 10, 5
+#: students who are not in the photo; the photo's other faces belong to other courses (or to nobody). The worker
+#: also knows the teacher's students of other courses (outsiders, never marked): COURSE_OUTSIDERS of the rest.
+COURSE_IN_PHOTO, COURSE_ABSENT, COURSE_TRIALS, COURSE_OUTSIDERS = 20, 10, 5, 90
 
 
 def evaluate_photo(
@@ -194,32 +195,39 @@ def evaluate_photo(
 def score_courses(
     engine: Any, truth: list[tuple[str | None, np.ndarray]], faces: list, gallery: dict, rng: np.random.Generator
 ) -> dict[str, Any]:
-    """The same faces matched against COURSE_TRIALS random 30-student courses instead of all 158 people.
+    """The same faces matched against COURSE_TRIALS random 30-student courses instead of all 158 people, first as
+    for a teacher with that one course, then with COURSE_OUTSIDERS other students of the teacher (`_outsiders`).
 
     A small course is where the worst error would show: a face from another course whose best student is
     absent wins by a wide margin over the 29 others. Every "present" for someone who is not that face counts
     in `course_wrong` (an absent student marked present, or a student given a face that is not theirs)."""
     in_photo = sorted({p for p, _ in truth if p is not None})
     elsewhere = sorted(p for p in gallery if p not in set(in_photo))
-    out: dict[str, Any] = {"course_member_faces": 0, "course_identified": 0, "course_wrong": 0}
-    out["course_wrong_faces"] = []
+    out: dict[str, Any] = {"course_member_faces": 0}
+    for suffix in ("", "_outsiders"):
+        out.update({f"course_identified{suffix}": 0, f"course_wrong{suffix}": 0, f"course_wrong_faces{suffix}": []})
     if len(in_photo) < COURSE_IN_PHOTO or not faces:
         return out
     placed = assign_truth(truth, [np.asarray(f.box, np.float32) for f in faces])
+    outsider_rng = rng.spawn(1)[0]  # a child stream: the courses drawn stay those of the runs before it
     for _ in range(COURSE_TRIALS):
         members = set(rng.choice(in_photo, COURSE_IN_PHOTO, replace=False))
         members |= set(rng.choice(elsewhere, COURSE_ABSENT, replace=False))
         course = {p: gallery[p] for p in members}
+        others = [p for p in sorted(gallery) if p not in members]
+        outsiders = {p: gallery[p] for p in outsider_rng.permutation(others)[:COURSE_OUTSIDERS]}
         course_truth = [(p if p in members else None, b) for p, b in truth]
-        decisions = engine.match(faces, course)
-        stats = score_decisions(course_truth, faces, decisions)
-        for (person, _box), best in zip(truth, placed, strict=True):
-            d = decisions[best] if best is not None else None
-            if d is not None and d.decision == "present" and d.person != person:  # whose face, given to whom
-                out["course_wrong_faces"].append((person, d.person, round(float(d.similarity), 3)))
-        out["course_member_faces"] += stats["faces"]
-        out["course_identified"] += stats["identified"]
-        out["course_wrong"] += stats["wrong_accepts"] + stats["stranger_accepts"]
+        for suffix, known in (("", None), ("_outsiders", outsiders)):
+            decisions = engine.match(faces, course, known)
+            stats = score_decisions(course_truth, faces, decisions)
+            for (person, _box), best in zip(truth, placed, strict=True):
+                d = decisions[best] if best is not None else None
+                if d is not None and d.decision == "present" and d.person != person:  # whose face, given to whom
+                    out[f"course_wrong_faces{suffix}"].append((person, d.person, round(float(d.similarity), 3)))
+            if not suffix:
+                out["course_member_faces"] += stats["faces"]
+            out[f"course_identified{suffix}"] += stats["identified"]
+            out[f"course_wrong{suffix}"] += stats["wrong_accepts"] + stats["stranger_accepts"]
     return out
 
 

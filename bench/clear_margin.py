@@ -27,10 +27,10 @@ class ClearMarginEngine:
     def __init__(self, engine: Any, present_clear: float, clear_margin: float) -> None:
         self.engine, self.present_clear, self.clear_margin = engine, present_clear, clear_margin
 
-    def match(self, faces: list, gallery: dict) -> list:
+    def match(self, faces: list, gallery: dict, outsiders: dict | None = None) -> list:
         from attendance_worker.engine.matching import PRESENT, FaceDecision, build_templates
 
-        decisions = self.engine.match(faces, gallery)
+        decisions = self.engine.match(faces, gallery, outsiders)
         people, templates = build_templates(gallery)
         out = []
         for face, d in zip(faces, decisions, strict=True):

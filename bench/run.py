@@ -216,22 +216,28 @@ def render(r: dict[str, Any], command: str) -> str:
             "Each photo above decided again against 5 random courses of 30 students: 20 of its 40 enrolled people",
             "and 10 enrolled students who are not in the photo. Its other 20 enrolled faces and its strangers belong",
             'to no student of the course. wrong = any "present" for someone who is not that face (an absent',
-            "student marked present, or a student given another person's face).",
+            "student marked present, or a student given another person's face). First as for a teacher with only",
+            "this course; then as the worker decides for a teacher with 90 other students (random ones of the other",
+            "128 people): they are never marked, but a face more like one of them is not given to a course student.",
             "",
-            "| photo | face px | condition | course member faces | identified | wrong |",
-            "|---|---|---|---|---|---|",
+            "| photo | face px | condition | course member faces | identified, one course | wrong, one course | "
+            "identified, 90 other students | wrong, 90 other students |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for c in r["classroom"]:
+            n = max(c["course_member_faces"], 1)
             lines.append(
                 f"| {c['resolution']} | {c['width']} | {c['condition']} | {c['course_member_faces']} | "
-                f"{_pct(c['course_identified'] / max(c['course_member_faces'], 1))} | {c['course_wrong']} |"
+                f"{_pct(c['course_identified'] / n)} | {c['course_wrong']} | "
+                f"{_pct(c['course_identified_outsiders'] / n)} | {c['course_wrong_outsiders']} |"
             )
-        wrong = [w for c in r["classroom"] for w in c.get("course_wrong_faces", [])]
-        lines += [
-            "",
-            "Wrong course decisions (whose face, marked present as whom, similarity): "
-            + ("; ".join(f"{who or 'a stranger'} as {whom} ({sim})" for who, whom, sim in wrong) or "none"),
-        ]
+        for suffix, label in (("", "one course"), ("_outsiders", "90 other students")):
+            wrong = [w for c in r["classroom"] for w in c.get(f"course_wrong_faces{suffix}", [])]
+            lines += [
+                "",
+                f"Wrong course decisions, {label} (whose face, marked present as whom, similarity): "
+                + ("; ".join(f"{who or 'a stranger'} as {whom} ({sim})" for who, whom, sim in wrong) or "none"),
+            ]
     g = r["groups"]
     lines += ["", "## 3. Group photos", ""]
     for ph in g["obama_biden"]["photos"]:

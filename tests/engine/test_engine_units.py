@@ -182,6 +182,21 @@ def test_low_quality_face_needs_more_similarity():
     assert match_faces(face[None], [small], gallery, THRESHOLDS)[0].decision == "confirm"
 
 
+def test_a_student_of_another_course_keeps_a_look_alike_face_from_a_course_student():
+    """A sibling in another course: the course student wins by a wide margin over the rest of the course, but the
+    teacher's other students (outsiders, never marked) show who the face more likely is."""
+    gallery = {"George": _unit([1, 0, 0, 0])[None], "Ann": _unit([0, 1, 0, 0])[None]}
+    face = _unit([0.55, 0.05, 0.83, 0])  # similarity 0.55 to George, far above Ann
+    assert match_faces(face[None], [GOOD], gallery, THRESHOLDS)[0].decision == "present"  # without outsiders
+    jeb = {"Jeb": _unit([0.3, 0, 0.95, 0])[None]}  # the face's own person, in another of the teacher's courses
+    d = match_faces(face[None], [GOOD], gallery, THRESHOLDS, jeb)[0]
+    assert d.decision == "unknown" and d.person is None and d.candidate == "George"  # never an outsider's name
+    close = {"Jeb": _unit([0.1, 0, 0.55, 0.83])[None]}  # 0.51: below George (0.55), within the margin: confirm
+    assert match_faces(face[None], [GOOD], gallery, THRESHOLDS, close)[0].decision == "confirm"
+    far = {"Zoe": _unit([0, 0, 0, 1])[None]}  # nobody like the face: no change
+    assert match_faces(face[None], [GOOD], gallery, THRESHOLDS, far)[0].decision == "present"
+
+
 def test_open_set_unknown_and_empty_gallery():
     gallery = {"A": _unit([1, 0, 0])[None]}
     stranger = _unit([0, 0, 1])

@@ -29,7 +29,7 @@ from attendance_shared.storage import PhotoStore, annotated_key
 
 from .engine import Engine, merge_session
 from .engine import FaceDecision as EngineDecision
-from .gallery import course_gallery
+from .gallery import course_gallery, outsider_gallery
 from .reembed import reembed_course
 
 Progress = Callable[[int, str], None]
@@ -62,7 +62,13 @@ def _stage(session: Session, photo: SessionPhoto, status: SessionPhotoStatus) ->
 
 
 def recognise_photo(
-    session: Session, store: PhotoStore, engine: Engine, photo: SessionPhoto, gallery: dict, names: dict[str, str]
+    session: Session,
+    store: PhotoStore,
+    engine: Engine,
+    photo: SessionPhoto,
+    gallery: dict,
+    names: dict[str, str],
+    outsiders: dict | None = None,
 ) -> list[DetectedFace]:
     """Detect, embed and match one photo; replace its detected faces; store the annotated image."""
     assert photo.storage_key is not None
@@ -70,7 +76,7 @@ def recognise_photo(
     _stage(session, photo, SessionPhotoStatus.DETECTING)
     analysis = engine.analyze(data, photo.original_filename)
     _stage(session, photo, SessionPhotoStatus.MATCHING)
-    decisions = engine.match(analysis.faces, gallery)
+    decisions = engine.match(analysis.faces, gallery, outsiders)
     session.execute(delete(DetectedFace).where(DetectedFace.session_photo_id == photo.id))
     faces: list[DetectedFace] = []
     for index, (face, decision) in enumerate(zip(analysis.faces, decisions, strict=True)):
@@ -162,11 +168,12 @@ def process_session(
     if reembed_course(session, store, engine, att.course_id):
         report(3, "Updated the class's portraits for the current face model")
     gallery = course_gallery(session, att.course_id, engine.model_id)
+    outsiders = outsider_gallery(session, att.course_id, engine.model_id)
     names = {str(s.id): s.name for s in att.course.students}
     report(5, f"Recognising {len(photos)} photo(s)")
     for done, photo in enumerate(photos, start=1):
         try:
-            faces = recognise_photo(session, store, engine, photo, gallery, names)
+            faces = recognise_photo(session, store, engine, photo, gallery, names, outsiders)
         except ImageRejected as exc:
             session.rollback()
             photo.status = SessionPhotoStatus.FAILED

@@ -234,12 +234,13 @@ class Engine:
             )
         return EnrollmentResult(True, None, face.embedding, face.box, face.face_px)
 
-    def match(self, faces: Sequence[Face], gallery: Gallery) -> list[FaceDecision]:
-        """Open-set decisions for the faces of ONE photo against the students of one course."""
+    def match(self, faces: Sequence[Face], gallery: Gallery, outsiders: Gallery | None = None) -> list[FaceDecision]:
+        """Open-set decisions for the faces of ONE photo against the students of one course (`outsiders`: people
+        known not to be in it, who can never be marked but can keep a face from being given to a course student)."""
         if not faces:
             return []
         emb = np.stack([np.asarray(f.embedding, np.float32) for f in faces])
-        return match_faces(emb, [f.quality for f in faces], gallery, self.thresholds)
+        return match_faces(emb, [f.quality for f in faces], gallery, self.thresholds, outsiders)
 
     def annotate(self, analysis: PhotoAnalysis, decisions: Sequence[FaceDecision], labels: Mapping[str, str]) -> bytes:
         """JPEG of the photo with boxes and names (confirm and unknown in their own colours)."""

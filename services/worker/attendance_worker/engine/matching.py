@@ -64,9 +64,19 @@ def present_threshold(q: FaceQuality, thresholds: Mapping[str, float]) -> float:
 
 
 def match_faces(
-    embeddings: np.ndarray, qualities: Sequence[FaceQuality], gallery: Gallery, thresholds: Mapping[str, float]
+    embeddings: np.ndarray,
+    qualities: Sequence[FaceQuality],
+    gallery: Gallery,
+    thresholds: Mapping[str, float],
+    outsiders: Gallery | None = None,
 ) -> list[FaceDecision]:
-    """Decide every face of one photo; a person is assigned to at most one face (Hungarian, not greedy)."""
+    """Decide every face of one photo; a person is assigned to at most one face (Hungarian, not greedy).
+
+    `outsiders` are known people who cannot be marked (the teacher's students of other courses): a face is never
+    "present" for a course student unless it beats every outsider by the margin too, and is "unknown" when an
+    outsider is the better match. Without them, a sibling from another course wins by a wide margin over the 29
+    others of a small course (docs/benchmarks.md, "Siblings").
+    """
     n = len(qualities)
     people, templates = build_templates(gallery)
     if n == 0:
@@ -75,6 +85,8 @@ def match_faces(
         return [FaceDecision(UNKNOWN, None, None, 0.0) for _ in range(n)]
     emb = l2_normalize(np.asarray(embeddings, np.float32).reshape(n, -1))
     sims = emb @ templates.T  # (faces, people)
+    _, outsider_templates = build_templates(outsiders or {})
+    best_outsider = (emb @ outsider_templates.T).max(axis=1) if len(outsider_templates) else np.full(n, -1.0)
     confirm_t = float(thresholds["confirm"])
     margin_t = float(thresholds.get("margin", 0.0))
 
@@ -95,8 +107,11 @@ def match_faces(
             continue
         j = assigned[i]
         s = float(row[j])
+        if best_outsider[i] > s:  # someone the teacher knows from another course, more like this face
+            out.append(FaceDecision(UNKNOWN, None, people[j], s))
+            continue
         others = np.delete(row, j)
-        second = float(others.max()) if others.size else -1.0
+        second = max(float(others.max()) if others.size else -1.0, float(best_outsider[i]))
         if s >= present_threshold(qualities[i], thresholds) and s - second >= margin_t:
             out.append(FaceDecision(PRESENT, people[j], people[j], s))
         else:
