@@ -1,7 +1,7 @@
 """A rejected rule, kept measurable: "present" also for a clear winner (similarity >= `present_clear` and at least
 `clear_margin` above the second-best student), on the faces that the pack's rule sends to "confirm".
 
-    .venv/bin/python -m bench.clear_margin [--rule 0.40/0.12 --rule 0.44/0.20 ...]
+    .venv/bin/python -m bench.clear_margin [--rule 0.40/0.12 --rule 0.44/0.20 ...] [--course-trials 20]
 
 Faces (24-48 px) of make bench's classrooms (seed 1000) and of bench.size_rule's held-out ones (seed 7000),
 decided against all 158 people and against random 30-student courses (classroom.score_courses), and LFW's
@@ -32,11 +32,15 @@ class ClearMarginEngine:
 
         decisions = self.engine.match(faces, gallery, outsiders)
         people, templates = build_templates(gallery)
+        _, outsider_templates = build_templates(outsiders or {})
         out = []
         for face, d in zip(faces, decisions, strict=True):
             if d.decision == "confirm" and d.similarity >= self.present_clear:
-                sims = templates @ np.asarray(face.embedding, np.float32)
+                emb = np.asarray(face.embedding, np.float32)
+                sims = templates @ emb
                 second = float(np.delete(sims, people.index(d.candidate)).max()) if len(people) > 1 else -1.0
+                if len(outsider_templates):
+                    second = max(second, float((outsider_templates @ emb).max()))
                 if d.similarity - second >= self.clear_margin:
                     d = FaceDecision(PRESENT, d.candidate, d.candidate, d.similarity)
             out.append(d)
@@ -82,7 +86,9 @@ def _lfw_nonmated(data: dict[str, Any], gallery: dict, rule: tuple[float, float]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rule", action="append", default=[], metavar="SIM/MARGIN")
+    parser.add_argument("--course-trials", type=int, default=classroom.COURSE_TRIALS, help="courses per photo")
     args = parser.parse_args(argv)
+    classroom.COURSE_TRIALS = args.course_trials
     rules = [tuple(float(v) for v in r.split("/")) for r in args.rule] or [(0.40, 0.12), (0.44, 0.16), (0.44, 0.20)]
     engine = load_engine()
     facedata = facedata_dir()
@@ -94,16 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         "held-out seeds": _photos(engine, facedata, people, 7000, 3, 12),
     }
     present = float(engine.thresholds["present"])
+    print(f"{args.course_trials} courses per photo; 'with others': the teacher's 90 other students as outsiders")
     print("| rule | photos | faces | identified (158 people) | wrong + stranger | course member faces | identified "
-          "(30-student courses) | wrong (courses) | LFW non-mated present |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "(courses) | wrong (courses) | identified (courses, with others) | wrong (courses, with others) | "
+          "LFW non-mated present |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for rule in [None, *rules]:
         matcher = engine if rule is None else ClearMarginEngine(engine, *rule)
         label = "pack" if rule is None else f"+ clear winner {rule[0]:.2f} / {rule[1]:.2f}"
         nonmated = _lfw_nonmated(data, gallery, rule, present)
         for name, photos in sets.items():
-            tot = {"faces": 0, "identified": 0, "wrong": 0, "course_member_faces": 0, "course_identified": 0,
-                   "course_wrong": 0}  # fmt: skip
+            keys = ("course_member_faces", "course_identified", "course_wrong", "course_identified_outsiders",
+                    "course_wrong_outsiders")  # fmt: skip
+            tot = {"faces": 0, "identified": 0, "wrong": 0, **dict.fromkeys(keys, 0)}
             for ph in photos:
                 faces = ph["faces"]
                 stats = classroom.score_decisions(ph["truth"], faces, matcher.match(faces, gallery) if faces else [])
@@ -113,11 +122,12 @@ def main(argv: list[str] | None = None) -> int:
                 courses = classroom.score_courses(
                     matcher, ph["truth"], faces, gallery, np.random.default_rng(ph["seed"])
                 )
-                for key in ("course_member_faces", "course_identified", "course_wrong"):
+                for key in keys:
                     tot[key] += courses[key]
             print(
                 f"| {label} | {name} | {tot['faces']} | {tot['identified']} | {tot['wrong']} | "
-                f"{tot['course_member_faces']} | {tot['course_identified']} | {tot['course_wrong']} | {nonmated} |"
+                f"{tot['course_member_faces']} | {tot['course_identified']} | {tot['course_wrong']} | "
+                f"{tot['course_identified_outsiders']} | {tot['course_wrong_outsiders']} | {nonmated} |"
             )
     return 0
 
