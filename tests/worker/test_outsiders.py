@@ -98,10 +98,11 @@ def test_a_look_alike_of_another_course_keeps_the_face_from_being_given_to_a_cou
     group = require_facedata() / "groups" / "obama_biden"
     photo = group / "class" / "two_people.jpg"
     enroll = group / "enroll"
-    ids = seed_course(
-        {"Barack_Obama": sorted((enroll / "Barack_Obama").glob("*.jpg")), "Twin": [enroll / "Joe_Biden" / "biden2.jpg"]},
-        [(photo.name, photo.read_bytes())],
-    )
+    students = {
+        "Barack_Obama": sorted((enroll / "Barack_Obama").glob("*.jpg")),
+        "Twin": [enroll / "Joe_Biden" / "biden2.jpg"],
+    }
+    ids = seed_course(students, [(photo.name, photo.read_bytes())])
     obama, twin = ids["students"]["Barack_Obama"], ids["students"]["Twin"]
     settings = get_settings()
     with session_scope(settings.sqlalchemy_url) as s:  # accepted portraits: the job embeds the course's students
