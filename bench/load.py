@@ -17,7 +17,7 @@ server needs. `--client wrk`: the same teachers, photos and loop (bench/wrk_uplo
 
 `--proxy`: the requests go through a real nginx built as in production (tools/deploy_checks/eb_nginx.py):
 `eb-python` is EB's nginx with .platform/nginx, `docker-proxy` the Docker platform's proxy container
-(deploy/proxy/default.conf); both keep connections to gunicorn alive.
+(deploy/proxy/default.conf); both open one connection to gunicorn per request.
 Without it the clients talk to gunicorn directly, as they never do on AWS.
 """
 
