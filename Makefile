@@ -60,9 +60,11 @@ test: install models services browser nginx lint typecheck security pytest
 bench: install models
 	$(PY) -m bench.run
 
-## Load and scale figures (issue 6): 50 teachers uploading, queue drain with 1 and 2 workers, course report.
+## Load and scale figures (issue 6): 50 teachers uploading (each on its own ~3 s loop, through both production
+## proxies; then all 50 in the same instant, the stress case), queue drain with 1 and 2 workers, course report.
 bench-load: install models services nginx
-	$(PY) -m bench.load
+	$(PY) -m bench.load --stagger --proxy docker-proxy
+	$(PY) -m bench.load --stagger --proxy eb-python
 	$(PY) -m bench.load --proxy docker-proxy
 	$(PY) -m bench.drain
 	$(PY) -m bench.report_bench
