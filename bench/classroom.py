@@ -128,7 +128,7 @@ def make_classroom(
 
 
 def load_sources(
-    engine: Any, facedata: Path, people: list[str], seed: int
+    engine: Any, facedata: Path, people: list[str], seed: int, n_strangers: int = N_STRANGERS
 ) -> tuple[list[SourceFace], list[SourceFace]]:
     """One probe photo (4-10) per enrolled person and a few distractors, with their face boxes."""
     rng = np.random.default_rng(seed)
@@ -141,7 +141,7 @@ def load_sources(
             path = ids / person / f"{person}_0005.jpg"
         out.append(_source(engine, path, person))
     distractors = sorted((facedata / "lfw" / "distractors_single_image").rglob("*.jpg"))
-    strangers = [_source(engine, distractors[i], None) for i in rng.choice(len(distractors), N_STRANGERS, False)]
+    strangers = [_source(engine, distractors[i], None) for i in rng.choice(len(distractors), n_strangers, False)]
     return [s for s in out if s is not None], [s for s in strangers if s is not None]
 
 
@@ -272,6 +272,34 @@ def score_decisions(truth: list[tuple[str | None, np.ndarray]], faces: list, dec
             stats["false_detections"] += 1
             stats["wrong_accepts"] += int(d.decision == "present")
     return stats
+
+
+def analyzed_photos(
+    engine: Any,
+    facedata: Path,
+    people: list[str],
+    *,
+    base_seed: int,
+    images: int,
+    n_strangers: int,
+    widths: tuple[int, ...] = (24, 32, 48),
+) -> list[dict[str, Any]]:
+    """Classrooms of both resolutions and conditions, analysed once (faces with embeddings, and where each face
+    was placed), so that one set of embeddings can be decided under several rules."""
+    photos = []
+    for res in RESOLUTIONS:
+        for width in widths:
+            for cond in ("clean", "degraded"):
+                for k in range(images):
+                    seed = photo_seed(base_seed, k, width, cond, res)
+                    sources, strangers = load_sources(engine, facedata, people, seed, n_strangers)
+                    jpeg, truth = make_classroom(sources, strangers, RESOLUTIONS[res], width, seed, cond == "degraded")
+                    faces = engine.analyze(jpeg, "classroom.jpg").faces
+                    photos.append(
+                        {"resolution": res, "width": width, "condition": cond, "faces": faces, "truth": truth,
+                         "seed": seed}
+                    )  # fmt: skip
+    return photos
 
 
 def photo_seed(base_seed: int, k: int, width_px: int, condition: str, resolution: str) -> int:

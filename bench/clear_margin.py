@@ -19,6 +19,7 @@ import numpy as np
 from . import classroom
 from .common import facedata_dir, load_engine
 from .lfw import MISLABELED, embed_lfw
+from .size_rule import HELD_OUT_SEED, STRANGERS
 
 
 class ClearMarginEngine:
@@ -45,22 +46,6 @@ class ClearMarginEngine:
                     d = FaceDecision(PRESENT, d.candidate, d.candidate, d.similarity)
             out.append(d)
         return out
-
-
-def _photos(engine: Any, facedata: Any, people: list[str], base: int, images: int, strangers: int) -> list[dict]:
-    classroom.N_STRANGERS = strangers
-    photos = []
-    for res in ("1080p", "12MP"):
-        for width in (24, 32, 48):
-            for cond in ("clean", "degraded"):
-                for k in range(images):
-                    seed = classroom.photo_seed(base, k, width, cond, res)
-                    sources, others = classroom.load_sources(engine, facedata, people, seed)
-                    jpeg, truth = classroom.make_classroom(
-                        sources, others, classroom.RESOLUTIONS[res], width, seed, cond == "degraded"
-                    )
-                    photos.append({"faces": engine.analyze(jpeg, "c.jpg").faces, "truth": truth, "seed": seed})
-    return photos
 
 
 def _lfw_nonmated(data: dict[str, Any], gallery: dict, rule: tuple[float, float] | None, present: float) -> int:
@@ -96,8 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     gallery = {p: np.stack(e) for p, e in data["enroll"].items() if e}
     people = sorted(gallery)
     sets = {
-        "make bench seeds": _photos(engine, facedata, people, 1000, 2, 4),
-        "held-out seeds": _photos(engine, facedata, people, 7000, 3, 12),
+        "make bench seeds": classroom.analyzed_photos(
+            engine, facedata, people, base_seed=1000, images=2, n_strangers=classroom.N_STRANGERS
+        ),
+        "held-out seeds": classroom.analyzed_photos(
+            engine, facedata, people, base_seed=HELD_OUT_SEED, images=3, n_strangers=STRANGERS
+        ),
     }
     present = float(engine.thresholds["present"])
     print(f"{args.course_trials} courses per photo; 'with others': the teacher's 90 other students as outsiders")

@@ -53,27 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     data = embed_lfw(engine, facedata, small_widths=())
     gallery = {p: np.stack(e) for p, e in data["enroll"].items() if e}
     people = sorted(gallery)
-    classroom.N_STRANGERS = STRANGERS
-    photos = []
-    for res in ("1080p", "12MP"):
-        for width in (24, 32, 48):
-            for cond in ("clean", "degraded"):
-                for k in range(args.images):
-                    seed = classroom.photo_seed(HELD_OUT_SEED, k, width, cond, res)
-                    sources, strangers = classroom.load_sources(engine, facedata, people, seed)
-                    jpeg, truth = classroom.make_classroom(
-                        sources, strangers, classroom.RESOLUTIONS[res], width, seed, cond == "degraded"
-                    )
-                    faces = engine.analyze(jpeg, "classroom.jpg").faces
-                    photos.append(
-                        {
-                            "resolution": res,
-                            "width": width,
-                            "condition": cond,
-                            "faces": faces,
-                            "truth": truth,
-                        }
-                    )
+    photos = classroom.analyzed_photos(
+        engine, facedata, people, base_seed=HELD_OUT_SEED, images=args.images, n_strangers=STRANGERS
+    )
     base = dict(engine.thresholds)
     changed = {**base, **overrides}
     a, b = _decide(photos, gallery, base), _decide(photos, gallery, changed)
