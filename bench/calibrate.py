@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.calibrate
 
-Writes services/worker/attendance_worker/calibration/{detector,recognizer}.json. Data (never a probe of
+Writes services/worker/attendance_worker/calibration/{detector,recognizer,recognizer_channels}.json (the last:
+per-channel ranges that attendance_worker.equalize evens out before the recognizer is quantized). Data (never a probe of
 the benchmark, so calibration cannot flatter it):
 - recognizer: aligned crops of LFW photos 1-3 of every identity (the benchmark's enrollment photos);
 - detector: half-size tiles of four synthetic classrooms built from those same enrollment photos (its own
@@ -91,7 +92,7 @@ def batches(images: list[np.ndarray], size: int) -> Iterator[np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from attendance_worker import quantize
+    from attendance_worker import equalize, quantize
     from attendance_worker.model_build import fetch_and_convert
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -103,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         crops, sources = enrollment_faces(engine, facedata)
         det_tiles = detector_tiles(engine, facedata, sources)
     print(f"recognizer: {len(crops)} aligned crops; detector: {len(det_tiles)} tiles")
-    rec = quantize.calibrate(quantize.prepare(models["recognizer"]), "recognizer", RECOGNIZER_INPUT, batches(crops, 8))
+    # the recognizer: per-channel ranges first (the equalization's input), then the equalized graph's tensor ranges
+    folded = equalize.fold_batchnorms_into_gemm(quantize.prepare(models["recognizer"]))
+    ranges = equalize.measure_channel_ranges(folded, RECOGNIZER_INPUT, batches(crops, 8))
+    equalize.write_ranges(quantize.calibration_path(quantize.CHANNEL_RANGES), ranges)
+    prepared, _ = quantize.prepare_for_int8(models["recognizer"], "recognizer")
+    rec = quantize.calibrate(prepared, "recognizer", RECOGNIZER_INPUT, batches(crops, 8))
     det = quantize.calibrate(quantize.prepare(models["detector"]), "detector", DETECTOR_INPUT, batches(det_tiles, 1))
     print(f"wrote {rec} and {det}; `make models` now rebuilds the pack from them")
     return 0

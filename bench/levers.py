@@ -4,10 +4,10 @@
     .venv/bin/python -m bench.levers [--rounds 5]
 
 Each configuration adds one lever to the previous: fp32 everywhere (build 1), int8 first detection pass,
-smaller refinement windows (the current default), then the opt-in int8 recognizer (`model_build --recognizer
-int8`), and, not used, int8 for the refinement windows too. Photos: the speed benchmark's (40 degraded
-faces, 1080p at 32 px, 12 MP at 48 px). Accuracy of each lever comes from `bench.run --quick` with
-MODEL_PACK set (docs/benchmarks.md).
+smaller refinement windows, then the int8 recognizer (the default pack's choice on CPUs with VNNI:
+RECOGNIZER_PRECISION=auto), and, not used, int8 for the refinement windows too. Photos: the speed
+benchmark's (40 degraded faces, 1080p at 32 px, 12 MP at 48 px). Accuracy of each lever comes from
+`bench.run --quick` with MODEL_PACK or RECOGNIZER_PRECISION set (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -21,36 +21,35 @@ from pathlib import Path
 
 from . import speed
 from .calibrate import fp32_engine
-from .common import REPO, facedata_dir, load_engine
+from .common import REPO, facedata_dir, load_engine, pack_dir
 
 OLD_WINDOWS = ((40.0, 128), (64.0, 160), (112.0, 256))
 
 
 def configurations(workdir: Path) -> dict:
     """name -> Engine, each one lever more than the one before."""
+    from attendance_worker.engine import Engine
     from attendance_worker.engine.detector import TiledDetector
-    from attendance_worker.engine.recognizer import Recognizer
-    from attendance_worker.model_build import fetch_and_convert, quantize_checked
+    from attendance_worker.engine.pack import load_pack
+    from attendance_worker.model_build import fetch_and_convert
 
     _, models, _ = fetch_and_convert(log=lambda *_: None)
-    int8_recognizer = workdir / "recognizer_int8.onnx"
-    int8_recognizer.write_bytes(quantize_checked("recognizer", models["recognizer"])[0])
+    load_engine()  # builds the pack if it is missing
+    pack = load_pack(pack_dir())
     fp32 = fp32_engine(models, workdir)
     fp32.detector.windows = OLD_WINDOWS
-    coarse8 = load_engine()
+    coarse8 = Engine(pack, recognizer_precision="fp32")
     coarse8.detector.windows = OLD_WINDOWS
-    current = load_engine()
-    rec8 = load_engine()
-    rec8.recognizer = Recognizer(int8_recognizer, raw_rgb_input=True)
-    all8 = load_engine()
-    all8.recognizer = rec8.recognizer
+    current = Engine(pack, recognizer_precision="fp32")
+    rec8 = Engine(pack, recognizer_precision="int8")
+    all8 = Engine(pack, recognizer_precision="int8")
     all8.detector.tiled = TiledDetector(all8.detector.coarse.backend)
     all8.detector.backend = all8.detector.coarse.backend
     return {
         "fp32 detector + fp32 recognizer (build 1)": fp32,
         "+ int8 first detection pass": coarse8,
-        "+ refinement windows 3x the face (default pack)": current,
-        "+ int8 recognizer (opt-in: --recognizer int8)": rec8,
+        "+ refinement windows 3x the face": current,
+        "+ int8 recognizer, equalized (default on CPUs with VNNI)": rec8,
         "+ int8 refinement windows too (not used)": all8,
     }
 

@@ -98,12 +98,7 @@ def test_worker_image_device_argument_and_model_pack() -> None:
     assert "cpu) lock=/tmp/requirements/worker.lock" in text and "gpu) lock=/tmp/requirements/worker-gpu.lock" in text
     assert "pip install --no-cache-dir --no-deps -r /tmp/requirements/worker-nodeps.txt" in text
     # The model pack is built at build time (a RUN in the build stage), never fetched at start.
-    assert re.search(r"^ARG RECOGNIZER=fp32$", text, flags=re.M)  # the accurate default; int8 is a build arg
-    assert re.search(
-        r'^RUN python -m attendance_worker\.model_build --out /opt/models/default --recognizer "\$RECOGNIZER"$',
-        text,
-        flags=re.M,
-    )
+    assert re.search(r"^RUN python -m attendance_worker\.model_build --out /opt/models/default$", text, flags=re.M)
     assert "COPY --from=build /opt/models /opt/models" in text
     assert "MODEL_PACK=/opt/models/default" in text
     final = " ".join(rest for _, rest in _final_stage("services/worker/Dockerfile"))

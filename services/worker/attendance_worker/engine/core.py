@@ -70,6 +70,7 @@ class Engine:
         inter_op_threads: int = 1,
         providers: Sequence[str] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        recognizer_precision: str = "auto",
     ) -> None:
         bound_malloc_caching()
         self.pack = pack
@@ -94,8 +95,16 @@ class Engine:
             det_session = make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
             backend = coarse = ScrfdBackend(SCRFD(model_file=str(pack.detector_path), session=det_session))
         self.detector = TwoStageDetector(TiledDetector(backend), coarse=TiledDetector(coarse))
+        # The int8 recognizer (attendance_worker.equalize) where it was measured, unless RECOGNIZER_PRECISION says.
+        recognizer_path, self._model_id = pack.recognizer_path, pack.model_id
+        wants_int8 = recognizer_precision == "int8" or (
+            recognizer_precision == "auto" and int8_measured_here(self.providers)
+        )
+        if wants_int8 and pack.recognizer_int8_path is not None and pack.recognizer_int8_model_id is not None:
+            recognizer_path, self._model_id = pack.recognizer_int8_path, pack.recognizer_int8_model_id
+        self.recognizer_path = recognizer_path
         self.recognizer = Recognizer(
-            pack.recognizer_path, raw_rgb_input=pack.kind == "default", providers=self.providers, **threads
+            recognizer_path, raw_rgb_input=pack.kind == "default", providers=self.providers, **threads
         )
 
     @classmethod
@@ -111,11 +120,13 @@ class Engine:
             intra_op_threads=settings.ort_intra_op_threads,
             inter_op_threads=settings.ort_inter_op_threads,
             max_pixels=settings.max_image_pixels,
+            recognizer_precision=settings.recognizer_precision,
         )
 
     @property
     def model_id(self) -> str:
-        return self.pack.model_id
+        """The id of the recognizer this engine runs: what its embeddings record."""
+        return self._model_id
 
     # ------------------------------------------------------------------------------------------
 

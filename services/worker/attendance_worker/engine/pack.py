@@ -42,6 +42,9 @@ class ModelPack:
     manifest: dict[str, Any] = field(default_factory=dict)
     #: a faster (int8) detector for the first, reduced-size pass only; None: `detector_path` does both passes
     detector_coarse_path: Path | None = None
+    #: the int8 recognizer and the id its embeddings record (the engine picks it by RECOGNIZER_PRECISION)
+    recognizer_int8_path: Path | None = None
+    recognizer_int8_model_id: str | None = None
 
 
 def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPack:
@@ -50,8 +53,10 @@ def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPa
         files = manifest["files"]
         model_id = str(manifest["model_id"])
         entries = {role: files[role] for role in ("detector", "recognizer")}
-        if "detector_coarse" in files:
-            entries["detector_coarse"] = files["detector_coarse"]
+        for optional in ("detector_coarse", "recognizer_int8"):
+            if optional in files:
+                entries[optional] = files[optional]
+        int8_model_id = str(files["recognizer_int8"]["model_id"]) if "recognizer_int8" in files else None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelPackError.for_file(manifest_path, f"is not a valid manifest ({exc})") from exc
     paths: dict[str, Path] = {}
@@ -72,6 +77,8 @@ def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPa
         thresholds,
         manifest,
         detector_coarse_path=paths.get("detector_coarse"),
+        recognizer_int8_path=paths.get("recognizer_int8"),
+        recognizer_int8_model_id=int8_model_id,
     )
 
 
