@@ -88,3 +88,85 @@ def test_attendance_after_a_model_change_embeds_the_class_first():
         )
     assert statuses == {AttendanceStatus.PRESENT}
     assert current == 4
+
+
+def test_the_beat_embeds_stale_portraits_a_few_at_a_time_and_then_stops():
+    """After a model change nobody may run attendance-reembed: the beat's task embeds the accepted portraits a
+    batch at a time, leaves refused ones alone, and finds nothing to do once every portrait is embedded."""
+    from attendance_shared.models import PhotoStatus
+    from attendance_worker.engine import get_engine
+    from attendance_worker.reembed import reembed_stale
+
+    engine = get_engine()
+    group = require_facedata() / "groups" / "obama_biden"
+    ids = seed_course({"Joe_Biden": sorted((group / "enroll" / "Joe_Biden").glob("*.jpg"))}, [])
+    student = ids["students"]["Joe_Biden"]
+    url = get_settings().sqlalchemy_url
+    with session_scope(url) as s:
+        photos = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)))
+        assert len(photos) == 2
+        photos[0].status = PhotoStatus.ACCEPTED
+        photos[1].status = PhotoStatus.REJECTED  # refused before: its verdict stays
+        accepted_id, rejected_id = photos[0].id, photos[1].id
+
+    def embeddings_of(photo_id: int) -> int:
+        with session_scope(url) as s:
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(FaceEmbedding)
+                    .where(FaceEmbedding.student_photo_id == photo_id, FaceEmbedding.model_id == engine.model_id)
+                )
+                or 0
+            )
+
+    for _ in range(20):  # other tests' stale portraits may share the database; each run takes at most 5
+        if embeddings_of(accepted_id):
+            break
+        assert reembed_stale(engine, limit=5) <= 5
+    assert embeddings_of(accepted_id) == 1 and embeddings_of(rejected_id) == 0
+    while reembed_stale(engine, limit=50):
+        pass
+    assert reembed_stale(engine) == 0  # converged: nothing left for the next minute's run
+    with session_scope(url) as s:
+        assert s.get(StudentPhoto, rejected_id).status == PhotoStatus.REJECTED
+
+
+def test_the_beat_schedules_every_maintenance_task_on_the_maintenance_queue():
+    from attendance_shared.contracts import MAINTENANCE_QUEUE, REEMBED_TASK, TASK_QUEUES
+    from attendance_shared.queue import celery_config
+    from attendance_worker import tasks
+
+    schedule = celery_config(get_settings())["beat_schedule"]
+    names = {entry["task"] for entry in schedule.values()}
+    assert REEMBED_TASK in names
+    assert all(TASK_QUEUES[name] == MAINTENANCE_QUEUE for name in names)
+    assert tasks.reembed_stale_portraits.name == REEMBED_TASK
+
+
+def test_two_processes_embedding_one_portrait_at_once_leave_one_embedding():
+    """An attendance job embedding its course and the beat's re-embedding can pick the same portrait: the one
+    that writes second replaces the first one's row instead of failing on the (photo, model) constraint."""
+    import numpy as np
+
+    from attendance_worker.enrollment import _store_embedding
+
+    group = require_facedata() / "groups" / "obama_biden"
+    ids = seed_course({"Barack_Obama": sorted((group / "enroll" / "Barack_Obama").glob("*.jpg"))[:1]}, [])
+    url = get_settings().sqlalchemy_url
+    first, second = np.full(8, 0.25, np.float32), np.full(8, 0.5, np.float32)
+    with session_scope(url) as job:
+        photo = job.scalars(select(StudentPhoto).where(StudentPhoto.student_id == ids["students"]["Barack_Obama"]))
+        photo_id = photo.one().id  # the job's transaction has begun and found nothing to replace
+        with session_scope(url) as beat:
+            _store_embedding(beat, beat.get(StudentPhoto, photo_id), "race-model", first)
+        _store_embedding(job, job.get(StudentPhoto, photo_id), "race-model", second)
+    with session_scope(url) as s:
+        rows = list(
+            s.scalars(
+                select(FaceEmbedding).where(
+                    FaceEmbedding.student_photo_id == photo_id, FaceEmbedding.model_id == "race-model"
+                )
+            )
+        )
+    assert [np.frombuffer(r.vector, np.float32).tolist() for r in rows] == [second.tolist()]

@@ -11,6 +11,7 @@ ATTENDANCE_TASK = "attendance.process_session"
 ENROLLMENT_TASK = "attendance.enroll_photo"
 SWEEP_TASK = "attendance.sweep_stuck_jobs"
 RETENTION_TASK = "attendance.purge_old_photos"
+REEMBED_TASK = "attendance.reembed_stale_portraits"
 
 ATTENDANCE_QUEUE = "attendance"
 ENROLLMENT_QUEUE = "enrollment"
@@ -22,6 +23,7 @@ TASK_QUEUES = {
     ENROLLMENT_TASK: ENROLLMENT_QUEUE,
     SWEEP_TASK: MAINTENANCE_QUEUE,
     RETENTION_TASK: MAINTENANCE_QUEUE,
+    REEMBED_TASK: MAINTENANCE_QUEUE,
 }
 
 

@@ -61,6 +61,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "beat_schedule": {
             "sweep-stuck-jobs": {"task": "attendance.sweep_stuck_jobs", "schedule": 60.0},
             "purge-old-photos": {"task": "attendance.purge_old_photos", "schedule": 3600.0},
+            # After a model change: a few portraits a minute, so a worker is never held up for long.
+            "reembed-stale-portraits": {"task": "attendance.reembed_stale_portraits", "schedule": 60.0},
         },
     }
 

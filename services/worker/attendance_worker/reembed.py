@@ -3,9 +3,11 @@
     python -m attendance_worker.reembed [--prune]       (console script: attendance-reembed)
 
 Galleries are never compared across models (every embedding records its model id), so after
-MODEL_PACK changes, students are only recognised again once their portraits are embedded by the new
-model. Idempotent and resumable: portraits that already have an embedding of this model are skipped.
---prune then deletes embeddings made by other models.
+MODEL_PACK or RECOGNIZER_PRECISION changes, students are only recognised again once their portraits are
+embedded by the new model. Idempotent and resumable: portraits that already have an embedding of this
+model are skipped. --prune then deletes embeddings made by other models. Without the command, an attendance
+job embeds its own course first (reembed_course), and the beat embeds the rest a few at a time
+(reembed_stale).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .engine import Engine, get_engine
 from .enrollment import enroll_photo
 
 log = logging.getLogger(__name__)
+STALE_BATCH = 40  # portraits per beat run: ~3 s of a worker's time, so an attendance job waits little
 
 
 @dataclass
@@ -83,6 +86,38 @@ def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> Reem
             s.execute(delete(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id))
             outcome.pruned = int(stale or 0)
     return outcome
+
+
+def reembed_stale(engine: Engine, *, limit: int = STALE_BATCH) -> int:
+    """Embed up to `limit` accepted portraits that have no embedding of engine.model_id; returns how many.
+
+    The beat runs this every minute. Without it, after a model change the teacher's students of other courses
+    would not count as outsiders of a session (gallery.outsider_gallery reads the current model only) until
+    someone ran attendance-reembed. Portraits the new model refuses become REJECTED and are not tried again;
+    the random order keeps a few portraits missing from storage from holding up the others.
+    """
+    settings = get_settings()
+    store = make_store(settings)
+    embedded = 0
+    with session_scope(settings.sqlalchemy_url) as s:
+        ids = list(
+            s.scalars(
+                select(StudentPhoto.id)
+                .where(StudentPhoto.status == PhotoStatus.ACCEPTED, ~_has_embedding_of(engine.model_id))
+                .order_by(func.random())
+                .limit(limit)
+            )
+        )
+        for photo_id in ids:
+            try:
+                photo = enroll_photo(s, store, engine, photo_id)
+            except StorageError:
+                log.warning("portrait %s is missing from storage; skipped", photo_id)
+                continue
+            embedded += int(photo is not None and photo.status == PhotoStatus.ACCEPTED)
+    if ids:
+        log.info("%d of %d portrait(s) embedded with model %s", embedded, len(ids), engine.model_id)
+    return embedded
 
 
 def reembed_course(session: Session, store: PhotoStore, engine: Engine, course_id: int) -> int:

@@ -13,12 +13,12 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
-from attendance_shared.contracts import ATTENDANCE_TASK, ENROLLMENT_TASK, RETENTION_TASK, SWEEP_TASK
+from attendance_shared.contracts import ATTENDANCE_TASK, ENROLLMENT_TASK, REEMBED_TASK, RETENTION_TASK, SWEEP_TASK
 from attendance_shared.db import session_scope
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 
-from . import job_state, maintenance
+from . import job_state, maintenance, reembed
 from .attendance import process_session
 from .engine import ModelPackError, get_engine
 from .enrollment import enroll_photo
@@ -94,3 +94,8 @@ def sweep_stuck_jobs() -> int:
 @shared_task(name=RETENTION_TASK, acks_late=True, ignore_result=True)
 def purge_old_photos() -> int:
     return maintenance.purge_old_photos()
+
+
+@shared_task(name=REEMBED_TASK, acks_late=True, ignore_result=True)
+def reembed_stale_portraits() -> int:
+    return reembed.reembed_stale(get_engine())
