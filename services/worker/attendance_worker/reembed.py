@@ -88,6 +88,19 @@ def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> Reem
     return outcome
 
 
+def _embed_accepted(session: Session, store: PhotoStore, engine: Engine, photo_ids: list[int]) -> int:
+    """Run enrollment on each portrait again; how many the current model accepted (a missing file is skipped)."""
+    embedded = 0
+    for photo_id in photo_ids:
+        try:
+            photo = enroll_photo(session, store, engine, photo_id)
+        except StorageError:
+            log.warning("portrait %s is missing from storage; skipped", photo_id)
+            continue
+        embedded += int(photo is not None and photo.status == PhotoStatus.ACCEPTED)
+    return embedded
+
+
 def reembed_stale(engine: Engine, *, limit: int = STALE_BATCH) -> int:
     """Embed up to `limit` accepted portraits that have no embedding of engine.model_id; returns how many.
 
@@ -97,8 +110,6 @@ def reembed_stale(engine: Engine, *, limit: int = STALE_BATCH) -> int:
     the random order keeps a few portraits missing from storage from holding up the others.
     """
     settings = get_settings()
-    store = make_store(settings)
-    embedded = 0
     with session_scope(settings.sqlalchemy_url) as s:
         ids = list(
             s.scalars(
@@ -108,13 +119,7 @@ def reembed_stale(engine: Engine, *, limit: int = STALE_BATCH) -> int:
                 .limit(limit)
             )
         )
-        for photo_id in ids:
-            try:
-                photo = enroll_photo(s, store, engine, photo_id)
-            except StorageError:
-                log.warning("portrait %s is missing from storage; skipped", photo_id)
-                continue
-            embedded += int(photo is not None and photo.status == PhotoStatus.ACCEPTED)
+        embedded = _embed_accepted(s, make_store(settings), engine, ids)
     if ids:
         log.info("%d of %d portrait(s) embedded with model %s", embedded, len(ids), engine.model_id)
     return embedded
@@ -137,14 +142,7 @@ def reembed_course(session: Session, store: PhotoStore, engine: Engine, course_i
             .order_by(StudentPhoto.id)
         )
     )
-    embedded = 0
-    for photo_id in ids:
-        try:
-            photo = enroll_photo(session, store, engine, photo_id)
-        except StorageError:
-            log.warning("portrait %s is missing from storage; skipped", photo_id)
-            continue
-        embedded += int(photo is not None and photo.status == PhotoStatus.ACCEPTED)
+    embedded = _embed_accepted(session, store, engine, ids)
     if ids:
         session.flush()
         log.info(
