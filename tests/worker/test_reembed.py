@@ -147,8 +147,6 @@ def test_the_beat_schedules_every_maintenance_task_on_the_maintenance_queue():
 def test_two_processes_embedding_one_portrait_at_once_leave_one_embedding():
     """An attendance job embedding its course and the beat's re-embedding can pick the same portrait: the one
     that writes second replaces the first one's row instead of failing on the (photo, model) constraint."""
-    import numpy as np
-
     from attendance_worker.enrollment import _store_embedding
 
     group = require_facedata() / "groups" / "obama_biden"

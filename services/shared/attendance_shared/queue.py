@@ -11,7 +11,15 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
-from .contracts import ALL_QUEUES, TASK_QUEUES, AttendancePayload, EnrollmentPayload
+from .contracts import (
+    ALL_QUEUES,
+    REEMBED_TASK,
+    RETENTION_TASK,
+    SWEEP_TASK,
+    TASK_QUEUES,
+    AttendancePayload,
+    EnrollmentPayload,
+)
 from .settings import Settings
 
 
@@ -59,10 +67,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_create_missing_queues": False,
         "worker_hijack_root_logger": False,
         "beat_schedule": {
-            "sweep-stuck-jobs": {"task": "attendance.sweep_stuck_jobs", "schedule": 60.0},
-            "purge-old-photos": {"task": "attendance.purge_old_photos", "schedule": 3600.0},
+            "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": 60.0},
+            "purge-old-photos": {"task": RETENTION_TASK, "schedule": 3600.0},
             # After a model change: a few portraits a minute, so a worker is never held up for long.
-            "reembed-stale-portraits": {"task": "attendance.reembed_stale_portraits", "schedule": 60.0},
+            "reembed-stale-portraits": {"task": REEMBED_TASK, "schedule": 60.0},
         },
     }
 
