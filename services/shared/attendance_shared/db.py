@@ -21,6 +21,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def upsert_insert(session: Session, table: Any) -> Any:
+    """INSERT with ON CONFLICT support (`on_conflict_do_update`/`_do_nothing`) for the project's two databases;
+    None for any other, where the caller falls back to a plain insert."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    return None
+
+
 def normalize_url(url: str) -> str:
     """psycopg2 is the chosen PostgreSQL driver; SQLAlchemy 2.1 would otherwise pick psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):

@@ -1,7 +1,10 @@
-"""Attendance for one session: every photo recognised, faces written, records merged.
+"""Attendance for one session: its waiting photos recognised, faces written, records merged.
 
 Idempotent by construction: a photo's faces are replaced (not appended) on every run, records are
 upserted under the UNIQUE(session, student) constraint, and manual decisions are never touched.
+A job recognises only the photos that wait for it (new uploads, or all of them after "re-run"), so adding a
+photo never redoes the teacher's review of the others; a re-run carries each reviewed face's verdict over to
+the face found at the same place. One job at a time per session (session_lock).
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from attendance_shared.db import upsert_insert
 from attendance_shared.images import ImageRejected
 from attendance_shared.models import (
     AttendanceRecord,
@@ -20,6 +24,8 @@ from attendance_shared.models import (
     AttendanceStatus,
     DetectedFace,
     FaceDecision,
+    FaceEmbedding,
+    FaceReview,
     RecordSource,
     SessionPhoto,
     SessionPhotoStatus,
@@ -31,6 +37,7 @@ from .engine import Engine, merge_session
 from .engine import FaceDecision as EngineDecision
 from .gallery import course_gallery, outsider_gallery
 from .reembed import reembed_course
+from .session_lock import session_job_lock
 
 Progress = Callable[[int, str], None]
 
@@ -45,6 +52,8 @@ class SessionOutcome:
     unknown: int = 0
 
     def summary(self) -> str:
+        if not self.photos:  # a job after another that took this one's photos too
+            return "No new photos to recognise; the attendance list is up to date."
         text = f"{self.photos} photo(s), {self.faces} face(s): {self.present} present"
         if self.confirm:
             text += f", {self.confirm} to confirm"
@@ -77,6 +86,7 @@ def recognise_photo(
     analysis = engine.analyze(data, photo.original_filename)
     _stage(session, photo, SessionPhotoStatus.MATCHING)
     decisions = engine.match(analysis.faces, gallery, outsiders)
+    earlier = _earlier_faces(session, photo.id)
     session.execute(delete(DetectedFace).where(DetectedFace.session_photo_id == photo.id))
     faces: list[DetectedFace] = []
     for index, (face, decision) in enumerate(zip(analysis.faces, decisions, strict=True)):
@@ -96,6 +106,8 @@ def recognise_photo(
         )
         session.add(row)
         faces.append(row)
+    session.flush()
+    _carry_over(session, earlier, faces)
     key = annotated_key(photo.storage_key)
     store.put(key, engine.annotate(analysis, decisions, names), "image/jpeg")
     photo.annotated_key = key
@@ -105,6 +117,82 @@ def recognise_photo(
     photo.error = None
     photo.processed_at = utcnow()
     return faces
+
+
+@dataclass
+class _EarlierFace:
+    """A face of the photo's previous run, and what points at it (it is deleted before the new faces go in)."""
+
+    box: list[float]
+    review: FaceReview
+    student_id: int | None
+    candidate_student_id: int | None
+    embedding_ids: list[int]
+    record_ids: list[int]
+
+
+def _earlier_faces(session: Session, photo_id: int) -> list[_EarlierFace]:
+    faces = session.scalars(select(DetectedFace).where(DetectedFace.session_photo_id == photo_id)).all()
+    if not faces:
+        return []
+    ids = [f.id for f in faces]
+    embeddings: dict[int | None, list[int]] = defaultdict(list)
+    records: dict[int | None, list[int]] = defaultdict(list)
+    for emb_id, face_id in session.execute(
+        select(FaceEmbedding.id, FaceEmbedding.detected_face_id).where(FaceEmbedding.detected_face_id.in_(ids))
+    ):
+        embeddings[face_id].append(emb_id)
+    for rec_id, face_id in session.execute(
+        select(AttendanceRecord.id, AttendanceRecord.detected_face_id).where(AttendanceRecord.detected_face_id.in_(ids))
+    ):
+        records[face_id].append(rec_id)
+    return [
+        _EarlierFace(f.box, f.review, f.student_id, f.candidate_student_id, embeddings[f.id], records[f.id])
+        for f in faces
+        if f.review != FaceReview.NONE or embeddings[f.id] or records[f.id]
+    ]
+
+
+def _iou(a: list[float], b: list[float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+#: a face of the new run is "the same face" as one of the previous run when their boxes overlap this much
+SAME_FACE_IOU = 0.5
+
+
+def _carry_over(session: Session, earlier: list[_EarlierFace], faces: list[DetectedFace]) -> None:
+    """The teacher's verdicts on the previous run's faces hold for the faces found at the same place: a confirmed
+    or assigned face stays that student's, a rejected match stays rejected (while the new run proposes the same
+    student), and the gallery embedding and attendance records that pointed at the old face point at the new one
+    (a later "reject" can still take the face out of the gallery)."""
+    taken: set[int] = set()
+    for old in earlier:
+        overlaps = [(_iou(old.box, f.box), i) for i, f in enumerate(faces) if i not in taken]
+        best, index = max(overlaps, default=(0.0, -1))
+        if best < SAME_FACE_IOU:
+            continue
+        taken.add(index)
+        face = faces[index]
+        if old.review in (FaceReview.CONFIRMED, FaceReview.ASSIGNED) and old.student_id is not None:
+            face.student_id, face.review = old.student_id, old.review
+        elif old.review == FaceReview.REJECTED and old.candidate_student_id in (
+            face.student_id,
+            face.candidate_student_id,
+        ):
+            face.student_id, face.review = None, FaceReview.REJECTED
+        if old.embedding_ids:
+            session.execute(
+                update(FaceEmbedding).where(FaceEmbedding.id.in_(old.embedding_ids)).values(detected_face_id=face.id)
+            )
+        if old.record_ids:
+            session.execute(
+                update(AttendanceRecord).where(AttendanceRecord.id.in_(old.record_ids)).values(detected_face_id=face.id)
+            )
 
 
 def _as_decision(face: DetectedFace) -> EngineDecision:
@@ -137,34 +225,76 @@ def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
     best = {
         int(person): photos[m.photo_index][m.face_index] for person, m in matches.items() if m.decision == "present"
     }
-    existing = {
-        r.student_id: r for r in session.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == att.id))
-    }
+    existing = dict(
+        session.execute(
+            select(AttendanceRecord.student_id, AttendanceRecord.source).where(AttendanceRecord.session_id == att.id)
+        ).all()
+    )
     present = 0
     for student in att.course.students:
         matched = best.get(student.id)
-        record = existing.get(student.id)
-        if record is None:
-            record = AttendanceRecord(session_id=att.id, student_id=student.id, source=RecordSource.AUTO)
-            session.add(record)
-        if matched is not None:
-            present += 1
-        if record.source == RecordSource.MANUAL:
-            continue
-        record.status = AttendanceStatus.PRESENT if matched else AttendanceStatus.ABSENT
-        record.detected_face_id = matched.id if matched else None
-        record.similarity = matched.similarity if matched else None
+        present += matched is not None
+        values = {
+            "status": AttendanceStatus.PRESENT if matched else AttendanceStatus.ABSENT,
+            "detected_face_id": matched.id if matched else None,
+            "similarity": matched.similarity if matched else None,
+        }
+        if student.id not in existing:
+            _insert_record(session, att.id, student.id, values)
+        elif existing[student.id] == RecordSource.AUTO:
+            # The condition is checked by the database at the moment of writing: a teacher's mark that landed
+            # since the read above is never overwritten.
+            session.execute(
+                update(AttendanceRecord)
+                .where(
+                    AttendanceRecord.session_id == att.id,
+                    AttendanceRecord.student_id == student.id,
+                    AttendanceRecord.source == RecordSource.AUTO,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
     return present, len(att.course.students) - present
+
+
+def _insert_record(session: Session, session_id: int, student_id: int, values: dict) -> None:
+    """A new automatic record, unless the teacher's own mark was created meanwhile (then theirs stands)."""
+    row = {"session_id": session_id, "student_id": student_id, "source": RecordSource.AUTO, **values}
+    insert = upsert_insert(session, AttendanceRecord)
+    if insert is None:
+        session.add(AttendanceRecord(**row))
+        return
+    session.execute(
+        insert.values(**row).on_conflict_do_nothing(
+            index_elements=[AttendanceRecord.session_id, AttendanceRecord.student_id]
+        )
+    )
 
 
 def process_session(
     session: Session, store: PhotoStore, engine: Engine, session_id: int, report: Progress
 ) -> SessionOutcome | None:
-    att = session.get(AttendanceSession, session_id)
-    if att is None:
-        return None
+    with session_job_lock(session, session_id):  # read only once a job before this one has finished
+        att = session.get(AttendanceSession, session_id)
+        if att is None:
+            return None
+        return _process_waiting_photos(session, store, engine, att, report)
+
+
+#: photos a job recognises: new or re-queued ones, and any a crashed job left mid-way
+WAITING = (
+    SessionPhotoStatus.QUEUED,
+    SessionPhotoStatus.PROCESSING,
+    SessionPhotoStatus.DETECTING,
+    SessionPhotoStatus.MATCHING,
+)
+
+
+def _process_waiting_photos(
+    session: Session, store: PhotoStore, engine: Engine, att: AttendanceSession, report: Progress
+) -> SessionOutcome:
     outcome = SessionOutcome()
-    photos = [p for p in att.photos if p.storage_key]
+    photos = [p for p in att.photos if p.storage_key and p.status in WAITING]
     if reembed_course(session, store, engine, att.course_id):
         report(3, "Updated the class's portraits for the current face model")
     gallery = course_gallery(session, att.course_id, engine.model_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from attendance_shared.db import upsert_insert
 from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
 from attendance_shared.storage import PhotoStore
 
@@ -24,12 +24,11 @@ def _store_embedding(session: Session, photo: StudentPhoto, model_id: str, vecto
         "dim": int(vector.shape[0]),
         "vector": vector.tobytes(),
     }
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
+    insert = upsert_insert(session, FaceEmbedding)
+    if insert is None:
         session.add(FaceEmbedding(**values))
         return
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(FaceEmbedding).values(**values)
+    stmt = insert.values(**values)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=[FaceEmbedding.student_photo_id, FaceEmbedding.model_id],

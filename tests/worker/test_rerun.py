@@ -1,0 +1,234 @@
+"""What a second job on a session keeps: the teacher's face reviews (a new photo leaves the others alone; a re-run
+carries each verdict to the face at the same place), a mark made while the job writes, and one set of faces when
+two jobs run at once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, select, update
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceStatus,
+    DetectedFace,
+    FaceEmbedding,
+    FaceReview,
+    RecordSource,
+    SessionPhoto,
+    SessionPhotoStatus,
+)
+from attendance_shared.settings import get_settings
+from attendance_shared.storage import make_store
+from tests.conftest import require_facedata
+from tests.worker.seed import enroll_all, seed_course, session_counts
+
+pytestmark = pytest.mark.facedata
+
+OBAMA, BIDEN = "Barack_Obama", "Joe_Biden"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from attendance_worker.engine import get_engine
+
+    return get_engine()
+
+
+@pytest.fixture()
+def course(engine) -> dict:
+    group = require_facedata() / "groups" / "obama_biden"
+    ids = seed_course(
+        {n: sorted((group / "enroll" / n).glob("*.jpg")) for n in (OBAMA, BIDEN)},
+        [("two_people.jpg", (group / "class" / "two_people.jpg").read_bytes())],
+    )
+    enroll_all(engine, ids["students"].values())
+    ids["group"] = group
+    return ids
+
+
+def _run(engine, session_id: int) -> str:
+    from attendance_worker.attendance import process_session
+
+    settings = get_settings()
+    with session_scope(settings.sqlalchemy_url) as s:
+        outcome = process_session(s, make_store(settings), engine, session_id, lambda p, m: None)
+        assert outcome is not None
+        return outcome.summary()
+
+
+def _faces(session_id: int) -> list[DetectedFace]:
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        return list(
+            s.scalars(
+                select(DetectedFace)
+                .join(SessionPhoto)
+                .where(SessionPhoto.session_id == session_id)
+                .order_by(DetectedFace.session_photo_id, DetectedFace.face_index)
+            )
+        )
+
+
+def _record(session_id: int, student_id: int) -> tuple[AttendanceStatus, RecordSource, int | None]:
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        rec = s.scalar(
+            select(AttendanceRecord).where(
+                AttendanceRecord.session_id == session_id, AttendanceRecord.student_id == student_id
+            )
+        )
+        return rec.status, rec.source, rec.detected_face_id
+
+
+def _review(face_id: int, **values) -> None:
+    """What the review page writes (attendance_web.review), done directly: the worker never imports the web."""
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        face = s.get(DetectedFace, face_id)
+        for name, value in values.items():
+            setattr(face, name, value)
+        if values.get("review") == FaceReview.ASSIGNED:
+            s.add(
+                FaceEmbedding(
+                    student_id=face.student_id,
+                    detected_face_id=face.id,
+                    model_id=face.model_id,
+                    dim=len(face.embedding) // 4,
+                    vector=face.embedding,
+                )
+            )
+            rec = s.scalar(
+                select(AttendanceRecord).where(
+                    AttendanceRecord.session_id == face.photo.session_id,
+                    AttendanceRecord.student_id == face.student_id,
+                )
+            )
+            rec.source, rec.detected_face_id = RecordSource.MANUAL, face.id
+
+
+def _face_of(faces: list[DetectedFace], student_id: int) -> DetectedFace:
+    return next(f for f in faces if f.student_id == student_id)
+
+
+def test_a_new_photo_leaves_the_review_of_the_others_alone(engine, course):
+    session_id, obama = course["session"], course["students"][OBAMA]
+    _run(engine, session_id)
+    first = _faces(session_id)
+    _review(_face_of(first, obama).id, review=FaceReview.ASSIGNED)
+    with session_scope(get_settings().sqlalchemy_url) as s:  # the teacher adds a second photo
+        data = (course["group"] / "class" / "obama_and_biden.jpg").read_bytes()
+        key = f"classroom_photos/test/{session_id}/second.jpg"
+        make_store(get_settings()).put(key, data, "image/jpeg")
+        s.add(
+            SessionPhoto(
+                session_id=session_id,
+                storage_key=key,
+                original_filename="obama_and_biden.jpg",
+                content_type="image/jpeg",
+                content_sha256="second",
+                width=1,
+                height=1,
+            )
+        )
+    _run(engine, session_id)
+    after = _faces(session_id)
+    kept = [f for f in after if f.session_photo_id == first[0].session_photo_id]
+    assert [(f.id, f.box) for f in kept] == [(f.id, f.box) for f in first]  # not detected again
+    assert _face_of(kept, obama).review == FaceReview.ASSIGNED
+    assert len(after) > len(first)
+    assert session_counts(session_id)[2] == 2
+
+
+def test_a_rerun_carries_each_verdict_to_the_face_at_the_same_place(engine, course):
+    session_id, obama, biden = course["session"], course["students"][OBAMA], course["students"][BIDEN]
+    _run(engine, session_id)
+    first = _faces(session_id)
+    obama_face, biden_face = _face_of(first, obama), _face_of(first, biden)
+    _review(obama_face.id, review=FaceReview.ASSIGNED)
+    _review(biden_face.id, review=FaceReview.REJECTED, student_id=None, candidate_student_id=biden)
+    with session_scope(get_settings().sqlalchemy_url) as s:  # "Re-run recognition" (start_recognition)
+        s.execute(update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(status="queued"))
+    _run(engine, session_id)
+    after = _faces(session_id)
+    assert {f.id for f in after}.isdisjoint({f.id for f in first})  # the faces were detected again
+    new_obama = _face_of(after, obama)
+    assert new_obama.review == FaceReview.ASSIGNED and new_obama.box == obama_face.box
+    new_biden = next(f for f in after if f.box == biden_face.box)
+    assert new_biden.review == FaceReview.REJECTED and new_biden.student_id is None
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        linked = s.scalars(select(FaceEmbedding.detected_face_id).where(FaceEmbedding.student_id == obama)).all()
+    assert new_obama.id in linked  # a later "reject" still finds the face's gallery embedding
+    assert _record(session_id, obama) == (AttendanceStatus.PRESENT, RecordSource.MANUAL, new_obama.id)
+    assert _record(session_id, biden)[0] == AttendanceStatus.ABSENT  # the teacher said that face is not Biden
+
+
+def test_a_mark_made_while_the_job_writes_is_kept(engine, course, monkeypatch):
+    """The teacher marks Biden excused after the job read the records and before it writes them."""
+    from attendance_shared.db import session_factory
+    from attendance_worker import attendance
+
+    session_id, biden = course["session"], course["students"][BIDEN]
+    _run(engine, session_id)
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        s.execute(update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(status="queued"))
+    merging, teacher_acted = [], []
+    merge_records = attendance.merge_records
+
+    def merge_and_note(*args):
+        merging.append(True)
+        return merge_records(*args)
+
+    monkeypatch.setattr(attendance, "merge_records", merge_and_note)
+
+    def teacher_marks_excused(state) -> None:
+        table = getattr(state.statement, "table", None)
+        if (
+            merging
+            and state.is_update
+            and not teacher_acted
+            and table is not None
+            and table.name == "attendance_records"
+        ):
+            teacher_acted.append(True)
+            with session_factory(get_settings().sqlalchemy_url)() as other:
+                other.execute(
+                    update(AttendanceRecord)
+                    .where(AttendanceRecord.session_id == session_id, AttendanceRecord.student_id == biden)
+                    .values(status=AttendanceStatus.EXCUSED, source=RecordSource.MANUAL)
+                )
+                other.commit()
+
+    from sqlalchemy.orm import Session
+
+    event.listen(Session, "do_orm_execute", teacher_marks_excused)
+    try:
+        _run(engine, session_id)
+    finally:
+        event.remove(Session, "do_orm_execute", teacher_marks_excused)
+    assert teacher_acted
+    assert _record(session_id, biden)[:2] == (AttendanceStatus.EXCUSED, RecordSource.MANUAL)
+
+
+def test_two_jobs_on_one_session_at_once_leave_one_set_of_faces(engine, course):
+    session_id = course["session"]
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            results.append(_run(engine, session_id))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    faces, records, done = session_counts(session_id)
+    assert (records, done) == (2, 1) and faces >= 2
+    assert "No new photos to recognise" in " ".join(results)  # the second found the first one's work done
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        statuses = s.scalars(select(SessionPhoto.status).where(SessionPhoto.session_id == session_id)).all()
+    assert statuses == [SessionPhotoStatus.DONE]
