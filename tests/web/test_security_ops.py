@@ -110,6 +110,8 @@ def test_metrics_endpoint(client, teacher):
 
 def test_behind_the_load_balancer_the_client_address_is_used(monkeypatch):
     monkeypatch.setenv("FLASK_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("S3_BUCKET", "attendance-photos")  # checked at start-up; no photo is stored here
     app = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ADDRESS="2 per minute")
     app.config["WTF_CSRF_ENABLED"] = False
     client = app.test_client()

@@ -217,7 +217,7 @@ def test_two_jobs_on_one_session_at_once_leave_one_set_of_faces(engine, course):
     def job() -> None:
         try:
             results.append(_run(engine, session_id))
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=job) for _ in range(2)]

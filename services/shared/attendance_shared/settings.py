@@ -90,7 +90,10 @@ class Settings(BaseSettings):
         return (self.instance_dir / "broker").resolve()
 
     def require_production_secrets(self) -> None:
-        """Refuse to run production on development defaults; one line that names what is missing."""
+        """Refuse to run production on development defaults; one line that names what is missing or wrong.
+
+        Production is several containers or instances: a SQLite file, the filesystem broker or photos on local
+        disk would each start fine and then lose or strand work (jobs no worker sees, photos no worker reads)."""
         if not self.is_production:
             return
         missing = [
@@ -98,6 +101,8 @@ class Settings(BaseSettings):
             for name, value in (
                 ("SECRET_KEY", self.secret_key),
                 ("DATABASE_URL", self.database_url),
+                ("REDIS_URL", self.redis_url),
+                ("S3_BUCKET", self.s3_bucket),
             )
             if not value
         ]
@@ -105,6 +110,20 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 f"FLASK_ENV=production needs {' and '.join(missing)} set in the environment; refusing to start."
             )
+        wrong = []
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(secret) < MIN_SECRET_KEY_LENGTH or "change-me" in secret:  # .env.example's placeholder
+            wrong.append(f"SECRET_KEY must be a random string of at least {MIN_SECRET_KEY_LENGTH} characters")
+        if not self.sqlalchemy_url.startswith("postgresql"):
+            wrong.append("DATABASE_URL must point at PostgreSQL")
+        if not self.broker_url.startswith(("redis://", "rediss://")):
+            wrong.append("REDIS_URL must be a redis:// or rediss:// URL")
+        if wrong:
+            raise ConfigurationError(f"FLASK_ENV=production: {'; '.join(wrong)}; refusing to start.")
+
+
+#: `python -c "import secrets; print(secrets.token_urlsafe(48))"` gives 64 characters
+MIN_SECRET_KEY_LENGTH = 32
 
 
 @functools.lru_cache(maxsize=1)
