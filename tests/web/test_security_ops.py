@@ -77,7 +77,7 @@ def test_request_id_is_echoed_or_made(client):
 def test_logs_are_json_with_request_id_and_no_secrets(client):
     import io
 
-    from attendance_shared.logs import ContextFilter, json_handler
+    from attendance_shared.logs import json_handler
 
     stream = io.StringIO()
     handler = json_handler("web", stream)
@@ -89,9 +89,30 @@ def test_logs_are_json_with_request_id_and_no_secrets(client):
         logger.removeHandler(handler)
     line = json.loads([x for x in stream.getvalue().splitlines() if "req-42" in x][-1])
     assert line["request_id"] == "req-42" and line["service"] == "web" and line["level"] == "INFO"
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "connecting to %s", ("test-secret-key",), None)
-    ContextFilter().filter(record)
-    assert "test-secret-key" not in record.getMessage()
+
+
+def test_log_lines_redact_secrets_in_messages_urls_and_tracebacks(monkeypatch):
+    import io
+
+    from attendance_shared.logs import json_handler
+
+    monkeypatch.setenv("SECRET_KEY", "test-secret-key-of-some-length")
+    monkeypatch.setenv("DATABASE_URL", "postgres://attendance:pa%24%24word-9f@db.example:5432/attendance")
+    stream = io.StringIO()
+    handler = json_handler("worker", stream)  # reads the environment when made, as at process start
+    logger = logging.getLogger("attendance.test.redaction")
+    logger.addHandler(handler)
+    try:
+        logger.warning("signing with %s", "test-secret-key-of-some-length")
+        try:  # the driver's own spelling of the URL, inside an exception
+            raise ConnectionError("postgresql+psycopg2://attendance:pa$$word-9f@db.example:5432/attendance refused")
+        except ConnectionError:
+            logger.exception("database down")
+    finally:
+        logger.removeHandler(handler)
+    out = stream.getvalue()
+    assert "test-secret-key-of-some-length" not in out and "pa$$word-9f" not in out and "pa%24%24word-9f" not in out
+    assert out.count("[redacted]") >= 2 and "Traceback" in out and "db.example" in out
 
 
 def test_metrics_endpoint(client, teacher):
@@ -134,3 +155,16 @@ def test_behind_the_load_balancer_the_client_address_is_used(monkeypatch):
             )
         )
     assert ips == {"198.51.100.7"}
+
+
+def test_production_serves_metrics_only_with_its_token(monkeypatch):
+    for name, value in (("FLASK_ENV", "production"), ("SECRET_KEY", "k" * 40), ("S3_BUCKET", "attendance-photos")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    assert _limited_app(monkeypatch).test_client().get("/metrics").status_code == 404
+    monkeypatch.setenv("METRICS_TOKEN", "scrape-token-for-the-monitoring")
+    client = _limited_app(monkeypatch).test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-for-the-monitoring"})
+    assert ok.status_code == 200 and b"attendance_http_requests_total" in ok.data

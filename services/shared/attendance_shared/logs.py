@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import os
 import sys
-from typing import TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -14,30 +17,54 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
 # Never let a secret reach a log line, whatever a library decides to print.
-_SECRET_ENV = ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "REDIS_URL")
+_SECRET_ENV = ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN")
+
+
+def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets of the environment as they may appear in a log line: whole values, and the password inside a
+    URL (a driver prints the URL in its own form, e.g. postgresql+psycopg2://, or only host and password);
+    each also as JSON escapes it. Longest first, so a URL goes before the password inside it."""
+    env = os.environ if environ is None else environ
+    found: set[str] = set()
+    for name in _SECRET_ENV:
+        value = env.get(name)
+        if not value:
+            continue
+        if len(value) >= 8:
+            found.add(value)
+        password = urlsplit(value).password if "://" in value else None
+        if password and len(password) >= 6:
+            found.update({password, unquote(password)})
+    found |= {json.dumps(v)[1:-1] for v in found}
+    return sorted(found, key=len, reverse=True)
 
 
 class ContextFilter(logging.Filter):
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets = [v for k in _SECRET_ENV if (v := os.environ.get(k)) and len(v) >= 8]
-
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
         record.job_id = job_id.get()
-        if self._secrets:
-            message = record.getMessage()
-            if any(s in message for s in self._secrets):
-                for secret in self._secrets:
-                    message = message.replace(secret, "[redacted]")
-                record.msg, record.args = message, None
         return True
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """Redacts on the finished line, so the message, its arguments and any traceback are all covered."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._secrets = secret_values()
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in self._secrets:
+            if secret in line:
+                line = line.replace(secret, "[redacted]")
+        return line
 
 
 def json_handler(service: str, stream: TextIO | None = None) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
-        JsonFormatter(
+        RedactingJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             static_fields={"service": service},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import re
@@ -134,9 +135,13 @@ def register_observability(app: Flask) -> None:
 
     @app.route("/metrics", endpoint="metrics")
     def metrics() -> Response:
-        """Prometheus text format. Set METRICS_TOKEN to require `Authorization: Bearer <token>`."""
+        """Prometheus text format. Set METRICS_TOKEN to require `Authorization: Bearer <token>`; production without
+        one does not serve it (anyone on the internet could read the figures and load the database with them)."""
         token = os.environ.get("METRICS_TOKEN")
-        if token and request.headers.get("Authorization") != f"Bearer {token}":
+        if not token and app.config["ATTENDANCE_SETTINGS"].is_production:
+            return Response("not found\n", status=404, mimetype="text/plain")
+        sent = request.headers.get("Authorization", "")
+        if token and not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             return Response("metrics token required\n", status=401, mimetype="text/plain")
         body = generate_latest(REGISTRY) + generate_latest(shared_state_registry)
         return Response(body, mimetype=CONTENT_TYPE_LATEST)
