@@ -65,6 +65,13 @@ def test_health_logs_and_enhanced_health() -> None:
     assert o[("aws:elasticbeanstalk:environment", "LoadBalancerType")] == "application"
 
 
+def test_the_load_balancer_outwaits_nginx_and_gunicorn() -> None:
+    nginx = (ROOT / "deploy/proxy/default.conf").read_text()
+    nginx_read = int(re.search(r"proxy_read_timeout (\d+)s;", nginx).group(1))
+    gunicorn = int(re.search(r"--timeout[ =](\d+)", (ROOT / "Procfile").read_text()).group(1))
+    assert int(_options()[("aws:elbv2:loadbalancer", "IdleTimeout")]) > nginx_read > gunicorn
+
+
 def test_https_listener_and_the_http_redirect_rule() -> None:
     resources = _configs()["04_https.config"]["Resources"]
     listener = resources["AttendanceHttpsListener"]["Properties"]
