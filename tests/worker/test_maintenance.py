@@ -85,6 +85,38 @@ def test_stuck_jobs_are_resent_then_given_up(monkeypatch):
         assert job.state == JobState.FAILED and "several attempts" in job.error
 
 
+def test_a_running_job_within_its_lease_is_left_alone_however_long_it_waited(monkeypatch):
+    """A job that waited behind a backlog past its first deadline, then started: the sweeper must not flip it back
+    to queued (its progress would stop showing) nor send a second copy."""
+    from attendance_worker import job_state, maintenance
+
+    sent: list[str] = []
+    monkeypatch.setattr(maintenance, "enqueue", lambda app, settings, payload: sent.append(payload.job_id))
+    ids = seed_course({}, [("room.jpg", b"x")])
+    url = get_settings().sqlalchemy_url
+    with session_scope(url) as s:
+        s.get(Job, ids["job"]).deadline = utcnow() - dt.timedelta(minutes=5)  # created long ago
+    assert job_state.begin(ids["job"]) is not None
+    maintenance.sweep_stuck_jobs()
+    assert sent == []
+    with session_scope(url) as s:
+        job = s.get(Job, ids["job"])
+        assert job.state == JobState.RUNNING and job.deadline > utcnow()
+
+
+def test_a_job_delivered_too_often_is_failed_in_words():
+    """A photo that kills the worker is redelivered at once (acks_late): after the allowed starts, it gives up."""
+    from attendance_worker import job_state
+
+    ids = seed_course({}, [("room.jpg", b"x")])
+    for _ in range(job_state.delivery_limit()):
+        assert job_state.begin(ids["job"]) is not None  # each time the worker "died" before finishing
+    assert job_state.begin(ids["job"]) is None
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        job = s.get(Job, ids["job"])
+        assert job.state == JobState.FAILED and "started several times and never finished" in job.error
+
+
 def test_unconfirmed_roster_uploads_are_dropped_after_a_day():
     from attendance_shared.models import RosterImport
     from attendance_worker.maintenance import purge_old_photos

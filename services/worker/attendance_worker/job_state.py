@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import update
 
 from attendance_shared.db import session_scope
@@ -13,16 +15,39 @@ def _url() -> str:
     return get_settings().sqlalchemy_url
 
 
+#: times the sweeper re-sends a lost job (maintenance.sweep_stuck_jobs)
+MAX_ATTEMPTS = 5
+
+
+def delivery_limit() -> int:
+    """Starts of one job before begin() gives up: a photo that kills the worker (out of memory, say) would
+    otherwise come straight back forever (acks_late + reject_on_worker_lost); a task's own retries count too."""
+    return MAX_ATTEMPTS + get_settings().task_max_retries
+
+
+def lease_seconds() -> int:
+    """How long a started job may run before the sweeper may think its worker lost: the hard time limit kills
+    the task before then."""
+    return get_settings().task_time_limit + 120
+
+
 def begin(job_id: str) -> Job | None:
-    """Mark a job running. None when there is nothing to do: unknown job, or already finished
-    (a second delivery of a finished job must leave it exactly as it is)."""
+    """Mark a job running, with a lease the sweeper respects. None when there is nothing to do: unknown job,
+    already finished (a second delivery of a finished job must leave it exactly as it is), or started
+    delivery_limit() times already (then failed, in words)."""
     with session_scope(_url()) as s:
         job = s.get(Job, job_id, with_for_update=True)
         if job is None or job.state in (JobState.SUCCEEDED, JobState.FAILED):
             return None
+        now = utcnow()
+        if job.attempts >= delivery_limit():
+            job.state, job.finished_at = JobState.FAILED, now
+            job.error = "This was started several times and never finished. Please try again, or with fewer photos."
+            return None
         job.state = JobState.RUNNING
         job.attempts += 1
-        job.started_at = job.started_at or utcnow()
+        job.started_at = job.started_at or now
+        job.deadline = now + dt.timedelta(seconds=lease_seconds())
         job.error = None
         s.flush()
         s.expunge(job)

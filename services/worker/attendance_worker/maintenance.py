@@ -15,13 +15,15 @@ from attendance_shared.roster_previews import expire_stale_previews
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 
+from .job_state import MAX_ATTEMPTS
+
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
 
 
 def sweep_stuck_jobs() -> int:
-    """Jobs still queued/running past their deadline were lost (broker restart, dead worker): send again,
-    up to MAX_ATTEMPTS, then fail them with a reason. Safe because every task is idempotent."""
+    """Jobs still queued past their deadline, or running past their lease (set by job_state.begin), were lost
+    (broker restart, dead worker): send again, up to MAX_ATTEMPTS, then fail them with a reason. A running job
+    within its lease is left alone, however long it waited in the queue. Safe because every task is idempotent."""
     settings = get_settings()
     publisher = make_celery(settings)
     now = utcnow()
