@@ -54,34 +54,51 @@ def sweep_stuck_jobs() -> int:
     return resent
 
 
+#: photos deleted per transaction: a backlog is worked off in steps that each stick, even if the run is stopped
+PURGE_BATCH = 200
+
+
 def purge_old_photos() -> int:
     """Delete classroom photos older than each teacher's retention (attendance records stay), and roster
-    uploads left unconfirmed for a day."""
+    uploads left unconfirmed for a day. Per teacher, the database picks the expired photos, PURGE_BATCH at a
+    time, each batch committed: a large backlog makes progress on every run."""
     settings = get_settings()
     store = make_store(settings)
     now = utcnow()
     purged = 0
     with session_scope(settings.sqlalchemy_url) as s:
         expire_stale_previews(s, store)
-        rows = s.execute(
-            select(SessionPhoto, Teacher.photo_retention_days)
-            .join(AttendanceSession, SessionPhoto.session_id == AttendanceSession.id)
-            .join(Course, AttendanceSession.course_id == Course.id)
-            .join(Teacher, Course.teacher_id == Teacher.id)
-            .where(SessionPhoto.storage_key.is_not(None))
-        ).all()
-        for photo, days in rows:
-            created = photo.created_at if photo.created_at.tzinfo else photo.created_at.replace(tzinfo=dt.UTC)
-            if created > now - dt.timedelta(days=days):
-                continue
-            try:
-                for key in (photo.storage_key, photo.annotated_key):
-                    if key:
-                        store.delete(key)
-            except StorageError:
-                log.warning("could not purge photo %s; will retry next run", photo.id, exc_info=True)
-                continue
-            photo.storage_key = None
-            photo.annotated_key = None
-            purged += 1
+        teachers = s.execute(select(Teacher.id, Teacher.photo_retention_days)).all()
+        for teacher_id, days in teachers:
+            cutoff = now - dt.timedelta(days=days)
+            skipped: set[int] = set()  # the store refused them this run; the next run tries again
+            while True:
+                batch = s.scalars(
+                    select(SessionPhoto)
+                    .join(AttendanceSession, SessionPhoto.session_id == AttendanceSession.id)
+                    .join(Course, AttendanceSession.course_id == Course.id)
+                    .where(
+                        Course.teacher_id == teacher_id,
+                        SessionPhoto.storage_key.is_not(None),
+                        SessionPhoto.created_at < cutoff,
+                        SessionPhoto.id.not_in(skipped),
+                    )
+                    .order_by(SessionPhoto.id)
+                    .limit(PURGE_BATCH)
+                ).all()
+                if not batch:
+                    break
+                for photo in batch:
+                    try:
+                        for key in (photo.storage_key, photo.annotated_key):
+                            if key:
+                                store.delete(key)
+                    except StorageError:
+                        log.warning("could not purge photo %s; will retry next run", photo.id, exc_info=True)
+                        skipped.add(photo.id)
+                        continue
+                    photo.storage_key = None
+                    photo.annotated_key = None
+                    purged += 1
+                s.commit()
     return purged
