@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test lint typecheck security pytest models migrate services browser nginx bench bench-load clean install
+.PHONY: run test lint typecheck security pytest models test-pack migrate services browser nginx bench bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install: $(VENV)/.installed
 
 models: install
 	$(PY) -m attendance_worker.model_build --out $(MODEL_PACK)
+
+# The insightface-format pack the tests run that path with (tools/insightface_test_pack.py); never the product's.
+test-pack: models
+	$(PY) tools/insightface_test_pack.py --default $(MODEL_PACK) --out models/insightface-test
 
 migrate: install
 	$(PY) -m attendance_shared.migrate upgrade
@@ -51,11 +55,11 @@ typecheck: install
 security: install
 	BIN=$(BIN) tools/security_audit.sh
 
-pytest: install models services browser nginx
+pytest: install models test-pack services browser nginx
 	$(BIN)/pytest
 
 ## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.
-test: install models services browser nginx lint typecheck security pytest
+test: install models test-pack services browser nginx lint typecheck security pytest
 
 bench: install models
 	$(PY) -m bench.run

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,17 @@ def pack_dir() -> Path:
         from attendance_worker.model_build import build
 
         build(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def insightface_pack_dir(pack_dir: Path) -> Path:
+    """An insightface-format pack (SCRFD from PyPI + the default SFace; tools/insightface_test_pack.py), so that
+    path runs on real photos too. `make test` builds it; built here when missing."""
+    path = Path(os.environ.get("INSIGHTFACE_TEST_PACK", REPO / "models" / "insightface-test"))
+    if not any(path.glob("*.onnx")):
+        tool = REPO / "tools" / "insightface_test_pack.py"
+        subprocess.run([sys.executable, str(tool), "--default", str(pack_dir), "--out", str(path)], check=True)
     return path
 
 

@@ -17,6 +17,17 @@ pytestmark = pytest.mark.facedata
 OBAMA, BIDEN = "Barack_Obama", "Joe_Biden"
 
 
+@pytest.fixture(scope="session", params=["default", "insightface"])
+def engine(request, pack_dir: Path, insightface_pack_dir: Path):
+    """Each test here runs on the default pack and on an insightface-format one (SCRFD + ArcFace wrappers), the
+    format a school's licensed buffalo_l comes in; the galleries of conftest.py follow this fixture."""
+    from attendance_worker.engine import Engine
+
+    engine = Engine.load(pack_dir if request.param == "default" else insightface_pack_dir)
+    assert engine.pack.kind == request.param
+    return engine
+
+
 def _jpeg(img: Image.Image, **kwargs) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=92, **kwargs)

@@ -236,6 +236,19 @@ def test_insightface_format_pack_is_recognised(tmp_path: Path):
     assert load_pack(tmp_path).model_id != pack.model_id  # a different file is a different model
 
 
+def test_make_models_leaves_an_insightface_pack_alone(tmp_path: Path):
+    # `MODEL_PACK=/opt/buffalo_l make run` runs `make models` on that folder: a default pack written there would
+    # win over the school's files (load_pack prefers manifest.json).
+    from attendance_worker.model_build import build
+
+    (tmp_path / "det_10g.onnx").write_bytes(b"detector bytes")
+    (tmp_path / "w600k_r50.onnx").write_bytes(b"recognizer bytes")
+    said: list[str] = []
+    assert build(tmp_path, log=said.append) == tmp_path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["det_10g.onnx", "w600k_r50.onnx"]
+    assert "insightface-format pack" in said[0] and load_pack(tmp_path).kind == "insightface"
+
+
 def test_insightface_pack_without_recognizer_names_what_is_missing(tmp_path: Path):
     (tmp_path / "det_10g.onnx").write_bytes(b"detector bytes")
     with pytest.raises(ModelPackError, match="ArcFace recognizer"):

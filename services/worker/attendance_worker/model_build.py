@@ -129,6 +129,12 @@ def pack_is_current(out: Path) -> bool:
     return True
 
 
+def is_insightface_pack(out: Path) -> bool:
+    """A directory of .onnx files without our manifest: a pack the school placed there, never to be overwritten
+    (the default pack written into it would win over its files, see engine.pack.load_pack)."""
+    return out.is_dir() and not (out / "manifest.json").exists() and any(out.glob("*.onnx"))
+
+
 def calibration_checksums() -> dict[str, str]:
     """sha256 of each committed calibration file: new ranges make `make models` rebuild the int8 models."""
     from .quantize import CALIBRATION_DIR
@@ -470,8 +476,11 @@ def quantize_checked(role: str, fp32_model: Any) -> tuple[bytes, float]:
 
 
 def build(out: Path, *, force: bool = False, log: Any = print) -> Path:
-    """Build the default pack into `out`; return the manifest path."""
+    """Build the default pack into `out`; return the manifest path (`out` itself for an insightface pack)."""
     out = Path(out)
+    if is_insightface_pack(out):  # a school's own pack: `make run`/`make models` with MODEL_PACK=it leave it alone
+        log(f"{out}: an insightface-format pack (no manifest.json), used as it is; nothing to build")
+        return out
     if not force and pack_is_current(out):
         log(f"{out}: model pack {json.loads((out / 'manifest.json').read_text())['model_id']} is up to date")
         return out / "manifest.json"
