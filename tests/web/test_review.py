@@ -21,10 +21,12 @@ from attendance_shared.models import (
     FaceDecision,
     FaceEmbedding,
     FaceReview,
+    PhotoStatus,
     RecordSource,
     SessionPhoto,
     SessionPhotoStatus,
     Student,
+    StudentPhoto,
     Teacher,
 )
 from attendance_shared.storage import classroom_photo_key
@@ -202,6 +204,31 @@ def test_review_page_shows_faces_to_confirm_first_then_photos_and_roster(teacher
     # Unconfirmed students are not present.
     assert "1 present" in html and "2 absent" in html
     assert "review.css" in html and "review.js" in html and "<script>" not in html
+
+
+def test_students_without_a_usable_portrait_are_named_not_silently_absent(app, teacher, seeded):
+    """Nobody in the seeded course has an accepted portrait: Ben and Cat are "absent" only because recognition
+    could not look for them, and the page says so; a portrait makes that note go."""
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    note = html[html.index('id="unrecognisable"') :]
+    note = note[: note.index("</p>")]
+    assert "2 students cannot be recognised yet" in note and ">Ben</a>" in note and ">Cat</a>" in note
+    assert ">Ann</a>" not in note  # present: a face was matched to her
+    assert "no usable portrait: recognition cannot find them" in html
+    with session_scope(_url(app)) as s:
+        s.add(
+            StudentPhoto(
+                student_id=seeded.students["Ben"],
+                storage_key=f"student_photos/ben-{seeded.session_id}.jpg",
+                original_filename="ben.jpg",
+                content_type="image/jpeg",
+                width=100,
+                height=100,
+                status=PhotoStatus.ACCEPTED,
+            )
+        )
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "1 student cannot be recognised yet" in html and ">Ben</a>" not in html
 
 
 def test_page_escapes_names(app, teacher):

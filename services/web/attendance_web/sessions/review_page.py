@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import selectinload
 
 from attendance_shared.models import (
@@ -14,13 +15,16 @@ from attendance_shared.models import (
     AttendanceStatus,
     DetectedFace,
     FaceDecision,
+    FaceEmbedding,
     FaceReview,
     Job,
     JobKind,
+    PhotoStatus,
     RecordSource,
     SessionPhoto,
     SessionPhotoStatus,
     Student,
+    StudentPhoto,
     Teacher,
 )
 
@@ -123,6 +127,7 @@ class RosterRow:
     student: Student
     record: AttendanceRecord | None
     seen: bool = False  # a face in the photos currently carries this student's name
+    recognisable: bool = True  # has an accepted portrait (or a confirmed face): recognition can find them
 
     @property
     def hand_mark_differs(self) -> bool:
@@ -142,7 +147,7 @@ class RosterRow:
         if self.record.source == RecordSource.MANUAL:
             return "marked by hand"
         if self.record.status != AttendanceStatus.PRESENT:
-            return "not seen in the photos"
+            return "not seen in the photos" if self.recognisable else "no usable portrait: recognition cannot find them"
         return f"recognised ({self.record.similarity:.2f})" if self.record.similarity else "recognised"
 
 
@@ -170,6 +175,11 @@ class ReviewPage:
     @property
     def students(self) -> list[Student]:
         return [row.student for row in self.roster]
+
+    @property
+    def unrecognisable(self) -> list[Student]:
+        """Students whose absence says nothing: no accepted portrait, so no face could have been theirs."""
+        return [row.student for row in self.roster if not row.recognisable and row.status != "present"]
 
 
 def face_kind(face: DetectedFace) -> str:
@@ -203,6 +213,18 @@ def history(session_id: int, limit: int = 200) -> list[HistoryRow]:
         .limit(limit)
     )
     return [HistoryRow(c, s, t or "a former account") for c, s, t in db().execute(stmt)]
+
+
+def recognisable(student_ids: Iterable[int]) -> set[int]:
+    """The students recognition can find: an accepted portrait, or a face the teacher confirmed (in the gallery)."""
+    ids = list(student_ids)
+    if not ids:
+        return set()
+    portraits = select(StudentPhoto.student_id).where(
+        StudentPhoto.student_id.in_(ids), StudentPhoto.status == PhotoStatus.ACCEPTED
+    )
+    learned = select(FaceEmbedding.student_id).where(FaceEmbedding.student_id.in_(ids))
+    return set(db().scalars(union(portraits, learned)))
 
 
 def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
@@ -244,7 +266,8 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
         r.student_id: r for r in db().scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session.id))
     }
     seen = {fv.face.student_id for pv in photo_views for fv in pv.faces if fv.kind == "matched"}
-    roster = [RosterRow(s, records.get(s.id), s.id in seen) for s in students]
+    known = recognisable(s.id for s in students)
+    roster = [RosterRow(s, records.get(s.id), s.id in seen, s.id in known) for s in students]
     counts = {s.value: 0 for s in AttendanceStatus}
     for row in roster:
         if row.record:
