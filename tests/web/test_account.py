@@ -222,3 +222,49 @@ def test_deleting_a_student_removes_their_photos_and_face_templates(app, teacher
         assert s.get(DetectedFace, face.id).embedding is None  # no template left in the classroom detections
     # The other student's portrait and the class photo are untouched.
     assert store.exists(other_key) and store.exists(room_key)
+
+
+# --- password ---------------------------------------------------------------------------------------
+
+
+def _signs_in(app, email: str, password: str) -> bool:
+    r = app.test_client().post("/login", data={"email": email, "password": password})
+    return r.status_code == 302
+
+
+def test_a_teacher_changes_their_password_with_the_current_one(app, teacher):
+    form = {"current_password": "not my password", "new_password": "a new long password", "repeat": "another one!"}
+    r = teacher.client.post("/settings/password", data=form)
+    assert r.status_code == 400 and "The passwords differ." in r.get_data(as_text=True)
+    form["repeat"] = form["new_password"]
+    r = teacher.client.post("/settings/password", data=form)
+    assert r.status_code == 400 and "That is not your current password." in r.get_data(as_text=True)
+    r = teacher.client.post("/settings/password", data={**form, "new_password": "short", "repeat": "short"})
+    assert r.status_code == 400 and "Use at least 10 characters." in r.get_data(as_text=True)
+    assert _signs_in(app, teacher.email, teacher.password)
+
+    form["current_password"] = teacher.password
+    r = teacher.client.post("/settings/password", data=form)
+    assert r.status_code == 303
+    assert "Your password is changed" in teacher.client.get(r.location).get_data(as_text=True)
+    assert _signs_in(app, teacher.email, "a new long password")
+    assert not _signs_in(app, teacher.email, teacher.password)
+    with _db(app) as s:
+        actions = s.scalars(
+            select(AuditEvent.action)
+            .join(Teacher, Teacher.id == AuditEvent.teacher_id)
+            .where(Teacher.email == teacher.email)
+        ).all()
+    assert "password_changed" in actions and "password_change_refused" in actions
+
+
+def test_the_it_administrator_sets_a_forgotten_password(app, teacher):
+    runner = app.test_cli_runner()
+    done = runner.invoke(args=["teachers", "set-password", teacher.email.upper(), "--password", "reset by the admin"])
+    assert done.exit_code == 0, done.output
+    assert f"New password set for {teacher.email}" in done.output
+    assert _signs_in(app, teacher.email, "reset by the admin")
+    unknown = runner.invoke(args=["teachers", "set-password", "nobody@school.example.org", "--password", "x" * 12])
+    assert unknown.exit_code != 0 and "No teacher account has the email" in unknown.output
+    short = runner.invoke(args=["teachers", "set-password", teacher.email, "--password", "short"])
+    assert short.exit_code != 0 and "at least 10 characters" in short.output

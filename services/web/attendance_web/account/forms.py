@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import HiddenField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange
 
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 3650
@@ -32,4 +32,22 @@ class RetentionForm(FlaskForm):
                 f"Choose between {MIN_RETENTION_DAYS} and {MAX_RETENTION_DAYS} days.",
             ),
         ],
+    )
+
+
+class PasswordForm(FlaskForm):
+    """The same rule as signing up (auth.forms.SignupForm): at least 10 characters."""
+
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."), Length(max=200)]
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a new password."),
+            Length(min=10, max=200, message="Use at least 10 characters."),
+        ],
+    )
+    repeat = PasswordField(
+        "Repeat the new password", validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")]
     )

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from attendance_shared.models import ApiToken, Teacher, utcnow
 
@@ -14,7 +15,7 @@ from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from . import bp
-from .forms import RetentionForm, RevokeTokenForm, TokenForm
+from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm
 
 MAX_ACTIVE_TOKENS = 20
 
@@ -29,6 +30,7 @@ def _teacher() -> Teacher:
 def _render(
     token_form: TokenForm | None = None,
     retention_form: RetentionForm | None = None,
+    password_form: PasswordForm | None = None,
     new_token: str | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
@@ -50,6 +52,7 @@ def _render(
         token_form=token_form or TokenForm(formdata=None),
         revoke_form=RevokeTokenForm(formdata=None),
         retention_form=retention_form or RetentionForm(formdata=None, obj=teacher),
+        password_form=password_form or PasswordForm(formdata=None),
     )
     # The page may hold a freshly created token: keep it out of every cache and the back-forward history.
     return response, status, {"Cache-Control": "no-store"}
@@ -116,4 +119,24 @@ def update_retention() -> ResponseReturnValue:
         teacher.photo_retention_days = days
         db().commit()
     flash(f"Classroom photos will be kept for {days} day(s), then deleted. Attendance records stay.", "success")
+    return redirect(url_for("account.settings"), 303)
+
+
+@bp.route("/settings/password", methods=["POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    """The current password first: a session left open on a shared classroom computer must not be enough."""
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _render(password_form=form, status=400)
+    teacher = _teacher()
+    if not check_password_hash(teacher.password_hash, form.current_password.data):
+        audit("password_change_refused", teacher.id, "wrong current password")
+        db().commit()
+        form.current_password.errors = ["That is not your current password."]
+        return _render(password_form=form, status=400)
+    teacher.password_hash = generate_password_hash(form.new_password.data)
+    audit("password_changed", teacher.id)
+    db().commit()
+    flash("Your password is changed. Use the new one next time you sign in.", "success")
     return redirect(url_for("account.settings"), 303)
