@@ -40,7 +40,7 @@ def _download(doc: Document) -> Response:
     fmt = read_format(request.args)
     if fmt is None:
         abort(400, description="Choose csv, xlsx or pdf as the format.")
-    response = Response(render(doc, fmt), mimetype=FORMATS[fmt])
+    response = Response(render(doc, fmt), content_type=FORMATS[fmt])  # mimetype= would add a second charset
     response.headers["Content-Disposition"] = f'attachment; filename="{doc.filename_stem}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
