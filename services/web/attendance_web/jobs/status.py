@@ -5,11 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from attendance_shared.models import Job, JobState
+from attendance_shared.models import Job, JobKind, JobState
+
+#: what a teacher reads for each state (the JSON keeps the machine value in "state")
+STATE_WORDS = {
+    JobState.QUEUED: "waiting its turn",
+    JobState.RUNNING: "working",
+    JobState.SUCCEEDED: "done",
+    JobState.FAILED: "could not finish",
+}
+ACCEPTED = "Accepted"  # attendance_worker.tasks: an enrollment job's message when the portrait was accepted
 
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def state_words(job: Job) -> tuple[str, str]:
+    """(words, badge class): a portrait check that finished with a refusal reads "photo refused", not "done"."""
+    if job.kind == JobKind.ENROLLMENT and job.state == JobState.SUCCEEDED and job.message not in (None, ACCEPTED):
+        return "photo refused", "rejected"
+    return STATE_WORDS[job.state], job.state.value
 
 
 def job_status(job: Job) -> dict[str, Any]:

@@ -11,11 +11,13 @@ from attendance_shared.models import Job, JobKind
 from ..extensions import db
 from ..ownership import owned_job
 from . import bp
-from .status import job_status
+from .status import job_status, state_words
 
 
 def job_json(job: Job) -> dict[str, Any]:
+    """The page's polling shape: the API's (job_status) plus the words and badge the page shows."""
     data = job_status(job)
+    data["state_words"], data["badge"] = state_words(job)
     if job.kind == JobKind.ATTENDANCE:
         data["result_url"] = url_for("sessions.show", session_id=job.subject_id)
     else:

@@ -1,4 +1,4 @@
-// Poll the job's JSON until it is done; then show the link to the result (no page reloads).
+// Poll the job's JSON until it is done; an attendance job then moves on to its attendance list.
 (function () {
   "use strict";
   var box = document.getElementById("job");
@@ -6,13 +6,14 @@
   var url = box.getAttribute("data-status-url");
   function render(data) {
     var state = document.getElementById("job-state");
-    state.textContent = data.state;
-    state.className = "badge " + data.state;
+    state.textContent = data.state_words || data.state;
+    state.className = "badge " + (data.badge || data.state);
     document.getElementById("job-progress").value = data.progress;
     document.getElementById("job-message").textContent = data.message || "";
     document.getElementById("job-error").textContent = data.error || "";
-    var link = document.getElementById("job-result");
-    if (data.done && data.result_url) { link.href = data.result_url; link.hidden = false; }
+    if (data.done && data.state === "succeeded" && data.result_url && box.getAttribute("data-forward") === "1") {
+      setTimeout(function () { window.location.assign(data.result_url); }, 800);
+    }
   }
   function poll() {
     fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
