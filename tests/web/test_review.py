@@ -231,6 +231,13 @@ def test_students_without_a_usable_portrait_are_named_not_silently_absent(app, t
     assert "1 student cannot be recognised yet" in html and ">Ben</a>" not in html
 
 
+def test_a_photo_without_faces_says_so(app, teacher, seeded):
+    with session_scope(_url(app)) as s:
+        s.get(SessionPhoto, seeded.photo_id).face_count = 0
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "no faces found: is the class in the picture, and well lit?" in html and "0 faces" not in html
+
+
 def test_page_escapes_names(app, teacher):
     seeded = seed_session(app, teacher)
     with session_scope(_url(app)) as s:
