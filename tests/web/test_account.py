@@ -268,3 +268,12 @@ def test_the_it_administrator_sets_a_forgotten_password(app, teacher):
     assert unknown.exit_code != 0 and "No teacher account has the email" in unknown.output
     short = runner.invoke(args=["teachers", "set-password", teacher.email, "--password", "short"])
     assert short.exit_code != 0 and "at least 10 characters" in short.output
+
+
+def test_an_invalid_field_is_marked_for_screen_readers(teacher):
+    r = teacher.client.post("/settings/password", data={"current_password": "", "new_password": "x", "repeat": "x"})
+    html = r.get_data(as_text=True)
+    field = html[html.index('id="new_password"') - 200 : html.index('id="new_password"') + 300]
+    assert 'aria-invalid="true"' in field and 'aria-describedby="new_password-error"' in field
+    assert '<div id="new_password-error"><p class="error">Use at least 10 characters.</p></div>' in html
+    assert html.count('aria-invalid="true"') == 2  # current_password and new_password; repeat is fine
