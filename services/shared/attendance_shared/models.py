@@ -99,8 +99,16 @@ class JobState(enum.StrEnum):
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings with a CHECK: portable between SQLite and PostgreSQL, easy to migrate.
-    return Enum(cls, name=name, native_enum=False, values_callable=lambda e: [m.value for m in e], length=16)
+    # Stored as plain strings with a CHECK (ck_<table>_<name>, migration 0004): portable between SQLite and
+    # PostgreSQL, and a new value is a constraint change, not a type change.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        values_callable=lambda e: [m.value for m in e],
+        length=16,
+    )
 
 
 class Teacher(Base):
