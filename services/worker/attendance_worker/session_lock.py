@@ -31,5 +31,9 @@ def session_job_lock(db: Session, session_id: int) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(select(func.pg_advisory_unlock(LOCK_CLASS, session_id)))
-            conn.commit()
+            try:
+                conn.execute(select(func.pg_advisory_unlock(LOCK_CLASS, session_id)))
+                conn.commit()
+            except Exception:  # never hand a connection that may still hold the lock back to the pool
+                conn.invalidate()
+                raise
