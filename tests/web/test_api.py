@@ -303,14 +303,54 @@ def test_create_session_stores_good_photos_and_refuses_the_rest(app, teacher, ap
 
 
 def test_create_session_reports_duplicates_and_reuses_the_session(teacher, api):
+    """A client adds photos to a session by naming it (`session_id`); a photo already there is reported."""
     course = teacher.create_course("Art")
     first = api.post_photos(course, [(_jpeg(), "a.jpg")]).get_json()
-    again = api.post_photos(course, [(_jpeg(), "a-again.jpg"), (_jpeg((10, 200, 10)), "b.jpg")])
+    data = {
+        "session_id": str(first["session"]["id"]),
+        "photos": [(io.BytesIO(_jpeg()), "a-again.jpg"), (io.BytesIO(_jpeg((10, 200, 10))), "b.jpg")],
+    }
+    again = api.open(f"/api/v1/courses/{course}/sessions", "POST", data=data, content_type="multipart/form-data")
     assert again.status_code == 202
     body = again.get_json()
+    assert_matches(body, "SessionCreated")
     assert body["session"]["id"] == first["session"]["id"]
     assert body["session"]["photo_count"] == 2
     assert [(e["code"], e["file"]) for e in body["errors"]] == [("duplicate_photo", "a-again.jpg")]
+    # The very same photo sent again with its date and label (a client retrying) answers the same session.
+    retry = api.post_photos(course, [(_jpeg(), "a.jpg")]).get_json()
+    assert retry["session"]["id"] == first["session"]["id"] and retry["session"]["photo_count"] == 2
+    assert [(e["code"], e["file"]) for e in retry["errors"]] == [("duplicate_photo", "a.jpg")]
+
+
+def test_create_session_with_a_taken_date_and_label_makes_a_new_session(app, teacher, api):
+    """Two lessons on one day with the same label: two sessions, and the answer says which label was used."""
+    course = teacher.create_course("Art")
+    first = api.post_photos(course, [(_jpeg(), "a.jpg")], label="Period 3").get_json()
+    r = api.post_photos(course, [(_jpeg((10, 200, 10)), "b.jpg")], label="Period 3")
+    assert r.status_code == 202
+    body = r.get_json()
+    assert_matches(body, "SessionCreated")
+    assert body["session"]["id"] != first["session"]["id"] and body["session"]["label"] == "Period 3 (2)"
+    assert body["session"]["photo_count"] == 1
+    assert body["message"].startswith(
+        'A session on 2026-11-24 labelled "Period 3" already existed, so this one was saved as "Period 3 (2)".'
+    )
+    assert "session_id" in body["message"]
+    with _db(app) as s:
+        photos = s.scalars(select(SessionPhoto).where(SessionPhoto.session_id == first["session"]["id"])).all()
+        assert [p.original_filename for p in photos] == ["a.jpg"]
+
+
+@pytest.mark.parametrize(("value", "status", "code"), [("abc", 400, "invalid_session_id"), ("other", 404, "not_found")])
+def test_create_session_with_a_session_of_another_course_is_refused(teacher, api, value, status, code):
+    course = teacher.create_course("Art")
+    other = teacher.create_course("Music")
+    if value == "other":
+        value = str(api.post_photos(other, [(_jpeg(), "a.jpg")]).get_json()["session"]["id"])
+    data = {"session_id": value, "photos": [(io.BytesIO(_jpeg((1, 2, 3))), "b.jpg")]}
+    r = api.open(f"/api/v1/courses/{course}/sessions", "POST", data=data, content_type="multipart/form-data")
+    assert_error(r, status, code)
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,10 @@ def test_held_batches_share_one_session_and_one_job(app, teacher):
     course = teacher.create_course("Physics")
     first = _post(teacher, course, [(_jpeg((1, 2, 3)), "a.jpg")], headers=JSON, hold="y").get_json()
     assert first["job_id"] is None
-    second = _post(teacher, course, [(_jpeg((4, 5, 6)), "b.jpg")], headers=JSON).get_json()
+    # Later batches name the session the first one made (a new upload never merges by date and label).
+    second = _post(
+        teacher, course, [(_jpeg((4, 5, 6)), "b.jpg")], headers=JSON, session_id=first["session_id"]
+    ).get_json()
     assert second["session_id"] == first["session_id"] and second["job_id"]
     assert sorted(p.original_filename for p in _photos(first["session_id"])) == ["a.jpg", "b.jpg"]
     with session_scope(get_settings().sqlalchemy_url) as s:
@@ -132,13 +135,79 @@ def test_status_json_while_queued(teacher):
     assert data["done"] is data["job"]["done"]
 
 
-def test_add_more_photos_prefills_the_session(teacher):
+def test_add_more_photos_names_the_session_it_adds_to(teacher):
+    """The "Add more photos" page carries the session id and shows the session; its date and label are not editable."""
     course = teacher.create_course("Physics")
     body = _post(teacher, course, [(_jpeg(), "room.jpg")], label="Period 4", headers=JSON).get_json()
     html = teacher.client.get(f"/courses/{course}/sessions/new?session={body['session_id']}").get_data(as_text=True)
-    assert 'value="Period 4"' in html and 'value="2026-11-24"' in html
+    assert "Add photos to a session" in html and "2026-11-24 · Period 4" in html and "1 photo(s) so far" in html
+    assert f'name="session_id" type="hidden" value="{body["session_id"]}"' in html
+    assert 'name="date"' not in html and 'name="label"' not in html
+    review = teacher.client.get(body["review_url"]).get_data(as_text=True)
+    assert f"/courses/{course}/sessions/new?session={body['session_id']}" in review
+    # The upload from that page adds to this session, whatever date and label are sent with it.
+    target = body["session_id"]
+    more = _post(teacher, course, [(_jpeg((1, 1, 1)), "more.jpg")], date="", label="", headers=JSON, session_id=target)
+    more = more.get_json()
+    assert more["session_id"] == body["session_id"] and more["added"] == ["more.jpg"] and more["notice"] is None
+    assert sorted(p.original_filename for p in _photos(body["session_id"])) == ["more.jpg", "room.jpg"]
+    # Without JavaScript too; a refusal returns to the same "add photos" page.
+    r = _post(teacher, course, [(_jpeg((2, 2, 2)), "third.jpg")], date="", session_id=body["session_id"])
+    assert r.status_code == 303 and "/jobs/" in r.location
+    assert len(_photos(body["session_id"])) == 3
+    r = _post(teacher, course, [(b"nope", "notes.jpg")], session_id=body["session_id"])
+    assert r.status_code == 303 and r.location.endswith(f"/sessions/new?session={body['session_id']}")
     other = teacher.create_course("Maths")
     assert teacher.client.get(f"/courses/{other}/sessions/new?session={body['session_id']}").status_code == 404
+    r = _post(teacher, other, [(_jpeg((3, 3, 3)), "x.jpg")], headers=JSON, session_id=body["session_id"])
+    assert r.status_code == 404 and len(_photos(body["session_id"])) == 3
+
+
+def test_a_second_upload_with_the_same_date_and_label_is_a_new_session(teacher):
+    """Two lessons on one day with the same (or no) label: two attendance lists, never one merged list."""
+    course = teacher.create_course("Physics")
+    first = _post(teacher, course, [(_jpeg((1, 2, 3)), "lesson1.jpg")], label="", headers=JSON).get_json()
+    assert first["label"] == "" and first["notice"] is None
+    second = _post(teacher, course, [(_jpeg((4, 5, 6)), "lesson2.jpg")], label="  ", headers=JSON).get_json()
+    assert second["session_id"] != first["session_id"] and second["label"] == "2"
+    assert second["notice"].startswith("A session on 2026-11-24 without a label already existed, so this one was saved")
+    assert 'saved as "2"' in second["notice"] and "Add more photos to this session" in second["notice"]
+    assert [p.original_filename for p in _photos(first["session_id"])] == ["lesson1.jpg"]
+    assert [p.original_filename for p in _photos(second["session_id"])] == ["lesson2.jpg"]
+    third = _post(teacher, course, [(_jpeg((7, 8, 9)), "lesson3.jpg")], label="", headers=JSON).get_json()
+    assert third["label"] == "3"
+
+    # With a label, and without JavaScript: the teacher is told on the page they land on.
+    _post(teacher, course, [(_jpeg((10, 10, 10)), "p3.jpg")], label="Period 3", headers=JSON)
+    r = _post(teacher, course, [(_jpeg((20, 20, 20)), "p3-again.jpg")], label="Period 3")
+    assert r.status_code == 303
+    page = teacher.client.get(r.location).get_data(as_text=True)
+    assert "labelled &#34;Period 3&#34; already existed, so this one was saved as &#34;Period 3 (2)&#34;" in page
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        labels = s.scalars(
+            select(AttendanceSession.label).where(AttendanceSession.course_id == course).order_by(AttendanceSession.id)
+        ).all()
+    assert labels == ["", "2", "3", "Period 3", "Period 3 (2)"]
+
+
+def test_a_long_label_keeps_its_number_within_the_limit(teacher):
+    course = teacher.create_course("Physics")
+    label = "L" * 80
+    _post(teacher, course, [(_jpeg((1, 2, 3)), "a.jpg")], label=label, headers=JSON)
+    body = _post(teacher, course, [(_jpeg((4, 5, 6)), "b.jpg")], label=label, headers=JSON).get_json()
+    assert body["label"] == "L" * 76 + " (2)"
+
+
+def test_the_same_upload_sent_again_is_not_a_second_session(teacher):
+    """A double click or a browser retry sends the very same photos again: no copy of the session."""
+    course = teacher.create_course("Physics")
+    first = _post(teacher, course, [(_jpeg(), "room.jpg")], headers=JSON).get_json()
+    again = _post(teacher, course, [(_jpeg(), "room.jpg")], headers=JSON).get_json()
+    assert again["session_id"] == first["session_id"] and again["duplicates"] == ["room.jpg"]
+    assert again["added"] == [] and again["notice"] is None
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        sessions = s.scalars(select(AttendanceSession.id).where(AttendanceSession.course_id == course)).all()
+    assert sessions == [first["session_id"]]
 
 
 def test_dashboard_shows_courses_todays_sessions_and_jobs(app, teacher):

@@ -251,8 +251,12 @@ PATHS: dict[str, Any] = {
             "operationId": "createSession",
             "summary": "Take attendance from classroom photos",
             "description": (
-                "Creates the session (or adds to the existing one with the same date and label), stores the "
-                "photos and queues recognition. Poll `poll_url` until the job is done, then GET the session."
+                "Creates a new session, stores the photos and queues recognition. Poll `poll_url` until the "
+                "job is done, then GET the session. A new session never merges into an existing one: when the "
+                "course already has a session with this date and label, the new one gets the next free label "
+                "(`Period 3 (2)`, or `2` for no label), returned in `session.label` and explained in `message`. "
+                "To add photos to an existing session, send its id as `session_id` (then `date` and `label` "
+                "are not used)."
             ),
             "parameters": [COURSE_ID],
             "requestBody": {
@@ -261,10 +265,14 @@ PATHS: dict[str, Any] = {
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
-                            "required": ["date", "photos"],
+                            "required": ["photos"],
                             "properties": {
-                                "date": DATE,
+                                "date": {**DATE, "description": "The lesson's date; required without session_id."},
                                 "label": {"type": "string", "maxLength": 80, "examples": ["Period 3"]},
+                                "session_id": {
+                                    "type": "integer",
+                                    "description": "Add the photos to this session of the course instead.",
+                                },
                                 "photos": {
                                     "type": "array",
                                     "items": {"type": "string", "contentMediaType": "application/octet-stream"},
@@ -283,7 +291,7 @@ PATHS: dict[str, Any] = {
                     **_json_response("Photos stored, recognition queued", "SessionCreated"),
                     "headers": {"Location": {"description": "The job to poll", "schema": {"type": "string"}}},
                 },
-                "400": _error_response("Missing or invalid date, label or photos"),
+                "400": _error_response("Missing or invalid date, label, session_id or photos"),
                 **ERRORS,
                 "409": _error_response("Every photo was already uploaded to this session (`already_uploaded`)"),
                 "413": _error_response("The request is larger than the upload limit"),

@@ -4,11 +4,18 @@ Checked by content, stored under a key the code makes, one SessionPhoto per dist
 UNIQUE (session, sha256) constraint decides races), the job created and committed before anything
 is published. `hold` lets the browser split many photos over several requests (each under the upload
 limit) so that only the last one starts recognition and one job covers them all.
+
+Taking attendance always makes a new session (new_session), even on a day that already has one with
+the same label: two lessons must never merge silently into one list (only the very same photos sent
+again are answered with the session that holds them). Adding photos to an existing session names that
+session by id (the later batches of a split upload, "Add more photos").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, select
@@ -61,42 +68,94 @@ class Intake:
         ]
 
 
-def get_or_create_session(course_id: int, date: dt.date, label: str) -> tuple[AttendanceSession, bool]:
-    """One session per (course, date, label), even when two requests race (the UNIQUE constraint decides).
-    The flag says whether this request created it (then it has no photos yet)."""
-    stmt = select(AttendanceSession).where(
-        AttendanceSession.course_id == course_id,
-        AttendanceSession.date == date,
-        AttendanceSession.label == label,
-    )
-    existing = db().scalar(stmt)
-    if existing:
-        return existing, False
+MAX_LABEL = 80  # attendance_sessions.label is VARCHAR(80)
+
+
+def _free_labels(label: str) -> Iterator[str]:
+    """The label itself, then "Period 3 (2)", "Period 3 (3)"… (or "2", "3"… when there is no label)."""
+    yield label
+    for n in itertools.count(2):
+        suffix = f" ({n})" if label else str(n)
+        yield label[: MAX_LABEL - len(suffix)].rstrip() + suffix
+
+
+def _insert_session(course_id: int, date: dt.date, label: str) -> AttendanceSession | None:
+    """The new session, or None when (course, date, label) is taken (the UNIQUE constraint decides races)."""
     if db().get_bind().dialect.name == "postgresql":
-        # One round trip instead of SAVEPOINT, INSERT, RELEASE; a concurrent insert waits on the index, then
-        # this one does nothing and the SELECT finds the other request's session.
-        created = db().scalar(
+        # One round trip instead of SAVEPOINT, INSERT, RELEASE; a concurrent insert waits on the index.
+        return db().scalar(
             pg_insert(AttendanceSession)
             .values(course_id=course_id, date=date, label=label)
             .on_conflict_do_nothing(index_elements=["course_id", "date", "label"])
             .returning(AttendanceSession)
         )
-        if created is not None:
-            return created, True
-        found = db().scalar(stmt)
-        if found is None:  # pragma: no cover - the conflict said it exists
-            raise RuntimeError("attendance session vanished during get_or_create_session")
-        return found, False
     session = AttendanceSession(course_id=course_id, date=date, label=label)
     try:
         with db().begin_nested():
             db().add(session)
     except IntegrityError:
-        found = db().scalar(stmt)
-        if found is None:  # pragma: no cover - the constraint said it exists
-            raise
-        return found, False
-    return session, True
+        return None
+    return session
+
+
+def _same_upload(course_id: int, date: dt.date, label: str, hashes: set[str]) -> AttendanceSession | None:
+    """The session with this date and label if it already holds every one of these photos."""
+    session = db().scalar(
+        select(AttendanceSession).where(
+            AttendanceSession.course_id == course_id, AttendanceSession.date == date, AttendanceSession.label == label
+        )
+    )
+    if session is None:
+        return None
+    stored = set(
+        db().scalars(
+            select(SessionPhoto.content_sha256).where(
+                SessionPhoto.session_id == session.id, SessionPhoto.content_sha256.in_(hashes)
+            )
+        )
+    )
+    return session if stored >= hashes else None
+
+
+def new_session(
+    course_id: int, date: dt.date, label: str, photos: list[CheckedUpload]
+) -> tuple[AttendanceSession, bool]:
+    """A new session for this upload: taking attendance twice on one day must give two lists, never one
+    merged list. When the date and label are taken, the next free label is used (see label_notice).
+
+    The flag says whether the session is new. It is False only for the same upload sent again (a double
+    click, a browser retry): when the session with that date and label already holds every one of these
+    photos, that session is answered (the photos reported as duplicates) instead of making a copy.
+    """
+    label = label.strip()
+    hashes = {p.sha256 for p in photos}
+    taken = set(
+        db().scalars(
+            select(AttendanceSession.label).where(
+                AttendanceSession.course_id == course_id, AttendanceSession.date == date
+            )
+        )
+    )
+    for candidate in _free_labels(label):
+        if candidate not in taken:
+            created = _insert_session(course_id, date, candidate)
+            if created is not None:
+                return created, True
+            # Another request took this label a moment ago (the insert waited for it to commit).
+        same = _same_upload(course_id, date, candidate, hashes)
+        if same is not None:
+            return same, False
+    raise AssertionError("unreachable: _free_labels never ends")  # pragma: no cover
+
+
+def label_notice(session: AttendanceSession, requested: str) -> str | None:
+    """What to tell the teacher when new_session had to choose another label; None when it did not."""
+    requested = requested.strip()
+    if session.label == requested:
+        return None
+    which = f'labelled "{requested}"' if requested else "without a label"
+    day = session.date.isoformat()
+    return f'A session on {day} {which} already existed, so this one was saved as "{session.label}".'
 
 
 def check_each(files: list[FileStorage]) -> tuple[list[CheckedUpload], list[UploadProblem]]:
@@ -123,18 +182,24 @@ def _waiting_photos(session_id: int) -> bool:
 
 
 def store_photos(
-    teacher_id: int, course_id: int, date: dt.date, label: str, photos: list[CheckedUpload], *, hold: bool = False
+    teacher_id: int,
+    session: AttendanceSession,
+    photos: list[CheckedUpload],
+    *,
+    hold: bool = False,
+    fresh: bool = False,
 ) -> Intake:
-    """Store the photos, create the job row, COMMIT, then publish. `hold` stores without a job; a request
-    that adds nothing new (and leaves nothing waiting) starts no job either.
+    """Store the photos in `session` (from new_session, `fresh`, or the one the teacher chose to add to),
+    create the job row, COMMIT, then publish. `hold` stores without a job; a request that adds nothing
+    new (and leaves nothing waiting) starts no job either.
 
-    Raises StoreUnavailable (nothing kept). A photo already in the session is reported, not added twice.
+    Raises StoreUnavailable (nothing kept, a fresh session included). A photo already in the session is
+    reported, not added twice.
     """
-    session, created = get_or_create_session(course_id, date, label.strip())
     db().flush()
     intake = Intake(session=session)
     known: set[str] = set()
-    if not created:  # a session this request just created has no photos: one round trip fewer
+    if not fresh:  # a session this request just created has no photos: one round trip fewer
         known.update(db().scalars(select(SessionPhoto.content_sha256).where(SessionPhoto.session_id == session.id)))
     stored: list[str] = []
     try:

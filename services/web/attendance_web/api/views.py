@@ -15,7 +15,7 @@ from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..openapi import openapi_spec
 from ..ownership import owned_course, owned_job, owned_session
-from ..take_attendance import StoreUnavailable, check_each, store_photos
+from ..take_attendance import StoreUnavailable, check_each, label_notice, new_session, store_photos
 from . import bp
 from .errors import ApiError
 from .reports import course_report
@@ -82,12 +82,26 @@ def course_sessions(course_id: int) -> ResponseReturnValue:
     return _json({"course_id": course.id, "sessions": [session_summary_json(s) for s in course.sessions]})
 
 
+def _target_session(course_id: int, value: str) -> AttendanceSession:
+    """The session a client names to add photos to: one of this course's, else 404."""
+    if not value.isdigit():
+        raise ApiError(400, "invalid_session_id", "'session_id' must be the id of one of this course's sessions.")
+    session = owned_session(int(value))
+    if session.course_id != course_id:
+        raise ApiError(404, "not_found", "This course has no session with that id.")
+    return session
+
+
 @bp.route("/courses/<int:course_id>/sessions", methods=["POST"])
 def create_session(course_id: int) -> ResponseReturnValue:
-    """Store the photos and enqueue recognition; answer 202 with the job to poll."""
+    """Store the photos and enqueue recognition; answer 202 with the job to poll.
+
+    Without `session_id` a new session is always made (another label when the date and label are
+    taken; the message says so). With it, the photos are added to that session."""
     course = owned_course(course_id)
-    date = _date_arg(request.form.get("date"), "date", required=True)
-    assert date is not None
+    target_id = request.form.get("session_id", "").strip()
+    target = _target_session(course.id, target_id) if target_id else None
+    date = _date_arg(request.form.get("date"), "date", required=target is None)
     label = request.form.get("label", "").strip()
     if len(label) > MAX_LABEL:
         raise ApiError(400, "invalid_label", f"'label' must be at most {MAX_LABEL} characters.")
@@ -104,8 +118,15 @@ def create_session(course_id: int) -> ResponseReturnValue:
             "None of the photos could be used; see details.",
             [problem_json(p) for p in problems],
         )
+    notice, fresh = None, False
+    if target is None:
+        assert date is not None
+        target, fresh = new_session(course.id, date, label, good)
+        notice = label_notice(target, label)
+        if notice:
+            notice += " To add photos to an existing session, send its id as 'session_id'."
     try:
-        intake = store_photos(course.teacher_id, course.id, date, label, good)
+        intake = store_photos(course.teacher_id, target, good, fresh=fresh)
     except StoreUnavailable:
         raise ApiError(
             503, "storage_unavailable", "The photo store is not answering; nothing was saved. Try again in a minute."
@@ -114,14 +135,17 @@ def create_session(course_id: int) -> ResponseReturnValue:
     job, session, queued = intake.job, intake.session, intake.published
     if job is None:
         raise ApiError(409, "already_uploaded", "These photos were already uploaded to this session.", errors)
+    message = (
+        "Recognition has been queued."
+        if queued
+        else "The photos are saved; recognition will start as soon as the worker is reachable."
+    )
     body = {
         "session": session_summary_json(session),
         "job": job_json(job),
         "poll_url": url_for("api.job", job_id=job.id),
         "errors": errors,
-        "message": "Recognition has been queued."
-        if queued
-        else "The photos are saved; recognition will start as soon as the worker is reachable.",
+        "message": f"{notice} {message}" if notice else message,
     }
     response = _json(body, 202)
     response.headers["Location"] = body["poll_url"]

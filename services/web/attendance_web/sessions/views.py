@@ -16,12 +16,22 @@ from ..auth.user import current_teacher_id
 from ..extensions import settings, store
 from ..ownership import owned_course, owned_session, owned_session_photo
 from ..photos import send_photo
-from ..take_attendance import Intake, StoreUnavailable, check_each, start_recognition, store_photos
+from ..take_attendance import (
+    Intake,
+    StoreUnavailable,
+    check_each,
+    label_notice,
+    new_session,
+    start_recognition,
+    store_photos,
+)
 from . import bp
 from .display import display_jpeg
 from .forms import ActionForm, AssignFaceForm, MarkForm, SessionForm
 from .responses import wants_json
 from .review_page import build
+
+ADD_TO_EARLIER = 'To add photos to the earlier session instead, open it and use "Add more photos to this session".'
 
 
 def _urls(session: AttendanceSession) -> dict[str, str]:
@@ -32,35 +42,48 @@ def _urls(session: AttendanceSession) -> dict[str, str]:
     }
 
 
+def _course_session(course_id: int, session_id: int) -> AttendanceSession:
+    """A session of this course that the teacher chose to add photos to; anything else is a 404."""
+    session = owned_session(session_id)
+    if session.course_id != course_id:
+        abort(404)
+    return session
+
+
 @bp.route("/courses/<int:course_id>/sessions/new")
 @login_required
 def new(course_id: int) -> ResponseReturnValue:
-    """The take-attendance page; `?session=<id>` adds photos to that session (same date and label)."""
+    """The take-attendance page (a new session); `?session=<id>` adds photos to that session instead."""
     course = owned_course(course_id)
     form = SessionForm()
+    target = None
     if request.args.get("session", "").isdigit():
-        existing = owned_session(int(request.args["session"]))
-        if existing.course_id != course.id:
-            abort(404)
-        form.date.data, form.label.data = existing.date, existing.label
+        target = _course_session(course.id, int(request.args["session"]))
+        form.session_id.data = target.id
     max_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-    return render_template("sessions/new.html", course=course, form=form, max_upload_mb=max_mb)
+    return render_template("sessions/new.html", course=course, form=form, target=target, max_upload_mb=max_mb)
 
 
-def _refused(course_id: int, message: str, errors: list[dict[str, str]], code: str, status: int) -> ResponseReturnValue:
+def _refused(
+    course_id: int, message: str, errors: list[dict[str, str]], code: str, status: int, back_to: int | None = None
+) -> ResponseReturnValue:
+    """Nothing stored. Browsers go back to the form they came from (`back_to`: the "add photos" one)."""
     if wants_json():
         body = {"error": {"code": code, "message": message}, "errors": errors, "session_id": None, "job_id": None}
         return jsonify(body), status
     flash(message, "error")
     for error in errors:
         flash(error["message"], "error")
-    return redirect(url_for("sessions.new", course_id=course_id)), 303
+    return redirect(url_for("sessions.new", course_id=course_id, session=back_to)), 303
 
 
-def _created_json(intake: Intake, errors: list[dict[str, str]]) -> ResponseReturnValue:
+def _created_json(intake: Intake, errors: list[dict[str, str]], notice: str | None) -> ResponseReturnValue:
     job = intake.job
     body: dict[str, Any] = {
         "session_id": intake.session.id,
+        "date": intake.session.date.isoformat(),
+        "label": intake.session.label,
+        "notice": notice,
         "job_id": job.id if job else None,
         "job_url": url_for("jobs.show", job_id=job.id) if job else None,
         **_urls(intake.session),
@@ -75,23 +98,37 @@ def _created_json(intake: Intake, errors: list[dict[str, str]]) -> ResponseRetur
 @bp.route("/courses/<int:course_id>/sessions", methods=["POST"])
 @login_required
 def create(course_id: int) -> ResponseReturnValue:
-    """Store the photos and start recognition. Browsers are redirected to the job; scripts get JSON."""
+    """Store the photos and start recognition. Browsers are redirected to the job; scripts get JSON.
+
+    Without `session_id` this is always a new session (another label when the date and label are taken,
+    and the teacher is told); with it, the photos are added to that session."""
     course = owned_course(course_id)
     form = SessionForm()
+    back_to = form.session_id.data
     if not form.validate_on_submit():
         messages = [str(e) for errs in form.errors.values() for e in errs]
-        return _refused(course.id, " ".join(messages) or "Please check the form.", [], "invalid_form", 400)
+        return _refused(course.id, " ".join(messages) or "Please check the form.", [], "invalid_form", 400, back_to)
     good, refusals = check_each(request.files.getlist(form.photos.name))
     errors = [{"code": r.code, "filename": r.filename, "message": r.message} for r in refusals]
     if not good:
-        return _refused(course.id, "None of the files is a photo we can use.", errors, "no_usable_photos", 400)
-    label = (form.label.data or "").strip()
+        return _refused(course.id, "None of the files is a photo we can use.", errors, "no_usable_photos", 400, back_to)
+    notice = None
+    if back_to is not None:
+        session, fresh = _course_session(course.id, back_to), False
+    else:
+        label = (form.label.data or "").strip()
+        session, fresh = new_session(course.id, form.date.data, label, good)
+        notice = label_notice(session, label)
+        if notice:
+            notice += f" {ADD_TO_EARLIER}"
     try:
-        intake = store_photos(current_teacher_id(), course.id, form.date.data, label, good, hold=bool(form.hold.data))
+        intake = store_photos(current_teacher_id(), session, good, hold=bool(form.hold.data), fresh=fresh)
     except StoreUnavailable as exc:
-        return _refused(course.id, str(exc), errors, "storage_unavailable", 503)
+        return _refused(course.id, str(exc), errors, "storage_unavailable", 503, back_to)
     if wants_json():
-        return _created_json(intake, errors)
+        return _created_json(intake, errors, notice)
+    if notice:
+        flash(notice, "info")
     for error in errors:
         flash(error["message"], "error")
     for name in intake.duplicates:

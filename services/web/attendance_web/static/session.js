@@ -11,6 +11,8 @@
   var list = form.querySelector("[data-upload-list]");
   var formError = form.querySelector("[data-form-error]");
   var submit = form.querySelector("[data-submit]") || form.querySelector("button[type=submit]");
+  var sessionInput = form.querySelector("[data-session-id]");
+  var notice = form.querySelector("[data-form-notice]");
   var live = document.querySelector("[data-live]");
   var maxBytes = (parseInt(form.getAttribute("data-max-upload-mb"), 10) || 40) * 1024 * 1024;
   var budget = Math.max(maxBytes - 512 * 1024, 1024 * 1024); // room for the rest of the multipart body
@@ -177,6 +179,19 @@
     }
   }
 
+  // Once a batch has made (or named) the session, every later batch and any photos chosen again on
+  // this page go to that same session by id: never a second session, never a silent merge by label.
+  function useSession(body) {
+    if (sessionInput) { sessionInput.value = body.session_id; }
+    ["date", "label"].forEach(function (name) {
+      var input = form.elements[name];
+      if (!input || input.type === "hidden") { return; }
+      if (typeof body[name] === "string") { input.value = body[name]; }
+      input.disabled = true;
+    });
+    if (notice && body.notice) { notice.textContent = body.notice; notice.hidden = false; }
+  }
+
   function postJson(url) {
     var data = fields(false);
     return fetch(url, {
@@ -203,7 +218,7 @@
       chain = chain.then(function () {
         return send(batch, index < groups.length - 1).then(function (result) {
           settle(batch, result);
-          if (result.body && result.body.session_id) { session = result.body; }
+          if (result.body && result.body.session_id) { session = result.body; useSession(result.body); }
           if (result.body && result.body.job_id) { job = result.body.job_id; }
         });
       });
