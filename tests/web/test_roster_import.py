@@ -616,12 +616,19 @@ def test_photo_problems_are_listed_in_words(app, teacher):
     assert _photo_count(app, teacher) == 6
 
 
-def test_photo_limit_counts_portraits_already_stored(app, teacher):
+def test_photo_limit_counts_portraits_already_stored(app, teacher, jobs_not_sent):
     course = teacher.create_course()
     student = teacher.add_student(course, "Ann", "1")
     teacher.upload_portraits(student, *[(_jpeg((n, 0, 0)), f"old{n}.jpg") for n in range(4)])
     _, page = _preview(teacher, course, _csv("1,Ann,"), _zip([("1.jpg", _jpeg()), ("1_2.jpg", _jpeg())]))
-    assert "1_2.jpg skipped. A student can have at most 5 portraits (4 already stored)." in _unescaped(page)
+    text = _unescaped(page)
+    assert "1_2.jpg skipped. A student can have at most 5 portraits (4 already accepted or being checked)." in text
+    # Refused portraits are never used: they leave room for new ones.
+    with session_scope(_url(app)) as s:
+        for photo in s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)).all()[:2]:
+            photo.status = PhotoStatus.REJECTED
+    _, page = _preview(teacher, course, _csv("1,Ann,"), _zip([("1.jpg", _jpeg()), ("1_2.jpg", _jpeg())]))
+    assert "1_2.jpg skipped" not in _unescaped(page) and "2</strong> portrait(s) to add" in page
 
 
 def test_stale_previews_are_dropped_with_their_files(app, teacher):

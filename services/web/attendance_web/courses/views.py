@@ -49,18 +49,22 @@ def create() -> ResponseReturnValue:
     return redirect(url_for("courses.dashboard"))
 
 
-@bp.route("/courses/<int:course_id>")
-@login_required
-def show(course_id: int) -> ResponseReturnValue:
-    course = owned_course(course_id)
+def course_page(course: Course, *, student_form: StudentForm | None = None) -> str:
+    """The course page; with `student_form`, the "Add a student" form as sent, showing its errors."""
     return render_template(
         "courses/show.html",
         course=course,
-        student_form=StudentForm(),
-        session_form=SessionForm(),
-        course_form=CourseForm(obj=course),
+        student_form=student_form or StudentForm(formdata=None),
+        session_form=SessionForm(formdata=None),
+        course_form=CourseForm(obj=course, formdata=None),
         delete_form=DeleteForm(),
     )
+
+
+@bp.route("/courses/<int:course_id>")
+@login_required
+def show(course_id: int) -> ResponseReturnValue:
+    return course_page(owned_course(course_id))
 
 
 @bp.route("/courses/<int:course_id>/edit", methods=["POST"])

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from attendance_shared.images import ImageInfo, ImageRejected, inspect_image
-from attendance_shared.models import Enrollment, Student, StudentPhoto
+from attendance_shared.models import Enrollment, PhotoStatus, Student, StudentPhoto
 
 from ..students.views import MAX_PHOTOS_PER_STUDENT
 from .csv_rows import CsvReading, RosterRow, read_roster_csv
@@ -32,7 +32,7 @@ class ExistingStudent:
     id: int
     name: str
     email: str | None
-    photo_count: int
+    photo_count: int  # accepted and still being checked: refused portraits do not count toward the cap
     enrolled: bool
 
 
@@ -182,7 +182,7 @@ def _limit_photos(student: PlannedStudent, problems: dict[str, list[str]]) -> No
     extra = student.photos[room:]
     student.photos = student.photos[:room]
     names = ", ".join(shorten(p.entry.basename, 40) for p in extra)
-    already = f" ({stored} already stored)" if stored else ""
+    already = f" ({stored} already accepted or being checked)" if stored else ""
     problems["too_many"].append(
         f"{shorten(student.row.name)} ({shorten(student.row.number)}): {names} skipped. "
         f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits{already}."
@@ -213,7 +213,7 @@ def _existing_students(
         counts.update(
             session.execute(
                 select(StudentPhoto.student_id, func.count())
-                .where(StudentPhoto.student_id.in_(part))
+                .where(StudentPhoto.student_id.in_(part), StudentPhoto.status != PhotoStatus.REJECTED)
                 .group_by(StudentPhoto.student_id)
             ).all()
         )

@@ -6,7 +6,7 @@ from flask_login import login_required
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from attendance_shared.models import DetectedFace, Enrollment, JobKind, PhotoStatus, Student, StudentPhoto
+from attendance_shared.models import Course, DetectedFace, Enrollment, JobKind, PhotoStatus, Student, StudentPhoto
 from attendance_shared.storage import StorageError, student_photo_key
 
 from ..audit import audit
@@ -23,9 +23,33 @@ from .forms import PhotoForm, StudentForm
 MAX_PHOTOS_PER_STUDENT = 5
 
 
+def _came_from(student: Student) -> Course | None:
+    """The course page the teacher opened this student from (`?course=`, carried through the page's forms),
+    if it is one of theirs; else the student's only course; else None (back to the dashboard)."""
+    course_id = request.values.get("course", type=int) or request.form.get("course_id", type=int)
+    if course_id:
+        course = db().scalar(select(Course).where(Course.id == course_id, Course.teacher_id == current_teacher_id()))
+        if course is not None:
+            return course
+    courses = list(student.courses)
+    return courses[0] if len(courses) == 1 else None
+
+
+def _student_page(student: Student, back: Course | None) -> str:
+    return url_for("students.show", student_id=student.id, course=back.id if back else None)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Names as a teacher means them: case and extra spaces do not make another person."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
 @bp.route("/courses/<int:course_id>/students", methods=["POST"])
 @login_required
 def create(course_id: int) -> ResponseReturnValue:
+    """Add a new student, or put one already on the teacher's roster (same number and name) in this course.
+    A number that belongs to someone else is refused: silently enrolling that person would drop the
+    typed name and put the wrong student on the list."""
     course = owned_course(course_id)
     form = StudentForm()
     if not form.validate_on_submit():
@@ -34,19 +58,27 @@ def create(course_id: int) -> ResponseReturnValue:
                 flash(f"{getattr(form, field).label.text if hasattr(form, field) else field}: {error}", "error")
         return redirect(url_for("courses.show", course_id=course.id))
     number = form.student_number.data.strip()
+    name = form.name.data.strip()
     student = db().scalar(
         select(Student).where(Student.teacher_id == current_teacher_id(), Student.student_number == number)
     )
+    if student is not None and not same_name(student.name, name):
+        from ..courses.views import course_page  # here: the courses blueprint imports this package's forms
+
+        form.student_number.errors = [
+            f"Student number {number} already belongs to {student.name}. Use another number, or type the "
+            f"name {student.name} to add that student to this course."
+        ]
+        return course_page(course, student_form=form), 400
+    existing = student is not None
     if student is None:
         student = Student(
-            teacher_id=current_teacher_id(),
-            name=form.name.data.strip(),
-            student_number=number,
-            email=form.email.data or None,
+            teacher_id=current_teacher_id(), name=name, student_number=number, email=form.email.data or None
         )
         db().add(student)
         db().flush()
-    if db().get(Enrollment, (course.id, student.id)) is None:
+    enrolled = db().get(Enrollment, (course.id, student.id)) is not None
+    if not enrolled:
         db().add(Enrollment(course_id=course.id, student_id=student.id))
     try:
         db().commit()
@@ -54,7 +86,12 @@ def create(course_id: int) -> ResponseReturnValue:
         db().rollback()
         flash(f"Student number {number} is already in use.", "error")
         return redirect(url_for("courses.show", course_id=course.id))
-    flash(f"{student.name} added to {course.name}. Upload a portrait so they can be recognised.", "success")
+    if enrolled:
+        flash(f"{student.name} ({number}) is already in {course.name}.", "info")
+    elif existing:
+        flash(f"{student.name} ({number}) was already on your roster and is now in {course.name}.", "success")
+    else:
+        flash(f"{student.name} added to {course.name}. Upload a portrait so they can be recognised.", "success")
     return redirect(url_for("students.show", student_id=student.id))
 
 
@@ -65,6 +102,7 @@ def show(student_id: int) -> ResponseReturnValue:
     return render_template(
         "students/show.html",
         student=student,
+        back=_came_from(student),
         form=StudentForm(obj=student),
         photo_form=PhotoForm(),
         delete_form=DeleteForm(),
@@ -75,6 +113,7 @@ def show(student_id: int) -> ResponseReturnValue:
 @login_required
 def edit(student_id: int) -> ResponseReturnValue:
     student = owned_student(student_id)
+    back = _came_from(student)
     form = StudentForm()
     if form.validate_on_submit():
         student.name = form.name.data.strip()
@@ -90,16 +129,19 @@ def edit(student_id: int) -> ResponseReturnValue:
         for errors in form.errors.values():
             for error in errors:
                 flash(str(error), "error")
-    return redirect(url_for("students.show", student_id=student.id))
+    return redirect(_student_page(student, back))
 
 
 @bp.route("/students/<int:student_id>/delete", methods=["POST"])
 @login_required
 def delete(student_id: int) -> ResponseReturnValue:
-    """Delete the student everywhere: rows, embeddings, and their photos in storage."""
+    """Delete the student everywhere: rows, attendance in every session, embeddings, and their photos in
+    storage. Then back to the course page the teacher came from, if any."""
     student = owned_student(student_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
+    back = _came_from(student)
+    back_url = url_for("courses.show", course_id=back.id) if back else url_for("courses.dashboard")
     keys = [p.storage_key for p in student.photos]
     name = student.name
     audit("student_deleted", current_teacher_id(), f"student_id={student.id} photos={len(keys)}")
@@ -113,9 +155,8 @@ def delete(student_id: int) -> ResponseReturnValue:
     db().delete(student)
     db().commit()
     remove_photos(keys)
-    flash(f"{name} and their photos were deleted.", "success")
-    back = request.form.get("course_id", type=int)
-    return redirect(url_for("courses.show", course_id=back) if back else url_for("courses.dashboard"))
+    flash(f"{name}, their photos and their attendance records were deleted.", "success")
+    return redirect(back_url)
 
 
 @bp.route("/courses/<int:course_id>/students/<int:student_id>/remove", methods=["POST"])
@@ -136,20 +177,28 @@ def unenroll(course_id: int, student_id: int) -> ResponseReturnValue:
 @login_required
 def upload_photos(student_id: int) -> ResponseReturnValue:
     student = owned_student(student_id)
+    page = _student_page(student, _came_from(student))
     form = PhotoForm()
     if not form.validate_on_submit():
         flash("Choose at least one photo to upload.", "error")
-        return redirect(url_for("students.show", student_id=student.id)), 303
+        return redirect(page), 303
     good, errors = check_uploads(request.files.getlist(form.photos.name))
     for error in errors:
         flash(error, "error")
-    room = MAX_PHOTOS_PER_STUDENT - len(student.photos)
+    # Refused portraits do not count: they are never used, and the teacher is uploading to replace them.
+    counted = sum(1 for p in student.photos if p.status != PhotoStatus.REJECTED)
+    room = max(MAX_PHOTOS_PER_STUDENT - counted, 0)
     if len(good) > room:
-        flash(
-            f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits; only the first {max(room, 0)} were kept.",
-            "error",
-        )
-        good = good[: max(room, 0)]
+        cap = f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits"
+        has = f"{student.name} already has {counted} (accepted or still being checked; refused ones do not count)"
+        if room == 0:
+            message = f"{cap} and {has}, so none of these were added. Delete a portrait to make room."
+        elif counted:
+            message = f"{cap} and {has}, so only the first {room} of these {len(good)} were added."
+        else:
+            message = f"{cap}, so only the first {room} of these {len(good)} were added."
+        flash(message, "error")
+        good = good[:room]
     stored: list[str] = []
     jobs = []
     try:
@@ -174,12 +223,12 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
         db().rollback()
         remove_photos(stored)
         flash("The photo store is not answering; nothing was saved. Please try again in a minute.", "error")
-        return redirect(url_for("students.show", student_id=student.id)), 303
+        return redirect(page), 303
     for job in jobs:
         publish(job)
     if good:
         flash(f"{len(good)} photo(s) uploaded; checking each for a usable face.", "success")
-    return redirect(url_for("students.show", student_id=student.id)), 303
+    return redirect(page), 303
 
 
 @bp.route("/student-photos/<int:photo_id>")
@@ -194,11 +243,13 @@ def photo(photo_id: int) -> ResponseReturnValue:
 def delete_photo(photo_id: int) -> ResponseReturnValue:
     p = owned_student_photo(photo_id)
     if DeleteForm().validate_on_submit():
-        key, student_id = p.storage_key, p.student_id
+        page = _student_page(p.student, _came_from(p.student))
+        key = p.storage_key
+        student_id = p.student_id
         audit("student_photo_deleted", current_teacher_id(), f"photo_id={p.id} student_id={student_id}")
         db().delete(p)
         db().commit()
         remove_photos([key])
         flash("Photo deleted.", "success")
-        return redirect(url_for("students.show", student_id=student_id))
+        return redirect(page)
     abort(400)

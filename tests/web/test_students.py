@@ -1,0 +1,170 @@
+"""Students by hand: adding one with a number already in use, the portrait cap, deleting a student."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    Enrollment,
+    PhotoStatus,
+    Student,
+    StudentPhoto,
+)
+from attendance_shared.settings import get_settings
+
+
+def _jpeg(colour=(120, 90, 60)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), colour).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _db():
+    return session_scope(get_settings().sqlalchemy_url)
+
+
+# --- a student number already in use ---------------------------------------------------------------
+
+
+def test_a_number_that_belongs_to_someone_else_is_refused_on_the_number_field(teacher):
+    science = teacher.create_course("Grade 7 Science")
+    obama = teacher.add_student(science, "Barack Obama", "1001")
+    maths = teacher.create_course("Maths")
+    r = teacher.client.post(f"/courses/{maths}/students", data={"name": "Duplicate Person", "student_number": "1001"})
+    assert r.status_code == 400
+    page = _text(r)
+    expected = (
+        "Student number 1001 already belongs to Barack Obama. Use another number, "
+        "or type the name Barack Obama to add that student to this course."
+    )
+    field = page[page.index('id="student_number"') :]
+    assert field.index(expected) < field.index("Add student")  # shown under the number field
+    assert 'value="Duplicate Person"' in page  # what was typed stays in the form
+    assert "autofocus" in page[page.index('id="student_number"') - 200 : page.index('id="student_number"') + 200]
+    assert "Duplicate Person added" not in page
+    with _db() as s:
+        assert s.get(Student, obama).name == "Barack Obama"
+        mine = select(func.count()).select_from(Student).where(Student.teacher_id == s.get(Student, obama).teacher_id)
+        assert s.scalar(mine) == 1  # nothing saved
+        assert s.get(Enrollment, (maths, obama)) is None
+
+
+def test_the_same_number_and_name_puts_the_existing_student_in_this_course(teacher):
+    science = teacher.create_course("Grade 7 Science")
+    obama = teacher.add_student(science, "Barack Obama", "1001")
+    maths = teacher.create_course("Maths")
+    r = teacher.client.post(
+        f"/courses/{maths}/students",
+        data={"name": "  barack   OBAMA ", "student_number": "1001"},
+        follow_redirects=True,
+    )
+    assert "Barack Obama (1001) was already on your roster and is now in Maths." in _text(r)
+    with _db() as s:
+        assert s.get(Enrollment, (maths, obama)) is not None
+        assert s.get(Student, obama).name == "Barack Obama"
+        mine = select(func.count()).select_from(Student).where(Student.teacher_id == s.get(Student, obama).teacher_id)
+        assert s.scalar(mine) == 1
+    again = teacher.client.post(
+        f"/courses/{maths}/students", data={"name": "Barack Obama", "student_number": "1001"}, follow_redirects=True
+    )
+    assert "Barack Obama (1001) is already in Maths." in _text(again)
+
+
+# --- the portrait cap ------------------------------------------------------------------------------
+
+
+def test_refused_portraits_do_not_count_toward_the_cap(teacher, jobs_not_sent):
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    teacher.upload_portraits(student, *[(_jpeg((n, 0, 0)), f"p{n}.jpg") for n in range(5)])
+    with _db() as s:
+        photos = s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)).all()
+        photos[0].status = PhotoStatus.ACCEPTED
+        for p in photos[1:]:
+            p.status = PhotoStatus.REJECTED
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(_jpeg((0, n, 0))), f"new{n}.jpg") for n in range(6)]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = _text(r)
+    assert (
+        "A student can have at most 5 portraits and Ann already has 1 (accepted or still being checked; "
+        "refused ones do not count), so only the first 4 of these 6 were added." in page
+    )
+    assert "4 photo(s) uploaded" in page
+    with _db() as s:
+        statuses = s.scalars(select(StudentPhoto.status).where(StudentPhoto.student_id == student)).all()
+    assert sorted(statuses).count(PhotoStatus.PENDING) == 4
+    # Now full: 1 accepted and 4 being checked. Nothing more is added, and the message says why.
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(_jpeg((0, 0, 9))), "one-more.jpg")]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Ann already has 5 (accepted or still being checked" in _text(r)
+    assert "so none of these were added. Delete a portrait to make room." in _text(r)
+
+
+# --- deleting a student ----------------------------------------------------------------------------
+
+
+def test_delete_says_attendance_goes_too_and_returns_to_the_course(teacher):
+    science = teacher.create_course("Science")
+    maths = teacher.create_course("Maths")
+    ann = teacher.add_student(science, "Ann", "1")
+    teacher.client.post(f"/courses/{maths}/students", data={"name": "Ann", "student_number": "1"})
+    with _db() as s:
+        session = AttendanceSession(course_id=science, date=dt.date(2026, 9, 1), label="")
+        s.add(session)
+        s.flush()
+        s.add(AttendanceRecord(session_id=session.id, student_id=ann, status=AttendanceStatus.PRESENT))
+
+    course_page = teacher.client.get(f"/courses/{maths}").get_data(as_text=True)
+    assert f'href="/students/{ann}?course={maths}"' in course_page
+    page = _text(teacher.client.get(f"/students/{ann}?course={maths}"))
+    assert "their attendance in every past session? This cannot be undone." in page
+    assert f'action="/students/{ann}/delete?course={maths}"' in page
+    assert f'href="/courses/{maths}"' in page  # the way back
+
+    r = teacher.client.post(f"/students/{ann}/delete?course={maths}")
+    assert r.status_code == 302 and r.location.endswith(f"/courses/{maths}")
+    assert "Ann, their photos and their attendance records were deleted." in _text(teacher.client.get(r.location))
+    with _db() as s:
+        assert s.get(Student, ann) is None
+        assert (
+            s.scalar(select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.student_id == ann)) == 0
+        )
+
+
+def test_delete_goes_back_only_to_a_course_of_this_teacher(teacher, teacher_factory):
+    course = teacher.create_course("Science")
+    other = teacher.create_course("Maths")
+    first = teacher.add_student(course, "Bo", "2")
+    teacher.client.post(f"/courses/{other}/students", data={"name": "Bo", "student_number": "2"})
+    bob_course = teacher_factory("Bob").create_course("Bob's")
+    r = teacher.client.post(f"/students/{first}/delete?course={bob_course}")
+    assert r.status_code == 302 and r.location.endswith("/")  # two courses, none given: the dashboard
+    # Without a course to return to, a student in one course returns there.
+    only = teacher.add_student(course, "Cy", "3")
+    r = teacher.client.post(f"/students/{only}/delete")
+    assert r.location.endswith(f"/courses/{course}")
+    # An address is never taken from the request: only a course id of this teacher.
+    lone = teacher.add_student(course, "Di", "4")
+    r = teacher.client.post(f"/students/{lone}/delete?course=https://evil.example/")
+    assert r.location.endswith(f"/courses/{course}")
