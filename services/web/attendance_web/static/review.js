@@ -8,6 +8,8 @@
   var liveRegion = document.getElementById("review-live");
   if (!root || !window.fetch || !window.DOMParser) { return; }
 
+  var SAVE_FAILED = "Could not save: please reload the page and sign in again.";
+
   function announce(text, bad) {
     if (!liveRegion) { return; }
     liveRegion.textContent = text || "";
@@ -57,21 +59,35 @@
     var submitter = event.submitter;
     if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
     var buttons = form.querySelectorAll("button");
+    function enable() { Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; }); }
     Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
     var focusId = focusAfter(form);
     fetch(form.action, {
       method: "POST", body: data, credentials: "same-origin", headers: { "Accept": "application/json" }
     })
       .then(function (r) {
-        return r.json().catch(function () { return { ok: false, message: "Something went wrong. Please reload the page." }; });
+        // Signed out, the answer is the login page (fetch follows the redirect): not JSON, so not saved.
+        return r.json().then(
+          function (body) { return { ok: r.ok && body.ok !== false, status: r.status, body: body }; },
+          function () { return { ok: false, status: r.status, body: null }; }
+        );
       })
-      .then(function (body) {
-        announce(body.message, !body.ok);
-        return refresh(focusId);
+      .then(function (result) {
+        var body = result.body || {};
+        if (result.ok) {
+          announce(body.message);
+          return refresh(focusId);
+        }
+        // Errors come as {"error": {"message"}} (CSRF, 400, 404) or {"ok": false, "message"} (refused).
+        var message = (body.error && body.error.message) || body.message || SAVE_FAILED;
+        announce(message, true);
+        enable();
+        // A refusal because the session changed meanwhile (409): show the page as it is now.
+        if (result.status === 409) { return refresh(focusId); }
       })
       .catch(function () {
         announce("The connection was lost; nothing was changed. Please try again.", true);
-        Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+        enable();
       });
   });
 
