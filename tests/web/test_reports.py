@@ -237,6 +237,53 @@ def test_session_and_student_pages(school):
     assert RATE_DEFINITION in page
 
 
+def test_unknown_faces_are_numbered_as_on_the_review_page(app, school):
+    """Face numbers ("Face 3 in photo 2") in the report, its export and on the review page alike; no database ids."""
+    alice, _course, _other, _ids, sessions = school
+    with session_scope(_url(app)) as s:
+        photo = SessionPhoto(
+            session_id=sessions[0],
+            storage_key=None,
+            original_filename="corridor.jpg",
+            content_type="image/jpeg",
+            content_sha256=uuid.uuid4().hex,
+            width=100,
+            height=100,
+        )
+        s.add(photo)
+        s.flush()
+        face = DetectedFace(
+            session_photo_id=photo.id,
+            face_index=2,
+            decision=FaceDecision.UNKNOWN,
+            box=[5, 5, 20, 20],
+            detection_score=0.8,
+            model_id="m",
+        )
+        s.add(face)
+        s.flush()
+        first_id = s.scalar(
+            select(DetectedFace.id).join(SessionPhoto).where(SessionPhoto.session_id == sessions[0]).limit(1)
+        )
+        ids = (first_id, face.id)
+    page = alice.client.get(f"/reports/sessions/{sessions[0]}").get_data(as_text=True)
+    unknown = page[page.index("Unknown faces (2)") :]
+    assert "Face 1 in photo 1</a>" in unknown and "(room.jpg, detection score 0.90)" in unknown
+    assert "Face 3 in photo 2</a>" in unknown and "(corridor.jpg, detection score 0.80)" in unknown
+    assert f'href="/sessions/{sessions[0]}#face-{ids[1]}"' in unknown  # straight to it on the review page
+    assert "face #" not in page and not any(f"#{i} " in page or f"#{i}<" in page for i in ids)
+    review = alice.client.get(f"/sessions/{sessions[0]}").get_data(as_text=True)
+    assert "Face 3 in photo 2: unknown" in review and "Photo 2: corridor.jpg" in review
+
+    wb = load_workbook(io.BytesIO(_download(alice.client, f"/reports/sessions/{sessions[0]}/export", "xlsx").data))
+    rows = [[c.value for c in row] for row in wb["Unknown faces"].iter_rows()]
+    header = ["Photo", "Photo number", "Face number", "Box (x1, y1, x2, y2)", "Detection score"]
+    at = rows.index(header)
+    assert [r[:3] for r in rows[at + 1 :]] == [["room.jpg", 1, 1], ["corridor.jpg", 2, 3]]
+    text_ = _pdf_text(_download(alice.client, f"/reports/sessions/{sessions[0]}/export", "pdf").data)
+    assert "Face number" in text_ and "Face id" not in text_
+
+
 def test_reports_of_an_empty_course_and_a_new_student(teacher):
     course = teacher.create_course("Empty")
     assert "No sessions in this range yet." in teacher.client.get(f"/reports/courses/{course}").get_data(as_text=True)

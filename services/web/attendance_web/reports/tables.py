@@ -14,6 +14,7 @@ from attendance_shared.reporting import (
 )
 
 from ..exports import Cell, Document, Table, safe_filename
+from .faces import PlacedFace
 
 MARK_LETTERS = {
     AttendanceStatus.PRESENT: "P",
@@ -99,7 +100,8 @@ def course_document(m: CourseMatrix) -> Document:
     )
 
 
-def session_document(r: SessionReport) -> Document:
+def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
+    """`faces`: r.unknown_faces placed as on the review page (see faces.py); no database ids in the file."""
     t = r.tally
     rows: list[list[Cell]] = [
         [
@@ -111,9 +113,15 @@ def session_document(r: SessionReport) -> Document:
         ]
         for line in r.lines
     ]
-    faces: list[list[Cell]] = [
-        [f.photo_filename, f.face_id, ", ".join(str(round(v)) for v in f.box), round(f.detection_score, 3)]
-        for f in r.unknown_faces
+    face_rows: list[list[Cell]] = [
+        [
+            p.face.photo_filename,
+            p.photo_number,
+            p.face_number,
+            ", ".join(str(round(v)) for v in p.face.box),
+            round(p.face.detection_score, 3),
+        ]
+        for p in faces
     ]
     return Document(
         title=f"Session report: {r.course_name}, {r.session.title}",
@@ -125,7 +133,11 @@ def session_document(r: SessionReport) -> Document:
         ],
         tables=[
             Table("Students", ["Student", "Number", "Status", "Source", "Similarity"], rows),
-            Table("Unknown faces", ["Photo", "Face id", "Box (x1, y1, x2, y2)", "Detection score"], faces),
+            Table(
+                "Unknown faces",
+                ["Photo", "Photo number", "Face number", "Box (x1, y1, x2, y2)", "Detection score"],
+                face_rows,
+            ),
         ],
     )
 

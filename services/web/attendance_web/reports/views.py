@@ -14,6 +14,7 @@ from ..extensions import db
 from ..ownership import owned_course, owned_session, owned_student
 from . import bp
 from .chart import attendance_chart
+from .faces import place_unknown_faces
 from .filters import read_filters, read_format
 from .tables import (
     LEGEND,
@@ -74,13 +75,16 @@ def course_export(course_id: int) -> ResponseReturnValue:
 @login_required
 def session(session_id: int) -> ResponseReturnValue:
     report = session_report(db(), owned_session(session_id))
-    return render_template("reports/session.html", report=report, **TEMPLATE_HELPERS)
+    return render_template(
+        "reports/session.html", report=report, unknown_faces=place_unknown_faces(report), **TEMPLATE_HELPERS
+    )
 
 
 @bp.route("/sessions/<int:session_id>/export")
 @login_required
 def session_export(session_id: int) -> ResponseReturnValue:
-    return _download(session_document(session_report(db(), owned_session(session_id))))
+    report = session_report(db(), owned_session(session_id))
+    return _download(session_document(report, place_unknown_faces(report)))
 
 
 @bp.route("/students/<int:student_id>")
