@@ -233,7 +233,7 @@ def test_session_and_student_pages(school):
     assert "Unknown faces (1)" in page and "Present (2)" in page and "Not marked (1)" in page
     assert "waiting for you to confirm" in page
     page = alice.client.get(f"/reports/students/{ids['zoe']}").get_data(as_text=True)
-    assert "Chemistry" in page and "Biología 1" in page and "manual" in page and "0.71" in page
+    assert "Chemistry" in page and "Biología 1" in page and "by hand" in page and "0.71" in page
     assert RATE_DEFINITION in page
 
 
@@ -336,7 +336,7 @@ def test_csv_export_neutralises_formulas(school):
             )
         )
     )
-    assert history[0] == ["Date", "Course", "Label", "Status", "Source", "Similarity"] and len(history) == 6
+    assert history[0] == ["Date", "Course", "Label", "Status", "How", "Similarity", "Note"] and len(history) == 6
 
 
 def test_xlsx_export_has_names_and_no_formulas(school):

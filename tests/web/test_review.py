@@ -238,6 +238,23 @@ def test_a_photo_without_faces_says_so(app, teacher, seeded):
     assert "no faces found: is the class in the picture, and well lit?" in html and "0 faces" not in html
 
 
+def test_the_teachers_note_reaches_the_reports(app, teacher, seeded):
+    import csv
+
+    ben = seeded.students["Ben"]
+    teacher.client.post(
+        f"/sessions/{seeded.session_id}/students/{ben}/mark", data={"status": "excused", "note": "Dentist"}
+    )
+    r = teacher.client.get(f"/reports/sessions/{seeded.session_id}/export?format=csv")
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    header = rows[0]
+    ben_row = next(row for row in rows if row[0] == "Ben")
+    assert header[header.index("How")] == "How" and ben_row[header.index("How")] == "by hand"
+    assert ben_row[header.index("Note")] == "Dentist"
+    assert "Dentist" in teacher.client.get(f"/reports/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "Dentist" in teacher.client.get(f"/reports/students/{ben}").get_data(as_text=True)
+
+
 def test_page_escapes_names(app, teacher):
     seeded = seed_session(app, teacher)
     with session_scope(_url(app)) as s:

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, func, or_, select, t
 from sqlalchemy.orm import Session
 
 from .models import (
+    AttendanceChange,
     AttendanceRecord,
     AttendanceSession,
     AttendanceStatus,
@@ -123,6 +124,7 @@ class SessionLine:
     source: RecordSource | None
     similarity: float | None
     enrolled: bool
+    note: str | None = None  # the latest change's note ("doctor's appointment", "Confirmed face 3 in room.jpg")
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,21 @@ class SessionReport:
         return Tally.of([line.status for line in self.lines])
 
 
+def latest_notes(db: Session, record_ids: list[int]) -> dict[int, str]:
+    """Each record's latest change note (the history keeps every one; a report shows the last word)."""
+    if not record_ids:
+        return {}
+    notes: dict[int, str] = {}
+    for record_id, note in db.execute(
+        select(AttendanceChange.record_id, AttendanceChange.note)
+        .where(AttendanceChange.record_id.in_(record_ids), AttendanceChange.note.is_not(None))
+        .order_by(AttendanceChange.changed_at, AttendanceChange.id)
+    ):
+        if note:
+            notes[record_id] = note  # later rows win
+    return notes
+
+
 def session_report(db: Session, att: AttendanceSession) -> SessionReport:
     """Who was present, absent, excused or not yet marked, and the faces nobody was matched to.
 
@@ -169,6 +186,7 @@ def session_report(db: Session, att: AttendanceSession) -> SessionReport:
         .where(or_(enrolled, AttendanceRecord.id.is_not(None)))
         .order_by(Student.name, Student.student_number)
     ).all()
+    notes = latest_notes(db, [rec.id for *_, rec in rows if rec is not None])
     lines = [
         SessionLine(
             student=StudentRef(sid, name, number),
@@ -176,6 +194,7 @@ def session_report(db: Session, att: AttendanceSession) -> SessionReport:
             source=rec.source if rec else None,
             similarity=rec.similarity if rec else None,
             enrolled=bool(is_enrolled),
+            note=notes.get(rec.id) if rec else None,
         )
         for sid, name, number, is_enrolled, rec in rows
     ]
@@ -349,6 +368,7 @@ class HistoryLine:
     source: RecordSource | None
     similarity: float | None
     updated_at: dt.datetime | None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +405,7 @@ def student_history(db: Session, student: Student, period: DateRange | None = No
         .where(or_(AttendanceRecord.id.is_not(None), AttendanceSession.course_id.in_(enrolled_courses)))
         .order_by(AttendanceSession.date.desc(), func.lower(Course.name), AttendanceSession.label)
     ).all()
+    notes = latest_notes(db, [rec.id for *_, rec in rows if rec is not None])
     return StudentHistory(
         student=StudentRef(student.id, student.name, student.student_number),
         period=period,
@@ -396,6 +417,7 @@ def student_history(db: Session, student: Student, period: DateRange | None = No
                 source=rec.source if rec else None,
                 similarity=rec.similarity if rec else None,
                 updated_at=rec.updated_at if rec else None,
+                note=notes.get(rec.id) if rec else None,
             )
             for sid, course_id, date, label, course_name, rec in rows
         ],

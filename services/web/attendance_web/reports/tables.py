@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from attendance_shared.models import AttendanceStatus
+from attendance_shared.models import AttendanceStatus, RecordSource
 from attendance_shared.reporting import (
     RATE_DEFINITION,
     CourseMatrix,
@@ -28,6 +28,8 @@ MARK_WORDS = {
     AttendanceStatus.EXCUSED: "excused",
     None: "not marked",
 }
+#: how a mark was made, in a teacher's words (RecordSource values are for machines)
+SOURCE_WORDS = {RecordSource.AUTO: "automatic", RecordSource.MANUAL: "by hand", None: ""}
 # The matrix cells as ready HTML (constant strings, no user data): 50,000 cells render in milliseconds.
 _CELL_HTML = {
     AttendanceStatus.PRESENT: '<td class="m present">P</td>',
@@ -108,8 +110,9 @@ def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
             line.student.name + ("" if line.enrolled else " (left the course)"),
             line.student.student_number,
             MARK_WORDS[line.status],
-            line.source.value if line.source else "",
+            SOURCE_WORDS[line.source],
             None if line.similarity is None else round(line.similarity, 3),
+            line.note or "",
         ]
         for line in r.lines
     ]
@@ -132,7 +135,7 @@ def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
             f"{len(r.unknown_faces)} unknown face(s), {r.faces_to_confirm} face(s) waiting for confirmation.",
         ],
         tables=[
-            Table("Students", ["Student", "Number", "Status", "Source", "Similarity"], rows),
+            Table("Students", ["Student", "Number", "Status", "How", "Similarity", "Note"], rows),
             Table(
                 "Unknown faces",
                 ["Photo", "Photo number", "Face number", "Box (x1, y1, x2, y2)", "Detection score"],
@@ -150,8 +153,9 @@ def student_document(h: StudentHistory) -> Document:
             line.course_name,
             line.session.label,
             MARK_WORDS[line.status],
-            line.source.value if line.source else "",
+            SOURCE_WORDS[line.source],
             None if line.similarity is None else round(line.similarity, 3),
+            line.note or "",
         ]
         for line in h.lines
     ]
@@ -164,7 +168,7 @@ def student_document(h: StudentHistory) -> Document:
             f"not marked {t.not_recorded}; rate {'—' if rate is None else f'{rate}%'}.",
             RATE_DEFINITION,
         ],
-        tables=[Table("Sessions", ["Date", "Course", "Label", "Status", "Source", "Similarity"], rows)],
+        tables=[Table("Sessions", ["Date", "Course", "Label", "Status", "How", "Similarity", "Note"], rows)],
     )
 
 
