@@ -331,6 +331,7 @@ def test_reject_a_match_keeps_present_when_another_face_supports_it(app, teacher
     teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
     rec = record(app, seeded, "Ann")
     assert rec.status == AttendanceStatus.PRESENT and rec.detected_face_id == other_id
+    assert rec.source == RecordSource.AUTO  # still from the photos, not "marked by hand"
     [change] = changes(app, seeded, "Ann")
     assert (change.from_status, change.to_status) == ("present", "present")
     assert "still present from another face" in change.note

@@ -207,7 +207,8 @@ def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, w
         if best is None:
             _write(db, record, previous, AttendanceStatus.ABSENT, teacher_id, f"{why}; no other face of {name}")
             return Outcome(f"{name} is no longer marked present.", record)
-        _write(db, record, previous, previous, teacher_id, f"{why}; still present from another face")
+        # The mark still comes from the photos (another face), so it stays automatic: only the history notes this.
+        _write(db, record, previous, previous, teacher_id, f"{why}; still present from another face", make_manual=False)
         return Outcome(f"{name} stays present (another face supports it).", record)
     to_status = previous or AttendanceStatus.ABSENT
     _write(db, record, previous, to_status, teacher_id, why)
