@@ -107,6 +107,14 @@ def test_teacher_journey(
         expect(row.locator(".badge.accepted")).to_be_visible()
     snap(page, "roster")
 
+    # 2b. A portrait's verdict shows up on the student's page by itself (portraits.js polls while one is pending):
+    # the group photo is refused with the number of faces it holds.
+    page.locator("tr").get_by_role("link", name=obama, exact=True).click()
+    page.locator("input[type=file][name=photos]").set_input_files(group_photo)
+    page.get_by_role("button", name="Upload portraits").click()
+    expect(page.locator("li.photo.rejected .reason")).to_contain_text(" faces in ", timeout=WORK_TIMEOUT_MS)
+    snap(page, "portrait-refused")
+
     # 3. Take attendance: one photo chosen, one dropped; live status per photo until recognition is done.
     page.get_by_role("link", name="My courses").click()
     page.get_by_role("link", name=f"Take attendance in {COURSE}").click()
