@@ -232,3 +232,50 @@ def test_two_jobs_on_one_session_at_once_leave_one_set_of_faces(engine, course):
     with session_scope(get_settings().sqlalchemy_url) as s:
         statuses = s.scalars(select(SessionPhoto.status).where(SessionPhoto.session_id == session_id)).all()
     assert statuses == [SessionPhotoStatus.DONE]
+
+
+def test_a_rerun_clicked_while_the_job_runs_leaves_the_photo_for_the_next_job(engine, course, monkeypatch):
+    """The click sets the photos back to queued while this job detects: this job's result (from the gallery as it
+    was before the click) must not mark the photo done, or the click's job would skip it."""
+    session_id = course["session"]
+    analyze = engine.analyze
+
+    def analyze_then_click(*args, **kwargs):
+        result = analyze(*args, **kwargs)
+        with session_scope(get_settings().sqlalchemy_url) as s:  # start_recognition, from the web, meanwhile
+            s.execute(update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(status="queued"))
+        return result
+
+    monkeypatch.setattr(engine, "analyze", analyze_then_click)
+    _run(engine, session_id)
+    monkeypatch.setattr(engine, "analyze", analyze)
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert s.scalars(select(SessionPhoto.status).where(SessionPhoto.session_id == session_id)).all() == [
+            SessionPhotoStatus.QUEUED
+        ]
+    assert _run(engine, session_id).startswith("1 photo(s)")  # the click's job does it again
+    assert session_counts(session_id)[2] == 1
+
+
+def test_verdicts_about_students_no_longer_there_are_not_carried(engine, course):
+    """A rejection whose student was deleted (candidate now empty) must not spread to whatever face is there;
+    an assignment to a student who left the course must not override the new match."""
+    from attendance_shared.models import Enrollment
+
+    session_id, obama, biden = course["session"], course["students"][OBAMA], course["students"][BIDEN]
+    _run(engine, session_id)
+    first = _faces(session_id)
+    _review(_face_of(first, biden).id, review=FaceReview.REJECTED, student_id=None, candidate_student_id=None)
+    _review(_face_of(first, obama).id, review=FaceReview.ASSIGNED, student_id=biden)
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        s.execute(
+            Enrollment.__table__.delete().where(
+                Enrollment.course_id == course["course"], Enrollment.student_id == biden
+            )
+        )
+        s.execute(update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(status="queued"))
+    _run(engine, session_id)
+    after = _faces(session_id)
+    assert [f for f in after if f.review == FaceReview.REJECTED] == []
+    assert all(f.student_id != biden for f in after)
+    assert _face_of(after, obama).review == FaceReview.NONE

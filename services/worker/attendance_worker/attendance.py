@@ -64,10 +64,29 @@ class SessionOutcome:
         return text
 
 
-def _stage(session: Session, photo: SessionPhoto, status: SessionPhotoStatus) -> None:
-    """Commit the photo's stage so the teacher's page shows it live."""
-    photo.status = status
+#: photos a job recognises: new or re-queued ones, and any a crashed job left mid-way
+WAITING = (
+    SessionPhotoStatus.QUEUED,
+    SessionPhotoStatus.PROCESSING,
+    SessionPhotoStatus.DETECTING,
+    SessionPhotoStatus.MATCHING,
+)
+
+
+def _stage(
+    session: Session, photo: SessionPhoto, to: SessionPhotoStatus, expected: tuple[SessionPhotoStatus, ...]
+) -> None:
+    """Move the photo to its next stage (committed, so the teacher's page shows it live), but only from the stage
+    this job left it in: a "Run recognition again" meanwhile set it back to queued, and it must stay so for the
+    job that click started (this job's result came from the gallery as it was before the click)."""
+    session.execute(
+        update(SessionPhoto)
+        .where(SessionPhoto.id == photo.id, SessionPhoto.status.in_(expected))
+        .values(status=to)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
+    session.expire(photo, ["status"])
 
 
 def recognise_photo(
@@ -82,9 +101,9 @@ def recognise_photo(
     """Detect, embed and match one photo; replace its detected faces; store the annotated image."""
     assert photo.storage_key is not None
     data = store.get(photo.storage_key)
-    _stage(session, photo, SessionPhotoStatus.DETECTING)
+    _stage(session, photo, SessionPhotoStatus.DETECTING, WAITING)
     analysis = engine.analyze(data, photo.original_filename)
-    _stage(session, photo, SessionPhotoStatus.MATCHING)
+    _stage(session, photo, SessionPhotoStatus.MATCHING, (SessionPhotoStatus.DETECTING,))
     decisions = engine.match(analysis.faces, gallery, outsiders)
     earlier = _earlier_faces(session, photo.id)
     session.execute(delete(DetectedFace).where(DetectedFace.session_photo_id == photo.id))
@@ -107,15 +126,15 @@ def recognise_photo(
         session.add(row)
         faces.append(row)
     session.flush()
-    _carry_over(session, earlier, faces)
+    _carry_over(session, earlier, faces, {int(sid) for sid in names})
     key = annotated_key(photo.storage_key)
     store.put(key, engine.annotate(analysis, decisions, names), "image/jpeg")
     photo.annotated_key = key
     photo.width, photo.height = int(analysis.width), int(analysis.height)
     photo.face_count = len(faces)
-    photo.status = SessionPhotoStatus.DONE
     photo.error = None
     photo.processed_at = utcnow()
+    _stage(session, photo, SessionPhotoStatus.DONE, (SessionPhotoStatus.MATCHING,))
     return faces
 
 
@@ -165,11 +184,13 @@ def _iou(a: list[float], b: list[float]) -> float:
 SAME_FACE_IOU = 0.5
 
 
-def _carry_over(session: Session, earlier: list[_EarlierFace], faces: list[DetectedFace]) -> None:
+def _carry_over(
+    session: Session, earlier: list[_EarlierFace], faces: list[DetectedFace], course_students: set[int]
+) -> None:
     """The teacher's verdicts on the previous run's faces hold for the faces found at the same place: a confirmed
-    or assigned face stays that student's, a rejected match stays rejected (while the new run proposes the same
-    student), and the gallery embedding and attendance records that pointed at the old face point at the new one
-    (a later "reject" can still take the face out of the gallery)."""
+    or assigned face stays that student's (while they are still in the course), a rejected match stays rejected
+    (while the new run proposes the same student), and the gallery embedding and attendance records that pointed
+    at the old face point at the new one (a later "reject" can still take the face out of the gallery)."""
     taken: set[int] = set()
     for old in earlier:
         overlaps = [(_iou(old.box, f.box), i) for i, f in enumerate(faces) if i not in taken]
@@ -178,11 +199,12 @@ def _carry_over(session: Session, earlier: list[_EarlierFace], faces: list[Detec
             continue
         taken.add(index)
         face = faces[index]
-        if old.review in (FaceReview.CONFIRMED, FaceReview.ASSIGNED) and old.student_id is not None:
+        if old.review in (FaceReview.CONFIRMED, FaceReview.ASSIGNED) and old.student_id in course_students:
             face.student_id, face.review = old.student_id, old.review
-        elif old.review == FaceReview.REJECTED and old.candidate_student_id in (
-            face.student_id,
-            face.candidate_student_id,
+        elif (
+            old.review == FaceReview.REJECTED
+            and old.candidate_student_id is not None  # the student was deleted since: nothing left to refuse
+            and old.candidate_student_id in (face.student_id, face.candidate_student_id)
         ):
             face.student_id, face.review = None, FaceReview.REJECTED
         if old.embedding_ids:
@@ -279,15 +301,6 @@ def process_session(
         if att is None:
             return None
         return _process_waiting_photos(session, store, engine, att, report)
-
-
-#: photos a job recognises: new or re-queued ones, and any a crashed job left mid-way
-WAITING = (
-    SessionPhotoStatus.QUEUED,
-    SessionPhotoStatus.PROCESSING,
-    SessionPhotoStatus.DETECTING,
-    SessionPhotoStatus.MATCHING,
-)
 
 
 def _process_waiting_photos(
