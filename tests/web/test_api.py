@@ -323,23 +323,18 @@ def test_create_session_reports_duplicates_and_reuses_the_session(teacher, api):
     assert [(e["code"], e["file"]) for e in retry["errors"]] == [("duplicate_photo", "a.jpg")]
 
 
-def test_create_session_with_a_taken_date_and_label_makes_a_new_session(app, teacher, api):
-    """Two lessons on one day with the same label: two sessions, and the answer says which label was used."""
+def test_create_session_with_the_same_date_and_label_adds_to_that_session(app, teacher, api):
+    """v1's rule: a script names its lesson by date and label, and may split its photos over requests."""
     course = teacher.create_course("Art")
     first = api.post_photos(course, [(_jpeg(), "a.jpg")], label="Period 3").get_json()
     r = api.post_photos(course, [(_jpeg((10, 200, 10)), "b.jpg")], label="Period 3")
     assert r.status_code == 202
     body = r.get_json()
     assert_matches(body, "SessionCreated")
-    assert body["session"]["id"] != first["session"]["id"] and body["session"]["label"] == "Period 3 (2)"
-    assert body["session"]["photo_count"] == 1
-    assert body["message"].startswith(
-        'A session on 2026-11-24 labelled "Period 3" already existed, so this one was saved as "Period 3 (2)".'
-    )
-    assert "session_id" in body["message"]
-    with _db(app) as s:
-        photos = s.scalars(select(SessionPhoto).where(SessionPhoto.session_id == first["session"]["id"])).all()
-        assert [p.original_filename for p in photos] == ["a.jpg"]
+    assert body["session"]["id"] == first["session"]["id"] and body["session"]["label"] == "Period 3"
+    assert body["session"]["photo_count"] == 2
+    other = api.post_photos(course, [(_jpeg((200, 10, 10)), "c.jpg")], label="Period 4").get_json()
+    assert other["session"]["id"] != first["session"]["id"]
 
 
 @pytest.mark.parametrize(("value", "status", "code"), [("abc", 400, "invalid_session_id"), ("other", 404, "not_found")])

@@ -251,12 +251,10 @@ PATHS: dict[str, Any] = {
             "operationId": "createSession",
             "summary": "Take attendance from classroom photos",
             "description": (
-                "Creates a new session, stores the photos and queues recognition. Poll `poll_url` until the "
-                "job is done, then GET the session. A new session never merges into an existing one: when the "
-                "course already has a session with this date and label, the new one gets the next free label "
-                "(`Period 3 (2)`, or `2` for no label), returned in `session.label` and explained in `message`. "
-                "To add photos to an existing session, send its id as `session_id` (then `date` and `label` "
-                "are not used)."
+                "Creates the session (or adds to the existing one with the same date and label), stores the "
+                "photos and queues recognition. Poll `poll_url` until the job is done, then GET the session. "
+                "To add photos to a session by its id instead, send `session_id` (then `date` and `label` are "
+                "not used)."
             ),
             "parameters": [COURSE_ID],
             "requestBody": {

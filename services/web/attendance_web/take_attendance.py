@@ -148,6 +148,24 @@ def new_session(
     raise AssertionError("unreachable: _free_labels never ends")  # pragma: no cover
 
 
+def session_for(course_id: int, date: dt.date, label: str) -> tuple[AttendanceSession, bool]:
+    """The API's rule (v1, unchanged): the session with this date and label, made when missing; a script that
+    splits one lesson's photos over several requests names it the same way each time. The flag says whether
+    this request made it. Two requests at once: the UNIQUE constraint decides, the loser finds the winner's."""
+    label = label.strip()
+    stmt = select(AttendanceSession).where(
+        AttendanceSession.course_id == course_id, AttendanceSession.date == date, AttendanceSession.label == label
+    )
+    for _ in range(2):
+        existing = db().scalar(stmt)
+        if existing is not None:
+            return existing, False
+        created = _insert_session(course_id, date, label)
+        if created is not None:
+            return created, True
+    raise RuntimeError("attendance session vanished during session_for")  # pragma: no cover
+
+
 def label_notice(session: AttendanceSession, requested: str) -> str | None:
     """What to tell the teacher when new_session had to choose another label; None when it did not."""
     requested = requested.strip()

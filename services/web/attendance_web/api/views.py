@@ -15,7 +15,7 @@ from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..openapi import openapi_spec
 from ..ownership import owned_course, owned_job, owned_session
-from ..take_attendance import StoreUnavailable, check_each, label_notice, new_session, store_photos
+from ..take_attendance import StoreUnavailable, check_each, session_for, store_photos
 from . import bp
 from .errors import ApiError
 from .reports import course_report
@@ -96,8 +96,9 @@ def _target_session(course_id: int, value: str) -> AttendanceSession:
 def create_session(course_id: int) -> ResponseReturnValue:
     """Store the photos and enqueue recognition; answer 202 with the job to poll.
 
-    Without `session_id` a new session is always made (another label when the date and label are
-    taken; the message says so). With it, the photos are added to that session."""
+    The session is the one with this date and label (made when missing), as in v1, or the one `session_id`
+    names. (The browser's form makes a new session each time instead: a person forgets the label; a script
+    names its lesson.)"""
     course = owned_course(course_id)
     target_id = request.form.get("session_id", "").strip()
     target = _target_session(course.id, target_id) if target_id else None
@@ -118,13 +119,10 @@ def create_session(course_id: int) -> ResponseReturnValue:
             "None of the photos could be used; see details.",
             [problem_json(p) for p in problems],
         )
-    notice, fresh = None, False
+    fresh = False
     if target is None:
         assert date is not None
-        target, fresh = new_session(course.id, date, label, good)
-        notice = label_notice(target, label)
-        if notice:
-            notice += " To add photos to an existing session, send its id as 'session_id'."
+        target, fresh = session_for(course.id, date, label)
     try:
         intake = store_photos(course.teacher_id, target, good, fresh=fresh)
     except StoreUnavailable:
@@ -140,12 +138,13 @@ def create_session(course_id: int) -> ResponseReturnValue:
         if queued
         else "The photos are saved; recognition will start as soon as the worker is reachable."
     )
+
     body = {
         "session": session_summary_json(session),
         "job": job_json(job),
         "poll_url": url_for("api.job", job_id=job.id),
         "errors": errors,
-        "message": f"{notice} {message}" if notice else message,
+        "message": message,
     }
     response = _json(body, 202)
     response.headers["Location"] = body["poll_url"]
