@@ -97,7 +97,7 @@ def test_log_lines_redact_secrets_in_messages_urls_and_tracebacks(monkeypatch):
     from attendance_shared.logs import json_handler
 
     monkeypatch.setenv("SECRET_KEY", "test-secret-key-of-some-length")
-    monkeypatch.setenv("DATABASE_URL", "postgres://attendance:pa%24%24word-9f@db.example:5432/attendance")
+    monkeypatch.setenv("DATABASE_URL", "postgres://attendance:pa%24%24word-9f-rds@db.example:5432/attendance")
     stream = io.StringIO()
     handler = json_handler("worker", stream)  # reads the environment when made, as at process start
     logger = logging.getLogger("attendance.test.redaction")
@@ -105,14 +105,22 @@ def test_log_lines_redact_secrets_in_messages_urls_and_tracebacks(monkeypatch):
     try:
         logger.warning("signing with %s", "test-secret-key-of-some-length")
         try:  # the driver's own spelling of the URL, inside an exception
-            raise ConnectionError("postgresql+psycopg2://attendance:pa$$word-9f@db.example:5432/attendance refused")
+            raise ConnectionError("postgresql+psycopg2://attendance:pa$$word-9f-rds@db.example:5432/attendance refused")
         except ConnectionError:
             logger.exception("database down")
     finally:
         logger.removeHandler(handler)
     out = stream.getvalue()
-    assert "test-secret-key-of-some-length" not in out and "pa$$word-9f" not in out and "pa%24%24word-9f" not in out
+    assert "test-secret-key-of-some-length" not in out and "pa$$word" not in out and "pa%24%24word" not in out
     assert out.count("[redacted]") >= 2 and "Traceback" in out and "db.example" in out
+
+
+def test_a_short_everyday_url_password_does_not_blank_out_words():
+    from attendance_shared.logs import secret_values
+
+    compose = {"DATABASE_URL": "postgresql://attendance:attendance@db:5432/attendance"}
+    assert "attendance" not in secret_values(compose)
+    assert "Xk2v9QpLm4Rt7w" in secret_values({"REDIS_URL": "rediss://:Xk2v9QpLm4Rt7w@cache:6379/0"})
 
 
 def test_metrics_endpoint(client, teacher):

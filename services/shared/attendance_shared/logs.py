@@ -18,6 +18,7 @@ job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", de
 
 # Never let a secret reach a log line, whatever a library decides to print.
 _SECRET_ENV = ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN")
+MIN_URL_PASSWORD = 12
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -32,8 +33,11 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
             continue
         if len(value) >= 8:
             found.add(value)
-        password = urlsplit(value).password if "://" in value else None
-        if password and len(password) >= 6:
+        parts = urlsplit(value) if "://" in value else None
+        password = parts.password if parts else None
+        # A short or everyday password (compose's default "attendance", which is also the user and the database
+        # name) would blank out ordinary words such as logger names; a real one is long and random.
+        if parts and password and len(password) >= MIN_URL_PASSWORD and password not in (parts.username, parts.path.lstrip("/")):
             found.update({password, unquote(password)})
     found |= {json.dumps(v)[1:-1] for v in found}
     return sorted(found, key=len, reverse=True)
