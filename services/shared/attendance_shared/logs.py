@@ -37,7 +37,8 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
         password = parts.password if parts else None
         # A short or everyday password (compose's default "attendance", which is also the user and the database
         # name) would blank out ordinary words such as logger names; a real one is long and random.
-        if parts and password and len(password) >= MIN_URL_PASSWORD and password not in (parts.username, parts.path.lstrip("/")):
+        everyday = parts is not None and password in (parts.username, parts.path.lstrip("/"))
+        if password and len(password) >= MIN_URL_PASSWORD and not everyday:
             found.update({password, unquote(password)})
     found |= {json.dumps(v)[1:-1] for v in found}
     return sorted(found, key=len, reverse=True)
