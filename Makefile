@@ -26,7 +26,8 @@ models: install
 
 # The insightface-format pack the tests run that path with (tools/insightface_test_pack.py); never the product's.
 test-pack: models
-	$(PY) tools/insightface_test_pack.py --default $(MODEL_PACK) --out models/insightface-test
+	$(PY) -m attendance_worker.model_build --out models/default
+	$(PY) tools/insightface_test_pack.py --default models/default --out models/insightface-test
 
 migrate: install
 	$(PY) -m attendance_shared.migrate upgrade

