@@ -233,6 +233,9 @@ def _signs_in(app, email: str, password: str) -> bool:
 
 
 def test_a_teacher_changes_their_password_with_the_current_one(app, teacher):
+    elsewhere = app.test_client()  # the same teacher signed in on another computer
+    assert elsewhere.post("/login", data={"email": teacher.email, "password": teacher.password}).status_code == 302
+    assert elsewhere.get("/settings").status_code == 200
     form = {"current_password": "not my password", "new_password": "a new long password", "repeat": "another one!"}
     r = teacher.client.post("/settings/password", data=form)
     assert r.status_code == 400 and "The passwords differ." in r.get_data(as_text=True)
@@ -246,9 +249,10 @@ def test_a_teacher_changes_their_password_with_the_current_one(app, teacher):
     form["current_password"] = teacher.password
     r = teacher.client.post("/settings/password", data=form)
     assert r.status_code == 303
-    assert "Your password is changed" in teacher.client.get(r.location).get_data(as_text=True)
+    assert "Your password is changed" in teacher.client.get(r.location).get_data(as_text=True)  # still signed in
     assert _signs_in(app, teacher.email, "a new long password")
     assert not _signs_in(app, teacher.email, teacher.password)
+    assert elsewhere.get("/settings").status_code == 302  # signed out there
     with _db(app) as s:
         actions = s.scalars(
             select(AuditEvent.action)

@@ -68,7 +68,8 @@ def _close_db(_exc: BaseException | None) -> None:
 
 @login_manager.user_loader
 def _load_teacher(user_id: str) -> object | None:
-    from .auth.user import TeacherUser
+    from .auth.user import TeacherUser, login_id_matches
 
-    teacher = db().get(Teacher, int(user_id)) if user_id.isdigit() else None
-    return TeacherUser(teacher) if teacher else None
+    raw_id, _, fingerprint = user_id.partition(":")
+    teacher = db().get(Teacher, int(raw_id)) if raw_id.isdigit() else None
+    return TeacherUser(teacher) if teacher is not None and login_id_matches(teacher, fingerprint) else None

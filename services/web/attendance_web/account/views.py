@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required
+from flask_login import login_required, login_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,7 +12,7 @@ from attendance_shared.models import ApiToken, Teacher, utcnow
 
 from ..api.tokens import create_token
 from ..audit import audit
-from ..auth.user import current_teacher_id
+from ..auth.user import TeacherUser, current_teacher_id
 from ..extensions import db
 from . import bp
 from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm
@@ -138,5 +138,6 @@ def change_password() -> ResponseReturnValue:
     teacher.password_hash = generate_password_hash(form.new_password.data)
     audit("password_changed", teacher.id)
     db().commit()
-    flash("Your password is changed. Use the new one next time you sign in.", "success")
+    login_user(TeacherUser(teacher))  # this browser stays signed in; every other one is signed out
+    flash("Your password is changed. Other browsers signed in to your account are signed out.", "success")
     return redirect(url_for("account.settings"), 303)

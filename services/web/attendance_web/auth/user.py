@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask_login import UserMixin, current_user
 
 from attendance_shared.models import Teacher
@@ -15,7 +18,18 @@ class TeacherUser(UserMixin):
         self.email = teacher.email
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id in the session and remember-me cookies carries a fingerprint of the password hash: a new
+        password (Settings, or the administrator's reset) signs out every other browser."""
+        return f"{self.id}:{password_fingerprint(self.teacher)}"
+
+
+def password_fingerprint(teacher: Teacher) -> str:
+    return hashlib.sha256(teacher.password_hash.encode()).hexdigest()[:16]
+
+
+def login_id_matches(teacher: Teacher, fingerprint: str) -> bool:
+    """True when a cookie's fingerprint still matches the teacher's password."""
+    return hmac.compare_digest(fingerprint, password_fingerprint(teacher))
 
 
 def current_teacher_id() -> int:
