@@ -138,3 +138,15 @@ def test_unconfirmed_roster_uploads_are_dropped_after_a_day():
     with session_scope(get_settings().sqlalchemy_url) as s:
         assert s.get(RosterImport, stale_id).state == "expired"
         assert s.get(RosterImport, fresh_id).state == "preview"
+
+
+def test_a_second_delivery_does_not_replace_the_first_ones_summary():
+    from attendance_worker import job_state
+
+    ids = seed_course({}, [("room.jpg", b"x")])
+    assert job_state.begin(ids["job"]) is not None
+    assert job_state.begin(ids["job"]) is not None  # delivered again while the first copy runs (concurrency 2)
+    job_state.finish(ids["job"], "1 photo(s), 30 face(s): 28 present")
+    job_state.finish(ids["job"], "No new photos to recognise; the attendance list is up to date.")
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert s.get(Job, ids["job"]).message == "1 photo(s), 30 face(s): 28 present"

@@ -279,3 +279,13 @@ def test_verdicts_about_students_no_longer_there_are_not_carried(engine, course)
     assert [f for f in after if f.review == FaceReview.REJECTED] == []
     assert all(f.student_id != biden for f in after)
     assert _face_of(after, obama).review == FaceReview.NONE
+
+
+def test_a_photo_purged_before_its_turn_is_failed_in_words(engine, course):
+    session_id = course["session"]
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        s.execute(update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(storage_key=None))
+    _run(engine, session_id)
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        photo = s.scalar(select(SessionPhoto).where(SessionPhoto.session_id == session_id))
+        assert photo.status == SessionPhotoStatus.FAILED and "retention period" in photo.error

@@ -307,6 +307,9 @@ def _process_waiting_photos(
     session: Session, store: PhotoStore, engine: Engine, att: AttendanceSession, report: Progress
 ) -> SessionOutcome:
     outcome = SessionOutcome()
+    for gone in (p for p in att.photos if not p.storage_key and p.status in WAITING):
+        gone.status = SessionPhotoStatus.FAILED  # purged by the retention period before its turn came
+        gone.error = "This photo was deleted (retention period) before it could be recognised."
     photos = [p for p in att.photos if p.storage_key and p.status in WAITING]
     if reembed_course(session, store, engine, att.course_id):
         report(3, "Updated the class's portraits for the current face model")

@@ -64,10 +64,12 @@ def progress(job_id: str, percent: int, message: str | None = None) -> None:
 
 
 def finish(job_id: str, message: str | None = None) -> None:
+    """Succeeded, with its summary; a second delivery that ran alongside (and found the work done) does not
+    replace the first one's summary."""
     with session_scope(_url()) as s:
         s.execute(
             update(Job)
-            .where(Job.id == job_id)
+            .where(Job.id == job_id, Job.state != JobState.SUCCEEDED)
             .values(state=JobState.SUCCEEDED, progress=100, message=message, error=None, finished_at=utcnow())
         )
 
