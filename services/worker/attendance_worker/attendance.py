@@ -47,21 +47,25 @@ class SessionOutcome:
     photos: int = 0
     failed_photos: int = 0
     faces: int = 0
-    present: int = 0
+    present: int = 0  # faces named confidently
     confirm: int = 0
     unknown: int = 0
+    students_present: int = 0  # students marked present in the session after this job (any photo, any source)
+    students: int = 0
 
     def summary(self) -> str:
+        """What the teacher reads first is the list: students present; then what this job did with faces."""
+        text = f"{self.students_present} of {self.students} students present"
         if not self.photos:  # a job after another that took this one's photos too
-            return "No new photos to recognise; the attendance list is up to date."
-        text = f"{self.photos} photo(s), {self.faces} face(s): {self.present} present"
+            return text + "; no new photos to recognise."
+        text += f". Recognised {self.photos} photo(s), {self.faces} face(s): {self.present} named"
         if self.confirm:
             text += f", {self.confirm} to confirm"
         if self.unknown:
             text += f", {self.unknown} unknown"
         if self.failed_photos:
             text += f"; {self.failed_photos} photo(s) could not be read"
-        return text
+        return text + "."
 
 
 #: photos a job recognises: new or re-queued ones, and any a crashed job left mid-way
@@ -339,4 +343,15 @@ def _process_waiting_photos(
         report(5 + int(90 * done / max(len(photos), 1)), f"Photo {done} of {len(photos)} done")
     merge_records(session, att)
     session.commit()
+    course_students = [s.id for s in att.course.students]
+    outcome.students = len(course_students)
+    outcome.students_present = len(
+        session.scalars(
+            select(AttendanceRecord.id).where(
+                AttendanceRecord.session_id == att.id,
+                AttendanceRecord.student_id.in_(course_students),
+                AttendanceRecord.status == AttendanceStatus.PRESENT,
+            )
+        ).all()
+    )
     return outcome
