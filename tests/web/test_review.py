@@ -255,6 +255,14 @@ def test_the_teachers_note_reaches_the_reports(app, teacher, seeded):
     assert "Dentist" in teacher.client.get(f"/reports/students/{ben}").get_data(as_text=True)
 
 
+def test_the_report_counts_unknown_faces_as_the_review_page_does(app, teacher, seeded):
+    """A rejected match is nobody's face now: "unknown" on the review page and in the session report alike."""
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/reject")
+    page = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    report = teacher.client.get(f"/reports/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "2 unknown faces" in page and "Unknown faces (2)" in report
+
+
 def test_page_escapes_names(app, teacher):
     seeded = seed_session(app, teacher)
     with session_scope(_url(app)) as s:

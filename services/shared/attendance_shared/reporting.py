@@ -209,6 +209,8 @@ def session_report(db: Session, att: AttendanceSession) -> SessionReport:
                     DetectedFace.student_id.is_(None),
                     DetectedFace.review != FaceReview.ASSIGNED,
                 ),
+                # a match the teacher rejected is nobody's face now: the review page counts it as unknown too
+                and_(DetectedFace.review == FaceReview.REJECTED, DetectedFace.student_id.is_(None)),
                 and_(DetectedFace.decision == FaceDecision.CONFIRM, DetectedFace.review == FaceReview.NONE),
             )
         )
@@ -217,14 +219,16 @@ def session_report(db: Session, att: AttendanceSession) -> SessionReport:
     unknown = [
         UnknownFace(f.id, f.session_photo_id, filename, list(f.box or []), f.detection_score)
         for f, filename in faces
-        if f.decision == FaceDecision.UNKNOWN
+        if f.decision == FaceDecision.UNKNOWN or f.review == FaceReview.REJECTED
     ]
     return SessionReport(
         session=SessionRef(att.id, att.course_id, att.date, att.label or ""),
         course_name=course_name,
         lines=lines,
         unknown_faces=unknown,
-        faces_to_confirm=sum(1 for f, _ in faces if f.decision == FaceDecision.CONFIRM),
+        faces_to_confirm=sum(
+            1 for f, _ in faces if f.decision == FaceDecision.CONFIRM and f.review == FaceReview.NONE
+        ),
     )
 
 
