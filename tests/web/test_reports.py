@@ -524,3 +524,14 @@ def test_course_matrix_500_x_100_uses_three_queries_and_the_index(big_course):
     print("\nrecords query plan (500 x 100 course among another course's 100,000 marks):\n" + plan)
     assert "uq_attendance_records_session_student" in plan, plan
     assert "Seq Scan on attendance_records" not in plan, plan
+
+
+def test_pdf_headings_tell_same_day_sessions_apart_and_numbers_keep_their_decimals():
+    from attendance_shared.reporting import SessionRef
+    from attendance_web.exports import _number
+    from attendance_web.reports.tables import _short_headings
+
+    day, other = dt.date(2026, 11, 25), dt.date(2026, 11, 26)
+    sessions = [SessionRef(1, 1, day, ""), SessionRef(2, 1, day, "2"), SessionRef(3, 1, other, "Lab")]
+    assert _short_headings(sessions) == ["25 Nov -", "25 Nov 2", "26 Nov"]
+    assert [_number(0.868), _number(87.5), _number(100.0), _number(3)] == ["0.868", "87.5", "100", "3"]

@@ -213,7 +213,8 @@ class _Pdf:
 
 
 def _number(value: int | float) -> str:
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
+    """0.868 stays 0.868 (a similarity), 87.5 stays 87.5 (a rate): up to three decimals, no trailing zeros."""
+    return f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 
 def _chunks(table: Table) -> list[tuple[list[str], list[list[Cell]]]]:

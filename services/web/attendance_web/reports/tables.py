@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from markupsafe import Markup
 
 from attendance_shared.models import AttendanceStatus, RecordSource
@@ -9,6 +11,7 @@ from attendance_shared.reporting import (
     RATE_DEFINITION,
     CourseMatrix,
     DateRange,
+    SessionRef,
     SessionReport,
     StudentHistory,
 )
@@ -90,7 +93,7 @@ def course_document(m: CourseMatrix) -> Document:
                 pdf_header=[
                     *header[:2],
                     *["Pres.", "Abs.", "Exc.", "Rate %", "Below"],
-                    *[s.date.strftime("%d %b") for s in m.sessions],
+                    *_short_headings(m.sessions),
                 ],
             ),
             Table(
@@ -100,6 +103,12 @@ def course_document(m: CourseMatrix) -> Document:
             ),
         ],
     )
+
+
+def _short_headings(sessions: list[SessionRef]) -> list[str]:
+    """ "25 Nov" for the PDF's narrow columns, with the label where two sessions share a day ("25 Nov P3")."""
+    per_day = Counter(s.date for s in sessions)
+    return [s.date.strftime("%d %b") + (f" {s.label or '-'}" if per_day[s.date] > 1 else "") for s in sessions]
 
 
 def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
