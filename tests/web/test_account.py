@@ -242,6 +242,9 @@ def test_a_teacher_changes_their_password_with_the_current_one(app, teacher):
     form["repeat"] = form["new_password"]
     r = teacher.client.post("/settings/password", data=form)
     assert r.status_code == 400 and "That is not your current password." in r.get_data(as_text=True)
+    same = {"current_password": teacher.password, "new_password": teacher.password, "repeat": teacher.password}
+    r = teacher.client.post("/settings/password", data=same)
+    assert r.status_code == 400 and "Choose a password different from the current one." in r.get_data(as_text=True)
     r = teacher.client.post("/settings/password", data={**form, "new_password": "short", "repeat": "short"})
     assert r.status_code == 400 and "Use at least 10 characters." in r.get_data(as_text=True)
     assert _signs_in(app, teacher.email, teacher.password)

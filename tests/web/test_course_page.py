@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import PhotoStatus, StudentPhoto
+from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
 from attendance_shared.settings import get_settings
 
 
@@ -32,3 +32,7 @@ def test_the_roster_says_who_cannot_be_recognised(teacher):
     assert "none usable: cannot be recognised" in rows["Ben"] and "1 refused" in rows["Ben"]
     assert "being checked" in rows["Cat"]
     assert '<div class="table-wrap">' in html
+    with session_scope(get_settings().sqlalchemy_url) as s:  # a face the teacher assigned to Ben taught the gallery
+        s.add(FaceEmbedding(student_id=ben, model_id="m", dim=2, vector=b"\0" * 8))
+    html = teacher.client.get(f"/courses/{course}").get_data(as_text=True)
+    assert "none, but faces you named teach recognition" in html[html.index(">Ben</a>") :][:700]

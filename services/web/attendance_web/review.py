@@ -269,5 +269,5 @@ def assign_face(db: Session, face: DetectedFace, student_id: int, teacher_id: in
     record.similarity = face.similarity if face.candidate_student_id == student_id else None
     _write(db, record, previous, AttendanceStatus.PRESENT, teacher_id, f"Assigned {face_label(face)}")
     learned = add_to_gallery(db, face, student_id)
-    suffix = "" if learned else " (this face was too small to learn from)"
+    suffix = "; this face now also helps recognise them" if learned else " (this face was too small to learn from)"
     return Outcome(f"{name} is marked present{suffix}.", record)

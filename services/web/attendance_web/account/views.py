@@ -135,6 +135,9 @@ def change_password() -> ResponseReturnValue:
         db().commit()
         form.current_password.errors = ["That is not your current password."]
         return _render(password_form=form, status=400)
+    if form.new_password.data == form.current_password.data:
+        form.new_password.errors = ["Choose a password different from the current one."]
+        return _render(password_form=form, status=400)
     teacher.password_hash = generate_password_hash(form.new_password.data)
     audit("password_changed", teacher.id)
     db().commit()

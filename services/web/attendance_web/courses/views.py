@@ -51,9 +51,12 @@ def create() -> ResponseReturnValue:
 
 def course_page(course: Course, *, student_form: StudentForm | None = None) -> str:
     """The course page; with `student_form`, the "Add a student" form as sent, showing its errors."""
+    from ..sessions.review_page import recognisable
+
     return render_template(
         "courses/show.html",
         course=course,
+        recognisable=recognisable(s.id for s in course.students),
         student_form=student_form or StudentForm(formdata=None),
         session_form=SessionForm(formdata=None),
         course_form=CourseForm(obj=course, formdata=None),

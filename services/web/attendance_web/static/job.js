@@ -11,7 +11,9 @@
     document.getElementById("job-progress").value = data.progress;
     document.getElementById("job-message").textContent = data.message || "";
     document.getElementById("job-error").textContent = data.error || "";
-    if (data.done && data.state === "succeeded" && data.result_url && box.getAttribute("data-forward") === "1") {
+    // A message shown above (e.g. "saved as Period 3 (2)") stays readable: then only the link is offered.
+    var told = document.querySelector(".flashes .flash");
+    if (!told && data.done && data.state === "succeeded" && data.result_url && box.getAttribute("data-forward") === "1") {
       setTimeout(function () { window.location.assign(data.result_url); }, 800);
     }
   }
