@@ -190,6 +190,7 @@
       input.disabled = true;
     });
     if (notice && body.notice) { notice.textContent = body.notice; notice.hidden = false; }
+    if (submit) { submit.textContent = "Upload and add to this session"; }  // say where more photos go
   }
 
   function postJson(url) {
