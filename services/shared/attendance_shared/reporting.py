@@ -226,9 +226,7 @@ def session_report(db: Session, att: AttendanceSession) -> SessionReport:
         course_name=course_name,
         lines=lines,
         unknown_faces=unknown,
-        faces_to_confirm=sum(
-            1 for f, _ in faces if f.decision == FaceDecision.CONFIRM and f.review == FaceReview.NONE
-        ),
+        faces_to_confirm=sum(1 for f, _ in faces if f.decision == FaceDecision.CONFIRM and f.review == FaceReview.NONE),
     )
 
 
