@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from attendance_shared.db import session_scope
@@ -253,6 +254,13 @@ def test_the_teachers_note_reaches_the_reports(app, teacher, seeded):
     assert ben_row[header.index("Note")] == "Dentist"
     assert "Dentist" in teacher.client.get(f"/reports/sessions/{seeded.session_id}").get_data(as_text=True)
     assert "Dentist" in teacher.client.get(f"/reports/students/{ben}").get_data(as_text=True)
+    long_note = "Arrived ten minutes late after the school bus broke down near the station; no need to call home"
+    teacher.client.post(
+        f"/sessions/{seeded.session_id}/students/{ben}/mark", data={"status": "present", "note": long_note}
+    )
+    pdf = teacher.client.get(f"/reports/sessions/{seeded.session_id}/export?format=pdf").data
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "no need to call home" in text  # wrapped in its cell, not cut
 
 
 def test_the_report_counts_unknown_faces_as_the_review_page_does(app, teacher, seeded):

@@ -29,6 +29,7 @@ FONT_CANDIDATES = (
     Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
 )
 CELL_PADDING = 1.0  # mm, each side of a PDF table cell
+MAX_CELL_LINES = 4  # a long note wraps in its cell up to this many lines
 PDF_COLUMNS_PER_PAGE = 18  # a wide table (a course's sessions) continues on further pages
 _XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
@@ -201,6 +202,26 @@ class _Pdf:
             text = text[:-1]
         return text + "..."
 
+    def wrap(self, text: str, width: float, max_lines: int = MAX_CELL_LINES) -> list[str]:
+        """Lines of at most `width` (word by word; the last one cut with an ellipsis): a teacher's note is read
+        whole, not as "Arrived 10 minutes late;...". One line, unmeasured, when it fits."""
+        if self.fit(text, width) == text:
+            return [text] if text else []
+        room = width - 2 * CELL_PADDING
+        lines: list[str] = []
+        line = ""
+        for word in text.split():
+            candidate = f"{line} {word}" if line else word
+            if self.pdf.get_string_width(candidate) <= room or not line:
+                line = candidate
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+        if len(lines) > max_lines:
+            lines = [*lines[: max_lines - 1], " ".join(lines[max_lines - 1 :])]
+        return [self.fit(part, width) for part in lines]
+
     def text(self, value: Cell) -> str:
         """The value as text the font can draw: characters it has no glyph for become '?'."""
         if value is None:
@@ -274,15 +295,19 @@ def _draw_table(out: _Pdf, header: list[str], rows: list[list[Cell]], key_column
         xs.append(xs[-1] + width)
     baseline = line_h * 0.75
 
-    def draw(cells: Sequence[Cell], style: str) -> None:
+    def layout(cells: Sequence[Cell], style: str) -> list[list[str]]:
+        pdf.set_font(out.family, style, size)
+        return [out.wrap(out.text(value), width) for width, value in zip(widths, cells, strict=False)]
+
+    def draw(lines: list[list[str]], style: str) -> None:
         pdf.set_font(out.family, style, size)
         y = pdf.get_y()
-        for x, width, value in zip(xs, widths, cells, strict=False):
-            text = out.fit(out.text(value), width)
-            if text:
-                pdf.text(x + CELL_PADDING, y + baseline, text)
-        pdf.line(xs[0], y + line_h, xs[-1], y + line_h)
-        pdf.set_y(y + line_h)
+        for x, cell in zip(xs, lines, strict=False):
+            for n, text in enumerate(cell):
+                pdf.text(x + CELL_PADDING, y + baseline + n * line_h, text)
+        height = line_h * max([1, *(len(cell) for cell in lines)])
+        pdf.line(xs[0], y + height, xs[-1], y + height)
+        pdf.set_y(y + height)
 
     def grid(top: float) -> None:
         pdf.line(xs[0], top, xs[-1], top)
@@ -292,14 +317,16 @@ def _draw_table(out: _Pdf, header: list[str], rows: list[list[Cell]], key_column
     pdf.set_draw_color(150)
     pdf.set_line_width(0.15)
     top = pdf.get_y()
-    draw(header, "B")
+    head = layout(header, "B")
+    draw(head, "B")
     for row in rows:
-        if pdf.get_y() + line_h > pdf.page_break_trigger:
+        cells = layout(row, "")
+        if pdf.get_y() + line_h * max([1, *(len(cell) for cell in cells)]) > pdf.page_break_trigger:
             grid(top)
             pdf.add_page()
             top = pdf.get_y()
-            draw(header, "B")
-        draw(row, "")
+            draw(head, "B")
+        draw(cells, "")
     grid(top)
 
 
