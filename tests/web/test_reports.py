@@ -535,3 +535,12 @@ def test_pdf_headings_tell_same_day_sessions_apart_and_numbers_keep_their_decima
     sessions = [SessionRef(1, 1, day, ""), SessionRef(2, 1, day, "2"), SessionRef(3, 1, other, "Lab")]
     assert _short_headings(sessions) == ["25 Nov -", "25 Nov 2", "26 Nov"]
     assert [_number(0.868), _number(87.5), _number(100.0), _number(3)] == ["0.868", "87.5", "100", "3"]
+
+
+def test_the_chart_axis_does_not_repeat_a_date():
+    from attendance_shared.reporting import SessionRef, SessionTotals, Tally
+    from attendance_web.reports.chart import _tick_text
+
+    day = dt.date(2026, 11, 25)
+    totals = [SessionTotals(SessionRef(i, 1, day, label), Tally()) for i, label in enumerate(("", "2", "Lab"))]
+    assert [_tick_text(totals, i) for i in range(3)] == ["2026-11-25", "· 2", "· Lab"]

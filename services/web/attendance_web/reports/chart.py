@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from attendance_shared.reporting import CourseMatrix
+from attendance_shared.reporting import CourseMatrix, SessionTotals
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 36
@@ -75,7 +75,7 @@ def attendance_chart(matrix: CourseMatrix) -> Chart | None:
         )
     every = max(1, -(-len(matrix.totals) // MAX_DATE_LABELS))
     x_ticks = [
-        Tick(round(LEFT + (i + 0.5) * step, 2), t.session.date.isoformat())
+        Tick(round(LEFT + (i + 0.5) * step, 2), _tick_text(matrix.totals, i))
         for i, t in enumerate(matrix.totals)
         if i % every == 0
     ]
@@ -114,3 +114,11 @@ def _describe(matrix: CourseMatrix) -> str:
         " The same figures are in the table after the chart."
     )
     return text
+
+
+def _tick_text(totals: list[SessionTotals], i: int) -> str:
+    """The date; a later session of the same day shows its label instead ("· 2"), so the axis does not repeat."""
+    session = totals[i].session
+    if i and totals[i - 1].session.date == session.date:
+        return f"· {session.label or '?'}"
+    return session.date.isoformat()
