@@ -176,3 +176,15 @@ def test_production_serves_metrics_only_with_its_token(monkeypatch):
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-for-the-monitoring"})
     assert ok.status_code == 200 and b"attendance_http_requests_total" in ok.data
+
+
+def test_password_changes_are_rate_limited_per_account(monkeypatch):
+    """A session left open must not be a way to guess the current password."""
+    client = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ACCOUNT="2 per minute").test_client()
+    email = f"limit-{uuid.uuid4().hex[:8]}@school.example.org"
+    form = {"name": "T", "email": email, "password": "correct horse battery", "confirm": "correct horse battery"}
+    assert client.post("/signup", data=form).status_code == 302
+    new = "a new long password"
+    guess = {"current_password": "guess number one", "new_password": new, "repeat": new}
+    codes = [client.post("/settings/password", data=guess).status_code for _ in range(3)]
+    assert codes == [400, 400, 429]

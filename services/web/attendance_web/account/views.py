@@ -13,7 +13,8 @@ from attendance_shared.models import ApiToken, Teacher, utcnow
 from ..api.tokens import create_token
 from ..audit import audit
 from ..auth.user import TeacherUser, current_teacher_id
-from ..extensions import db
+from ..extensions import db, limiter
+from ..extensions import settings as app_settings
 from . import bp
 from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm
 
@@ -122,8 +123,13 @@ def update_retention() -> ResponseReturnValue:
     return redirect(url_for("account.settings"), 303)
 
 
+def _account_key() -> str:
+    return f"password-change:{current_teacher_id()}"
+
+
 @bp.route("/settings/password", methods=["POST"])
 @login_required
+@limiter.limit(lambda: app_settings().login_limit_per_account, key_func=_account_key)  # no guessing from a session
 def change_password() -> ResponseReturnValue:
     """The current password first: a session left open on a shared classroom computer must not be enough."""
     form = PasswordForm()
