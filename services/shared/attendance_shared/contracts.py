@@ -13,6 +13,9 @@ SWEEP_TASK = "attendance.sweep_stuck_jobs"
 RETENTION_TASK = "attendance.purge_old_photos"
 REEMBED_TASK = "attendance.reembed_stale_portraits"
 
+#: an enrollment job's message when the portrait was accepted (otherwise the refusal reason); the web reads it
+ENROLLMENT_ACCEPTED = "Accepted"
+
 ATTENDANCE_QUEUE = "attendance"
 ENROLLMENT_QUEUE = "enrollment"
 MAINTENANCE_QUEUE = "maintenance"

@@ -98,13 +98,17 @@ def _insert_session(course_id: int, date: dt.date, label: str) -> AttendanceSess
     return session
 
 
-def _same_upload(course_id: int, date: dt.date, label: str, hashes: set[str]) -> AttendanceSession | None:
-    """The session with this date and label if it already holds every one of these photos."""
-    session = db().scalar(
+def _session_named(course_id: int, date: dt.date, label: str) -> AttendanceSession | None:
+    return db().scalar(
         select(AttendanceSession).where(
             AttendanceSession.course_id == course_id, AttendanceSession.date == date, AttendanceSession.label == label
         )
     )
+
+
+def _same_upload(course_id: int, date: dt.date, label: str, hashes: set[str]) -> AttendanceSession | None:
+    """The session with this date and label if it already holds every one of these photos."""
+    session = _session_named(course_id, date, label)
     if session is None:
         return None
     stored = set(
@@ -153,11 +157,8 @@ def session_for(course_id: int, date: dt.date, label: str) -> tuple[AttendanceSe
     splits one lesson's photos over several requests names it the same way each time. The flag says whether
     this request made it. Two requests at once: the UNIQUE constraint decides, the loser finds the winner's."""
     label = label.strip()
-    stmt = select(AttendanceSession).where(
-        AttendanceSession.course_id == course_id, AttendanceSession.date == date, AttendanceSession.label == label
-    )
     for _ in range(2):
-        existing = db().scalar(stmt)
+        existing = _session_named(course_id, date, label)
         if existing is not None:
             return existing, False
         created = _insert_session(course_id, date, label)

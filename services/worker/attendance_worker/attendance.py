@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from attendance_shared.db import upsert_insert
@@ -345,13 +345,16 @@ def _process_waiting_photos(
     session.commit()
     course_students = [s.id for s in att.course.students]
     outcome.students = len(course_students)
-    outcome.students_present = len(
-        session.scalars(
-            select(AttendanceRecord.id).where(
+    outcome.students_present = (
+        session.scalar(
+            select(func.count())
+            .select_from(AttendanceRecord)
+            .where(
                 AttendanceRecord.session_id == att.id,
                 AttendanceRecord.student_id.in_(course_students),
                 AttendanceRecord.status == AttendanceStatus.PRESENT,
             )
-        ).all()
+        )
+        or 0
     )
     return outcome

@@ -13,7 +13,14 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError
 
-from attendance_shared.contracts import ATTENDANCE_TASK, ENROLLMENT_TASK, REEMBED_TASK, RETENTION_TASK, SWEEP_TASK
+from attendance_shared.contracts import (
+    ATTENDANCE_TASK,
+    ENROLLMENT_ACCEPTED,
+    ENROLLMENT_TASK,
+    REEMBED_TASK,
+    RETENTION_TASK,
+    SWEEP_TASK,
+)
 from attendance_shared.db import session_scope
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
@@ -68,7 +75,7 @@ def enroll_photo_task(self: Task, job_id: str, photo_id: int) -> None:
     settings = get_settings()
     with session_scope(settings.sqlalchemy_url) as session:
         photo = enroll_photo(session, make_store(settings), get_engine(), photo_id)
-        message = None if photo is None else ("Accepted" if photo.reason is None else photo.reason)
+        message = None if photo is None else (ENROLLMENT_ACCEPTED if photo.reason is None else photo.reason)
     job_state.finish(job_id, message or "The photo was deleted before it could be checked.")
 
 

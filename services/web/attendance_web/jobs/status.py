@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from attendance_shared.contracts import ENROLLMENT_ACCEPTED
 from attendance_shared.models import Job, JobKind, JobState
 
 #: what a teacher reads for each state (the JSON keeps the machine value in "state")
@@ -14,7 +15,6 @@ STATE_WORDS = {
     JobState.SUCCEEDED: "done",
     JobState.FAILED: "could not finish",
 }
-ACCEPTED = "Accepted"  # attendance_worker.tasks: an enrollment job's message when the portrait was accepted
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -23,7 +23,8 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def state_words(job: Job) -> tuple[str, str]:
     """(words, badge class): a portrait check that finished with a refusal reads "photo refused", not "done"."""
-    if job.kind == JobKind.ENROLLMENT and job.state == JobState.SUCCEEDED and job.message not in (None, ACCEPTED):
+    refused = job.message not in (None, ENROLLMENT_ACCEPTED)
+    if job.kind == JobKind.ENROLLMENT and job.state == JobState.SUCCEEDED and refused:
         return "photo refused", "rejected"
     return STATE_WORDS[job.state], job.state.value
 
