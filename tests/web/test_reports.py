@@ -63,6 +63,22 @@ def _url(app) -> str:
     return app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
 
 
+def _stored_photo(s, session_id: int, filename: str) -> SessionPhoto:
+    """A classroom photo row (its file already purged), flushed so its faces can point at it."""
+    photo = SessionPhoto(
+        session_id=session_id,
+        storage_key=None,
+        original_filename=filename,
+        content_type="image/jpeg",
+        content_sha256=uuid.uuid4().hex,
+        width=100,
+        height=100,
+    )
+    s.add(photo)
+    s.flush()
+    return photo
+
+
 @pytest.fixture()
 def school(app, teacher_factory):
     """Alice's course with five students (awkward names), four sessions of marks, a second course
@@ -96,17 +112,7 @@ def school(app, teacher_factory):
         s.add(chem)
         s.flush()
         s.add(AttendanceRecord(session_id=chem.id, student_id=ids["zoe"], status=A, source=RecordSource.MANUAL))
-        photo = SessionPhoto(
-            session_id=sessions[0],
-            storage_key=None,
-            original_filename="room.jpg",
-            content_type="image/jpeg",
-            content_sha256=uuid.uuid4().hex,
-            width=100,
-            height=100,
-        )
-        s.add(photo)
-        s.flush()
+        photo = _stored_photo(s, sessions[0], "room.jpg")
         face = {"session_photo_id": photo.id, "box": [1, 2, 30, 40], "detection_score": 0.9, "model_id": "m"}
         s.add(DetectedFace(face_index=0, decision=FaceDecision.UNKNOWN, **face))
         s.add(
@@ -241,17 +247,7 @@ def test_unknown_faces_are_numbered_as_on_the_review_page(app, school):
     """Face numbers ("Face 3 in photo 2") in the report, its export and on the review page alike; no database ids."""
     alice, _course, _other, _ids, sessions = school
     with session_scope(_url(app)) as s:
-        photo = SessionPhoto(
-            session_id=sessions[0],
-            storage_key=None,
-            original_filename="corridor.jpg",
-            content_type="image/jpeg",
-            content_sha256=uuid.uuid4().hex,
-            width=100,
-            height=100,
-        )
-        s.add(photo)
-        s.flush()
+        photo = _stored_photo(s, sessions[0], "corridor.jpg")
         face = DetectedFace(
             session_photo_id=photo.id,
             face_index=2,
