@@ -65,9 +65,8 @@ def central_face(faces: list, width: int, height: int):
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two x1, y1, x2, y2 boxes (bench/dlib_compare.py keeps its own: it is standalone)."""
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    """Intersection over union of two x1, y1, x2, y2 boxes: the worker's own (bench/dlib_compare.py keeps its
+    own: it is standalone)."""
+    from attendance_worker.engine.detector import box_iou
+
+    return box_iou(a, b)

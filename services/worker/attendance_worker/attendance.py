@@ -35,6 +35,7 @@ from attendance_shared.storage import PhotoStore, annotated_key
 
 from .engine import Engine, merge_session
 from .engine import FaceDecision as EngineDecision
+from .engine.detector import box_iou
 from .gallery import course_gallery, outsider_gallery
 from .reembed import reembed_course
 from .session_lock import session_job_lock
@@ -176,14 +177,6 @@ def _earlier_faces(session: Session, photo_id: int) -> list[_EarlierFace]:
     ]
 
 
-def _iou(a: list[float], b: list[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 #: a face of the new run is "the same face" as one of the previous run when their boxes overlap this much
 SAME_FACE_IOU = 0.5
 
@@ -197,7 +190,7 @@ def _carry_over(
     at the old face point at the new one (a later "reject" can still take the face out of the gallery)."""
     taken: set[int] = set()
     for old in earlier:
-        overlaps = [(_iou(old.box, f.box), i) for i, f in enumerate(faces) if i not in taken]
+        overlaps = [(box_iou(old.box, f.box), i) for i, f in enumerate(faces) if i not in taken]
         best, index = max(overlaps, default=(0.0, -1))
         if best < SAME_FACE_IOU:
             continue
