@@ -216,6 +216,8 @@ def test_worker_only_bundle_has_no_web_proxy_or_load_balancer(tmp_path: Path, gp
     assert "volumes" not in rendered
     assert not [n for n in names if n.startswith("deploy/")]
     assert ".ebextensions/02_health.config" not in names and ".ebextensions/04_https.config" not in names
+    assert ".ebextensions/05_deploy.config" not in names  # rolling deployments need a load balancer
+    assert ".ebextensions/06_queue_metric.config" in names  # a GPU worker's instances publish the queue depth too
     assert rendered["containerDefinitions"][0]["image"] == "r.example/attendance-worker:v1" + ("-gpu" if gpu else "")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,10 @@ def test_https_listener_and_the_http_redirect_rule() -> None:
     assert listener["Port"] == 443 and listener["Protocol"] == "HTTPS"
     cert = listener["Certificates"][0]["CertificateArn"]["Fn::GetOptionSetting"]
     assert cert["OptionName"] == "HTTPS_CERTIFICATE_ARN"
+    ingress = resources["AttendanceHttpsIngress"]  # the listener's port opened in EB's load balancer group
+    assert ingress["Type"] == "AWS::EC2::SecurityGroupIngress"
+    assert ingress["Properties"]["GroupId"] == {"Fn::GetAtt": ["AWSEBLoadBalancerSecurityGroup", "GroupId"]}
+    assert ingress["Properties"]["FromPort"] == ingress["Properties"]["ToPort"] == listener["Port"]
     rule = resources["AttendanceHttpToHttpsRule"]
     assert rule["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"
     assert rule["Properties"]["ListenerArn"] == {"Ref": "AWSEBV2LoadBalancerListener"}
@@ -112,6 +117,30 @@ def test_procfile_is_the_guides_line_plus_the_worker() -> None:
     assert "celery -A attendance_worker.celery_app worker" in lines["worker"]
     assert f"env GLIBC_TUNABLES={MALLOC_TUNABLES} celery" in lines["worker"]  # read only at process start
     assert "celery -A attendance_worker.celery_app beat" in lines["beat"]
+
+
+def test_procfile_worker_consumes_the_queues_the_web_publishes_to(tmp_path: Path) -> None:
+    """With QUEUE_PREFIX set (a staging environment on the same Redis), the worker must listen on the prefixed
+    queues: the shared config refuses to create missing ones, so unprefixed names would leave every job queued."""
+    from attendance_shared.contracts import ALL_QUEUES
+    from attendance_shared.queue import queue_name
+    from attendance_shared.settings import Settings
+
+    procfile = (ROOT / "Procfile").read_text().splitlines()
+    worker = next(line.split(":", 1)[1] for line in procfile if line.startswith("worker:"))
+    fake = tmp_path / "celery"  # a stand-in that prints the arguments it was given, one per line
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    fake.chmod(0o755)
+    shown = subprocess.run(
+        ["sh", "-c", worker],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin", "QUEUE_PREFIX": "staging-"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    queues = shown[shown.index("--queues") + 1].split(",")
+    settings = Settings(QUEUE_PREFIX="staging-")
+    assert sorted(queues) == sorted(queue_name(settings, q) for q in ALL_QUEUES)
 
 
 def test_root_requirements_pin_through_the_lock() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -51,6 +52,32 @@ def test_recognizer_precision_follows_the_cpu_unless_set(monkeypatch, pack_dir: 
     assert Engine(pack, providers=[CPU]).model_id == pack.model_id  # u8s8 kernels can saturate without VNNI
     forced = Engine(pack, providers=[CPU], recognizer_precision="int8")
     assert forced.model_id == pack.recognizer_int8_model_id
+
+
+def test_production_auto_runs_one_recognizer_on_every_cpu(monkeypatch, pack_dir: Path):
+    """An auto-scaling group can mix CPUs with and without VNNI: in production "auto" must not give one
+    environment two model ids, so it means fp32 there; int8 stays the operator's explicit choice."""
+    from attendance_worker.engine import Engine, runtime
+    from attendance_worker.engine.core import fleet_precision
+    from attendance_worker.engine.pack import load_pack
+
+    assert fleet_precision("auto", production=True) == "fp32"
+    assert fleet_precision("int8", production=True) == "int8"
+    assert fleet_precision("auto", production=False) == "auto"
+    pack = load_pack(pack_dir)
+    settings = SimpleNamespace(
+        model_pack=pack_dir,
+        ort_intra_op_threads=1,
+        ort_inter_op_threads=1,
+        max_image_pixels=60_000_000,
+        recognizer_precision="auto",
+        is_production=True,
+    )
+    model_ids = set()
+    for has_vnni in (True, False):
+        monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
+        model_ids.add(Engine.load(pack_dir, settings=settings).model_id)
+    assert model_ids == {pack.model_id}
 
 
 def test_engine_uses_int8_for_the_first_pass_only_on_a_vnni_cpu(monkeypatch, pack_dir: Path):

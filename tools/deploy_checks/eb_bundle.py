@@ -29,7 +29,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_ONLY_NAMESPACE = "aws:elasticbeanstalk:container:python"
-WEB_ONLY_MARKERS = ("AWSEBV2LoadBalancer", "HealthCheckPath", "LoadBalancerType")
+# Configs that need the web environment's load balancer: a worker environment is single-instance (docs/deploy-aws.md),
+# and Elastic Beanstalk offers rolling deployments only to load-balanced environments.
+WEB_ONLY_MARKERS = ("AWSEBV2LoadBalancer", "HealthCheckPath", "LoadBalancerType", "RollingWithAdditionalBatch")
 PLACEHOLDERS = ("ECR_REGISTRY", "IMAGE_TAG", "AWS_REGION", "LOG_GROUP")
 BUNDLE_ROOT = "/var/app/current"  # where Elastic Beanstalk extracts the source bundle on the instance
 

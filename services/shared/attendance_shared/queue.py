@@ -94,3 +94,14 @@ def enqueue(app: Celery, settings: Settings, payload: AttendancePayload | Enroll
         retry=True,
         retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2},
     )
+
+
+def queue_depths(settings: Settings) -> dict[str, int]:
+    """Messages waiting per queue (Redis lists named after the prefixed queues); raises when Redis is unreachable.
+    Empty without Redis (the embedded broker of `make run` has no lists to count)."""
+    if not settings.redis_url:
+        return {}
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return {q: int(client.llen(queue_name(settings, q))) for q in ALL_QUEUES}

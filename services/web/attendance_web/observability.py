@@ -83,17 +83,10 @@ def _histogram(name: str, doc: str, values: list[float], buckets: tuple[float, .
 
 
 def _queue_depths(app: Flask) -> dict[str, int]:
-    from attendance_shared.contracts import ALL_QUEUES
-    from attendance_shared.queue import queue_name
+    from attendance_shared.queue import queue_depths
 
-    settings = app.config["ATTENDANCE_SETTINGS"]
-    if not settings.redis_url:
-        return {}
     try:
-        import redis
-
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-        return {q: int(client.llen(queue_name(settings, q))) for q in ALL_QUEUES}
+        return queue_depths(app.config["ATTENDANCE_SETTINGS"])
     except Exception:
         return {}
 

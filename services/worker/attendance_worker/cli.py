@@ -115,6 +115,8 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_check(args: argparse.Namespace) -> int:
+    from attendance_shared.settings import get_settings
+
     from .engine import Engine
     from .engine.runtime import CUDA, MALLOC_TUNABLES, cpu_has_vnni, malloc_hugepages_requested
 
@@ -144,6 +146,9 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
     running: dict[str, Any] = next((e for e in files.values() if e.get("file") == engine.recognizer_path.name), {})
     if running:
         print(f"recognizer: {running['file']} ({running.get('precision', '?')}; RECOGNIZER_PRECISION chooses)")
+    settings = get_settings()
+    if settings.is_production and settings.recognizer_precision == "auto":
+        print("            (auto is fp32 in production: one model for every worker, whatever its CPU)")
     if running.get("precision") == "int8" and CUDA not in engine.providers and cpu_has_vnni() is not True:
         print(
             "warning:    the int8 recognizer was measured on x86 CPUs with VNNI only, and this CPU is not one; "

@@ -56,6 +56,13 @@ class EnrollmentResult:
     face_px: int | None
 
 
+def fleet_precision(requested: str, *, production: bool) -> str:
+    """The recognizer precision a worker runs. In production "auto" means fp32: an auto-scaling group may mix CPUs
+    with and without VNNI (t3 does), and "int8 where this CPU has VNNI" would then give one environment two model
+    ids, each worker re-embedding the portraits the other embedded. int8 there is the operator's explicit choice."""
+    return "fp32" if production and requested == "auto" else requested
+
+
 class Engine:
     """Holds the onnxruntime sessions (created once) and the pack's calibrated thresholds."""
 
@@ -120,7 +127,7 @@ class Engine:
             intra_op_threads=settings.ort_intra_op_threads,
             inter_op_threads=settings.ort_inter_op_threads,
             max_pixels=settings.max_image_pixels,
-            recognizer_precision=settings.recognizer_precision,
+            recognizer_precision=fleet_precision(settings.recognizer_precision, production=settings.is_production),
         )
 
     @property
