@@ -81,7 +81,7 @@ def test_containers_memory_ports_essential_and_the_one_off_migration(containers:
     assert migrate["essential"] is False
     assert {"containerName": "migrate", "condition": "SUCCESS"} in web["dependsOn"]
     assert {"containerName": "migrate", "condition": "SUCCESS"} in worker["dependsOn"]
-    assert "/healthz" in " ".join(web["healthCheck"]["command"])
+    assert "/healthz/live" in " ".join(web["healthCheck"]["command"])
     # Everything fits an instance with 4 GiB (t3.medium) next to the ECS agent. Every other container
     # waits for the one-off migration to exit (directly, or the proxy through the web), so its limit never
     # adds to theirs; ECS places the task by every container's reservation (or limit, where none).

@@ -58,8 +58,8 @@ def test_yaml_parses_and_names_main_app() -> None:
 
 def test_health_logs_and_enhanced_health() -> None:
     o = _options()
-    assert o[("aws:elasticbeanstalk:application", "Application Healthcheck URL")] == "/healthz"
-    assert o[("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath")] == "/healthz"
+    assert o[("aws:elasticbeanstalk:application", "Application Healthcheck URL")] == "/healthz/ready"
+    assert o[("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath")] == "/healthz/ready"
     assert o[("aws:elasticbeanstalk:healthreporting:system", "SystemType")] == "enhanced"
     assert o[("aws:elasticbeanstalk:cloudwatch:logs", "StreamLogs")] is True
     assert o[("aws:elasticbeanstalk:cloudwatch:logs:health", "HealthStreamingEnabled")] is True

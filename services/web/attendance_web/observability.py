@@ -110,7 +110,7 @@ def register_observability(app: Flask) -> None:
         REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
         LATENCY.labels(endpoint).observe(elapsed)
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        if endpoint not in ("health.healthz", "metrics", "static"):
+        if endpoint not in ("health.healthz", "health.ready", "health.live", "metrics", "static"):
             log.info(
                 "%s %s %s",
                 request.method,

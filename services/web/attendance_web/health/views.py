@@ -33,12 +33,32 @@ def _check_broker() -> str | None:
     return None
 
 
-@bp.route("/healthz")
-def healthz() -> ResponseReturnValue:
-    """200 when the database and the broker answer; 503 naming what is down."""
-    problems = [p for p in (_check_database(), _check_broker()) if p]
-    body = {"status": "ok" if not problems else "unavailable", "problems": problems}
-    response = jsonify(body)
-    response.status_code = 503 if problems else 200
+def _answer(problems: list[str], *, failing: list[str]) -> ResponseReturnValue:
+    status = "unavailable" if failing else ("degraded" if problems else "ok")
+    response = jsonify({"status": status, "problems": problems})
+    response.status_code = 503 if failing else 200
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/healthz")
+def healthz() -> ResponseReturnValue:
+    """200 when the database and the broker answer; 503 naming what is down (for people and alarms)."""
+    problems = [p for p in (_check_database(), _check_broker()) if p]
+    return _answer(problems, failing=problems)
+
+
+@bp.route("/healthz/ready")
+def ready() -> ResponseReturnValue:
+    """The load balancer's check: 503 only when this instance cannot serve teachers, i.e. the database is down.
+    Redis down is named ("degraded") but not failed: uploads still land, their jobs wait in the database and the
+    sweeper sends them when Redis is back, and one Redis node's maintenance must not take every instance out."""
+    database = _check_database()
+    broker = _check_broker()
+    return _answer([p for p in (database, broker) if p], failing=[database] if database else [])
+
+
+@bp.route("/healthz/live")
+def live() -> ResponseReturnValue:
+    """The container's own check: the process answers. Restarting it cures nothing a dependency's outage causes."""
+    return _answer([], failing=[])
