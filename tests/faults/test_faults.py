@@ -163,6 +163,28 @@ def test_redis_restart_loses_no_job(monkeypatch):
         get_settings.cache_clear()
 
 
+def test_redis_down_uploads_still_land_and_the_load_balancer_keeps_the_instance(monkeypatch):
+    """What /healthz/ready's 200 "degraded" promises: with Redis down a teacher can still sign in and upload;
+    the job waits in the database (the sweeper sends it when Redis is back)."""
+    data = require_facedata()
+    redis_server = PrivateRedis()
+    redis_server.start()
+    try:
+        app = _app_for(monkeypatch, REDIS_URL=redis_server.url, QUEUE_PREFIX=f"rd{uuid.uuid4().hex[:6]}-")
+        teacher = _teacher(app)
+        course = teacher.create_course("Redis down")
+        redis_server.kill()
+        job_id = teacher.take_attendance(course, (_classroom(data, 1280, 960), "room.jpg"))
+        ready = app.test_client().get("/healthz/ready")
+        assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
+        assert app.test_client().get("/healthz").status_code == 503
+        with session_scope(app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url) as s:
+            assert s.get(Job, job_id).state == JobState.QUEUED
+    finally:
+        redis_server.kill()
+        get_settings.cache_clear()
+
+
 def test_postgres_restart_web_503_then_recovers_and_worker_retries(monkeypatch):
     data = require_facedata()
     pg = PrivatePostgres()
