@@ -101,7 +101,16 @@ def test_form_without_javascript_still_redirects_to_the_job(teacher):
     page = teacher.client.get(r.location)
     assert "notes.jpg is not a photo we can read" in page.get_data(as_text=True)
     r = _post(teacher, course, [(b"nope", "notes.jpg")])
-    assert r.status_code == 303 and r.location.endswith(f"/courses/{course}/sessions/new")
+    assert r.status_code == 303 and f"/courses/{course}/sessions/new?" in r.location
+
+
+def test_a_refused_form_comes_back_with_the_teachers_date_and_label(teacher):
+    """Otherwise the retry with a good photo is filed under today's date, with no label, and nobody notices."""
+    course = teacher.create_course("Physics")
+    r = _post(teacher, course, [(b"nope", "notes.jpg")], date="2026-11-20", label="Friday lab")
+    page = teacher.client.get(r.location).get_data(as_text=True)
+    assert "notes.jpg is not a photo we can read" in page
+    assert 'value="2026-11-20"' in page and 'value="Friday lab"' in page
 
 
 def test_held_batches_share_one_session_and_one_job(app, teacher):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -60,6 +62,10 @@ def new(course_id: int) -> ResponseReturnValue:
     if request.args.get("session", "").isdigit():
         target = _course_session(course.id, int(request.args["session"]))
         form.session_id.data = target.id
+    else:  # back from a refused upload: the date and label the teacher chose, not today's and none
+        with contextlib.suppress(ValueError):
+            form.date.data = dt.date.fromisoformat(request.args.get("date", ""))
+        form.label.data = request.args.get("label", "")[:80] or form.label.data
     max_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
     return render_template("sessions/new.html", course=course, form=form, target=target, max_upload_mb=max_mb)
 
@@ -74,7 +80,8 @@ def _refused(
     flash(message, "error")
     for error in errors:
         flash(error["message"], "error")
-    return redirect(url_for("sessions.new", course_id=course_id, session=back_to)), 303
+    kept = {} if back_to is not None else {"date": request.form.get("date"), "label": request.form.get("label")}
+    return redirect(url_for("sessions.new", course_id=course_id, session=back_to, **kept)), 303
 
 
 def _created_json(intake: Intake, errors: list[dict[str, str]], notice: str | None) -> ResponseReturnValue:
