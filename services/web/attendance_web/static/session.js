@@ -123,7 +123,7 @@
   function send(batch, hold) {
     return new Promise(function (resolve) {
       var data = fields(hold);
-      batch.forEach(function (row) { data.append(input.name, row.file, row.file.name); });
+      batch.forEach(function (row) { data.append(input.name, row.file, sentName(row.file)); });
       var starts = [], at = 0;
       batch.forEach(function (row) { starts.push(at); at += row.file.size; setState(row, "uploading"); });
       var xhr = new XMLHttpRequest();
@@ -147,8 +147,19 @@
     });
   }
 
+  // The name a file is sent under: without the characters multipart encoding escapes or the server reads as a
+  // path (a backslash, a quote, a line break), so the name the server reports it by (uploads.display_name) is
+  // this one cut to 120 characters (code points, as Python counts them), and each verdict finds its row.
+  function sentName(file) {
+    return file.name.replace(/[\\\/"\r\n]/g, "_") || "photo";
+  }
+
+  function serverName(file) {
+    return Array.from(sentName(file)).slice(0, 120).join("");
+  }
+
   function takeName(names, row) {
-    var i = names ? names.indexOf(row.file.name) : -1;
+    var i = names ? names.indexOf(serverName(row.file)) : -1;
     if (i >= 0) { names.splice(i, 1); return true; }
     return false;
   }
@@ -162,7 +173,7 @@
       row.bar.value = 100;
       var refusal = null;
       for (var i = 0; i < refusals.length; i++) {
-        if (refusals[i].filename === row.file.name) { refusal = refusals.splice(i, 1)[0]; break; }
+        if (refusals[i].filename === serverName(row.file)) { refusal = refusals.splice(i, 1)[0]; break; }
       }
       if (refusal) { setState(row, "refused", refusal.message); }
       else if (takeName(duplicates, row)) { setState(row, "duplicate"); }
@@ -258,7 +269,7 @@
         if (row.state === "failed" && row.photoId === null) { return; } // never reached the server
         var photo = null;
         for (var i = 0; i < photos.length; i++) {
-          if (row.photoId === photos[i].id || (row.photoId === null && photos[i].filename === row.file.name)) {
+          if (row.photoId === photos[i].id || (row.photoId === null && photos[i].filename === serverName(row.file))) {
             photo = photos.splice(i, 1)[0]; break;
           }
         }
