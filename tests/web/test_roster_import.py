@@ -201,7 +201,7 @@ def test_progress_counts_this_import_only_and_lists_refusals(app, teacher, jobs_
     course = teacher.create_course()
     earlier = teacher.add_student(course, "Old Timer", "999")
     teacher.upload_portraits(earlier, (_jpeg(), "old.jpg"))  # not part of the import below
-    zip_data = _zip([("1.jpg", _jpeg()), ("2.jpg", _jpeg()), ("2_2.jpg", _jpeg())])
+    zip_data = _zip([("1.jpg", _jpeg()), ("2.jpg", _jpeg()), ("2_2.jpg", _jpeg((10, 20, 30)))])
     import_id, _ = _preview(teacher, course, _csv("1,Ann <b>One</b>,", "2,Bo Two,"), zip_data)
     teacher.client.post(f"/roster-imports/{import_id}/confirm")
     with session_scope(_url(app)) as s:  # what the worker would write
@@ -619,15 +619,16 @@ def test_photo_problems_are_listed_in_words(app, teacher):
 def test_photo_limit_counts_portraits_already_stored(app, teacher, jobs_not_sent):
     course = teacher.create_course()
     student = teacher.add_student(course, "Ann", "1")
-    teacher.upload_portraits(student, *[(_jpeg((n, 0, 0)), f"old{n}.jpg") for n in range(4)])
-    _, page = _preview(teacher, course, _csv("1,Ann,"), _zip([("1.jpg", _jpeg()), ("1_2.jpg", _jpeg())]))
+    teacher.upload_portraits(student, *[(_jpeg((40 * n, 0, 0)), f"old{n}.jpg") for n in range(4)])
+    two = [("1.jpg", _jpeg()), ("1_2.jpg", _jpeg((0, 0, 200)))]
+    _, page = _preview(teacher, course, _csv("1,Ann,"), _zip(two))
     text = _unescaped(page)
     assert "1_2.jpg skipped. A student can have at most 5 portraits (4 already accepted or being checked)." in text
     # Refused portraits are never used: they leave room for new ones.
     with session_scope(_url(app)) as s:
         for photo in s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)).all()[:2]:
             photo.status = PhotoStatus.REJECTED
-    _, page = _preview(teacher, course, _csv("1,Ann,"), _zip([("1.jpg", _jpeg()), ("1_2.jpg", _jpeg())]))
+    _, page = _preview(teacher, course, _csv("1,Ann,"), _zip(two))
     assert "1_2.jpg skipped" not in _unescaped(page) and "2</strong> portrait(s) to add" in page
 
 
@@ -711,3 +712,25 @@ def test_import_three_students_with_real_portraits_end_to_end(app, teacher, cele
         for student in students.values():
             statuses = s.scalars(select(StudentPhoto.status).where(StudentPhoto.student_id == student.id)).all()
             assert PhotoStatus.ACCEPTED in statuses, (student.name, statuses)
+
+
+def test_the_same_photo_twice_is_added_once_and_a_rename_is_shown(app, teacher, jobs_not_sent):
+    """A photo repeated in the ZIP, or one the student already has, is added once; a name that changes is its
+    own section of the preview (it changes in every course of that student), not hidden in a table cell."""
+    course = teacher.create_course()
+    student = teacher.add_student(course, "Zoë Ångström", "1")
+    theirs = _jpeg((200, 10, 10))
+    teacher.upload_portraits(student, (theirs, "zoe.jpg"))
+    other = teacher.create_course("Other")
+    zip_data = _zip([("1.jpg", theirs), ("2.jpg", _jpeg()), ("2_2.jpg", _jpeg())])
+    import_id, page = _preview(teacher, other, _csv("1,Zoe Angstrom,", "2,Bo Two,"), zip_data)
+    text = _unescaped(page)
+    assert "“1.jpg”: Zoe Angstrom already has this photo; it is not added again." in text
+    assert "“2_2.jpg”: Bo Two already has this photo; it is not added again." in text
+    assert "1: “Zoë Ångström” becomes “Zoe Angstrom”." in text
+    assert "<strong>0</strong> problem(s)" in page and "1</strong> portrait(s) to add" in page
+    teacher.client.post(f"/roster-imports/{import_id}/confirm")
+    with session_scope(_url(app)) as s:
+        mine = select(Student.teacher_id).where(Student.id == student).scalar_subquery()
+        names = s.scalars(select(StudentPhoto.original_filename).join(Student).where(Student.teacher_id == mine)).all()
+    assert names.count("1.jpg") == 0 and names.count("2.jpg") == 1 and "2_2.jpg" not in names

@@ -89,7 +89,7 @@ def test_the_same_number_and_name_puts_the_existing_student_in_this_course(teach
 def test_refused_portraits_do_not_count_toward_the_cap(teacher, jobs_not_sent):
     course = teacher.create_course("Art")
     student = teacher.add_student(course, "Ann", "1")
-    teacher.upload_portraits(student, *[(_jpeg((n, 0, 0)), f"p{n}.jpg") for n in range(5)])
+    teacher.upload_portraits(student, *[(_jpeg((40 * n + 10, 0, 0)), f"p{n}.jpg") for n in range(5)])
     with _db() as s:
         photos = s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)).all()
         photos[0].status = PhotoStatus.ACCEPTED
@@ -97,7 +97,7 @@ def test_refused_portraits_do_not_count_toward_the_cap(teacher, jobs_not_sent):
             p.status = PhotoStatus.REJECTED
     r = teacher.client.post(
         f"/students/{student}/photos",
-        data={"photos": [(io.BytesIO(_jpeg((0, n, 0))), f"new{n}.jpg") for n in range(6)]},
+        data={"photos": [(io.BytesIO(_jpeg((0, 40 * n + 10, 0))), f"new{n}.jpg") for n in range(6)]},
         content_type="multipart/form-data",
         follow_redirects=True,
     )
@@ -113,7 +113,7 @@ def test_refused_portraits_do_not_count_toward_the_cap(teacher, jobs_not_sent):
     # Now full: 1 accepted and 4 being checked. Nothing more is added, and the message says why.
     r = teacher.client.post(
         f"/students/{student}/photos",
-        data={"photos": [(io.BytesIO(_jpeg((0, 0, 9))), "one-more.jpg")]},
+        data={"photos": [(io.BytesIO(_jpeg((0, 0, 230))), "one-more.jpg")]},
         content_type="multipart/form-data",
         follow_redirects=True,
     )
@@ -168,3 +168,49 @@ def test_delete_goes_back_only_to_a_course_of_this_teacher(teacher, teacher_fact
     lone = teacher.add_student(course, "Di", "4")
     r = teacher.client.post(f"/students/{lone}/delete?course=https://evil.example/")
     assert r.location.endswith(f"/courses/{course}")
+
+
+# --- the same portrait twice -------------------------------------------------------------------------
+
+
+def test_the_same_portrait_again_is_not_stored_twice(teacher, jobs_not_sent):
+    """A form sent again (a retry on a slow connection) must not take a second of the five places."""
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    photo = _jpeg((10, 200, 10))
+    teacher.upload_portraits(student, (photo, "ann.jpg"))
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(photo), "ann (1).jpg"), (io.BytesIO(photo), "ann copy.jpg")]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = _text(r)
+    assert "ann (1).jpg is already one of Ann's portraits; it was not added twice." in page
+    assert "ann copy.jpg is already one of Ann's portraits" in page
+    with _db() as s:
+        assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 1
+
+
+def test_two_requests_at_once_store_the_portrait_once(teacher, jobs_not_sent, monkeypatch):
+    """Both requests pass the check before either commits: the database's unique constraint decides, and the
+    second request's stored file is removed again."""
+    import attendance_web.students.views as views
+
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    photo = _jpeg((10, 10, 200))
+    teacher.upload_portraits(student, (photo, "ann.jpg"))
+    monkeypatch.setattr(views, "_new_portraits", lambda student, uploads: uploads)  # the check saw nothing yet
+    removed: list[list[str]] = []
+    monkeypatch.setattr(views, "remove_photos", lambda keys: removed.append(list(keys)))
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(photo), "ann.jpg")]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "already being uploaded (the form was sent twice); they were added once" in _text(r)
+    assert len(removed) == 1 and len(removed[0]) == 1
+    with _db() as s:
+        assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 1

@@ -169,6 +169,8 @@ class Enrollment(Base):
 
 class StudentPhoto(Base):
     __tablename__ = "student_photos"
+    # The same portrait twice (a form sent again on a slow connection) would take two of the five places.
+    __table_args__ = (UniqueConstraint("student_id", "content_sha256", name="uq_student_photos_student_sha"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
@@ -180,6 +182,8 @@ class StudentPhoto(Base):
     status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING)
     reason: Mapped[str | None] = mapped_column(Text)
     face_box: Mapped[list[Any] | None] = mapped_column(JSON)
+    # NULL only for portraits stored before migration 0005 (their bytes were not hashed then).
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
     # Set for photos that came in a roster import, so the import's progress page can follow them.
     roster_import_id: Mapped[str | None] = mapped_column(
         ForeignKey("roster_imports.id", ondelete="SET NULL"), index=True

@@ -62,6 +62,7 @@ def apply_plan(
                     height=photo.info.height,
                     status=PhotoStatus.PENDING,
                     roster_import_id=roster_import_id,
+                    content_sha256=photo.sha256,
                 )
             )
     session.add_all(photos)

@@ -6,6 +6,7 @@ locked transaction, so it sees students added in the meantime) and applies it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -20,7 +21,7 @@ from attendance_shared.models import Enrollment, PhotoStatus, Student, StudentPh
 
 from ..students.views import MAX_PHOTOS_PER_STUDENT
 from .csv_rows import CsvReading, RosterRow, read_roster_csv
-from .problems import CATEGORIES, shorten
+from .problems import CATEGORIES, NOT_PROBLEMS, shorten
 from .zip_photos import EntryUnreadable, ZipEntry, list_zip, open_zip, read_entry
 
 _SUFFIX_RE = re.compile(r"^(?P<number>.+?)(?:_(?P<n>\d{1,3})| \((?P<copy>\d{1,3})\))$")
@@ -34,6 +35,7 @@ class ExistingStudent:
     email: str | None
     photo_count: int  # accepted and still being checked: refused portraits do not count toward the cap
     enrolled: bool
+    photo_shas: frozenset[str] = frozenset()  # of the portraits they have, so the same one is not added again
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class PlannedPhoto:
     entry: ZipEntry
     info: ImageInfo
     order: int
+    sha256: str
 
 
 @dataclass
@@ -89,7 +92,7 @@ class ImportPlan:
 
     @property
     def problem_count(self) -> int:
-        return sum(len(v) for k, v in self.problems.items() if k != "warnings")
+        return sum(len(v) for k, v in self.problems.items() if k not in NOT_PROBLEMS)
 
     @property
     def sections(self) -> list[tuple[str, str, list[str]]]:
@@ -112,6 +115,11 @@ def build_plan(
     problems["skipped_rows"] += reading.skipped
     problems["duplicates"] += reading.duplicates
     problems["warnings"] += reading.warnings
+    problems["renames"] += [
+        f"{shorten(s.row.number)}: “{shorten(s.existing.name)}” becomes “{shorten(s.row.name)}”."
+        for s in students
+        if s.existing is not None and s.existing.name != s.row.name
+    ]
     notes = []
     if reading.encoding != "UTF-8":
         notes.append(f"The CSV file was read as {reading.encoding} text. Check that accented names look right below.")
@@ -140,11 +148,21 @@ def _plan_photos(archive: zipfile.ZipFile, students: list[PlannedStudent], probl
             continue
         student, order = match
         try:
-            info = inspect_image(read_entry(archive, entry), shorten(entry.basename))
+            data = read_entry(archive, entry)
+            info = inspect_image(data, shorten(entry.basename))
         except (ImageRejected, EntryUnreadable) as exc:
             problems["unreadable"].append(str(exc))
             continue
-        student.photos.append(PlannedPhoto(entry=entry, info=info, order=order))
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in (student.existing.photo_shas if student.existing else ()) or any(
+            p.sha256 == sha for p in student.photos
+        ):
+            problems["same_photos"].append(
+                f"“{shorten(entry.basename)}”: {shorten(student.row.name)} already has this photo; "
+                "it is not added again."
+            )
+            continue
+        student.photos.append(PlannedPhoto(entry=entry, info=info, order=order, sha256=sha))
     for student in students:
         _limit_photos(student, problems)
     notes = []
@@ -208,6 +226,7 @@ def _existing_students(
     ids = [s.id for s in rows]
     counts: dict[int, int] = {}
     enrolled: set[int] = set()
+    shas: dict[int, set[str]] = {}
     for start in range(0, len(ids), _CHUNK):
         part = ids[start : start + _CHUNK]
         counts.update(
@@ -222,9 +241,20 @@ def _existing_students(
                 select(Enrollment.student_id).where(Enrollment.course_id == course_id, Enrollment.student_id.in_(part))
             ).all()
         )
+        for student_id, sha in session.execute(
+            select(StudentPhoto.student_id, StudentPhoto.content_sha256).where(
+                StudentPhoto.student_id.in_(part), StudentPhoto.content_sha256.is_not(None)
+            )
+        ):
+            shas.setdefault(student_id, set()).add(str(sha))
     return {
         s.student_number: ExistingStudent(
-            id=s.id, name=s.name, email=s.email, photo_count=counts.get(s.id, 0), enrolled=s.id in enrolled
+            id=s.id,
+            name=s.name,
+            email=s.email,
+            photo_count=counts.get(s.id, 0),
+            enrolled=s.id in enrolled,
+            photo_shas=frozenset(shas.get(s.id, ())),
         )
         for s in rows
     }

@@ -12,12 +12,16 @@ CATEGORIES = (
     ("skipped_rows", "Rows that will be skipped"),
     ("duplicates", "Duplicate rows"),
     ("warnings", "Rows imported with a change"),
+    ("renames", "Students whose name changes, in every course they are in"),
+    ("same_photos", "Photos that are already there"),
     ("orphans", "Photos without a student"),
     ("unreadable", "Photos we cannot read"),
     ("not_images", "Files that are not photos"),
     ("too_many", "Too many photos"),
     ("unsafe", "Files ignored for safety"),
 )
+#: sections that say what will happen, not what is wrong or skipped: not counted as problems
+NOT_PROBLEMS = frozenset({"warnings", "renames", "same_photos"})
 
 
 def shorten(text: str, limit: int = 60) -> str:

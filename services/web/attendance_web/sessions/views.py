@@ -80,7 +80,9 @@ def _refused(
     flash(message, "error")
     for error in errors:
         flash(error["message"], "error")
-    kept = {} if back_to is not None else {"date": request.form.get("date"), "label": request.form.get("label")}
+    kept: dict[str, Any] = {}
+    if back_to is None:
+        kept = {"date": request.form.get("date"), "label": request.form.get("label")}
     return redirect(url_for("sessions.new", course_id=course_id, session=back_to, **kept)), 303
 
 

@@ -16,7 +16,7 @@ from ..extensions import db, store
 from ..jobs_service import new_job, publish
 from ..ownership import owned_course, owned_student, owned_student_photo
 from ..photos import remove_photos, send_photo
-from ..uploads import check_uploads
+from ..uploads import CheckedUpload, check_uploads
 from . import bp
 from .forms import PhotoForm, StudentForm
 
@@ -173,6 +173,20 @@ def unenroll(course_id: int, student_id: int) -> ResponseReturnValue:
     return redirect(url_for("courses.show", course_id=course.id))
 
 
+def _new_portraits(student: Student, uploads: list[CheckedUpload]) -> list[CheckedUpload]:
+    """The uploads that are not already this student's portraits (nor repeated in the batch); the teacher is
+    told about each one left out. Otherwise a form sent twice takes two of the five places."""
+    known = {p.content_sha256 for p in student.photos if p.content_sha256}
+    fresh: list[CheckedUpload] = []
+    for upload in uploads:
+        if upload.sha256 in known:
+            flash(f"{upload.filename} is already one of {student.name}'s portraits; it was not added twice.", "info")
+            continue
+        known.add(upload.sha256)
+        fresh.append(upload)
+    return fresh
+
+
 @bp.route("/students/<int:student_id>/photos", methods=["POST"])
 @login_required
 def upload_photos(student_id: int) -> ResponseReturnValue:
@@ -185,6 +199,7 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
     good, errors = check_uploads(request.files.getlist(form.photos.name))
     for error in errors:
         flash(error, "error")
+    good = _new_portraits(student, good)
     # Refused portraits do not count: they are never used, and the teacher is uploading to replace them.
     counted = sum(1 for p in student.photos if p.status != PhotoStatus.REJECTED)
     room = max(MAX_PHOTOS_PER_STUDENT - counted, 0)
@@ -214,6 +229,7 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
                 width=upload.info.width,
                 height=upload.info.height,
                 status=PhotoStatus.PENDING,
+                content_sha256=upload.sha256,
             )
             db().add(photo)
             db().flush()
@@ -223,6 +239,11 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
         db().rollback()
         remove_photos(stored)
         flash("The photo store is not answering; nothing was saved. Please try again in a minute.", "error")
+        return redirect(page), 303
+    except IntegrityError:  # the same form sent twice at once: the other request stored these portraits
+        db().rollback()
+        remove_photos(stored)
+        flash("These portraits were already being uploaded (the form was sent twice); they were added once.", "info")
         return redirect(page), 303
     for job in jobs:
         publish(job)
