@@ -214,3 +214,27 @@ def test_two_requests_at_once_store_the_portrait_once(teacher, jobs_not_sent, mo
     assert len(removed) == 1 and len(removed[0]) == 1
     with _db() as s:
         assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 1
+
+
+def test_a_heic_portrait_is_shown_as_a_jpeg_copy(teacher, jobs_not_sent):
+    """Most browsers cannot show HEIC: the teacher must still see whose face was enrolled."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 120, 40)).save(buf, "HEIF")
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    teacher.upload_portraits(student, (buf.getvalue(), "ann.heic"))
+    with _db() as s:
+        photo = s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)).one()
+        assert photo.content_type in ("image/heic", "image/heif")
+        photo_id = photo.id
+    r = teacher.client.get(f"/student-photos/{photo_id}")
+    assert r.status_code == 200 and r.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(r.data)).size == (640, 480)
+    jpeg = _jpeg((1, 2, 3))
+    teacher.upload_portraits(student, (jpeg, "ann.jpg"))
+    with _db() as s:
+        jpeg_id = s.scalars(select(StudentPhoto.id).where(StudentPhoto.original_filename == "ann.jpg")).all()[-1]
+    assert teacher.client.get(f"/student-photos/{jpeg_id}").data == jpeg  # as uploaded

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import or_, select, update
@@ -12,15 +12,18 @@ from attendance_shared.storage import StorageError, student_photo_key
 from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..courses.forms import DeleteForm
-from ..extensions import db, store
+from ..extensions import db, settings, store
 from ..jobs_service import new_job, publish
 from ..ownership import owned_course, owned_student, owned_student_photo
 from ..photos import remove_photos, send_photo
+from ..sessions.display import display_jpeg
 from ..uploads import CheckedUpload, check_uploads
 from . import bp
 from .forms import PhotoForm, StudentForm
 
 MAX_PHOTOS_PER_STUDENT = 5
+BROWSERS_SHOW = frozenset({"image/jpeg", "image/png", "image/webp"})
+PORTRAIT_SIDE = 1000  # px, the longest side of the JPEG copy of a portrait browsers cannot show
 
 
 def _came_from(student: Student) -> Course | None:
@@ -255,8 +258,17 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
 @bp.route("/student-photos/<int:photo_id>")
 @login_required
 def photo(photo_id: int) -> ResponseReturnValue:
+    """The portrait as uploaded; a HEIC one as a JPEG copy, since most browsers cannot show HEIC."""
     p = owned_student_photo(photo_id)
-    return send_photo(p.storage_key, p.content_type)
+    if p.content_type in BROWSERS_SHOW:
+        return send_photo(p.storage_key, p.content_type)
+    try:
+        data = display_jpeg(store().get(p.storage_key), settings().max_image_pixels, max_side=PORTRAIT_SIDE)
+    except StorageError:
+        abort(404)
+    response = current_app.response_class(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @bp.route("/student-photos/<int:photo_id>/delete", methods=["POST"])
