@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test lint typecheck security pytest models test-pack migrate services browser nginx bench bench-load clean install
+.PHONY: run test lint typecheck security pytest models test-pack migrate services browser fonts nginx bench bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ services:
 browser:
 	@tools/ensure_chromium.sh
 
+# The fonts PDF exports print with (DejaVu Sans; Droid Sans Fallback for Chinese and Japanese names), as in the web image.
+fonts:
+	@tools/ensure_fonts.sh
+
 # A real nginx for the Elastic Beanstalk proxy checks (tests/deploy/test_nginx_proxy.py).
 nginx:
 	@tools/ensure_nginx.sh
@@ -60,7 +64,7 @@ pytest: install models test-pack services browser nginx
 	$(BIN)/pytest
 
 ## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.
-test: install models test-pack services browser nginx lint typecheck security pytest
+test: install models test-pack services browser fonts nginx lint typecheck security pytest
 
 bench: install models
 	$(PY) -m bench.run

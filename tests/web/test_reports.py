@@ -365,10 +365,29 @@ def test_pdf_export_renders_unicode_names(school):
     assert "Zoë Ångström" in text_ and INJECTION in text_ and "Amy Present" in text_
     if exports.find_unicode_font() is None:
         pytest.fail("DejaVu Sans is expected on the test machine (Debian's fonts-dejavu-core)")
-    # DejaVu Sans has no CJK glyphs: the name is shown as '?' marks instead of vanishing.
-    assert "??" in text_
+    # DejaVu Sans has no CJK glyphs: Droid Sans Fallback draws them (a printed register must name every child).
+    if exports.find_fallback_font() is None:
+        pytest.fail("Droid Sans Fallback is expected on the test machine (Debian's fonts-droid-fallback)")
+    assert "李雷" in text_ and "??" not in text_
     for url in (f"/reports/sessions/{sessions[0]}/export", f"/reports/students/{_ids['zoe']}/export"):
         assert "Zoë Ångström" in _pdf_text(_download(alice.client, url, "pdf").data)
+
+
+def test_pdf_without_a_cjk_font_prints_question_marks_not_nothing(monkeypatch):
+    monkeypatch.setattr(exports, "FALLBACK_FONT_CANDIDATES", ())
+    doc = exports.Document("Report", "x", [], [exports.Table("T", ["Name"], [["李雷"], ["Zoë"]])])
+    text_ = _pdf_text(exports.to_pdf(doc))
+    assert "Zoë" in text_ and "??" in text_
+
+
+def test_cjk_names_are_measured_in_their_own_font_and_wrap():
+    """A long Chinese note must wrap inside its cell like a Latin one, not run over the next column."""
+    out = exports._Pdf("t", set("李雷"))
+    out.pdf.add_page()
+    out.pdf.set_font(out.family, "", 9)
+    assert out.width("李雷") > out.width("李") > 0
+    lines = out.wrap("李雷 " * 30, 40)
+    assert 1 < len(lines) <= exports.MAX_CELL_LINES and all(out.width(line) <= 40 for line in lines)
 
 
 def test_pdf_falls_back_to_helvetica_without_a_unicode_font(monkeypatch):

@@ -4,7 +4,8 @@ Spreadsheet formula injection: a student named ``=cmd|' /C calc'!A0`` must reach
 never as a formula. Every text cell that starts with ``= + - @``, a tab or a carriage return gets a
 leading apostrophe (OWASP's CSV injection guidance), in CSV and XLSX alike; XLSX cells are also
 typed as strings explicitly. PDF: a Unicode TTF font (DejaVu Sans when the system has it) so names
-such as "Zoë" render; characters the font lacks are shown as "?" rather than silently dropped.
+such as "Zoë" render, with Droid Sans Fallback for Chinese, Japanese and Korean ones; characters neither
+font has are shown as "?" rather than silently dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ FONT_CANDIDATES = (
     Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),  # Fedora
     Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),  # Arch
     Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
+)
+# For the characters DejaVu Sans lacks: Chinese, Japanese and Korean names (Debian's fonts-droid-fallback, Apache-2.0).
+FALLBACK_FAMILY = "ReportCJK"
+FALLBACK_FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),  # Debian / Ubuntu: fonts-droid-fallback
+    Path("/usr/share/fonts/google-droid-sans-fonts/DroidSansFallbackFull.ttf"),  # Fedora
 )
 CELL_PADDING = 1.0  # mm, each side of a PDF table cell
 MAX_CELL_LINES = 4  # a long note wraps in its cell up to this many lines
@@ -167,10 +174,30 @@ def find_unicode_font() -> Path | None:
     return next((p for p in FONT_CANDIDATES if p.is_file()), None)
 
 
+def _characters(doc: Document) -> set[str]:
+    """Every character the document prints: the CJK font (4 MB to parse) is loaded only when one needs it."""
+    chars = set(doc.title)
+    for text in doc.notes:
+        chars.update(text)
+    for table in doc.tables:
+        chars.update(table.title)
+        rows: list[Sequence[Cell]] = [table.header, table.pdf_header or [], *table.rows]
+        for row in rows:
+            for value in row:
+                if isinstance(value, str):
+                    chars.update(value)
+    return chars
+
+
+def find_fallback_font() -> Path | None:
+    """A font with CJK glyphs for what DejaVu Sans lacks (Debian's fonts-droid-fallback), or None."""
+    return next((p for p in FALLBACK_FONT_CANDIDATES if p.is_file()), None)
+
+
 class _Pdf:
     """fpdf2 with the report's font chosen once, and text made printable in that font."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, characters: set[str] | frozenset[str] = frozenset()) -> None:
         from fpdf import FPDF
         from fpdf.fonts import TTFFont
 
@@ -179,6 +206,7 @@ class _Pdf:
         self.pdf.set_creator("Student Attendance System")
         self.pdf.set_auto_page_break(auto=True, margin=12)
         self.pdf.set_margins(10, 10, 10)
+        self.has_fallback = False  # the CJK font is loaded, and text split into runs, only when some text needs it
         font = find_unicode_font()
         if font is not None:
             bold = font.with_name("DejaVuSans-Bold.ttf")
@@ -186,19 +214,75 @@ class _Pdf:
             self.pdf.add_font("Report", "B", str(bold if bold.is_file() else font))
             self.family = "Report"
             self.cmap: set[int] | None = set(cast(TTFFont, self.pdf.fonts["report"]).cmap)
+            self.main_cmap = frozenset(self.cmap)
+            needs_fallback = any(ord(ch) not in self.main_cmap and ch.isprintable() for ch in characters)
+            fallback = find_fallback_font() if needs_fallback else None
+            if fallback is not None:  # a printed register must name 李小龍, not "???"
+                for style in ("", "B"):  # one weight: its regular glyphs for bold text too
+                    self.pdf.add_font(FALLBACK_FAMILY, style, str(fallback))
+                self.pdf.set_fallback_fonts([FALLBACK_FAMILY], exact_match=False)  # for multi_cell (titles, notes)
+                self.cmap |= set(cast(TTFFont, self.pdf.fonts[FALLBACK_FAMILY.lower()]).cmap)
+                self.has_fallback = True
+            elif needs_fallback:
+                log.warning("no CJK font found (fonts-droid-fallback): Chinese and Japanese characters print as '?'")
         else:
             log.warning("no Unicode TTF font found; PDF exports use Helvetica (Latin-1 only)")
             self.family = "Helvetica"
             self.cmap = None
+            self.main_cmap = frozenset()
+
+    def _runs(self, text: str) -> list[tuple[str, str]]:
+        """(family, text) pieces: the report font where it has the glyph, the CJK fallback elsewhere."""
+        if not self.has_fallback or all(ord(ch) in self.main_cmap or ch == " " for ch in text):
+            return [(self.family, text)]
+        runs: list[tuple[str, str]] = []
+        for ch in text:
+            family = self.family if ord(ch) in self.main_cmap or ch == " " else FALLBACK_FAMILY
+            if runs and runs[-1][0] == family:
+                runs[-1] = (family, runs[-1][1] + ch)
+            else:
+                runs.append((family, ch))
+        return runs
+
+    def width(self, text: str) -> float:
+        """The printed width in the current style and size, each piece measured in the font that draws it."""
+        if not self.has_fallback:
+            return float(self.pdf.get_string_width(text))
+        runs = self._runs(text)
+        if len(runs) == 1 and runs[0][0] == self.family:
+            return float(self.pdf.get_string_width(text))
+        style, size = self.pdf.font_style, self.pdf.font_size_pt
+        total = 0.0
+        for family, run in runs:
+            self.pdf.set_font(family, style, size)
+            total += self.pdf.get_string_width(run)
+        self.pdf.set_font(self.family, style, size)
+        return total
+
+    def draw(self, x: float, y: float, text: str) -> None:
+        """text() at (x, y): fpdf2 applies fallback fonts in cell() only, which is six times slower here."""
+        if not self.has_fallback:
+            self.pdf.text(x, y, text)
+            return
+        runs = self._runs(text)
+        if len(runs) == 1 and runs[0][0] == self.family:
+            self.pdf.text(x, y, text)
+            return
+        style, size = self.pdf.font_style, self.pdf.font_size_pt
+        for family, run in runs:
+            self.pdf.set_font(family, style, size)
+            self.pdf.text(x, y, run)
+            x += self.pdf.get_string_width(run)
+        self.pdf.set_font(self.family, style, size)
 
     def fit(self, text: str, width: float) -> str:
         """Cut text that would overflow its cell, with an ellipsis (measured only when it may)."""
         padding = 2 * CELL_PADDING
         if len(text) * self.pdf.font_size * 0.62 + padding <= width:
             return text
-        if self.pdf.get_string_width(text) + padding <= width:
+        if self.width(text) + padding <= width:
             return text
-        while text and self.pdf.get_string_width(text + "...") + padding > width:
+        while text and self.width(text + "...") + padding > width:
             text = text[:-1]
         return text + "..."
 
@@ -212,7 +296,7 @@ class _Pdf:
         line = ""
         for word in text.split():
             candidate = f"{line} {word}" if line else word
-            if self.pdf.get_string_width(candidate) <= room or not line:
+            if self.width(candidate) <= room or not line:
                 line = candidate
             else:
                 lines.append(line)
@@ -258,7 +342,7 @@ def to_pdf(doc: Document) -> bytes:
     """Title, notes, then each table; a wide table continues in parts that repeat its key columns,
     a long one on further pages that repeat its header. Plain cells, not fpdf2's table(): a
     500 x 100 course report is 60,000 cells."""
-    out = _Pdf(doc.title)
+    out = _Pdf(doc.title, _characters(doc))
     pdf = out.pdf
     pdf.add_page()
     pdf.set_font(out.family, "B", 14)
@@ -304,7 +388,7 @@ def _draw_table(out: _Pdf, header: list[str], rows: list[list[Cell]], key_column
         y = pdf.get_y()
         for x, cell in zip(xs, lines, strict=False):
             for n, text in enumerate(cell):
-                pdf.text(x + CELL_PADDING, y + baseline + n * line_h, text)
+                out.draw(x + CELL_PADDING, y + baseline + n * line_h, text)
         height = line_h * max([1, *(len(cell) for cell in lines)])
         pdf.line(xs[0], y + height, xs[-1], y + height)
         pdf.set_y(y + height)
