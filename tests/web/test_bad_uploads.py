@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import struct
@@ -159,6 +160,31 @@ def test_oversized_request_is_refused_in_words(app, teacher):
         content_type="multipart/form-data",
     )
     assert r.status_code == 413 and b"too large" in r.data
+
+
+def test_too_large_roster_and_portrait_uploads_say_what_to_do_instead(app, teacher):
+    """Nothing of a refused request is kept, so the page says how to send the same thing in parts."""
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    course = teacher.create_course("Big class")
+    student = teacher.add_student(course, "Ann", "1")
+    big = io.BytesIO(b"\0" * (2 * 1024 * 1024))
+    r = teacher.client.post(
+        f"/courses/{course}/roster/imports",
+        data={"roster_csv": (io.BytesIO(b"1,Ann\n"), "r.csv"), "photos_zip": (big, "p.zip")},
+        content_type="multipart/form-data",
+    )
+    page = html.unescape(r.get_data(as_text=True))
+    assert r.status_code == 413 and "the limit is 1 MB per upload" in page
+    assert "import the same CSV with each one" in page
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(b"\0" * (2 * 1024 * 1024)), "a.jpg")]},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 413
+    assert "upload the portraits one or two at a time" in html.unescape(r.get_data(as_text=True))
+    form = html.unescape(teacher.client.get(f"/courses/{course}/roster").get_data(as_text=True))
+    assert 'data-max-upload-mb="1"' in form and "can be at most\n        1 MB" in form
 
 
 def test_oversized_form_fields_are_refused(teacher):

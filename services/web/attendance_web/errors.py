@@ -40,7 +40,33 @@ def _render(code: int, message: str) -> ResponseReturnValue:
     return render_template("error.html", code=code, message=message), code
 
 
+SPLIT_ROSTER = (
+    "Nothing of it was saved. For a big class, split the portraits over several ZIP files and import the same CSV "
+    "with each one: students already imported are kept, and each import adds its photos."
+)
+SPLIT_PORTRAITS = "Nothing of it was saved: upload the portraits one or two at a time."
+
+
+def too_large_message(limit_mb: int) -> str:
+    """The sentence nginx also gives (deploy/proxy), then what to do instead for the form that was sent."""
+    said = f"That upload is too large (the limit is {limit_mb} MB per upload). Please send fewer or smaller photos."
+    advice = {"roster.upload": SPLIT_ROSTER, "students.upload_photos": SPLIT_PORTRAITS}.get(request.endpoint or "")
+    return f"{said} {advice}" if advice else said
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.context_processor
+    def _upload_limit() -> dict[str, object]:
+        """The limit for the forms' help text, and the sentences static/app.js shows before a too-large upload."""
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        said = f"That upload is too large (the limit is {limit} MB per upload)."
+        return {
+            "max_upload_mb": limit,
+            "split_roster": f"{said} For a big class, split the portraits over several ZIP files and import the "
+            "same CSV with each one: students already imported are kept, and each import adds its photos.",
+            "split_portraits": f"{said} Upload the portraits one or two at a time.",
+        }
+
     @app.errorhandler(CSRFError)
     def _csrf(_exc: CSRFError) -> ResponseReturnValue:
         return _render(
@@ -53,11 +79,7 @@ def register_error_handlers(app: Flask) -> None:
         if code == 429:
             return _render(429, "Too many attempts. Please wait a few minutes and try again.")
         if code == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-            return _render(
-                413,
-                f"That upload is too large (the limit is {limit} MB per upload). Please send fewer or smaller photos.",
-            )
+            return _render(413, too_large_message(app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)))
         return _render(code, MESSAGES.get(code, exc.description or "Something went wrong."))
 
     @app.errorhandler(OperationalError)
