@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 Cell = str | int | float | None
 
@@ -121,9 +121,9 @@ def _sheet_title(title: str, used: set[str]) -> str:
 def to_xlsx(doc: Document) -> bytes:
     """One sheet per table (header bold and frozen with the key columns) and an "About" sheet with
     the notes. Write-only mode: a 500 x 100 course report streams instead of building 57,000 cells.
-    No text reaches a cell starting with "=" (``neutralise``), so openpyxl never types one as a formula."""
+    Every text is an inline string cell (``_text_cell``): a name starting with "=" is shown as typed, never run
+    as a formula, and needs no visible apostrophe as in the CSV."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -137,25 +137,30 @@ def to_xlsx(doc: Document) -> bytes:
         ws.freeze_panes = f"{get_column_letter(table.key_columns + 1)}2"
         header = []
         for h in table.header:
-            cell = WriteOnlyCell(ws, value=_xlsx_text(h))
+            cell = _text_cell(ws, h)
             cell.font = bold
             header.append(cell)
         ws.append(header)
         for row in table.rows:
-            ws.append([_xlsx_text(v) if isinstance(v, str) else v for v in row])
+            ws.append([_text_cell(ws, v) if isinstance(v, str) else v for v in row])
     if doc.notes:
         notes = wb.create_sheet(_sheet_title("About", used))
         notes.column_dimensions["A"].width = 100
         for line in [doc.title, *doc.notes]:
-            notes.append([_xlsx_text(line)])
+            notes.append([_text_cell(ws=notes, value=line)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def _xlsx_text(value: str) -> str:
-    # openpyxl refuses control characters (they are invalid in the XML); drop them.
-    return str(neutralise(_XLSX_ILLEGAL.sub("", value)))
+def _text_cell(ws: Any, value: str) -> Any:
+    """A string cell, typed as one: openpyxl would make "=..." a formula; control characters (invalid in the XML,
+    openpyxl refuses them) are dropped."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=_XLSX_ILLEGAL.sub("", value))
+    cell.data_type = "s"
+    return cell
 
 
 def _column_widths(table: Table) -> list[float]:
