@@ -236,5 +236,9 @@ def test_a_heic_portrait_is_shown_as_a_jpeg_copy(teacher, jobs_not_sent):
     jpeg = _jpeg((1, 2, 3))
     teacher.upload_portraits(student, (jpeg, "ann.jpg"))
     with _db() as s:
-        jpeg_id = s.scalars(select(StudentPhoto.id).where(StudentPhoto.original_filename == "ann.jpg")).all()[-1]
+        jpeg_id = s.scalar(
+            select(StudentPhoto.id).where(
+                StudentPhoto.student_id == student, StudentPhoto.original_filename == "ann.jpg"
+            )
+        )
     assert teacher.client.get(f"/student-photos/{jpeg_id}").data == jpeg  # as uploaded
