@@ -31,10 +31,18 @@ def run_migrations_online() -> None:
             # Two instances deploying at once: the second waits here, then finds nothing left to do.
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, DROP, rename); with foreign keys on, SQLite's DROP deletes every
+            # row that points at the table (ON DELETE CASCADE). The pragma is ignored inside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         # render_as_batch: SQLite cannot ALTER most things; batch mode recreates tables there.
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                raise RuntimeError(f"migration left rows pointing at nothing: {broken[:5]}")
     engine.dispose()
 
 
