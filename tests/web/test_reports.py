@@ -390,6 +390,94 @@ def test_cjk_names_are_measured_in_their_own_font_and_wrap():
     assert 1 < len(lines) <= exports.MAX_CELL_LINES and all(out.width(line) <= 40 for line in lines)
 
 
+CJK_NOTE = "上课迟到了十分钟因为公交车晚点了请老师原谅我们明天会早一点出门的谢谢老师"  # 38 characters, no spaces
+
+
+def _cjk_pdf(size: float) -> exports._Pdf:
+    out = exports._Pdf("t", set(CJK_NOTE))
+    if not out.has_fallback:
+        pytest.fail("Droid Sans Fallback is expected on the test machine (Debian's fonts-droid-fallback)")
+    out.pdf.add_page()
+    out.pdf.set_font(out.family, "", size)
+    return out
+
+
+def _fits(out: exports._Pdf, lines: list[str], width: float) -> bool:
+    return all(out.width(line) + 2 * exports.CELL_PADDING <= width for line in lines)
+
+
+@pytest.mark.parametrize("length", range(12, 23))
+def test_a_short_chinese_note_is_measured_not_estimated(length):
+    """A Chinese character is a full em wide: 15-22 of them passed the 0.62 em estimate and ran into the next column."""
+    out = _cjk_pdf(9)
+    note = CJK_NOTE[:length]
+    for width in (40.0, 55.0):
+        shown = out.fit(note, width)
+        assert _fits(out, [shown], width), (length, width, shown)
+        assert shown == note or shown.endswith("...")
+        lines = out.wrap(note, width)
+        assert _fits(out, lines, width) and "".join(lines) == note, (length, width, lines)
+
+
+@pytest.mark.parametrize(("size", "width", "count"), [(7, 40.0, 3), (9, 40.0, 4), (9, 55.0, 3), (7, 30.0, 4)])
+def test_unspaced_chinese_note_wraps_between_characters_and_loses_nothing(size, width, count):
+    """It was one 'word', cut to one line with '...'. Now it breaks between characters; each line fits its cell."""
+    out = _cjk_pdf(size)
+    lines = out.wrap(CJK_NOTE, width)
+    assert len(lines) == count and _fits(out, lines, width), lines
+    assert "".join(lines) == CJK_NOTE  # every character, once, in order
+
+
+def test_an_unspaced_chinese_note_too_long_for_its_lines_is_cut_on_the_last_one():
+    out = _cjk_pdf(9)
+    lines = out.wrap(CJK_NOTE * 2, 40.0)
+    assert len(lines) == exports.MAX_CELL_LINES and _fits(out, lines, 40.0)
+    assert lines[-1].endswith("...") and (CJK_NOTE * 2).startswith("".join(lines)[:-3])
+    assert all(out.width(line + "上") + 2 * exports.CELL_PADDING > 40.0 for line in lines[:-1])  # full lines
+
+
+def test_wrapped_lines_keep_closing_punctuation_with_the_text_before_it():
+    out = _cjk_pdf(9)
+    note = "他说「我明天请假。」" * 4
+    for width in (20.0, 25.0, 30.0):
+        lines = out.wrap(note, width, max_lines=20)
+        assert _fits(out, lines, width) and "".join(lines) == note
+        assert not any(line.startswith(("。", "」")) or line.endswith("「") for line in lines), lines
+
+
+def test_mixed_latin_and_chinese_note_keeps_its_spaces_and_wraps_inside_it():
+    out = _cjk_pdf(9)
+    note = "Bus late: 公交车晚点了请老师原谅 back at 10:30"
+    lines = out.wrap(note, 35.0)
+    assert _fits(out, lines, 35.0) and len(lines) > 1
+    assert all(line in note for line in lines) and "".join(lines).replace(" ", "") == note.replace(" ", "")
+
+
+def test_a_word_longer_than_its_cell_is_cut_across_lines_not_lost():
+    """The fallback for any unbreakable run (a long e-mail address, a name without spaces)."""
+    out = exports._Pdf("t")
+    out.pdf.add_page()
+    out.pdf.set_font(out.family, "", 9)
+    word = "Wolfeschlegelsteinhausenbergerdorff"
+    lines = out.wrap(f"Note: {word} ok", 40.0)
+    assert _fits(out, lines, 40.0) and len(lines) == 3 and lines[0] == "Note:"
+    assert "".join(lines).replace(" ", "") == f"Note:{word}ok"
+    lines = out.wrap(word * 2, 55.0)
+    assert _fits(out, lines, 55.0) and len(lines) == 3 and "".join(lines) == word * 2
+    many = out.wrap("x" * 500, 40.0)
+    assert len(many) == exports.MAX_CELL_LINES and many[-1].endswith("...") and _fits(out, many, 40.0)
+
+
+def test_pdf_prints_an_unspaced_chinese_note_whole():
+    """End to end: the note wraps in the PDF's table and every character comes out."""
+    note = CJK_NOTE[:30]
+    header = ["Student", "Number", "Status", "Similarity", "Note"]  # a 55 mm note column: 30 characters need 2 lines
+    table = exports.Table("Records", header, [["李雷", "7", "present", 0.9, note]])
+    doc = exports.Document("Session", "s", [], [table])
+    text_ = re.sub(r"\s+", "", _pdf_text(exports.to_pdf(doc)))
+    assert note in text_ and "..." not in text_
+
+
 def test_pdf_falls_back_to_helvetica_without_a_unicode_font(monkeypatch):
     monkeypatch.setattr(exports, "FONT_CANDIDATES", ())
     doc = exports.Document("Report: Zoë", "x", ["李雷 and Zoë"], [exports.Table("T", ["Name"], [["李雷"], ["Zoë"]])])

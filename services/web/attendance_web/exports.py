@@ -39,6 +39,20 @@ CELL_PADDING = 1.0  # mm, each side of a PDF table cell
 MAX_CELL_LINES = 4  # a long note wraps in its cell up to this many lines
 PDF_COLUMNS_PER_PAGE = 18  # a wide table (a course's sessions) continues on further pages
 _XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+# Line breaks in a cell: Chinese and Japanese put no spaces between words, so a line may end after any wide
+# character, except before closing punctuation and after opening punctuation (kinsoku).
+_NO_LINE_START = frozenset(
+    ",.:;?!)]}%\u2019\u201d\u00bb"  # Latin closing punctuation and quotes
+    "\uff0c\uff0e\uff1a\uff1b\uff1f\uff01\uff09\uff3d\uff5d"  # their full-width forms
+    "\u3001\u3002\u3009\u300b\u300d\u300f\u3011\u3015\u3017\u3019\u301f"  # 、。 and closing brackets
+    "\u3005\u309d\u309e\u30fd\u30fe\u30fb\u30fc"  # iteration marks, middle dot, long vowel mark
+    "ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ"  # small kana
+)
+_NO_LINE_END = frozenset(
+    "([{\u2018\u201c\u00ab"  # Latin opening brackets and quotes
+    "\uff08\uff3b\uff5b\u3008\u300a\u300c\u300e\u3010\u3014\u3016\u3018\u301d"  # full-width and CJK ones
+)
+_FIRST_WIDE = "\u1100"  # no character before Hangul Jamo is East Asian wide: a Latin word is one unit, unexamined
 
 log = logging.getLogger(__name__)
 
@@ -281,9 +295,12 @@ class _Pdf:
         self.pdf.set_font(self.family, style, size)
 
     def fit(self, text: str, width: float) -> str:
-        """Cut text that would overflow its cell, with an ellipsis (measured only when it may)."""
+        """Cut text that would overflow its cell, with an ellipsis (measured only when it may). The estimate
+        (0.62 em a character) holds for the report font's text only: a Chinese character is a full em wide."""
         padding = 2 * CELL_PADDING
-        if len(text) * self.pdf.font_size * 0.62 + padding <= width:
+        if len(text) * self.pdf.font_size * 0.62 + padding <= width and not (
+            self.has_fallback and not all(ord(ch) in self.main_cmap for ch in text)
+        ):
             return text
         if self.width(text) + padding <= width:
             return text
@@ -292,24 +309,41 @@ class _Pdf:
         return text + "..."
 
     def wrap(self, text: str, width: float, max_lines: int = MAX_CELL_LINES) -> list[str]:
-        """Lines of at most `width` (word by word; the last one cut with an ellipsis): a teacher's note is read
-        whole, not as "Arrived 10 minutes late;...". One line, unmeasured, when it fits."""
+        """Lines of at most `width`, the last one cut with an ellipsis: a teacher's note is read whole, not as
+        "Arrived 10 minutes late;...". Lines break between words, between Chinese or Japanese characters
+        (unspaced text), and inside a word too long for a line of its own. One line, unmeasured, when it fits."""
         if self.fit(text, width) == text:
             return [text] if text else []
         room = width - 2 * CELL_PADDING
         lines: list[str] = []
         line = ""
         for word in text.split():
-            candidate = f"{line} {word}" if line else word
-            if self.width(candidate) <= room or not line:
-                line = candidate
-            else:
-                lines.append(line)
-                line = word
+            for n, unit in enumerate([word] if max(word) < _FIRST_WIDE else _break_units(word)):
+                candidate = f"{line} {unit}" if line and n == 0 else line + unit
+                if len(lines) == max_lines - 1 or self.width(candidate) <= room:
+                    line = candidate  # the last allowed line takes the rest, cut by fit() below
+                    continue
+                if line:
+                    lines.append(line)
+                    line = ""
+                while len(lines) < max_lines - 1 and self.width(unit) > room:  # wider than a line: cut it
+                    head = self._longest_prefix(unit, room)
+                    lines.append(head)
+                    unit = unit[len(head) :]
+                line = unit
         lines.append(line)
-        if len(lines) > max_lines:
-            lines = [*lines[: max_lines - 1], " ".join(lines[max_lines - 1 :])]
         return [self.fit(part, width) for part in lines]
+
+    def _longest_prefix(self, text: str, room: float) -> str:
+        """The longest start of text (one character at least) that fits in room."""
+        low, high = 1, len(text)  # a binary search: a 200-character unbroken string is 8 measures, not 200
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.width(text[:mid]) <= room:
+                low = mid
+            else:
+                high = mid - 1
+        return text[:low]
 
     def text(self, value: Cell) -> str:
         """The value as text the font can draw: characters it has no glyph for become '?'."""
@@ -320,6 +354,21 @@ class _Pdf:
         if self.cmap is None:
             return s.encode("latin-1", "replace").decode("latin-1")
         return "".join(ch if ord(ch) in self.cmap or ch == " " else "?" for ch in s)
+
+
+def _break_units(word: str) -> list[str]:
+    """A word cut where a line may break: around each wide (Chinese, Japanese, Korean) character, never before
+    closing punctuation nor after opening punctuation. "他说「你好。」" -> 他, 说, 「你, 好。」."""
+    units: list[str] = []
+    wide_before = False
+    for ch in word:
+        wide = unicodedata.east_asian_width(ch) in ("W", "F")
+        if units and (ch in _NO_LINE_START or units[-1][-1] in _NO_LINE_END or not (wide or wide_before)):
+            units[-1] += ch
+        else:
+            units.append(ch)
+        wide_before = wide
+    return units
 
 
 def _number(value: int | float) -> str:
