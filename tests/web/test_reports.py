@@ -353,6 +353,26 @@ def test_xlsx_export_has_names_and_no_formulas(school):
         load_workbook(io.BytesIO(_download(alice.client, url, "xlsx").data))
 
 
+def test_xlsx_text_cells_are_typed_strings_in_the_file_itself():
+    """What the module docstring promises, as Excel reads it: each text cell is an inline string (t="inlineStr"),
+    the formula trigger kept as typed with no apostrophe, and no <f> formula element anywhere."""
+    import zipfile
+
+    names = [INJECTION, "+1", "-2", "@SUM(A1)", "Zoë"]
+    doc = exports.Document("T", "t", ["=note"], [exports.Table("=T", ["=Name"], [[n] for n in names])])
+    book = zipfile.ZipFile(io.BytesIO(exports.to_xlsx(doc)))
+    sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
+    assert len(sheets) == 2  # the table and "About"
+    for sheet in sheets:
+        xml = book.read(sheet).decode()
+        cells = re.findall(r"<c [^>]*>", xml)
+        assert cells and all('t="inlineStr"' in cell for cell in cells), cells
+        assert "<f>" not in xml and "<f " not in xml and "<t>'" not in xml
+    table = book.read(sheets[0]).decode()
+    assert all(f"<t>{n}</t>" in table for n in ["=Name", "+1", "-2", "@SUM(A1)", "Zoë"])
+    assert "<t>=cmd|' /C calc'!A0</t>" in table or "<t>=cmd|&apos; /C calc&apos;!A0</t>" in table
+
+
 def _pdf_text(data: bytes) -> str:
     assert data.startswith(b"%PDF-")
     return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)

@@ -1,11 +1,15 @@
 """Report exports: one ``Document`` (title, notes, tables) written as CSV, XLSX or PDF.
 
 Spreadsheet formula injection: a student named ``=cmd|' /C calc'!A0`` must reach Excel as text,
-never as a formula. Every text cell that starts with ``= + - @``, a tab or a carriage return gets a
-leading apostrophe (OWASP's CSV injection guidance), in CSV and XLSX alike; XLSX cells are also
-typed as strings explicitly. PDF: a Unicode TTF font (DejaVu Sans when the system has it) so names
-such as "Zoë" render, with Droid Sans Fallback for Chinese, Japanese and Korean ones; characters neither
-font has are shown as "?" rather than silently dropped.
+never as a formula. CSV has no cell types, so every text cell that starts with ``= + - @``, a tab or
+a carriage return gets a leading apostrophe (OWASP's CSV injection guidance). XLSX cells carry their
+type: every text is written as a string cell (``t="inlineStr"``), which Excel and LibreOffice show as
+typed and never evaluate, so the name needs no apostrophe there. What remains: a teacher who re-saves
+that sheet as CSV writes the name bare, and the new CSV runs it when opened.
+
+PDF: a Unicode TTF font (DejaVu Sans when the system has it) so names such as "Zoë" render, with Droid
+Sans Fallback for Chinese, Japanese and Korean ones; characters neither font has are shown as "?" rather
+than silently dropped.
 """
 
 from __future__ import annotations
