@@ -1,0 +1,68 @@
+"""A student's name without spaces (a 70-character one) stays inside the review page's student list.
+
+Real Chromium lays out the real page; its requests are answered in-process by the Flask app (Playwright's
+request routing, as in test_review_errors.py), so no server or worker is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.web.test_review import seed_session
+
+pytestmark = [pytest.mark.browser]
+
+ORIGIN = "http://review.test"
+LONG_NAME = "Maximilianwolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft"  # 71 letters, no space
+
+# Every box of the student list whose content is wider than the box itself (scrollWidth > clientWidth), and every
+# name that ends past the list's right edge.
+OVERFLOW_SCRIPT = """() => {
+  const found = [];
+  const list = document.querySelector(".roster");
+  const boxes = [document.querySelector(".roster-col"), list, ...list.querySelectorAll(".roster-row, .who")];
+  boxes.forEach((e) => {
+    if (e.scrollWidth > e.clientWidth) { found.push(`${e.className}: ${e.scrollWidth} > ${e.clientWidth}`); }
+  });
+  const right = list.getBoundingClientRect().right;
+  list.querySelectorAll(".who strong").forEach((e) => {
+    const end = e.getBoundingClientRect().right;
+    if (end > right + 0.5) { found.push(`${e.textContent.slice(0, 20)}... ends at ${end} > ${right}`); }
+  });
+  return found;
+}"""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_long_unbroken_name_stays_inside_the_student_list(
+    app, teacher, chromium: Any, tmp_path, width, height
+) -> None:
+    seeded = seed_session(app, teacher)
+    long_id = teacher.add_student(seeded.course_id, LONG_NAME, "N-long")
+    r = teacher.client.post(f"/sessions/{seeded.session_id}/students/{long_id}/mark", data={"status": "present"})
+    assert r.status_code in (302, 303), r.data[:300]
+
+    def forward(route: Any) -> None:
+        url = urlsplit(route.request.url)
+        response = teacher.client.open(url.path + (f"?{url.query}" if url.query else ""), method=route.request.method)
+        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
+
+    context = chromium.new_context(base_url=ORIGIN, viewport={"width": width, "height": height})
+    try:
+        context.route(f"{ORIGIN}/**", forward)
+        page = context.new_page()
+        page.goto(f"/sessions/{seeded.session_id}")
+        name = page.locator(f"#student-{long_id} .who strong")
+        assert name.text_content() == LONG_NAME
+        page.screenshot(path=str(tmp_path / f"review-{width}px.png"), full_page=True)  # to look at when it fails
+        assert page.evaluate(OVERFLOW_SCRIPT) == []
+        box = name.bounding_box()
+        assert box is not None and box["height"] > 30  # wrapped onto several lines, not cut off nor scrolled
+        # ... and the page as a whole does not scroll sideways.
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    finally:
+        context.close()
