@@ -10,6 +10,7 @@ import pytest
 from attendance_shared.settings import Settings
 from attendance_shared.storage import (
     LocalPhotoStore,
+    PhotoMissing,
     S3PhotoStore,
     StorageError,
     classroom_photo_key,
@@ -25,7 +26,7 @@ def test_local_store_roundtrip_and_key_safety(tmp_path):
     assert store.url(key) is None
     store.delete(key)
     assert not store.exists(key)
-    with pytest.raises(StorageError):
+    with pytest.raises(PhotoMissing):  # a StorageError that says the store answered: the photo is gone
         store.get(key)
     for bad in ("../etc/passwd", "student_photos/../../x", "/abs/path", "other/x.jpg"):
         with pytest.raises(ValueError):
@@ -59,7 +60,7 @@ def test_s3_store_roundtrip_private_encrypted(s3_store):
         assert resp.read() == b"jpeg-bytes"
     store.delete(key)
     assert not store.exists(key)
-    with pytest.raises(StorageError):
+    with pytest.raises(PhotoMissing):
         store.get(key)
 
 
@@ -70,3 +71,6 @@ def test_s3_store_unreachable_is_a_storage_error(monkeypatch):
     with pytest.raises(StorageError) as info:
         store.put("temp/x.jpg", b"x", "image/jpeg")
     assert "testing" not in str(info.value)  # no credentials in messages
+    with pytest.raises(StorageError) as info:
+        store.get("temp/x.jpg")
+    assert not isinstance(info.value, PhotoMissing)  # a store that does not answer has not lost the photo

@@ -12,6 +12,7 @@ ENROLLMENT_TASK = "attendance.enroll_photo"
 SWEEP_TASK = "attendance.sweep_stuck_jobs"
 RETENTION_TASK = "attendance.purge_old_photos"
 REEMBED_TASK = "attendance.reembed_stale_portraits"
+PORTRAIT_HASH_TASK = "attendance.hash_old_portraits"
 
 #: an enrollment job's message when the portrait was accepted (otherwise the refusal reason); the web reads it
 ENROLLMENT_ACCEPTED = "Accepted"
@@ -27,6 +28,7 @@ TASK_QUEUES = {
     SWEEP_TASK: MAINTENANCE_QUEUE,
     RETENTION_TASK: MAINTENANCE_QUEUE,
     REEMBED_TASK: MAINTENANCE_QUEUE,
+    PORTRAIT_HASH_TASK: MAINTENANCE_QUEUE,
 }
 
 

@@ -182,7 +182,8 @@ class StudentPhoto(Base):
     status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING)
     reason: Mapped[str | None] = mapped_column(Text)
     face_box: Mapped[list[Any] | None] = mapped_column(JSON)
-    # NULL only for portraits stored before migration 0005 (their bytes were not hashed then).
+    # NULL only for portraits stored before migration 0005 until the beat hashes them; a portrait whose bytes are
+    # gone, or a second copy of one, holds a marker instead (attendance_worker.portrait_hashes).
     content_sha256: Mapped[str | None] = mapped_column(String(64))
     # Set for photos that came in a roster import, so the import's progress page can follow them.
     roster_import_id: Mapped[str | None] = mapped_column(

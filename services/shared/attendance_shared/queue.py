@@ -13,6 +13,7 @@ from kombu import Queue
 
 from .contracts import (
     ALL_QUEUES,
+    PORTRAIT_HASH_TASK,
     REEMBED_TASK,
     RETENTION_TASK,
     SWEEP_TASK,
@@ -71,6 +72,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "purge-old-photos": {"task": RETENTION_TASK, "schedule": 3600.0},
             # After a model change: a few portraits a minute, so a worker is never held up for long.
             "reembed-stale-portraits": {"task": REEMBED_TASK, "schedule": 60.0},
+            # After migration 0005: hash the portraits stored before it, a batch a minute, until none are left.
+            "hash-old-portraits": {"task": PORTRAIT_HASH_TASK, "schedule": 60.0},
         },
     }
 

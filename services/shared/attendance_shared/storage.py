@@ -25,6 +25,10 @@ class StorageError(RuntimeError):
     """The photo store failed; the message is safe to show (no credentials, no paths)."""
 
 
+class PhotoMissing(StorageError):
+    """The store answered: there is no photo under this key (as opposed to a store that did not answer)."""
+
+
 class PhotoStore(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
     def get(self, key: str) -> bytes: ...
@@ -80,7 +84,7 @@ class LocalPhotoStore:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
-            raise StorageError(f"photo {key} is missing from storage") from None
+            raise PhotoMissing(f"photo {key} is missing from storage") from None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -90,6 +94,10 @@ class LocalPhotoStore:
 
     def url(self, key: str) -> str | None:
         return None
+
+
+#: the error codes of a GET for a key that is not there (404 with s3:ListBucket, which the deployment guide grants)
+_S3_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class S3PhotoStore:
@@ -140,7 +148,11 @@ class S3PhotoStore:
             body = self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"]
             data: bytes = body.read()
             return data
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _S3_MISSING:
+                raise PhotoMissing(f"photo {key} is missing from storage") from exc
+            raise StorageError(f"could not read photo {key} ({type(exc).__name__})") from exc
+        except BotoCoreError as exc:
             raise StorageError(f"could not read photo {key} ({type(exc).__name__})") from exc
 
     def delete(self, key: str) -> None:

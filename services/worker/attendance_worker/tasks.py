@@ -17,6 +17,7 @@ from attendance_shared.contracts import (
     ATTENDANCE_TASK,
     ENROLLMENT_ACCEPTED,
     ENROLLMENT_TASK,
+    PORTRAIT_HASH_TASK,
     REEMBED_TASK,
     RETENTION_TASK,
     SWEEP_TASK,
@@ -25,7 +26,7 @@ from attendance_shared.db import session_scope
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 
-from . import job_state, maintenance, reembed
+from . import job_state, maintenance, portrait_hashes, reembed
 from .attendance import process_session
 from .engine import ModelPackError, get_engine
 from .enrollment import enroll_photo
@@ -106,3 +107,8 @@ def purge_old_photos() -> int:
 @shared_task(name=REEMBED_TASK, acks_late=True, ignore_result=True)
 def reembed_stale_portraits() -> int:
     return reembed.reembed_stale(get_engine())
+
+
+@shared_task(name=PORTRAIT_HASH_TASK, acks_late=True, ignore_result=True)
+def hash_old_portraits() -> int:
+    return portrait_hashes.backfill_portrait_hashes()

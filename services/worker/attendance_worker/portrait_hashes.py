@@ -1,0 +1,97 @@
+"""Hash the portraits stored before migration 0005, so the same photo uploaded again is recognised.
+
+Migration 0005 added `student_photos.content_sha256` (unique per student) but left the older portraits NULL:
+hashing them means reading every photo from the store, which a migration must not do (S3 credentials, time).
+The beat runs backfill_portrait_hashes every minute instead; it reads a batch of portraits, writes their
+hashes, and finds nothing to do once every portrait has one.
+
+A portrait the backfill cannot give its hash gets a marker in its place instead, so that it is not picked
+again every minute and the constraint is never violated (nothing is deleted):
+
+- `missing:<photo id>` when the store says the bytes are gone (PhotoMissing). Such a portrait cannot be
+  re-embedded nor shown either; deleting it on the student's page removes the row.
+- `duplicate:<photo id>` when the student already has a portrait with the same bytes (two copies stored
+  before 0005, or a copy uploaded again after it). Whichever copy was hashed first keeps the hash, which is
+  enough for the upload form to recognise the photo; the other stays one of the student's portraits.
+
+Neither marker is 64 hex digits, so no upload's hash ever equals one; each holds its own row's id, so two markers
+of one student never collide. A store that does not answer (any other StorageError) marks nothing: the run
+stops and the next minute's run tries again; rows are picked in random order, so a portrait that keeps failing
+cannot hold up the others. To hash a marked portrait again, set its content_sha256 back to NULL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import StudentPhoto
+from attendance_shared.settings import get_settings
+from attendance_shared.storage import PhotoMissing, StorageError, make_store
+
+log = logging.getLogger(__name__)
+
+#: portraits read per beat run: reading and hashing is a few ms each, so a minute's batch takes seconds
+HASH_BATCH = 100
+MISSING = "missing:"
+DUPLICATE = "duplicate:"
+
+
+def _write(session: Session, photo_id: int, value: str) -> int | None:
+    """Set the row's hash (or marker) if it is still NULL, in its own short transaction: 1 when written, 0 when
+    the row is gone or already settled (a concurrent run), None when another portrait of the student holds this
+    hash (one uploaded or hashed meanwhile): the unique constraint decides, and nothing else is lost."""
+    try:
+        result = session.execute(
+            update(StudentPhoto)
+            .where(StudentPhoto.id == photo_id, StudentPhoto.content_sha256.is_(None))
+            .values(content_sha256=value)
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def backfill_portrait_hashes(limit: int = HASH_BATCH) -> int:
+    """Give up to `limit` portraits without a content_sha256 their hash (or a marker, see the module's
+    docstring); returns how many rows were settled, 0 once none are left."""
+    settings = get_settings()
+    store = make_store(settings)
+    settled = 0
+    with session_scope(settings.sqlalchemy_url) as s:
+        todo = s.execute(
+            select(StudentPhoto.id, StudentPhoto.student_id, StudentPhoto.storage_key)
+            .where(StudentPhoto.content_sha256.is_(None))
+            .order_by(func.random())
+            .limit(limit)
+        ).all()
+        s.commit()  # no transaction is held open while the store is read
+        for photo_id, student_id, key in todo:
+            try:
+                sha = hashlib.sha256(store.get(key)).hexdigest()
+            except PhotoMissing:
+                log.warning("portrait %s is missing from storage; marked, not hashed", photo_id)
+                settled += _write(s, photo_id, f"{MISSING}{photo_id}") or 0
+                continue
+            except StorageError:
+                log.warning("the photo store did not answer; portrait hashes are left for the next run", exc_info=True)
+                break
+            taken = s.scalar(
+                select(StudentPhoto.id).where(StudentPhoto.student_id == student_id, StudentPhoto.content_sha256 == sha)
+            )
+            written = _write(s, photo_id, sha) if taken is None else None
+            if written is not None:
+                settled += written
+                continue
+            log.info("portrait %s is a copy of another of student %s's portraits; kept, marked", photo_id, student_id)
+            settled += _write(s, photo_id, f"{DUPLICATE}{photo_id}") or 0
+    if todo:
+        log.info("%d of %d older portrait(s) hashed or marked", settled, len(todo))
+    return settled
