@@ -734,3 +734,23 @@ def test_the_same_photo_twice_is_added_once_and_a_rename_is_shown(app, teacher, 
         mine = select(Student.teacher_id).where(Student.id == student).scalar_subquery()
         names = s.scalars(select(StudentPhoto.original_filename).join(Student).where(Student.teacher_id == mine)).all()
     assert names.count("1.jpg") == 0 and names.count("2.jpg") == 1 and "2_2.jpg" not in names
+
+
+def test_a_photo_refused_earlier_is_named_as_refused_with_its_reason(app, teacher, jobs_not_sent):
+    """The import leaves out a photo the student already has; one that was refused is said to be refused, and
+    why (so the teacher picks another photo), and counts as a problem: the student still needs a portrait."""
+    course = teacher.create_course()
+    student = teacher.add_student(course, "Ann", "1")
+    refused = _jpeg((10, 200, 200))
+    teacher.upload_portraits(student, (refused, "ann.jpg"))
+    with session_scope(_url(app)) as s:  # what the worker wrote
+        row = s.scalar(select(StudentPhoto).where(StudentPhoto.student_id == student))
+        row.status, row.reason = PhotoStatus.REJECTED, "2 faces in ann.jpg: upload a photo of this student alone"
+    _, page = _preview(teacher, course, _csv("1,Ann,"), _zip([("1.jpg", refused)]))
+    text = _unescaped(page)
+    assert (
+        "“1.jpg”: this photo was refused earlier for Ann: 2 faces in ann.jpg: upload a photo of this student alone. "
+        "It is not added again: add another photo of them."
+    ) in text
+    assert "already has this photo" not in text
+    assert "<strong>1</strong> problem(s)" in page and "<strong>0</strong> portrait(s) to add" in page

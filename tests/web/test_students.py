@@ -192,6 +192,33 @@ def test_the_same_portrait_again_is_not_stored_twice(teacher, jobs_not_sent):
         assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 1
 
 
+def test_a_refused_portrait_sent_again_is_named_as_refused_with_its_reason(teacher, jobs_not_sent):
+    """The refused row stays (so the same photo is not checked again), but the teacher is told the truth: it was
+    refused and why, not that it is one of the student's portraits."""
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    photo = _jpeg((200, 200, 10))
+    teacher.upload_portraits(student, (photo, "ann.jpg"))
+    with _db() as s:  # what the worker wrote
+        row = s.scalar(select(StudentPhoto).where(StudentPhoto.student_id == student))
+        row.status, row.reason = PhotoStatus.REJECTED, "No face found in ann.jpg"
+    teacher.client.get(f"/students/{student}")  # the first upload's messages are shown
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(photo), "ann again.jpg")]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = _text(r)
+    assert (
+        "ann again.jpg was refused earlier for Ann: No face found in ann.jpg. "
+        "The same photo is not added again: choose another one."
+    ) in page
+    assert "already one of Ann's portraits" not in page and "photo(s) uploaded" not in page
+    with _db() as s:
+        assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 1
+
+
 def test_two_requests_at_once_store_the_portrait_once(teacher, jobs_not_sent, monkeypatch):
     """Both requests pass the check before either commits: the database's unique constraint decides, and the
     second request's stored file is removed again."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -36,6 +36,8 @@ class ExistingStudent:
     photo_count: int  # accepted and still being checked: refused portraits do not count toward the cap
     enrolled: bool
     photo_shas: frozenset[str] = frozenset()  # of the portraits they have, so the same one is not added again
+    # sha -> reason, of those refused: the same photo again is left out with the reason, not as "already there"
+    refused: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,13 @@ def _plan_photos(archive: zipfile.ZipFile, students: list[PlannedStudent], probl
             problems["unreadable"].append(str(exc))
             continue
         sha = hashlib.sha256(data).hexdigest()
+        if student.existing is not None and sha in student.existing.refused:
+            reason = student.existing.refused[sha].rstrip(". ")
+            problems["refused_before"].append(
+                f"“{shorten(entry.basename)}”: this photo was refused earlier for {shorten(student.row.name)}"
+                f"{': ' + shorten(reason, 200) if reason else ''}. It is not added again: add another photo of them."
+            )
+            continue
         if sha in (student.existing.photo_shas if student.existing else ()) or any(
             p.sha256 == sha for p in student.photos
         ):
@@ -227,6 +236,7 @@ def _existing_students(
     counts: dict[int, int] = {}
     enrolled: set[int] = set()
     shas: dict[int, set[str]] = {}
+    refused: dict[int, dict[str, str]] = {}
     for start in range(0, len(ids), _CHUNK):
         part = ids[start : start + _CHUNK]
         counts.update(
@@ -241,12 +251,14 @@ def _existing_students(
                 select(Enrollment.student_id).where(Enrollment.course_id == course_id, Enrollment.student_id.in_(part))
             ).all()
         )
-        for student_id, sha in session.execute(
-            select(StudentPhoto.student_id, StudentPhoto.content_sha256).where(
-                StudentPhoto.student_id.in_(part), StudentPhoto.content_sha256.is_not(None)
-            )
+        for student_id, sha, status, reason in session.execute(
+            select(
+                StudentPhoto.student_id, StudentPhoto.content_sha256, StudentPhoto.status, StudentPhoto.reason
+            ).where(StudentPhoto.student_id.in_(part), StudentPhoto.content_sha256.is_not(None))
         ):
             shas.setdefault(student_id, set()).add(str(sha))
+            if status == PhotoStatus.REJECTED:
+                refused.setdefault(student_id, {})[str(sha)] = reason or ""
     return {
         s.student_number: ExistingStudent(
             id=s.id,
@@ -255,6 +267,7 @@ def _existing_students(
             photo_count=counts.get(s.id, 0),
             enrolled=s.id in enrolled,
             photo_shas=frozenset(shas.get(s.id, ())),
+            refused=refused.get(s.id, {}),
         )
         for s in rows
     }

@@ -14,6 +14,7 @@ CATEGORIES = (
     ("warnings", "Rows imported with a change"),
     ("renames", "Students whose name changes, in every course they are in"),
     ("same_photos", "Photos that are already there"),
+    ("refused_before", "Photos refused earlier"),
     ("orphans", "Photos without a student"),
     ("unreadable", "Photos we cannot read"),
     ("not_images", "Files that are not photos"),

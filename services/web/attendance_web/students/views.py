@@ -176,16 +176,29 @@ def unenroll(course_id: int, student_id: int) -> ResponseReturnValue:
     return redirect(url_for("courses.show", course_id=course.id))
 
 
+def refused_earlier(filename: str, name: str, reason: str | None) -> str:
+    """What the teacher is told about a photo that was already refused for this student (the row stays, so the
+    same bytes are not added again): why, so they choose another photo instead of sending this one again."""
+    why = f": {reason.rstrip('. ')}" if reason else ""
+    return f"{filename} was refused earlier for {name}{why}. The same photo is not added again: choose another one."
+
+
 def _new_portraits(student: Student, uploads: list[CheckedUpload]) -> list[CheckedUpload]:
     """The uploads that are not already this student's portraits (nor repeated in the batch); the teacher is
-    told about each one left out. Otherwise a form sent twice takes two of the five places."""
-    known = {p.content_sha256 for p in student.photos if p.content_sha256}
+    told about each one left out, and why a refused one was refused. Otherwise a form sent twice takes two of
+    the five places."""
+    known = {p.content_sha256: p for p in student.photos if p.content_sha256}
+    seen: set[str] = set()
     fresh: list[CheckedUpload] = []
     for upload in uploads:
-        if upload.sha256 in known:
+        earlier = known.get(upload.sha256)
+        if earlier is not None and earlier.status == PhotoStatus.REJECTED:
+            flash(refused_earlier(upload.filename, student.name, earlier.reason), "error")
+            continue
+        if earlier is not None or upload.sha256 in seen:
             flash(f"{upload.filename} is already one of {student.name}'s portraits; it was not added twice.", "info")
             continue
-        known.add(upload.sha256)
+        seen.add(upload.sha256)
         fresh.append(upload)
     return fresh
 
