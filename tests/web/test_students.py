@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import io
 
@@ -20,6 +21,7 @@ from attendance_shared.models import (
     StudentPhoto,
 )
 from attendance_shared.settings import get_settings
+from attendance_shared.storage import make_store
 
 
 def _jpeg(colour=(120, 90, 60)) -> bytes:
@@ -219,28 +221,86 @@ def test_a_refused_portrait_sent_again_is_named_as_refused_with_its_reason(teach
         assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 1
 
 
-def test_two_requests_at_once_store_the_portrait_once(teacher, jobs_not_sent, monkeypatch):
-    """Both requests pass the check before either commits: the database's unique constraint decides, and the
-    second request's stored file is removed again."""
+def _race(monkeypatch, student: int, *photos: bytes) -> list[list[str]]:
+    """Another request saves photos[n] for the student just after this one's n-th check (as when a form is sent
+    twice at once): this request's rows then hit the unique constraint. Returns the keys this request removed."""
     import attendance_web.students.views as views
 
+    check = views._new_portraits
+    calls = iter(photos)
+
+    def check_then_race(student_row, uploads):
+        result = check(student_row, uploads)
+        photo = next(calls, None)
+        if photo is not None:
+            with _db() as s:
+                s.add(
+                    StudentPhoto(
+                        student_id=student,
+                        storage_key=f"student_photos/0/{student}/other-request-{len(photo)}.jpg",
+                        original_filename="other request.jpg",
+                        content_type="image/jpeg",
+                        width=64,
+                        height=64,
+                        content_sha256=hashlib.sha256(photo).hexdigest(),
+                    )
+                )
+        return result
+
+    monkeypatch.setattr(views, "_new_portraits", check_then_race)
+    removed: list[list[str]] = []
+    remove = views.remove_photos
+    monkeypatch.setattr(views, "remove_photos", lambda keys: (removed.append(list(keys)), remove(keys)))
+    return removed
+
+
+def test_two_requests_at_once_store_each_portrait_once_and_lose_none(teacher, jobs_not_sent, monkeypatch):
+    """Both requests pass the check before either commits: the database's unique constraint refuses this one's
+    copy, the batch is tried again against the portraits as they are now, and the file that was not a copy is
+    saved, not dropped with the rest of the batch."""
     course = teacher.create_course("Art")
     student = teacher.add_student(course, "Ann", "1")
-    photo = _jpeg((10, 10, 200))
-    teacher.upload_portraits(student, (photo, "ann.jpg"))
-    monkeypatch.setattr(views, "_new_portraits", lambda student, uploads: uploads)  # the check saw nothing yet
-    removed: list[list[str]] = []
-    monkeypatch.setattr(views, "remove_photos", lambda keys: removed.append(list(keys)))
+    twice, other = _jpeg((10, 10, 200)), _jpeg((200, 10, 200))
+    removed = _race(monkeypatch, student, twice)
     r = teacher.client.post(
         f"/students/{student}/photos",
-        data={"photos": [(io.BytesIO(photo), "ann.jpg")]},
+        data={"photos": [(io.BytesIO(other), "other.jpg"), (io.BytesIO(twice), "ann.jpg")]},
         content_type="multipart/form-data",
         follow_redirects=True,
     )
-    assert "already being uploaded (the form was sent twice); they were added once" in _text(r)
-    assert len(removed) == 1 and len(removed[0]) == 1
+    page = _text(r)
+    assert "ann.jpg is already one of Ann's portraits; it was not added twice." in page
+    assert "1 photo(s) uploaded" in page and "Not saved" not in page
+    assert [len(keys) for keys in removed] == [2]  # the first try's two files, rolled back
     with _db() as s:
-        assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student)) == 1
+        rows = s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)).all()
+    assert sorted(p.original_filename for p in rows) == ["other request.jpg", "other.jpg"]
+    saved = next(p for p in rows if p.original_filename == "other.jpg")
+    assert saved.storage_key not in removed[0]
+    assert make_store(get_settings()).get(saved.storage_key) == other
+
+
+def test_a_race_that_happens_again_names_the_files_that_were_not_saved(teacher, jobs_not_sent, monkeypatch):
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    first, second = _jpeg((10, 200, 200)), _jpeg((200, 200, 200))
+    _race(monkeypatch, student, first, second)
+    r = teacher.client.post(
+        f"/students/{student}/photos",
+        data={"photos": [(io.BytesIO(first), "one.jpg"), (io.BytesIO(second), "two.jpg")]},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    page = _text(r)
+    assert "one.jpg is already one of Ann's portraits" in page
+    assert (
+        "Not saved: two.jpg. Another upload for Ann was saving the same photos at that moment. "
+        "Please upload these again."
+    ) in page
+    assert "photo(s) uploaded" not in page
+    with _db() as s:
+        names = s.scalars(select(StudentPhoto.original_filename).where(StudentPhoto.student_id == student)).all()
+    assert names == ["other request.jpg", "other request.jpg"]  # the other request's two rows, none of ours
 
 
 def test_a_heic_portrait_is_shown_as_a_jpeg_copy(teacher, jobs_not_sent):

@@ -6,7 +6,16 @@ from flask_login import login_required
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from attendance_shared.models import Course, DetectedFace, Enrollment, JobKind, PhotoStatus, Student, StudentPhoto
+from attendance_shared.models import (
+    Course,
+    DetectedFace,
+    Enrollment,
+    Job,
+    JobKind,
+    PhotoStatus,
+    Student,
+    StudentPhoto,
+)
 from attendance_shared.storage import StorageError, student_photo_key
 
 from ..audit import audit
@@ -183,57 +192,57 @@ def refused_earlier(filename: str, name: str, reason: str | None) -> str:
     return f"{filename} was refused earlier for {name}{why}. The same photo is not added again: choose another one."
 
 
-def _new_portraits(student: Student, uploads: list[CheckedUpload]) -> list[CheckedUpload]:
-    """The uploads that are not already this student's portraits (nor repeated in the batch); the teacher is
-    told about each one left out, and why a refused one was refused. Otherwise a form sent twice takes two of
-    the five places."""
+Note = tuple[str, str]  # a flash message and its category
+
+
+def _new_portraits(student: Student, uploads: list[CheckedUpload]) -> tuple[list[CheckedUpload], list[Note]]:
+    """The uploads that are not already this student's portraits (nor repeated in the batch), and a note for each
+    one left out, saying why a refused one was refused. Otherwise a form sent twice takes two of the five places."""
     known = {p.content_sha256: p for p in student.photos if p.content_sha256}
     seen: set[str] = set()
     fresh: list[CheckedUpload] = []
+    notes: list[Note] = []
     for upload in uploads:
         earlier = known.get(upload.sha256)
         if earlier is not None and earlier.status == PhotoStatus.REJECTED:
-            flash(refused_earlier(upload.filename, student.name, earlier.reason), "error")
+            notes.append((refused_earlier(upload.filename, student.name, earlier.reason), "error"))
             continue
         if earlier is not None or upload.sha256 in seen:
-            flash(f"{upload.filename} is already one of {student.name}'s portraits; it was not added twice.", "info")
+            notes.append(
+                (f"{upload.filename} is already one of {student.name}'s portraits; it was not added twice.", "info")
+            )
             continue
         seen.add(upload.sha256)
         fresh.append(upload)
-    return fresh
+    return fresh, notes
 
 
-@bp.route("/students/<int:student_id>/photos", methods=["POST"])
-@login_required
-def upload_photos(student_id: int) -> ResponseReturnValue:
-    student = owned_student(student_id)
-    page = _student_page(student, _came_from(student))
-    form = PhotoForm()
-    if not form.validate_on_submit():
-        flash("Choose at least one photo to upload.", "error")
-        return redirect(page), 303
-    good, errors = check_uploads(request.files.getlist(form.photos.name))
-    for error in errors:
-        flash(error, "error")
-    good = _new_portraits(student, good)
-    # Refused portraits do not count: they are never used, and the teacher is uploading to replace them.
+def _within_cap(student: Student, uploads: list[CheckedUpload]) -> tuple[list[CheckedUpload], list[Note]]:
+    """The first uploads that fit under MAX_PHOTOS_PER_STUDENT, and the note saying why the rest were not added.
+    Refused portraits do not count: they are never used, and the teacher is uploading to replace them."""
     counted = sum(1 for p in student.photos if p.status != PhotoStatus.REJECTED)
     room = max(MAX_PHOTOS_PER_STUDENT - counted, 0)
-    if len(good) > room:
-        cap = f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits"
-        has = f"{student.name} already has {counted} (accepted or still being checked; refused ones do not count)"
-        if room == 0:
-            message = f"{cap} and {has}, so none of these were added. Delete a portrait to make room."
-        elif counted:
-            message = f"{cap} and {has}, so only the first {room} of these {len(good)} were added."
-        else:
-            message = f"{cap}, so only the first {room} of these {len(good)} were added."
-        flash(message, "error")
-        good = good[:room]
+    if len(uploads) <= room:
+        return uploads, []
+    cap = f"A student can have at most {MAX_PHOTOS_PER_STUDENT} portraits"
+    has = f"{student.name} already has {counted} (accepted or still being checked; refused ones do not count)"
+    if room == 0:
+        message = f"{cap} and {has}, so none of these were added. Delete a portrait to make room."
+    elif counted:
+        message = f"{cap} and {has}, so only the first {room} of these {len(uploads)} were added."
+    else:
+        message = f"{cap}, so only the first {room} of these {len(uploads)} were added."
+    return uploads[:room], [(message, "error")]
+
+
+def _save_portraits(student: Student, uploads: list[CheckedUpload]) -> list[Job]:
+    """Store the photos, add their rows and enrollment jobs, COMMIT. On any error nothing is kept: the rows are
+    rolled back and the stored files removed, then the error is raised (StorageError, or IntegrityError when
+    another request saved one of these photos for this student in the meantime)."""
     stored: list[str] = []
-    jobs = []
+    jobs: list[Job] = []
     try:
-        for upload in good:
+        for upload in uploads:
             key = student_photo_key(current_teacher_id(), student.id, upload.info.extension)
             store().put(key, upload.data, upload.info.mime)
             stored.append(key)
@@ -251,21 +260,66 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
             db().flush()
             jobs.append(new_job(current_teacher_id(), JobKind.ENROLLMENT, photo.id))
         db().commit()
-    except StorageError:
+    except BaseException:
         db().rollback()
         remove_photos(stored)
-        flash("The photo store is not answering; nothing was saved. Please try again in a minute.", "error")
+        raise
+    return jobs
+
+
+@bp.route("/students/<int:student_id>/photos", methods=["POST"])
+@login_required
+def upload_photos(student_id: int) -> ResponseReturnValue:
+    """Add portraits. Two requests with the same photo at once (a form sent twice) both pass the check; the
+    database's unique constraint refuses the second one's row, and the whole batch is rolled back. The batch is
+    then tried once more against the portraits as they are now, so the other files are saved and the photo the
+    other request saved is reported as already there; if it fails again, the teacher is told which files were
+    not saved."""
+    student = owned_student(student_id)
+    page = _student_page(student, _came_from(student))
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        flash("Choose at least one photo to upload.", "error")
         return redirect(page), 303
-    except IntegrityError:  # the same form sent twice at once: the other request stored these portraits
-        db().rollback()
-        remove_photos(stored)
-        flash("These portraits were already being uploaded (the form was sent twice); they were added once.", "info")
-        return redirect(page), 303
+    good, errors = check_uploads(request.files.getlist(form.photos.name))
+    for error in errors:
+        flash(error, "error")
+    saved: list[CheckedUpload] = []
+    jobs: list[Job] = []
+    notes: list[Note] = []
+    for attempt in (1, 2):
+        fresh, notes = _new_portraits(student, good)  # after a rollback, student.photos is read again
+        saved, capped = _within_cap(student, fresh)
+        notes += capped
+        try:
+            jobs = _save_portraits(student, saved)
+            break
+        except StorageError:
+            _flash_all(notes)
+            flash("The photo store is not answering; nothing was saved. Please try again in a minute.", "error")
+            return redirect(page), 303
+        except IntegrityError:
+            if attempt == 1:
+                continue
+            _flash_all(notes)
+            names = ", ".join(u.filename for u in saved)
+            flash(
+                f"Not saved: {names}. Another upload for {student.name} was saving the same photos at that moment. "
+                "Please upload these again.",
+                "error",
+            )
+            return redirect(page), 303
+    _flash_all(notes)
     for job in jobs:
         publish(job)
-    if good:
-        flash(f"{len(good)} photo(s) uploaded; checking each for a usable face.", "success")
+    if saved:
+        flash(f"{len(saved)} photo(s) uploaded; checking each for a usable face.", "success")
     return redirect(page), 303
+
+
+def _flash_all(notes: list[Note]) -> None:
+    for message, category in notes:
+        flash(message, category)
 
 
 @bp.route("/student-photos/<int:photo_id>")
