@@ -754,3 +754,28 @@ def test_a_photo_refused_earlier_is_named_as_refused_with_its_reason(app, teache
     ) in text
     assert "already has this photo" not in text
     assert "<strong>1</strong> problem(s)" in page and "<strong>0</strong> portrait(s) to add" in page
+
+
+def test_renames_and_photos_already_there_are_not_listed_as_wrong(app, teacher, jobs_not_sent):
+    """A rename is applied and a photo already there is simply not added twice: the preview shows them under
+    "What will change", not under "What is wrong — left out", which keeps what is really left out."""
+    course = teacher.create_course()
+    student = teacher.add_student(course, "Ann", "1")
+    theirs = _jpeg((30, 60, 220))
+    teacher.upload_portraits(student, (theirs, "ann.jpg"))
+    zip_data = _zip([("1.jpg", theirs), ("99.jpg", _jpeg())])
+    _, page = _preview(teacher, course, _csv("1,Ann Smith,", "2,Bo,not-an-email"), zip_data)
+    text = _unescaped(page)
+    wrong, changes = text.index("What is wrong"), text.index("What will change")
+    assert wrong < changes
+    problems, changing = text[wrong:changes], text[changes : text.index("Students to import")]
+    assert "“99.jpg”: no row in the CSV has student number 99." in problems
+    assert "1: “Ann” becomes “Ann Smith”." in changing and "already has this photo" in changing
+    assert "not an email address" in changing
+    assert "becomes" not in problems and "already has this photo" not in problems
+    assert "<strong>1</strong> problem(s)" in page
+    # Nothing left out: no "What is wrong" at all.
+    _, page = _preview(teacher, course, _csv("1,Ann Jones,"), _zip([("1.jpg", theirs)]))
+    text = _unescaped(page)
+    assert "What is wrong" not in text and "left out" not in text
+    assert "What will change" in text and "“Ann” becomes “Ann Jones”" in text

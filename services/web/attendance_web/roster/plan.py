@@ -98,7 +98,20 @@ class ImportPlan:
 
     @property
     def sections(self) -> list[tuple[str, str, list[str]]]:
-        return [(key, title, self.problems[key]) for key, title in CATEGORIES if self.problems.get(key)]
+        """The preview's "What is wrong": rows and files left out."""
+        return self._sections(changes=False)
+
+    @property
+    def change_sections(self) -> list[tuple[str, str, list[str]]]:
+        """The preview's "What will change": renames, rows imported with a change, photos already there."""
+        return self._sections(changes=True)
+
+    def _sections(self, *, changes: bool) -> list[tuple[str, str, list[str]]]:
+        return [
+            (key, title, self.problems[key])
+            for key, title in CATEGORIES
+            if self.problems.get(key) and (key in NOT_PROBLEMS) == changes
+        ]
 
     def photos(self) -> Iterator[tuple[PlannedStudent, PlannedPhoto]]:
         for student in self.students:

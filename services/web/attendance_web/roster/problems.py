@@ -21,7 +21,7 @@ CATEGORIES = (
     ("too_many", "Too many photos"),
     ("unsafe", "Files ignored for safety"),
 )
-#: sections that say what will happen, not what is wrong or skipped: not counted as problems
+#: sections that say what will happen, not what is wrong: not counted as problems, shown under "What will change"
 NOT_PROBLEMS = frozenset({"warnings", "renames", "same_photos"})
 
 
