@@ -179,6 +179,7 @@ def test_bundle_for_the_docker_platform(tmp_path: Path) -> None:
         configs = {n: bundle[n].decode() for n in names if n.startswith(".ebextensions/")}
     assert "Dockerrun.aws.json" in names
     assert ".ebextensions/01_flask.config" not in names, "the Python-platform file would break a Docker deploy"
+    assert ".ebextensions/07_ecs_gpu.config" not in names, "ECS GPU support is for the GPU worker bundle only"
     assert configs and all("aws:elasticbeanstalk:container:python" not in t for t in configs.values())
     assert not _errors(rendered)
     text = json.dumps(rendered)
@@ -219,6 +220,37 @@ def test_worker_only_bundle_has_no_web_proxy_or_load_balancer(tmp_path: Path, gp
     assert ".ebextensions/05_deploy.config" not in names  # rolling deployments need a load balancer
     assert ".ebextensions/06_queue_metric.config" in names  # a GPU worker's instances publish the queue depth too
     assert rendered["containerDefinitions"][0]["image"] == "r.example/attendance-worker:v1" + ("-gpu" if gpu else "")
+    # The worker's GPU requirement is placed only where the agent advertises GPUs: the GPU bundle turns that on.
+    assert (".ebextensions/07_ecs_gpu.config" in names) == gpu
+    assert bool(rendered["containerDefinitions"][0].get("resourceRequirements")) == gpu
+
+
+def test_the_gpu_bundle_turns_on_ecs_gpu_support_once(tmp_path: Path) -> None:
+    """deploy/gpu/.ebextensions/07_ecs_gpu.config: ECS_ENABLE_GPU_SUPPORT=true in the agent's configuration, added to
+    what is there (ECS_CLUSTER ...) and never twice, however many deploys run it."""
+    import subprocess
+
+    import yaml
+
+    from tools.deploy_checks import eb_bundle
+
+    gpu_line = "ECS_ENABLE_GPU_SUPPORT=true"
+    [path] = eb_bundle.gpu_configs()
+    assert path.name == "07_ecs_gpu.config"
+    doc = yaml.safe_load(path.read_text())
+    assert set(doc) == {"commands"}
+    [command] = [c["command"] for c in doc["commands"].values()]
+    assert "/etc/ecs/ecs.config" in command
+    config = tmp_path / "etc" / "ecs" / "ecs.config"
+    config.parent.mkdir(parents=True)
+    config.write_text("ECS_CLUSTER=awseb-student-attendance-gpu\n")
+    local = command.replace("/etc/ecs", str(config.parent))
+    for _ in range(2):  # a first deploy, then a later one
+        subprocess.run(["sh", "-c", local], check=True)
+    assert config.read_text().splitlines() == ["ECS_CLUSTER=awseb-student-attendance-gpu", gpu_line]
+    config.unlink()  # no file yet: it is created
+    subprocess.run(["sh", "-c", local], check=True)
+    assert config.read_text() == gpu_line + "\n"
 
 
 def test_bundle_refuses_a_volume_whose_files_are_missing() -> None:

@@ -4,7 +4,8 @@
         --tag v2026.11.24 --region us-east-1 --out dist/eb-docker-bundle.zip
 
     # a separate worker environment on GPU instances (only the worker container, the GPU image,
-    # one GPU reserved; see docs/deploy-aws.md, "Scaling the worker"):
+    # one GPU reserved, and deploy/gpu/.ebextensions: ECS's GPU support turned on; see docs/deploy-aws.md,
+    # "Scaling the worker"):
     python tools/deploy_checks/eb_bundle.py ... --worker-only --gpu --out dist/eb-gpu-worker-bundle.zip
 
 The committed Dockerrun.aws.json names its images and log settings with ${ECR_REGISTRY},
@@ -34,11 +35,19 @@ PYTHON_ONLY_NAMESPACE = "aws:elasticbeanstalk:container:python"
 WEB_ONLY_MARKERS = ("AWSEBV2LoadBalancer", "HealthCheckPath", "LoadBalancerType", "RollingWithAdditionalBatch")
 PLACEHOLDERS = ("ECR_REGISTRY", "IMAGE_TAG", "AWS_REGION", "LOG_GROUP")
 BUNDLE_ROOT = "/var/app/current"  # where Elastic Beanstalk extracts the source bundle on the instance
+# .ebextensions for the GPU worker bundle only (ECS_ENABLE_GPU_SUPPORT): outside the repository's .ebextensions/, so
+# neither the main bundle nor the Python platform (which reads the repository's own .ebextensions/) applies them.
+GPU_EBEXTENSIONS = Path("deploy", "gpu", ".ebextensions")  # relative to the repository root
 
 
 def docker_platform_configs(root: Path = ROOT) -> list[Path]:
     """The .ebextensions files for the Docker platform: all but the Python-platform ones."""
     return [p for p in sorted((root / ".ebextensions").glob("*.config")) if PYTHON_ONLY_NAMESPACE not in p.read_text()]
+
+
+def gpu_configs(root: Path = ROOT) -> list[Path]:
+    """The .ebextensions files only a GPU worker bundle carries."""
+    return sorted((root / GPU_EBEXTENSIONS).glob("*.config"))
 
 
 def render_dockerrun(values: dict[str, str], root: Path = ROOT) -> dict[str, Any]:
@@ -132,6 +141,9 @@ def build(
             if (only_worker or gpu) and any(word in text for word in WEB_ONLY_MARKERS):
                 continue  # a worker environment has no load balancer and no /healthz to check
             zf.write(path, f".ebextensions/{path.name}")
+        if gpu:
+            for path in gpu_configs(root):
+                zf.write(path, f".ebextensions/{path.name}")
     return out
 
 
