@@ -165,3 +165,56 @@ def test_no_secrets_in_ebextensions(path: str) -> None:
 def test_files_exist() -> None:
     for name in ("Procfile", "requirements.txt", "Dockerrun.aws.json", ".ebextensions/01_flask.config"):
         assert Path(ROOT / name).is_file(), name
+
+
+def _fake(bin_dir: Path, name: str, script: str) -> None:
+    path = bin_dir / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+
+
+def test_the_queue_metric_cron_finds_the_worker_container_by_its_ecs_label(tmp_path: Path) -> None:
+    """ECS names containers after the task family, which holds the environment's name (`ecs-awseb-...-worker-...`):
+    `docker ps -f name=worker` matches any part of a name, and would pick the web container of an environment named
+    e.g. `worker-pool`. The label ECS sets to the Dockerrun container's name matches the worker alone."""
+    config = _configs()["06_queue_metric.config"]
+    line = config["files"]["/etc/cron.d/attendance-queue-metric"]["content"].strip()
+    assert line.startswith("* * * * * root ")
+    command = line.removeprefix("* * * * * root ")
+    calls = tmp_path / "calls"
+    # A docker that answers `ps` with one container only for the worker's label, and records every call.
+    _fake(
+        tmp_path,
+        "docker",
+        f'echo "$*" >> {calls}\n'
+        'if [ "$1" = ps ]; then case "$*" in\n'
+        '  *"label=com.amazonaws.ecs.container-name=worker"*) echo c0ffee;;\n'
+        "esac; fi\n",
+    )
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    subprocess.run(["sh", "-c", command], env=env, check=True)
+    ps, exec_ = calls.read_text().splitlines()
+    assert ps.split() == ["ps", "-q", "--filter", "label=com.amazonaws.ecs.container-name=worker"]
+    assert exec_ == "exec c0ffee attendance-queue-metric"
+    # No worker container here (a web-only host): nothing is run, and cron sees success.
+    _fake(tmp_path, "docker", f'echo "$*" >> {calls}\n')
+    calls.unlink()
+    subprocess.run(["sh", "-c", command], env=env, check=True)
+    assert len(calls.read_text().splitlines()) == 1
+
+
+def test_the_python_platform_publishes_the_queue_metric_from_the_procfile(tmp_path: Path) -> None:
+    """EB's Python platform has no containers for the cron line, and Amazon Linux 2023 no cron daemon: the Procfile's
+    `metric` process runs attendance-queue-metric once a minute, and keeps going when one run fails."""
+    procfile = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line and not line.startswith("#")
+    )
+    runs = tmp_path / "runs"
+    _fake(tmp_path, "attendance-queue-metric", f"echo run >> {runs}\nexit 1\n")  # CloudWatch refused, say
+    # `sleep 60` is recorded, and the third one stops the loop (its parent shell).
+    _fake(tmp_path, "sleep", f'echo "sleep $*" >> {runs}\n[ $(grep -c sleep {runs}) -ge 3 ] && kill $PPID\nexit 0\n')
+    done = subprocess.run(
+        ["sh", "-c", procfile["metric"]], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, capture_output=True, timeout=30
+    )
+    assert done.returncode != 0  # ended by the test's kill, not by itself
+    assert runs.read_text().splitlines() == ["run", "sleep 60"] * 3

@@ -1,7 +1,8 @@
 """Publish how many jobs wait in each queue to CloudWatch (namespace Attendance, metric QueueDepth).
 
 `attendance-queue-metric`, run once a minute inside the worker container by the instance's cron
-(.ebextensions/06_queue_metric.config), so it has the environment's REDIS_URL, QUEUE_PREFIX and AWS_REGION.
+(.ebextensions/06_queue_metric.config; on EB's Python platform, which has neither containers nor cron, by the
+Procfile's `metric` process), so it has the environment's REDIS_URL, QUEUE_PREFIX and AWS_REGION.
 The alarm on it scales the workers out, and pages when the queue grows because no worker takes jobs
 (docs/deploy-aws.md, "Queue-depth alarm"). A cron entry on the instance, not one typed in by hand, survives
 the instance being replaced.
