@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import uuid
+from typing import Any
 
 import pytest
+from fontTools.ttLib import TTFont
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import delete, event, insert, select, text
@@ -496,6 +499,83 @@ def test_pdf_prints_an_unspaced_chinese_note_whole():
     doc = exports.Document("Session", "s", [], [table])
     text_ = re.sub(r"\s+", "", _pdf_text(exports.to_pdf(doc)))
     assert note in text_ and "..." not in text_
+
+
+CAPITALS_NAME = "WOJCIECHOWSKA-MAŁGORZATA KOWALCZYK"  # 56.6 mm at 7 pt: the old 0.62 em estimate said 52 mm
+
+
+@functools.cache
+def _font_metrics(path: str) -> tuple[dict[int, str], Any, int]:
+    font = TTFont(path)
+    return font.getBestCmap(), font["hmtx"], font["head"].unitsPerEm
+
+
+def _real_width(text_: str, size: float, style: str = "") -> float:
+    """The printed width (mm) from the font file's own advance widths (fontTools), not fpdf2's; fpdf2 rounds
+    each advance to 1/1000 em for the PDF, so the result is allowed that much per character."""
+    font = exports.find_unicode_font()
+    assert font is not None, "DejaVu Sans is expected on the test machine (Debian's fonts-dejavu-core)"
+    cmap, hmtx, units = _font_metrics(str(font.with_name("DejaVuSans-Bold.ttf") if style else font))
+    em = size * 25.4 / 72
+    return sum(hmtx[cmap[ord(ch)]][0] for ch in text_) / units * em - len(text_) * 0.0005 * em
+
+
+def _latin_pdf(size: float, style: str = "") -> exports._Pdf:
+    out = exports._Pdf("t")
+    out.pdf.add_page()
+    out.pdf.set_font(out.family, style, size)
+    return out
+
+
+def _fits_really(lines: list[str], width: float, size: float, style: str = "") -> bool:
+    return all(_real_width(line, size, style) + 2 * exports.CELL_PADDING <= width for line in lines)
+
+
+@pytest.mark.parametrize("style", ["", "B"])
+def test_an_all_capitals_name_stays_in_its_column(style):
+    """It passed the 0.62 em estimate unmeasured and was drawn 3.6 mm into the next column."""
+    assert len(CAPITALS_NAME) * 7 * 25.4 / 72 * 0.62 + 2 * exports.CELL_PADDING <= 55.0  # what let it through
+    assert _real_width(CAPITALS_NAME, 7, style) + 2 * exports.CELL_PADDING > 55.0
+    out = _latin_pdf(7, style)
+    shown = out.fit(CAPITALS_NAME, 55.0)
+    assert shown.endswith("...") and _fits_really([shown], 55.0, 7, style), shown
+    lines = out.wrap(CAPITALS_NAME, 55.0)
+    assert lines == ["WOJCIECHOWSKA-MAŁGORZATA", "KOWALCZYK"] and _fits_really(lines, 55.0, 7, style)
+
+
+@pytest.mark.parametrize("letter", ["W", "M", "@", "Ж", "Ш"])
+@pytest.mark.parametrize(("size", "style"), [(7, ""), (7, "B"), (9, ""), (9, "B")])
+def test_rows_of_wide_letters_never_exceed_narrow_cells(letter, size, style):
+    out = _latin_pdf(size, style)
+    for width in (6.0, 8.0, 12.3, 15.0, 22.0, 30.0):
+        for count in range(1, 30):
+            text_ = letter * count
+            shown = out.fit(text_, width)
+            assert shown == text_ or shown.endswith("...")
+            assert _fits_really([shown], width, size, style) or shown == "...", (width, count, shown)
+            lines = out.wrap(f"{text_} {text_}", width)
+            assert _fits_really(lines, width, size, style) or "..." in lines, (width, count, lines)
+
+
+def test_text_that_surely_fits_is_not_measured(monkeypatch):
+    """The estimate is an upper bound, computed once per font: a short cell (a mark, a name) skips measuring."""
+    out = _latin_pdf(7)
+
+    def measured(text_: str) -> float:
+        raise AssertionError(f"{text_!r} was measured")
+
+    monkeypatch.setattr(out, "width", measured)
+    for text_ in ("P", "Zoë Ångström", "Student 0001", "N000123", "87.5", "WWWWW WWWWW WWWWW"):
+        assert out.fit(text_, 55.0) == text_ and out.wrap(text_, 55.0) == [text_]
+
+
+def test_wide_letters_fit_their_cells_in_helvetica_too(monkeypatch):
+    monkeypatch.setattr(exports, "FONT_CANDIDATES", ())
+    out = _latin_pdf(7)
+    assert out.family == "Helvetica"
+    for count in range(1, 30):
+        shown = out.fit("W" * count, 12.3)
+        assert shown == "..." or out.width(shown) + 2 * exports.CELL_PADDING <= 12.3, shown
 
 
 def test_pdf_falls_back_to_helvetica_without_a_unicode_font(monkeypatch):

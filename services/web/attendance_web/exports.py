@@ -19,6 +19,7 @@ import io
 import logging
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,6 +230,7 @@ class _Pdf:
         self.pdf.set_creator("Student Attendance System")
         self.pdf.set_auto_page_break(auto=True, margin=12)
         self.pdf.set_margins(10, 10, 10)
+        self._widest_by_font: dict[str, tuple[list[int], list[float]]] = {}  # see _widest()
         self.has_fallback = False  # the CJK font is loaded, and text split into runs, only when some text needs it
         font = find_unicode_font()
         if font is not None:
@@ -298,16 +300,41 @@ class _Pdf:
             x += self.pdf.get_string_width(run)
         self.pdf.set_font(self.family, style, size)
 
-    def fit(self, text: str, width: float) -> str:
-        """Cut text that would overflow its cell, with an ellipsis (measured only when it may). The estimate
-        (0.62 em a character) holds for the report font's text only: a Chinese character is a full em wide."""
+    def _widest(self, text: str) -> float:
+        """An upper bound of the advance (in ems) of every character of a non-empty text in the current font: the
+        widest glyph of the font up to the text's highest code point, or a missing glyph's width if wider."""
+        font = cast(Any, self.pdf.current_font)  # CoreFont (Helvetica) or TTFFont, set by set_font()
+        table = self._widest_by_font.get(font.fontkey)
+        if table is None:  # once per font: DejaVu Sans has 6,000 glyphs
+            cw: dict[Any, float] = font.cw  # code point (Helvetica: character) -> advance in 1/1000 em
+            missing = getattr(cw, "default_factory", None)  # a glyph the font lacks (fpdf2 draws its .notdef)
+            advances = sorted((code if isinstance(code, int) else ord(code), width) for code, width in cw.items())
+            widest = [float(missing()) if missing else 0.0]
+            for _, width in advances:
+                widest.append(max(widest[-1], width))
+            table = self._widest_by_font[font.fontkey] = ([code for code, _ in advances], widest)
+        codes, widest = table
+        return widest[bisect_right(codes, ord(max(text)))] / 1000
+
+    def fits(self, text: str, width: float) -> bool:
+        """Whether text fits its cell, measured only when it may not. The estimate, each character as wide as the
+        widest glyph it could be (``_widest``: 1 em for ASCII, where "@" is), never falls short: an all-capitals name
+        ("WOJCIECHOWSKA-MAŁGORZATA KOWALCZYK", 0.67 em a character) passed the old 0.62 em and ran into the next
+        column. It holds for the report font's text only: a Chinese character is measured."""
         padding = 2 * CELL_PADDING
-        if len(text) * self.pdf.font_size * 0.62 + padding <= width and not (
+        if not text:
+            return True
+        if len(text) * self.pdf.font_size * self._widest(text) + padding <= width and not (
             self.has_fallback and not all(ord(ch) in self.main_cmap for ch in text)
         ):
+            return True
+        return self.width(text) + padding <= width
+
+    def fit(self, text: str, width: float) -> str:
+        """Cut text that would overflow its cell, with an ellipsis."""
+        if self.fits(text, width):
             return text
-        if self.width(text) + padding <= width:
-            return text
+        padding = 2 * CELL_PADDING
         while text and self.width(text + "...") + padding > width:
             text = text[:-1]
         return text + "..."
@@ -316,7 +343,7 @@ class _Pdf:
         """Lines of at most `width`, the last one cut with an ellipsis: a teacher's note is read whole, not as
         "Arrived 10 minutes late;...". Lines break between words, between Chinese or Japanese characters
         (unspaced text), and inside a word too long for a line of its own. One line, unmeasured, when it fits."""
-        if self.fit(text, width) == text:
+        if self.fits(text, width):
             return [text] if text else []
         room = width - 2 * CELL_PADDING
         lines: list[str] = []
@@ -324,13 +351,13 @@ class _Pdf:
         for word in text.split():
             for n, unit in enumerate([word] if max(word) < _FIRST_WIDE else _break_units(word)):
                 candidate = f"{line} {unit}" if line and n == 0 else line + unit
-                if len(lines) == max_lines - 1 or self.width(candidate) <= room:
+                if len(lines) == max_lines - 1 or self.fits(candidate, width):
                     line = candidate  # the last allowed line takes the rest, cut by fit() below
                     continue
                 if line:
                     lines.append(line)
                     line = ""
-                while len(lines) < max_lines - 1 and self.width(unit) > room:  # wider than a line: cut it
+                while len(lines) < max_lines - 1 and not self.fits(unit, width):  # wider than a line: cut it
                     head = self._longest_prefix(unit, room)
                     lines.append(head)
                     unit = unit[len(head) :]
