@@ -578,6 +578,22 @@ def test_wide_letters_fit_their_cells_in_helvetica_too(monkeypatch):
         assert shown == "..." or out.width(shown) + 2 * exports.CELL_PADDING <= 12.3, shown
 
 
+@pytest.mark.parametrize("sep", ["\n", "\r\n", "\r", "\t", " \n\n ", "\u00a0", "\u3000", "\u2028"])
+def test_line_breaks_and_tabs_in_a_cell_separate_words(sep):
+    """A teacher's note "late\nbus" printed "latebus": non-printing whitespace was dropped, not read as a space."""
+    out = _latin_pdf(9)
+    assert out.text(f"late{sep}bus") == "late bus"
+    assert out.text(f"\tLate:{sep}bus{sep}") == "Late: bus" and out.text("a\x00b") == "ab"
+    note = f"Arrived 10 minutes late{sep}because the bus{sep}broke down on the bridge"
+    lines = out.wrap(out.text(note), 40.0)
+    assert len(lines) > 1 and " ".join(lines) == "Arrived 10 minutes late because the bus broke down on the bridge"
+    doc = exports.Document(
+        "S", "s", [f"Note:{sep}read"], [exports.Table("Records", ["Student", "Note"], [["Zoë", f"late{sep}bus"]])]
+    )
+    text_ = _pdf_text(exports.to_pdf(doc))
+    assert "late bus" in text_ and "latebus" not in text_ and "Note: read" in text_
+
+
 def test_pdf_falls_back_to_helvetica_without_a_unicode_font(monkeypatch):
     monkeypatch.setattr(exports, "FONT_CANDIDATES", ())
     doc = exports.Document("Report: Zoë", "x", ["李雷 and Zoë"], [exports.Table("T", ["Name"], [["李雷"], ["Zoë"]])])

@@ -377,11 +377,15 @@ class _Pdf:
         return text[:low]
 
     def text(self, value: Cell) -> str:
-        """The value as text the font can draw: characters it has no glyph for become '?'."""
+        """The value as text the font can draw, on one line: in a text holding a line break (CR LF, LF, CR), a tab
+        or a no-break or ideographic space, each run of whitespace is one space (they separate words: dropped, a
+        note's "late" and "bus" ran together); other control characters are dropped; characters the font has no
+        glyph for become '?'."""
         if value is None:
             return ""
         s = value if isinstance(value, str) else _number(value)
-        s = "".join(ch for ch in s if ch.isprintable())
+        if not s.isprintable():  # line breaks, tabs, no-break spaces separate words: "late\nbus" is "late bus"
+            s = "".join(ch for ch in " ".join(s.split()) if ch.isprintable())
         if self.cmap is None:
             return s.encode("latin-1", "replace").decode("latin-1")
         return "".join(ch if ord(ch) in self.cmap or ch == " " else "?" for ch in s)
