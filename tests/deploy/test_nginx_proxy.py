@@ -15,6 +15,7 @@ address the load balancer appended is the one the app trusts.
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import os
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -232,25 +234,43 @@ def test_a_phone_photo_reaches_the_app(proxy: Proxy) -> None:
     assert seen.body_bytes == len(body)
 
 
-def test_nginx_limit_is_the_apps_limit_plus_the_form(proxy: Proxy) -> None:
-    """Up to MAX_UPLOAD_MB the app decides (with a sentence for the teacher); far above it nginx refuses."""
+def test_nginx_limit_is_the_apps_limit_plus_the_form(proxy: Proxy, app: Any) -> None:
+    """Up to MAX_UPLOAD_MB the app decides (with a sentence for the teacher); far above it nginx refuses, in the app's
+    own words for the same address: the limit, and for the roster and portrait forms what to send instead."""
     from attendance_shared.settings import Settings
+    from attendance_web.errors import too_large_message
 
     app_mb = Settings.model_fields["max_upload_mb"].default
     assert _limit(proxy.layout, "client_max_body_size") == app_mb + 1
+    assert app.config["MAX_CONTENT_LENGTH"] == app_mb * 1024 * 1024
+
+    def apps_words(path: str) -> str:
+        """What the app's 413 says for a POST to path (attendance_web/errors.py), at the default limit."""
+        with app.test_request_context(path, method="POST"):
+            return too_large_message(app_mb)
 
     too_big = b"\0" * ((app_mb + 2) * 1024 * 1024)
-    page = _request(proxy.port, "POST", "/courses/1/sessions", too_big)
+    pages = {
+        "/courses/1/sessions": "",  # classroom photos: the limit alone
+        "/courses/7/roster/imports": "import the same CSV with each one",
+        "/students/3/photos?course=7": "upload the portraits one or two at a time",
+        "/students/3/photos": "upload the portraits one or two at a time",
+    }
+    for path, advice in pages.items():
+        page = _request(proxy.port, "POST", path, too_big)
+        assert page.status == 413 and str(page.getheader("Content-Type")).startswith("text/html"), path
+        said = re.search(r"<p>(.*?)</p>", page.body.decode())
+        assert said, page.body[:200]
+        assert html.unescape(said.group(1)) == apps_words(path), path
+        assert advice in said.group(1), path
+        assert f"the limit is {app_mb} MB per upload" in said.group(1)
     api = _request(proxy.port, "POST", "/api/v1/courses/1/sessions", too_big)
-    assert not _requests_to(proxy.upstream, "/courses/1/sessions")
-    assert not _requests_to(proxy.upstream, "/api/v1/courses/1/sessions")
-
-    # The app's own sentence (attendance_web/errors.py) for its default limit, not nginx's bare page.
-    sentence = f"That upload is too large (the limit is {app_mb} MB per upload). Please send fewer or smaller photos."
-    assert page.status == 413 and str(page.getheader("Content-Type")).startswith("text/html")
-    assert sentence in page.body.decode()
     assert api.status == 413 and api.getheader("Content-Type") == "application/json"
-    assert json.loads(api.body) == {"error": {"code": "payload_too_large", "message": sentence}}
+    assert json.loads(api.body) == {
+        "error": {"code": "payload_too_large", "message": apps_words("/courses/1/sessions")}
+    }
+    assert not [s for s in proxy.upstream.seen if s.path.split("?")[0] in {p.split("?")[0] for p in pages}]
+    assert not _requests_to(proxy.upstream, "/api/v1/courses/1/sessions")
 
 
 def test_a_slow_upload_is_buffered_before_the_app_sees_it(proxy: Proxy) -> None:
