@@ -60,7 +60,7 @@ typecheck: install
 security: install
 	BIN=$(BIN) tools/security_audit.sh
 
-pytest: install models test-pack services browser nginx
+pytest: install models test-pack services browser fonts nginx
 	$(BIN)/pytest
 
 ## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.

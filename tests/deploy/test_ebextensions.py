@@ -218,3 +218,37 @@ def test_the_python_platform_publishes_the_queue_metric_from_the_procfile(tmp_pa
     )
     assert done.returncode != 0  # ended by the test's kill, not by itself
     assert runs.read_text().splitlines() == ["run", "sleep 60"] * 3
+
+
+# The Fedora packages (Amazon Linux 2023 follows Fedora) and the files of theirs the PDF exports look for.
+PDF_FONT_PACKAGES = {
+    "dejavu-sans-fonts": "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+    "google-droid-sans-fonts": "/usr/share/fonts/google-droid-sans-fonts/DroidSansFallbackFull.ttf",
+}
+
+
+def test_the_python_platform_installs_the_pdf_fonts_without_failing_a_deploy_for_them(tmp_path: Path) -> None:
+    """EB's Python platform has neither DejaVu Sans nor Droid Sans Fallback (the web image has both): without them PDFs
+    fall back to Helvetica and Chinese names print as '?'. 01_flask.config installs them, each on its own, and a
+    package the release lacks is reported, not a failed deploy."""
+    from attendance_web import exports
+
+    command = _configs()["01_flask.config"]["commands"]["01_pdf_fonts"]["command"]
+    candidates = {str(p) for p in (*exports.FONT_CANDIDATES, *exports.FALLBACK_FONT_CANDIDATES)}
+    assert set(PDF_FONT_PACKAGES.values()) <= candidates, "the exports would not find the installed fonts"
+
+    calls = tmp_path / "calls"
+    _fake(tmp_path, "rpm", f'echo "rpm $*" >> {calls}\nexit 1\n')  # neither is installed yet
+    _fake(tmp_path, "dnf", f'echo "dnf $*" >> {calls}\ncase "$*" in *droid*) exit 1;; esac\n')  # one is missing
+    done = subprocess.run(
+        ["sh", "-c", command], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    installs = [line.split()[-1] for line in calls.read_text().splitlines() if line.startswith("dnf install")]
+    assert installs == list(PDF_FONT_PACKAGES)
+    assert "google-droid-sans-fonts not installed" in done.stderr and "dejavu" not in done.stderr
+    # Installed already (a later deploy): dnf is not run.
+    calls.unlink()
+    _fake(tmp_path, "rpm", f'echo "rpm $*" >> {calls}\n')
+    subprocess.run(["sh", "-c", command], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=True)
+    assert not [line for line in calls.read_text().splitlines() if line.startswith("dnf")]
