@@ -64,6 +64,23 @@ def test_a_number_that_belongs_to_someone_else_is_refused_on_the_number_field(te
         assert s.get(Enrollment, (maths, obama)) is None
 
 
+def test_a_number_already_in_this_course_says_so_instead_of_offering_to_add_the_student(teacher):
+    """Typing the other student's name would change nothing: they are on this course's list already."""
+    science = teacher.create_course("Grade 7 Science")
+    gates = teacher.add_student(science, "Bill Gates", "1003")
+    r = teacher.client.post(f"/courses/{science}/students", data={"name": "Ada Lovelace", "student_number": "1003"})
+    assert r.status_code == 400
+    page = _text(r)
+    field = page[page.index('id="student_number"') :]
+    assert field.index("Bill Gates already has number 1003 in this course.") < field.index("Add student")
+    assert "type the name Bill Gates to add that student" not in page
+    assert 'value="Ada Lovelace"' in page
+    with _db() as s:
+        assert s.get(Student, gates).name == "Bill Gates"
+        mine = select(func.count()).select_from(Student).where(Student.teacher_id == s.get(Student, gates).teacher_id)
+        assert s.scalar(mine) == 1
+
+
 def test_the_same_number_and_name_puts_the_existing_student_in_this_course(teacher):
     science = teacher.create_course("Grade 7 Science")
     obama = teacher.add_student(science, "Barack Obama", "1001")

@@ -77,10 +77,16 @@ def create(course_id: int) -> ResponseReturnValue:
     if student is not None and not same_name(student.name, name):
         from ..courses.views import course_page  # here: the courses blueprint imports this package's forms
 
-        form.student_number.errors = [
-            f"Student number {number} already belongs to {student.name}. Use another number, or type the "
-            f"name {student.name} to add that student to this course."
-        ]
+        if db().get(Enrollment, (course.id, student.id)) is not None:
+            # Typing the name would change nothing: the student is on this course's list already.
+            form.student_number.errors = [
+                f"{student.name} already has number {number} in this course. Use another number for {name}."
+            ]
+        else:
+            form.student_number.errors = [
+                f"Student number {number} already belongs to {student.name}. Use another number, or type the "
+                f"name {student.name} to add that student to this course."
+            ]
         return course_page(course, student_form=form), 400
     existing = student is not None
     if student is None:
