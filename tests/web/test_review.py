@@ -320,7 +320,8 @@ def test_reject_a_confirm_face_keeps_the_student_absent_and_automatic(app, teach
 def test_reject_a_match_takes_the_present_mark_away(app, teacher, seeded):
     teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
     rec = record(app, seeded, "Ann")
-    assert rec.status == AttendanceStatus.ABSENT and rec.source == RecordSource.MANUAL
+    # "That face isn't Ann" is not "Ann is absent": the absent mark is the photos' own, not a hand mark.
+    assert rec.status == AttendanceStatus.ABSENT and rec.source == RecordSource.AUTO
     assert rec.detected_face_id is None
     face = face_row(app, seeded.faces["ann"])
     assert face.review == FaceReview.REJECTED and face.student_id is None
@@ -351,6 +352,86 @@ def test_reject_a_match_keeps_present_when_another_face_supports_it(app, teacher
     [change] = changes(app, seeded, "Ann")
     assert (change.from_status, change.to_status) == ("present", "present")
     assert "still present from another face" in change.note
+
+
+def _add_photo_with_face(app, seeded: Seeded, student: str, similarity: float) -> int:
+    """A photo added to the session later, in which `student` is recognised; returns the face's id."""
+    with session_scope(_url(app)) as s:
+        photo = SessionPhoto(
+            session_id=seeded.session_id,
+            storage_key=f"later-{seeded.session_id}.jpg",
+            original_filename="later.jpg",
+            content_type="image/jpeg",
+            content_sha256=f"{seeded.session_id + 10**6:064d}",
+            width=640,
+            height=480,
+            status=SessionPhotoStatus.DONE,
+            face_count=1,
+        )
+        s.add(photo)
+        s.flush()
+        face = DetectedFace(
+            session_photo_id=photo.id,
+            face_index=0,
+            box=[100, 100, 200, 220],
+            detection_score=0.9,
+            face_px=100,
+            decision=FaceDecision.PRESENT,
+            student_id=seeded.students[student],
+            candidate_student_id=seeded.students[student],
+            similarity=similarity,
+            model_id=MODEL,
+        )
+        s.add(face)
+        s.flush()
+        return face.id
+
+
+def test_after_a_rejection_a_later_photo_can_still_mark_the_student_present(app, teacher, seeded):
+    """The teacher's walkthrough: "Not Ann" on a wrong match, then a photo added where Ann is recognised."""
+    attendance = pytest.importorskip("attendance_worker.attendance")
+    teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
+    later = _add_photo_with_face(app, seeded, "Ann", 0.81)
+    with session_scope(_url(app)) as s:  # the worker's merge after the added photo
+        attendance.merge_records(s, s.get(AttendanceSession, seeded.session_id))
+    rec = record(app, seeded, "Ann")
+    assert rec.status == AttendanceStatus.PRESENT and rec.source == RecordSource.AUTO
+    assert rec.detected_face_id == later
+    # The rejected face stays rejected and supports nobody.
+    face = face_row(app, seeded.faces["ann"])
+    assert face.review == FaceReview.REJECTED and face.student_id is None
+    html = text(teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True))
+    assert "your mark stays" not in html
+
+
+@pytest.mark.parametrize("status", ["absent", "excused", "present"])
+def test_rejection_keeps_a_mark_given_by_hand(app, teacher, seeded, status):
+    """A mark from the Present / Absent / Excused buttons is the teacher's: no rejection or photo changes it."""
+    attendance = pytest.importorskip("attendance_worker.attendance")
+    teacher.client.post(
+        f"/sessions/{seeded.session_id}/students/{seeded.students['Ann']}/mark",
+        data={"status": status, "note": "checked at the door"},  # a note makes even "present" a hand mark
+    )
+    teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
+    rec = record(app, seeded, "Ann")
+    assert rec.status == AttendanceStatus(status) and rec.source == RecordSource.MANUAL
+    _add_photo_with_face(app, seeded, "Ann", 0.81)
+    with session_scope(_url(app)) as s:
+        attendance.merge_records(s, s.get(AttendanceSession, seeded.session_id))
+    rec = record(app, seeded, "Ann")
+    assert rec.status == AttendanceStatus(status) and rec.source == RecordSource.MANUAL
+
+
+def test_rejecting_a_confirmed_face_returns_the_record_to_automatic(app, teacher, seeded):
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm")
+    assert record(app, seeded, "Ben").source == RecordSource.MANUAL
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/reject")
+    rec = record(app, seeded, "Ben")
+    assert rec.status == AttendanceStatus.ABSENT and rec.source == RecordSource.AUTO
+    assert [(c.from_status, c.to_status) for c in changes(app, seeded, "Ben")] == [
+        ("absent", "present"),
+        ("present", "absent"),
+    ]
 
 
 def test_rejecting_a_confirmed_face_removes_it_from_the_gallery(app, teacher, seeded):
@@ -456,7 +537,8 @@ def test_actions_answer_json_to_scripts(app, teacher, seeded):
 def test_manual_records_survive_a_rerun_of_recognition(app, teacher, seeded):
     """The worker's merge never overwrites a manual record (checked here on the seeded faces)."""
     attendance = pytest.importorskip("attendance_worker.attendance")
-    teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")  # Ann: manual absent
+    url = f"/sessions/{seeded.session_id}/students/{seeded.students['Ann']}/mark"
+    teacher.client.post(url, data={"status": "absent"})  # Ann: absent by hand
     teacher.client.post(f"/faces/{seeded.faces['stranger']}/assign", data={"student_id": seeded.students["Cat"]})
     with session_scope(_url(app)) as s:
         # A re-run recreates the faces: Ann matched again, Cat's face unknown again.

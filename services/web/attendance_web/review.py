@@ -7,7 +7,9 @@ Rules, kept deliberately simple and explicit:
 - A "confirm" face never makes anyone present until the teacher confirms it.
 - Confirming or assigning a face adds its embedding to the student's gallery (so later sessions
   recognise them better); rejecting it removes that embedding again.
-- Rejecting a match takes the present mark away only when no other face in the session supports it.
+- Rejecting a match takes the present mark away only when no other face in the session supports it;
+  the record is then an automatic absent (not a hand mark), so a face recognised later can still mark
+  the student present. A mark given by hand with the Present / Absent / Excused buttons stays.
 - Rejecting a "confirm" face changes no attendance (the student was not present because of it), so
   the record stays automatic; the decision is still written to the history.
 
@@ -189,8 +191,10 @@ def set_status(
 
 
 def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, why: str) -> Outcome:
-    """The face no longer supports `student_id`: a present mark that came from faces goes, unless
-    another face in the session still supports it. A present mark given by hand stays."""
+    """The face no longer supports `student_id`. A mark the teacher gave by hand (the Present / Absent /
+    Excused buttons) stays exactly as it is. Otherwise the record follows the photos: present while another
+    face still supports it, else an automatic absent, so that a face recognised later (a photo added to
+    the session) can still mark the student present. "That face isn't her" is not "she is absent"."""
     session_id = face.photo.session_id
     face.student_id = None
     if face.candidate_student_id is None:
@@ -200,18 +204,29 @@ def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, w
     record, previous = _record_for(db, session_id, student_id)
     others = supporting_faces(db, session_id, student_id, excluding=face.id)
     by_hand = record.source == RecordSource.MANUAL and record.detected_face_id is None and previous is not None
-    if previous == AttendanceStatus.PRESENT and not by_hand:
-        best = others[0] if others else None
-        record.detected_face_id = best.id if best else None
-        record.similarity = best.similarity if best else None
-        if best is None:
-            _write(db, record, previous, AttendanceStatus.ABSENT, teacher_id, f"{why}; no other face of {name}")
+    if by_hand and previous is not None:
+        _write(db, record, previous, previous, teacher_id, why, make_manual=False)
+        return Outcome(f"{name} stays {previous.value} (marked by hand).", record)
+    best = others[0] if others else None
+    if best is None:
+        # No face of them is left: back to what recognition alone says (absent), automatic again.
+        record.detected_face_id = None
+        record.similarity = None
+        record.source = RecordSource.AUTO
+        note = f"{why}; no other face of {name}"
+        _write(db, record, previous, AttendanceStatus.ABSENT, teacher_id, note, make_manual=False)
+        if previous == AttendanceStatus.PRESENT:
             return Outcome(f"{name} is no longer marked present.", record)
-        # The mark still comes from the photos (another face), so it stays automatic: only the history notes this.
+        return Outcome(f"{name} stays absent.", record)
+    if previous == AttendanceStatus.PRESENT:
+        record.detected_face_id, record.similarity = best.id, best.similarity
+        # The mark still comes from the photos (another face): only the history notes this.
         _write(db, record, previous, previous, teacher_id, f"{why}; still present from another face", make_manual=False)
         return Outcome(f"{name} stays present (another face supports it).", record)
     to_status = previous or AttendanceStatus.ABSENT
-    _write(db, record, previous, to_status, teacher_id, why)
+    if previous is None:  # a record created just now stands on the photos too
+        record.source = RecordSource.AUTO
+    _write(db, record, previous, to_status, teacher_id, why, make_manual=False)
     return Outcome(f"{name} stays {to_status.value}.", record)
 
 
