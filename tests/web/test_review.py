@@ -631,3 +631,13 @@ def test_every_new_route_is_404_for_another_teacher(app, teacher, teacher_factor
     assert record(app, seeded, "Ben").status == AttendanceStatus.ABSENT
     assert face_row(app, f["ann"]).review == FaceReview.NONE
     assert gallery(app, f["stranger"]) == []
+
+
+def test_a_student_without_a_record_is_not_marked_in_the_same_words_as_the_reports(app, teacher, seeded):
+    """The review page and the reports say the same thing of a student with no mark: "not marked"."""
+    dan = teacher.add_student(seeded.course_id, "Dan", "N-Dan")  # joined after the session: no record yet
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert '<span class="badge not-marked">not marked</span>' in html
+    assert "not taken" not in html
+    report = text(teacher.client.get(f"/reports/students/{dan}").get_data(as_text=True))
+    assert "not marked 1" in report and "not taken" not in report

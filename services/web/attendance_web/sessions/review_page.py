@@ -138,7 +138,7 @@ class RosterRow:
 
     @property
     def status(self) -> str:
-        return self.record.status.value if self.record else "not taken"
+        return self.record.status.value if self.record else "not marked"
 
     @property
     def source(self) -> str:
