@@ -290,3 +290,59 @@ def test_a_photo_purged_before_its_turn_is_failed_in_words(engine, course):
     with session_scope(get_settings().sqlalchemy_url) as s:
         photo = s.scalar(select(SessionPhoto).where(SessionPhoto.session_id == session_id))
         assert photo.status == SessionPhotoStatus.FAILED and "retention period" in photo.error
+
+
+def test_a_student_enrolled_since_is_not_marked_absent_by_a_rerun(engine, course):
+    """Enrollments have no date: a re-run (or added photos) must not mark a student who joined the course after
+    the lesson absent from it (the course report leaves sessions without a record out of their rate); one
+    recognised in a photo of the lesson is still marked present. The first run marks every enrolled student."""
+    from attendance_shared.models import Enrollment, Student
+
+    session_id, obama, biden = course["session"], course["students"][OBAMA], course["students"][BIDEN]
+    with session_scope(get_settings().sqlalchemy_url) as s:  # Biden joins the course after this lesson
+        s.execute(
+            Enrollment.__table__.delete().where(
+                Enrollment.course_id == course["course"], Enrollment.student_id == biden
+            )
+        )
+    _run(engine, session_id)
+    assert _record(session_id, obama)[0] == AttendanceStatus.PRESENT
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert s.scalar(select(AttendanceRecord).where(AttendanceRecord.student_id == biden)) is None
+        newcomer = Student(teacher_id=course["teacher"], name="New Comer", student_number="N1")
+        s.add(newcomer)
+        s.flush()
+        newcomer_id = newcomer.id
+        s.add(Enrollment(course_id=course["course"], student_id=newcomer_id))
+        s.add(Enrollment(course_id=course["course"], student_id=biden))
+        s.execute(update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(status="queued"))
+    _run(engine, session_id)  # "Re-run recognition"
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        records = s.scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session_id)).all()
+        assert sorted((r.student_id, r.status) for r in records) == sorted(
+            [(obama, AttendanceStatus.PRESENT), (biden, AttendanceStatus.PRESENT)]
+        )  # the newcomer, not in the photo, has no record at all
+    with session_scope(get_settings().sqlalchemy_url) as s:  # a new lesson: the first run marks everyone
+        from attendance_shared.models import AttendanceSession
+
+        photo = s.scalar(select(SessionPhoto).where(SessionPhoto.session_id == session_id))
+        lesson = AttendanceSession(course_id=course["course"], date=photo.session.date, label="next lesson")
+        s.add(lesson)
+        s.flush()
+        key = f"classroom_photos/test/{lesson.id}/next.jpg"
+        make_store(get_settings()).put(key, (course["group"] / "class" / "two_people.jpg").read_bytes(), "image/jpeg")
+        s.add(
+            SessionPhoto(
+                session_id=lesson.id,
+                storage_key=key,
+                original_filename="two_people.jpg",
+                content_type="image/jpeg",
+                content_sha256="next",
+                width=1,
+                height=1,
+            )
+        )
+        lesson_id = lesson.id
+    _run(engine, lesson_id)
+    assert _record(lesson_id, newcomer_id)[0] == AttendanceStatus.ABSENT
+    assert _record(lesson_id, biden)[0] == AttendanceStatus.PRESENT

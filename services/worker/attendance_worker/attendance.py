@@ -228,6 +228,10 @@ def _as_decision(face: DetectedFace) -> EngineDecision:
 def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
     """Present when a face in any photo was confidently matched (the best face kept); absent otherwise.
     "confirm" faces never make a student present; manual records are left exactly as they are.
+    Enrollments have no date, so a student without a record in a session that an earlier run already
+    recorded (one automatic record is the trace of it) joined the course since: they are recorded when
+    recognised, never marked absent from a lesson that took place before they joined (the course report
+    leaves such sessions out of their rate because there is no record).
     The rule itself is the engine's merge_session, applied to the faces as stored (teachers' corrections
     included), so the worker and the command-line engine cannot disagree."""
     faces = session.scalars(
@@ -249,10 +253,13 @@ def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
             select(AttendanceRecord.student_id, AttendanceRecord.source).where(AttendanceRecord.session_id == att.id)
         ).all()
     )
+    earlier_run = RecordSource.AUTO in existing.values()
     present = 0
     for student in att.course.students:
         matched = best.get(student.id)
         present += matched is not None
+        if matched is None and earlier_run and student.id not in existing:
+            continue  # enrolled after this lesson was first recorded: no record, not "absent"
         values = {
             "status": AttendanceStatus.PRESENT if matched else AttendanceStatus.ABSENT,
             "detected_face_id": matched.id if matched else None,
