@@ -44,8 +44,14 @@ def _teacher_id(app, teacher) -> int:
 
 
 def _create_token(teacher, name="Moodle sync"):
+    """(the POST's response, the token the page shows): after a 303, the settings page it leads to."""
     r = teacher.client.post("/settings/tokens", data={"name": name})
-    match = TOKEN_RE.search(r.get_data(as_text=True))
+    page = r
+    if r.status_code == 303:
+        assert r.headers["Location"].endswith("/settings")
+        page = teacher.client.get(r.headers["Location"])
+        assert page.headers["Cache-Control"] == "no-store"
+    match = TOKEN_RE.search(page.get_data(as_text=True))
     return r, match.group(1) if match else None
 
 
@@ -65,9 +71,8 @@ def test_settings_needs_login(client):
 
 def test_token_is_shown_once_and_stored_only_as_a_hash(app, teacher):
     r, token = _create_token(teacher, "Moodle sync")
-    assert r.status_code == 201
+    assert r.status_code == 303
     assert token and len(token) > 40
-    assert r.headers["Cache-Control"] == "no-store"
     with _db(app) as s:
         row = s.scalar(select(ApiToken).where(ApiToken.teacher_id == _teacher_id(app, teacher)))
         assert row.name == "Moodle sync"
@@ -81,6 +86,29 @@ def test_token_is_shown_once_and_stored_only_as_a_hash(app, teacher):
     later = teacher.client.get("/settings").get_data(as_text=True)
     assert token not in later
     assert "Moodle sync" in later and row.prefix in later
+
+
+def test_reloading_after_creating_a_token_neither_creates_another_nor_shows_it_again(app, teacher):
+    """POST-redirect-GET: the browser ends on GET /settings, so its reload repeats the GET, not the POST."""
+    r, token = _create_token(teacher, "LMS")
+    assert r.status_code == 303 and token
+    reload = teacher.client.get("/settings")
+    page = reload.get_data(as_text=True)
+    assert reload.status_code == 200 and token not in page and TOKEN_RE.search(page) is None
+    assert "LMS" in page  # listed, by name and prefix only
+    with teacher.client.session_transaction() as cookie:
+        assert token not in str(dict(cookie))  # popped from the session once shown
+    with _db(app) as s:
+        count = select(func.count()).select_from(ApiToken).where(ApiToken.teacher_id == _teacher_id(app, teacher))
+        assert s.scalar(count) == 1
+
+
+def test_the_new_token_page_has_a_copy_button_for_browsers_that_can_copy(teacher):
+    r = teacher.client.post("/settings/tokens", data={"name": "Copy me"}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert '<button type="button" data-copy="new-token" hidden>Copy</button>' in page  # copy.js unhides it
+    assert "/static/copy.js" in page
+    assert "/static/copy.js" not in teacher.client.get("/settings").get_data(as_text=True)
 
 
 def test_token_needs_a_name(app, teacher):
@@ -98,7 +126,7 @@ def test_active_tokens_are_capped(app, teacher):
     from attendance_web.account.views import MAX_ACTIVE_TOKENS
 
     for i in range(MAX_ACTIVE_TOKENS):
-        assert _create_token(teacher, f"t{i}")[0].status_code == 201
+        assert _create_token(teacher, f"t{i}")[0].status_code == 303
     r, token = _create_token(teacher, "one too many")
     assert r.status_code == 400 and token is None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user
 from sqlalchemy import func, select
@@ -19,6 +19,9 @@ from . import bp
 from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm
 
 MAX_ACTIVE_TOKENS = 20
+# The token just created, kept in the (HttpOnly, signed) session cookie for the one redirect to the settings page,
+# which pops it: shown once, and a reload neither shows it again nor creates another (POST-redirect-GET).
+SHOW_ONCE_KEY = "new_api_token"
 
 
 def _teacher() -> Teacher:
@@ -62,13 +65,15 @@ def _render(
 @bp.route("/settings")
 @login_required
 def settings() -> ResponseReturnValue:
-    return _render()
+    new_token = session.pop(SHOW_ONCE_KEY, None)
+    return _render(new_token=new_token if isinstance(new_token, str) else None)
 
 
 @bp.route("/settings/tokens", methods=["POST"])
 @login_required
 def create_api_token() -> ResponseReturnValue:
-    """Answer with the page itself (no redirect): the token is shown this once and never stored in clear."""
+    """Create, then redirect to the settings page, which shows the token this once (it is never stored in clear):
+    answering with the page itself left the browser on this POST, so a reload created a second token."""
     form = TokenForm()
     if not form.validate_on_submit():
         return _render(token_form=form, status=400)
@@ -85,7 +90,8 @@ def create_api_token() -> ResponseReturnValue:
     # Never the token itself: its name and display prefix are enough to tell tokens apart.
     audit("token_created", current_teacher_id(), f"name={name!r} prefix={token.prefix}")
     db().commit()
-    return _render(new_token=plain, status=201)
+    session[SHOW_ONCE_KEY] = plain
+    return redirect(url_for("account.settings"), 303)
 
 
 @bp.route("/settings/tokens/revoke", methods=["POST"])

@@ -1,0 +1,80 @@
+"""The settings page in real Chromium: a new API token is shown once, survives no reload, and can be copied.
+
+Requests are answered in-process by the Flask app (Playwright's request routing), on http://localhost so that the
+page is a secure context and the Clipboard API is there, as it is on the HTTPS site.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from attendance_shared.db import session_scope
+from attendance_shared.models import ApiToken, Teacher
+from attendance_shared.settings import get_settings
+
+pytestmark = [pytest.mark.browser]
+
+ORIGIN = "http://localhost"
+FORWARDED = ("content-type", "accept")
+
+
+def _open(chromium: Any, teacher: Any) -> Any:
+    posts: list[str] = []
+
+    def forward(route: Any) -> None:
+        request = route.request
+        url = urlsplit(request.url)
+        if request.method == "POST":
+            posts.append(url.path)
+        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
+        response = teacher.client.open(
+            url.path + (f"?{url.query}" if url.query else ""),
+            method=request.method,
+            data=request.post_data_buffer,
+            headers=headers,
+        )
+        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
+
+    context = chromium.new_context(base_url=ORIGIN)
+    context.route(f"{ORIGIN}/**", forward)
+    return context, posts
+
+
+def _tokens(teacher: Any) -> int:
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        teacher_id = s.scalar(select(Teacher.id).where(Teacher.email == teacher.email))
+        return int(s.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.teacher_id == teacher_id)) or 0)
+
+
+@pytest.mark.timeout(120)
+def test_reloading_after_creating_a_token_creates_no_second_one_and_copy_copies_it(teacher, chromium: Any) -> None:
+    from playwright.sync_api import expect
+
+    context, posts = _open(chromium, teacher)
+    try:
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=ORIGIN)
+        page = context.new_page()
+        page.goto("/settings")
+        page.get_by_label("Name").fill("Moodle sync")
+        page.get_by_role("button", name="Create token").click()
+        shown = page.locator("#new-token")
+        expect(shown).to_be_visible()
+        token = shown.input_value()
+        assert token.startswith("att_")
+        assert urlsplit(page.url).path == "/settings"  # the browser ends on a GET
+        page.get_by_role("button", name="Copy").click()
+        expect(page.locator(".copy-status")).to_have_text("Copied.")
+        assert page.evaluate("navigator.clipboard.readText()") == token
+
+        page.reload()
+        expect(page.get_by_text("Moodle sync", exact=True)).to_be_visible()
+        expect(page.locator("#new-token")).to_have_count(0)
+        assert token not in page.content()
+        assert posts == ["/settings/tokens"]
+        assert _tokens(teacher) == 1
+    finally:
+        context.close()
