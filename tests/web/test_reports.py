@@ -335,7 +335,18 @@ def test_csv_export_neutralises_formulas(school):
             )
         )
     )
-    assert history[0] == ["Date", "Course", "Label", "Status", "How", "Similarity", "Note"] and len(history) == 6
+    assert history[0] == ["Student", "Number", "Date", "Course", "Label", "Status", "How", "Similarity", "Note"]
+    assert len(history) == 6 and {tuple(row[:2]) for row in history[1:]} == {("Zoë Ångström", "S-0")}
+    # Whose history it is, in the file itself (not only its name); a formula-like name stays text.
+    evil = list(
+        csv.reader(
+            io.StringIO(
+                _download(alice.client, f"/reports/students/{_ids['evil']}/export", "csv").data.decode("utf-8-sig")
+            )
+        )
+    )
+    assert evil[0][:2] == ["Student", "Number"] and len(evil) > 1
+    assert all(row[:2] == ["'" + INJECTION, "S-2"] for row in evil[1:])
 
 
 def test_xlsx_export_has_names_and_no_formulas(school):
@@ -763,3 +774,13 @@ def test_the_chart_axis_does_not_repeat_a_date():
     day = dt.date(2026, 11, 25)
     totals = [SessionTotals(SessionRef(i, 1, day, label), Tally()) for i, label in enumerate(("", "2", "Lab"))]
     assert [_tick_text(totals, i) for i in range(3)] == ["2026-11-25", "· 2", "· Lab"]
+
+
+def test_student_history_xlsx_names_the_student_and_the_pdf_title_does(school):
+    alice, _course, _other, ids, _sessions = school
+    url = f"/reports/students/{ids['zoe']}/export"
+    ws = load_workbook(io.BytesIO(_download(alice.client, url, "xlsx").data))["Sessions"]
+    assert [c.value for c in ws[1]][:3] == ["Student", "Number", "Date"] and ws["A2"].value == "Zoë Ångström"
+    text_ = _pdf_text(_download(alice.client, url, "pdf").data)
+    assert "Attendance history: Zoë Ångström (S-0)" in text_
+    assert "Student Number" not in text_  # the PDF's table does not repeat the name on every row

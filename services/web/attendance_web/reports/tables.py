@@ -154,10 +154,16 @@ def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
     )
 
 
-def student_document(h: StudentHistory) -> Document:
+def student_document(h: StudentHistory, *, student_columns: bool = True) -> Document:
+    """`student_columns`: each row starts with the student's name and number, as in the other exports'
+    first table, so a CSV (which holds only that table, not the title) says whose history it is. The PDF
+    leaves them out: its title names the student."""
     t = h.tally
+    who: list[Cell] = [h.student.name, h.student.student_number] if student_columns else []
+    who_header = ["Student", "Number"] if student_columns else []
     rows: list[list[Cell]] = [
         [
+            *who,
             line.session.date.isoformat(),
             line.course_name,
             line.session.label,
@@ -177,7 +183,13 @@ def student_document(h: StudentHistory) -> Document:
             f"not marked {t.not_recorded}; rate {'—' if rate is None else f'{rate}%'}.",
             RATE_DEFINITION,
         ],
-        tables=[Table("Sessions", ["Date", "Course", "Label", "Status", "How", "Similarity", "Note"], rows)],
+        tables=[
+            Table(
+                "Sessions",
+                [*who_header, "Date", "Course", "Label", "Status", "How", "Similarity", "Note"],
+                rows,
+            )
+        ],
     )
 
 

@@ -102,4 +102,6 @@ def student(student_id: int) -> ResponseReturnValue:
 @login_required
 def student_export(student_id: int) -> ResponseReturnValue:
     filters = read_filters(request.args)
-    return _download(student_document(student_history(db(), owned_student(student_id), filters.period)))
+    history = student_history(db(), owned_student(student_id), filters.period)
+    # The PDF's title names the student; the CSV and XLSX rows carry the name and number themselves.
+    return _download(student_document(history, student_columns=read_format(request.args) != "pdf"))
