@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from attendance_shared.db import upsert_insert
@@ -11,6 +13,8 @@ from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
 from attendance_shared.storage import PhotoStore
 
 from .engine import Engine
+
+log = logging.getLogger(__name__)
 
 
 def _store_embedding(session: Session, photo: StudentPhoto, model_id: str, vector: np.ndarray) -> None:
@@ -37,6 +41,61 @@ def _store_embedding(session: Session, photo: StudentPhoto, model_id: str, vecto
     )
 
 
+def same_person_threshold(engine: Engine) -> float | None:
+    """Below this similarity to every one of a student's accepted portraits, a new portrait is someone else: the
+    pack's `confirm` threshold (the least a classroom face needs to be even proposed as that student), unless the
+    pack's thresholds set `enroll_same_person`. On LFW (158 people x photos 1-3, default pack) no pair of one
+    person's portraits falls below 0.38."""
+    value = engine.thresholds.get("enroll_same_person", engine.thresholds.get("confirm"))
+    return None if value is None else float(value)
+
+
+def _other_portraits(session: Session, photo: StudentPhoto, model_id: str) -> np.ndarray | None:
+    """(n, d) embeddings, by this model, of the student's other accepted portraits; None when there are none."""
+    rows = session.execute(
+        select(FaceEmbedding.vector, FaceEmbedding.dim)
+        .join(StudentPhoto, StudentPhoto.id == FaceEmbedding.student_photo_id)
+        .where(
+            StudentPhoto.student_id == photo.student_id,
+            StudentPhoto.id != photo.id,
+            StudentPhoto.status == PhotoStatus.ACCEPTED,
+            FaceEmbedding.model_id == model_id,
+        )
+    ).all()
+    vectors = [np.frombuffer(vector, dtype=np.float32) for vector, dim in rows if len(vector) == 4 * dim]
+    return np.stack(vectors) if vectors else None
+
+
+def not_the_same_person(filename: str, name: str) -> str:
+    return (
+        f"{filename} does not look like the same person as {name}'s other portraits: check it is the right "
+        f"student. If the other portraits are the wrong ones, delete them and this one, then upload this one again."
+    )
+
+
+def _mismatch(session: Session, photo: StudentPhoto, engine: Engine, vector: np.ndarray) -> str | None:
+    """The refusal for a portrait that is clearly not the person of the student's accepted portraits, else None.
+    One mis-filed photo would otherwise teach the system the wrong face. A portrait accepted before (a second
+    delivery of its job, a re-embedding after a model change) is not judged again: the teacher kept it."""
+    threshold = same_person_threshold(engine)
+    if threshold is None or photo.status == PhotoStatus.ACCEPTED:
+        return None
+    others = _other_portraits(session, photo, engine.model_id)
+    if others is None or others.shape[1] != vector.shape[0]:
+        return None  # the first portrait: nothing to compare with
+    best = float((others @ vector).max())
+    if best >= threshold:
+        return None
+    log.info(
+        "portrait %s refused: best similarity %.3f to %d other portrait(s) is below %.2f",
+        photo.id,
+        best,
+        len(others),
+        threshold,
+    )
+    return not_the_same_person(photo.original_filename, photo.student.name)
+
+
 def enroll_photo(session: Session, store: PhotoStore, engine: Engine, photo_id: int) -> StudentPhoto | None:
     """Idempotent: a second run replaces the verdict and the embedding, never adds a second one."""
     photo = session.get(StudentPhoto, photo_id)
@@ -49,14 +108,17 @@ def enroll_photo(session: Session, store: PhotoStore, engine: Engine, photo_id: 
             FaceEmbedding.student_photo_id == photo.id, FaceEmbedding.model_id == engine.model_id
         )
     )
-    if result.accepted and result.embedding is not None:
-        vector = np.asarray(result.embedding, dtype=np.float32)
+    vector = None if result.embedding is None else np.asarray(result.embedding, dtype=np.float32)
+    reason = result.reason
+    if result.accepted and vector is not None:
+        reason = _mismatch(session, photo, engine, vector)
+    if result.accepted and vector is not None and reason is None:
         photo.status = PhotoStatus.ACCEPTED
         photo.reason = None
         photo.face_box = [float(v) for v in result.box] if result.box else None
         _store_embedding(session, photo, engine.model_id, vector)
     else:
         photo.status = PhotoStatus.REJECTED
-        photo.reason = result.reason
+        photo.reason = reason
         photo.face_box = None
     return photo
