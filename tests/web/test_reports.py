@@ -784,3 +784,19 @@ def test_student_history_xlsx_names_the_student_and_the_pdf_title_does(school):
     text_ = _pdf_text(_download(alice.client, url, "pdf").data)
     assert "Attendance history: Zoë Ångström (S-0)" in text_
     assert "Student Number" not in text_  # the PDF's table does not repeat the name on every row
+
+
+def test_pdf_titles_are_left_aligned_not_justified():
+    """A long name wrapped a justified title as "Attendance           history:" (fpdf2 justifies by default)."""
+    name = "Wolfeschlegelsteinhausenbergerdorff" * 3
+    doc = exports.Document(
+        title=f"Attendance history: {name} (N-1)",
+        filename_stem="x",
+        tables=[exports.Table(f"Sessions of {name} and more words", ["Date"], [["2026-10-01"]])],
+    )
+    page = PdfReader(io.BytesIO(exports.to_pdf(doc))).pages[0]
+    lines: list[str] = []
+    page.extract_text(visitor_text=lambda t, *_: lines.append(t) if t.strip() else None)
+    assert "Attendance history:" in lines and "and more words" in lines, lines
+    # Justification is drawn as TJ with a word-spacing adjustment; left-aligned lines are plain Tj strings.
+    assert b"TJ" not in page.get_contents().get_data()

@@ -435,7 +435,7 @@ def to_pdf(doc: Document) -> bytes:
     pdf = out.pdf
     pdf.add_page()
     pdf.set_font(out.family, "B", 14)
-    pdf.multi_cell(0, 7, out.text(doc.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 7, out.text(doc.title), new_x="LMARGIN", new_y="NEXT", align="L")  # not justified
     pdf.set_font(out.family, "", 9)
     for note in doc.notes:
         pdf.multi_cell(0, 5, out.text(note), new_x="LMARGIN", new_y="NEXT")
@@ -447,7 +447,7 @@ def to_pdf(doc: Document) -> bytes:
                 pdf.add_page()
             pdf.set_font(out.family, "B", 11)
             suffix = f" (part {n} of {len(parts)})" if len(parts) > 1 else ""
-            pdf.multi_cell(0, 6, out.text(table.title + suffix), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 6, out.text(table.title + suffix), new_x="LMARGIN", new_y="NEXT", align="L")
             if not rows:
                 pdf.set_font(out.family, "", 9)
                 pdf.multi_cell(0, 5, "Nothing to show.", new_x="LMARGIN", new_y="NEXT")
