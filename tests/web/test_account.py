@@ -4,6 +4,7 @@ deletion removing their portraits and face templates."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 
@@ -312,3 +313,15 @@ def test_an_invalid_field_is_marked_for_screen_readers(teacher):
     assert 'aria-invalid="true"' in field and 'aria-describedby="new_password-error"' in field
     assert '<div id="new_password-error"><p class="error">Use at least 10 characters.</p></div>' in html
     assert html.count('aria-invalid="true"') == 2  # current_password and new_password; repeat is fine
+
+
+def test_the_privacy_text_names_the_delete_button_as_the_student_page_shows_it(teacher):
+    """The settings page tells the teacher which button to press: its words must be the button's own."""
+    course = teacher.create_course("Civics")
+    student = teacher.add_student(course, "Ann Example", "7001")
+    student_page = html.unescape(teacher.client.get(f"/students/{student}").get_data(as_text=True))
+    buttons = re.findall(r"<button[^>]*>\s*(Delete student[^<]*?)\s*</button>", student_page)
+    assert buttons == ["Delete student, their photos and attendance"]
+    settings_page = html.unescape(teacher.client.get("/settings").get_data(as_text=True))
+    assert f"<em>{buttons[0]}</em>" in settings_page
+    assert "Delete student and all their photos" not in settings_page
