@@ -1,4 +1,5 @@
-"""`make run`: the web (http://127.0.0.1:5000) and a real Celery worker, stopped together by Ctrl-C.
+"""`make run`: the web (http://127.0.0.1:5000, or the port in PORT) and a real Celery worker, stopped together by
+Ctrl-C.
 
 Everything embedded: SQLite file and photos under ./instance, kombu's filesystem transport as broker.
 """
@@ -16,14 +17,22 @@ from attendance_worker.engine.runtime import with_malloc_tunables
 
 BIN = Path(sys.executable).parent
 QUEUES = "attendance,enrollment,maintenance"
+HOST = "127.0.0.1"
+DEFAULT_PORT = "5000"
+
+
+def web_port(env: dict[str, str]) -> str:
+    """The port the web listens on: PORT when set (and not blank), else 5000."""
+    return env.get("PORT", "").strip() or DEFAULT_PORT
 
 
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("FLASK_ENV", "development")
+    port = web_port(env)
     procs = [
         subprocess.Popen(
-            [str(BIN / "flask"), "--app", "main", "run", "--host", "127.0.0.1", "--port", env.get("PORT", "5000")],
+            [str(BIN / "flask"), "--app", "main", "run", "--host", HOST, "--port", port],
             env=env,
         ),
         subprocess.Popen(
@@ -45,7 +54,8 @@ def main() -> int:
             env=with_malloc_tunables(env),
         ),
     ]
-    print("Student Attendance is starting on http://127.0.0.1:5000  (Ctrl-C stops the web and the worker)", flush=True)
+    # The address the web really listens on (it said 5000 even with PORT=5077 set).
+    print(f"Student Attendance is starting on http://{HOST}:{port}  (Ctrl-C stops the web and the worker)", flush=True)
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
