@@ -106,3 +106,88 @@ def test_a_too_large_roster_upload_is_stopped_before_it_is_sent(app, teacher, ch
         assert posts == []
     finally:
         context.close()
+
+
+def _forwarder(teacher: Any, posts: list[str]) -> Any:
+    """Playwright route handler: every request answered in-process by the Flask app; POSTs recorded by path."""
+
+    def forward(route: Any) -> None:
+        request = route.request
+        url = urlsplit(request.url)
+        if request.method == "POST":
+            posts.append(url.path)
+        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
+        response = teacher.client.open(
+            url.path + (f"?{url.query}" if url.query else ""),
+            method=request.method,
+            data=request.post_data_buffer,
+            headers=headers,
+        )
+        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
+
+    return forward
+
+
+def _recognised(session_id: int) -> None:
+    from sqlalchemy import update
+
+    from attendance_shared.db import session_scope
+    from attendance_shared.models import SessionPhoto, SessionPhotoStatus
+    from attendance_shared.settings import get_settings
+
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        s.execute(
+            update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(status=SessionPhotoStatus.DONE)
+        )
+
+
+@pytest.mark.timeout(120)
+def test_photos_already_in_a_session_start_no_rerun_and_say_where(teacher, jobs_not_sent, chromium: Any) -> None:
+    """A photo the session already holds, from "Add more photos" and from a new session's form with the same
+    date and label: the page names the session holding it (with a link) and starts nothing; session.js used to
+    POST the session's start_url (a re-run of every photo) and show the earlier session as the result."""
+    from playwright.sync_api import expect
+
+    course = teacher.create_course("Twice")
+    first = teacher.client.post(
+        f"/courses/{course}/sessions",
+        data={"date": "2026-11-24", "label": "Period 1", "photos": [(io.BytesIO(_jpeg()), "room.jpg")]},
+        content_type="multipart/form-data",
+        headers={"Accept": "application/json"},
+    ).get_json()
+    sid = first["session_id"]
+    _recognised(sid)
+    posts: list[str] = []
+    context = chromium.new_context(base_url=ORIGIN)
+    try:
+        context.route(f"{ORIGIN}/**", _forwarder(teacher, posts))
+        page = context.new_page()
+        for url in (f"/courses/{course}/sessions/new?session={sid}", f"/courses/{course}/sessions/new"):
+            posts.clear()
+            page.goto(url)
+            if "?session=" not in url:
+                page.locator("input[name=date]").fill("2026-11-24")
+                page.locator("input[name=label]").fill("Period 1")
+            page.locator("input[type=file][name=photos]").set_input_files(
+                {"name": "again.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}
+            )
+            page.locator("form[data-take-attendance] button[type=submit]").click()
+            notice = page.locator("[data-form-notice]")
+            expect(notice).to_contain_text("again.jpg is already in the session of 2026-11-24 · Period 1")
+            expect(notice.get_by_role("link", name="Open that session")).to_have_attribute("href", f"/sessions/{sid}")
+            expect(page.locator("li.upload .upload-state")).to_have_text(
+                "Already in the session of 2026-11-24 · Period 1"
+            )
+            expect(page.locator("form[data-take-attendance] button[type=submit]")).to_be_enabled()
+            page.wait_for_timeout(300)
+            assert posts == [f"/courses/{course}/sessions"], posts  # no re-run
+            expect(page.locator("[data-live]")).to_be_hidden()
+        # The new-session form is left as it was: the next photos make a new session, not more of the old one.
+        expect(page.locator("input[name=session_id]")).to_have_value("")
+        expect(page.locator("input[name=label]")).to_be_enabled()
+        expect(page.locator("input[name=label]")).to_have_value("Period 1")
+        expect(page.locator("form[data-take-attendance] button[type=submit]")).to_have_text(
+            "Upload and take attendance"
+        )
+    finally:
+        context.close()

@@ -323,3 +323,81 @@ def test_take_attendance_with_a_worker_then_correct(teacher, celery_worker_proce
     assert records[obama][0] == AttendanceStatus.PRESENT
     history = teacher.client.get(body["review_url"]).get_data(as_text=True)
     assert "Trip" in history and "Assigned face" in history
+
+
+def _session_jobs(session_id: int) -> list[str]:
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        return list(s.scalars(select(Job.id).where(Job.subject_id == session_id)))
+
+
+def _recognised(session_id: int) -> None:
+    """What the worker leaves (no worker runs here): every photo of the session done."""
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        for photo in s.scalars(select(SessionPhoto).where(SessionPhoto.session_id == session_id)):
+            photo.status = SessionPhotoStatus.DONE
+
+
+def test_photos_already_in_the_session_start_nothing_and_say_where_they_are(teacher):
+    """Add more photos with a photo the session already holds: no job (session.js used to start a re-run of the
+    whole session), and the answer names the session in words, with its link; without JavaScript the same."""
+    course = teacher.create_course("Physics")
+    first = _post(teacher, course, [(_jpeg(), "room.jpg")], label="Period 1", headers=JSON).get_json()
+    sid = first["session_id"]
+    _recognised(sid)
+    jobs = _session_jobs(sid)
+    again = _post(teacher, course, [(_jpeg(), "room-again.jpg")], headers=JSON, session_id=sid)
+    assert again.status_code == 200
+    body = again.get_json()
+    assert body["job_id"] is None and body["added"] == [] and body["duplicates"] == ["room-again.jpg"]
+    assert body["already_in"] == {
+        "message": "room-again.jpg is already in the session of 2026-11-24 · Period 1: nothing was added "
+        "and recognition was not started again.",
+        "session_id": sid,
+        "title": "2026-11-24 · Period 1",
+        "review_url": f"/sessions/{sid}",
+    }
+    # Not every file already there: a normal answer, no such sentence.
+    mixed = _post(teacher, course, [(_jpeg(), "a.jpg"), (_jpeg((9, 9, 9)), "b.jpg")], headers=JSON, session_id=sid)
+    assert mixed.get_json()["already_in"] is None and mixed.get_json()["job_id"]
+    _recognised(sid)
+    jobs = _session_jobs(sid)
+    # Without JavaScript: back to the same "add photos" form, told in words with a link; no job.
+    r = _post(teacher, course, [(_jpeg(), "room.jpg"), (_jpeg((9, 9, 9)), "b.jpg")], session_id=sid)
+    assert r.status_code == 303 and r.location.endswith(f"/courses/{course}/sessions/new?session={sid}")
+    page = teacher.client.get(r.location).get_data(as_text=True)
+    assert "These 2 photos are already in the session of 2026-11-24 · Period 1: nothing was added" in page
+    assert f'<a href="/sessions/{sid}">Open that session</a>' in page
+    assert _session_jobs(sid) == jobs and len(_photos(sid)) == 2
+
+
+def test_a_new_session_with_photos_already_in_an_earlier_one_says_so(teacher):
+    """Take attendance with today's label again and a photo that lesson already holds: the double-click guard
+    answers with the earlier session (no copy), and the teacher is told these photos are already in it, never
+    shown it as if a new session had been made; no recognition starts."""
+    course = teacher.create_course("Physics")
+    first = _post(teacher, course, [(_jpeg(), "room.jpg")], label="Period 3", headers=JSON).get_json()
+    sid = first["session_id"]
+    _recognised(sid)
+    jobs = _session_jobs(sid)
+    body = _post(teacher, course, [(_jpeg(), "room.jpg")], label="Period 3", headers=JSON).get_json()
+    assert body["session_id"] == sid and body["job_id"] is None and body["notice"] is None
+    assert body["already_in"]["message"].startswith("room.jpg is already in the session of 2026-11-24 · Period 3")
+    # A label was taken, and the same photos land in the earlier session: no 'saved as "Period 3 (2)"' notice.
+    _recognised(
+        _post(teacher, course, [(_jpeg((5, 5, 5)), "other.jpg")], label="Period 3", headers=JSON).get_json()[
+            "session_id"
+        ]
+    )
+    body = _post(teacher, course, [(_jpeg((5, 5, 5)), "other.jpg")], label="Period 3", headers=JSON).get_json()
+    assert body["label"] == "Period 3 (2)" and body["notice"] is None
+    assert body["already_in"]["title"] == "2026-11-24 · Period 3 (2)"
+    # Without JavaScript: back to the take-attendance form with the teacher's date and label, told where they are.
+    r = _post(teacher, course, [(_jpeg(), "room.jpg")], label="Period 3")
+    assert r.status_code == 303 and f"/courses/{course}/sessions/new?" in r.location
+    page = teacher.client.get(r.location).get_data(as_text=True)
+    assert "room.jpg is already in the session of 2026-11-24 · Period 3: nothing was added" in page
+    assert f'<a href="/sessions/{sid}">Open that session</a>' in page
+    assert 'value="Period 3"' in page and "Take attendance" in page
+    assert _session_jobs(sid) == jobs
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert len(s.scalars(select(AttendanceSession.id).where(AttendanceSession.course_id == course)).all()) == 2

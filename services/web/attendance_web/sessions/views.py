@@ -9,6 +9,7 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from markupsafe import Markup
 
 from attendance_shared.images import ImageRejected
 from attendance_shared.models import AttendanceSession
@@ -70,6 +71,33 @@ def new(course_id: int) -> ResponseReturnValue:
     return render_template("sessions/new.html", course=course, form=form, target=target, max_upload_mb=max_mb)
 
 
+def _session_title(session: AttendanceSession) -> str:
+    return session.date.isoformat() + (f" · {session.label}" if session.label else "")
+
+
+def _already_in(intake: Intake) -> str | None:
+    """When every usable file of this request was already in the session (nothing added, no job started):
+    the sentence naming that session. None otherwise."""
+    if intake.added or intake.job is not None or not intake.duplicates:
+        return None
+    which = (
+        f"{intake.duplicates[0]} is" if len(intake.duplicates) == 1 else f"These {len(intake.duplicates)} photos are"
+    )
+    return (
+        f"{which} already in the session of {_session_title(intake.session)}: nothing was added "
+        "and recognition was not started again."
+    )
+
+
+def _back_to_form(course_id: int, back_to: int | None) -> ResponseReturnValue:
+    """Back to the form the teacher came from: the "add photos" one (`back_to`), or a new session's
+    with their date and label."""
+    kept: dict[str, Any] = {}
+    if back_to is None:
+        kept = {"date": request.form.get("date"), "label": request.form.get("label")}
+    return redirect(url_for("sessions.new", course_id=course_id, session=back_to, **kept)), 303
+
+
 def _refused(
     course_id: int, message: str, errors: list[dict[str, str]], code: str, status: int, back_to: int | None = None
 ) -> ResponseReturnValue:
@@ -80,14 +108,12 @@ def _refused(
     flash(message, "error")
     for error in errors:
         flash(error["message"], "error")
-    kept: dict[str, Any] = {}
-    if back_to is None:
-        kept = {"date": request.form.get("date"), "label": request.form.get("label")}
-    return redirect(url_for("sessions.new", course_id=course_id, session=back_to, **kept)), 303
+    return _back_to_form(course_id, back_to)
 
 
 def _created_json(intake: Intake, errors: list[dict[str, str]], notice: str | None) -> ResponseReturnValue:
     job = intake.job
+    already = _already_in(intake)
     body: dict[str, Any] = {
         "session_id": intake.session.id,
         "date": intake.session.date.isoformat(),
@@ -100,6 +126,15 @@ def _created_json(intake: Intake, errors: list[dict[str, str]], notice: str | No
         "duplicates": intake.duplicates,
         "errors": errors,
         "queued": intake.published,
+        # Every file was already there: session.js says so (with a link) and starts nothing.
+        "already_in": {
+            "message": already,
+            "session_id": intake.session.id,
+            "title": _session_title(intake.session),
+            "review_url": url_for("sessions.show", session_id=intake.session.id),
+        }
+        if already
+        else None,
     }
     return jsonify(body), 201 if intake.added else 200
 
@@ -127,7 +162,9 @@ def create(course_id: int) -> ResponseReturnValue:
     else:
         label = (form.label.data or "").strip()
         session, fresh = new_session(course.id, form.date.data, label, good)
-        notice = label_notice(session, label)
+        # Not fresh: the very same photos sent again (a double click) are answered with the session holding
+        # them; the teacher is told that (_already_in), not that a session was saved under another label.
+        notice = label_notice(session, label) if fresh else None
         if notice:
             notice += f" {ADD_TO_EARLIER}"
     try:
@@ -140,6 +177,11 @@ def create(course_id: int) -> ResponseReturnValue:
         flash(notice, "info")
     for error in errors:
         flash(error["message"], "error")
+    already = _already_in(intake)
+    if already and not form.hold.data:
+        link = url_for("sessions.show", session_id=intake.session.id)
+        flash(Markup('{} <a href="{}">Open that session</a>').format(already, link), "info")
+        return _back_to_form(course.id, back_to)
     for name in intake.duplicates:
         flash(f"{name} was already uploaded to this session; it was not added twice.", "info")
     if intake.job is None:

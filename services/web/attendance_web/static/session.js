@@ -176,7 +176,11 @@
         if (refusals[i].filename === serverName(row.file)) { refusal = refusals.splice(i, 1)[0]; break; }
       }
       if (refusal) { setState(row, "refused", refusal.message); }
-      else if (takeName(duplicates, row)) { setState(row, "duplicate"); }
+      else if (takeName(duplicates, row)) {
+        setState(row, "duplicate");
+        // Which session, in words: on a new session's form "this session" would be the one being made.
+        if (body.already_in) { row.text.textContent = "Already in the session of " + body.already_in.title; }
+      }
       else if (takeName(added, row)) { setState(row, "stored"); }
       else if (result.status === 413) { setState(row, "failed", "the upload was too large; please send fewer photos at once"); }
       else if (result.status === 0) { setState(row, "failed", "the connection was lost; please try again"); }
@@ -204,6 +208,37 @@
     if (submit) { submit.textContent = "Upload and add to this session"; }  // say where more photos go
   }
 
+  // What the form looked like before a submission: put back when it added nothing (every photo was already in
+  // a session), so that photos chosen next are not filed into the session that held them.
+  function snapshot() {
+    var named = {};
+    ["date", "label"].forEach(function (name) {
+      var input = form.elements[name];
+      if (input && input.type !== "hidden") { named[name] = { value: input.value, disabled: input.disabled }; }
+    });
+    return { session: sessionInput ? sessionInput.value : null, named: named, submit: submit ? submit.textContent : "" };
+  }
+
+  function restore(before) {
+    if (sessionInput) { sessionInput.value = before.session; }
+    Object.keys(before.named).forEach(function (name) {
+      form.elements[name].value = before.named[name].value;
+      form.elements[name].disabled = before.named[name].disabled;
+    });
+    if (submit) { submit.textContent = before.submit; }
+  }
+
+  // Every photo was already in a session: say which one, with a link, and start nothing.
+  function tellAlreadyIn(already) {
+    if (!notice) { return; }
+    notice.textContent = already.message + " ";
+    var link = el("a", null, "Open that session");
+    link.href = already.review_url;
+    notice.appendChild(link);
+    notice.setAttribute("data-already-in", "");
+    notice.hidden = false;
+  }
+
   function postJson(url) {
     var data = fields(false);
     return fetch(url, {
@@ -223,8 +258,12 @@
     busy = true;
     submit.disabled = true;
     formError.textContent = "";
+    if (notice && notice.hasAttribute("data-already-in")) {
+      notice.removeAttribute("data-already-in"); notice.hidden = true; notice.textContent = "";
+    }
+    var before = snapshot();
     var groups = batches(ready);
-    var session = null, job = null;
+    var session = null, job = null, addedAny = false, already = null;
     var chain = Promise.resolve();
     groups.forEach(function (batch, index) {
       chain = chain.then(function () {
@@ -232,17 +271,22 @@
           settle(batch, result);
           if (result.body && result.body.session_id) { session = result.body; useSession(result.body); }
           if (result.body && result.body.job_id) { job = result.body.job_id; }
+          if (result.body && result.body.added && result.body.added.length) { addedAny = true; }
+          if (result.body && result.body.already_in) { already = result.body.already_in; }
         });
       });
     });
     chain.then(function () {
-      if (session && !job) { // the last batch failed after earlier ones were stored: start recognition now
+      // The last batch failed after earlier ones were stored: start recognition now. Never when nothing was
+      // added (every photo already there): that would recognise every photo of the session again.
+      if (session && !job && addedAny) {
         return postJson(session.start_url).then(function (body) { job = body && body.job_id; });
       }
     }).then(function () {
       busy = false;
       submit.disabled = false;
       if (session && job) { follow(session); }
+      else if (already && !addedAny) { restore(before); tellAlreadyIn(already); }
       else if (!formError.textContent) { formError.textContent = "No photo could be used. See the reason next to each file."; }
     }).catch(function () {
       busy = false;
