@@ -78,3 +78,21 @@ def test_reloading_after_creating_a_token_creates_no_second_one_and_copy_copies_
         assert _tokens(teacher) == 1
     finally:
         context.close()
+
+
+@pytest.mark.timeout(120)
+def test_the_retention_days_box_is_styled_like_the_other_inputs(teacher, chromium: Any) -> None:
+    """style.css had no rule for input[type=number]: the box kept the browser's default, small and unlike the rest."""
+    context, _ = _open(chromium, teacher)
+    try:
+        page = context.new_page()
+        page.goto("/settings")
+        style = """el => { const s = getComputedStyle(el);
+            return [s.fontSize, s.paddingTop, s.paddingLeft, s.borderTopWidth, s.borderTopColor, s.borderTopLeftRadius,
+                    el.getBoundingClientRect().height, el.getBoundingClientRect().width]; }"""
+        days = page.locator("input[type=number]#photo_retention_days").evaluate(style)
+        name = page.locator("input[type=text]#name").evaluate(style)
+        assert days[:7] == name[:7]  # same font, padding, border, corners, hence height
+        assert days[7] >= 120  # wide enough for the number and the browser's spin buttons
+    finally:
+        context.close()
