@@ -191,3 +191,37 @@ def test_photos_already_in_a_session_start_no_rerun_and_say_where(teacher, jobs_
         )
     finally:
         context.close()
+
+
+@pytest.mark.timeout(120)
+def test_add_photos_page_counts_the_photos_just_added(teacher, jobs_not_sent, chromium: Any) -> None:
+    """ "(1 photo(s) so far)" stayed 1 after an upload to the session finished; it now counts what was added."""
+    from playwright.sync_api import expect
+
+    course = teacher.create_course("Count")
+    first = teacher.client.post(
+        f"/courses/{course}/sessions",
+        data={"date": "2026-11-24", "label": "", "photos": [(io.BytesIO(_jpeg()), "room.jpg")]},
+        content_type="multipart/form-data",
+        headers={"Accept": "application/json"},
+    ).get_json()
+    posts: list[str] = []
+    context = chromium.new_context(base_url=ORIGIN)
+    try:
+        context.route(f"{ORIGIN}/**", _forwarder(teacher, posts))
+        page = context.new_page()
+        page.goto(f"/courses/{course}/sessions/new?session={first['session_id']}")
+        count = page.locator("[data-target-session]")
+        expect(count).to_contain_text("(1 photo(s) so far)")
+        others = [Image.new("RGB", (64, 48), colour) for colour in ((1, 2, 3), (4, 5, 6))]
+        files = []
+        for i, image in enumerate(others):
+            buf = io.BytesIO()
+            image.save(buf, "JPEG")
+            files.append({"name": f"new{i}.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()})
+        files.append({"name": "room-again.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()})  # already there
+        page.locator("input[type=file][name=photos]").set_input_files(files)
+        page.locator("form[data-take-attendance] button[type=submit]").click()
+        expect(count).to_contain_text("(3 photo(s) so far)")
+    finally:
+        context.close()

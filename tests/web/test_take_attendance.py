@@ -149,7 +149,8 @@ def test_add_more_photos_names_the_session_it_adds_to(teacher):
     course = teacher.create_course("Physics")
     body = _post(teacher, course, [(_jpeg(), "room.jpg")], label="Period 4", headers=JSON).get_json()
     html = teacher.client.get(f"/courses/{course}/sessions/new?session={body['session_id']}").get_data(as_text=True)
-    assert "Add photos to a session" in html and "2026-11-24 · Period 4" in html and "1 photo(s) so far" in html
+    assert "Add photos to a session" in html and "2026-11-24 · Period 4" in html
+    assert "(<span data-photo-count>1</span> photo(s) so far)" in html
     assert f'name="session_id" type="hidden" value="{body["session_id"]}"' in html
     assert 'name="date"' not in html and 'name="label"' not in html
     review = teacher.client.get(body["review_url"]).get_data(as_text=True)

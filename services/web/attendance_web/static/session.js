@@ -14,6 +14,7 @@
   var sessionInput = form.querySelector("[data-session-id]");
   var notice = form.querySelector("[data-form-notice]");
   var live = document.querySelector("[data-live]");
+  var photoCount = document.querySelector("[data-photo-count]"); // "Add more photos": the session's photos so far
   var maxBytes = (parseInt(form.getAttribute("data-max-upload-mb"), 10) || 40) * 1024 * 1024;
   var budget = Math.max(maxBytes - 512 * 1024, 1024 * 1024); // room for the rest of the multipart body
   var rows = []; // {file, li, bar, text, state, photoId}
@@ -271,7 +272,10 @@
           settle(batch, result);
           if (result.body && result.body.session_id) { session = result.body; useSession(result.body); }
           if (result.body && result.body.job_id) { job = result.body.job_id; }
-          if (result.body && result.body.added && result.body.added.length) { addedAny = true; }
+          if (result.body && result.body.added && result.body.added.length) {
+            addedAny = true;
+            if (photoCount) { photoCount.textContent = String((parseInt(photoCount.textContent, 10) || 0) + result.body.added.length); }
+          }
           if (result.body && result.body.already_in) { already = result.body.already_in; }
         });
       });
