@@ -66,3 +66,71 @@ def test_a_long_unbroken_name_stays_inside_the_student_list(
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     finally:
         context.close()
+
+
+LONGEST_NAME = ("Wolfeschlegelsteinhausenbergerdorff" * 4)[:120]  # 120 letters, no space
+assert len(LONGEST_NAME) == 120
+
+# How wide the page's content is, against the window: more means the page scrolls (or a phone zooms out).
+PAGE_WIDTH_SCRIPT = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+
+
+def _visible_in(page: Any, locator: Any, container: str) -> bool:
+    """The element lies inside the window and inside `container`'s visible box (not scrolled away)."""
+    box = locator.bounding_box()
+    outer = page.locator(container).first.bounding_box()
+    width = page.evaluate("window.innerWidth")
+    return (
+        box is not None
+        and outer is not None
+        and box["x"] >= outer["x"] - 0.5
+        and box["x"] + box["width"] <= min(outer["x"] + outer["width"], width) + 0.5
+    )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_a_120_letter_name_wraps_on_the_course_page_and_the_course_report(
+    app, teacher, chromium: Any, tmp_path, width, height
+) -> None:
+    seeded = seed_session(app, teacher)
+    long_id = teacher.add_student(seeded.course_id, LONGEST_NAME, "N-long")
+    r = teacher.client.post(f"/sessions/{seeded.session_id}/students/{long_id}/mark", data={"status": "absent"})
+    assert r.status_code in (302, 303), r.data[:300]
+
+    def forward(route: Any) -> None:
+        url = urlsplit(route.request.url)
+        response = teacher.client.open(url.path + (f"?{url.query}" if url.query else ""), method=route.request.method)
+        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
+
+    context = chromium.new_context(base_url=ORIGIN, viewport={"width": width, "height": height})
+    try:
+        context.route(f"{ORIGIN}/**", forward)
+        page = context.new_page()
+
+        page.goto(f"/courses/{seeded.course_id}")
+        page.screenshot(path=str(tmp_path / f"course-{width}px.png"), full_page=True)
+        scroll_width, inner_width = page.evaluate(PAGE_WIDTH_SCRIPT)
+        assert scroll_width <= inner_width, f"course page {scroll_width}px wide in a {inner_width}px window"
+        # Every column of the roster is in view: the long name wraps in its cell.
+        row = page.locator("tr", has=page.locator(f"a:text-is('{LONGEST_NAME}')"))
+        assert row.count() == 1
+        for column in ("Name", "Number", "Portraits"):
+            assert _visible_in(page, page.locator(f"thead th:text-is('{column}')"), ".table-wrap"), column
+        assert _visible_in(page, row.locator("td").nth(1), ".table-wrap")
+        assert row.locator("td").nth(1).text_content() == "N-long"
+        assert _visible_in(page, row.locator("button:text-is('Remove')"), ".table-wrap")
+        name_box = row.locator("td.name a").bounding_box()
+        assert name_box is not None and name_box["height"] > 30  # several lines
+
+        page.goto(f"/reports/courses/{seeded.course_id}")
+        page.screenshot(path=str(tmp_path / f"report-{width}px.png"), full_page=True)
+        scroll_width, inner_width = page.evaluate(PAGE_WIDTH_SCRIPT)
+        assert scroll_width <= inner_width, f"course report {scroll_width}px wide in a {inner_width}px window"
+        # "Students by session": the rate and the mark of the long-named student are in view, not scrolled away.
+        matrix_row = page.locator("table.matrix tr", has=page.locator(f"a:text-is('{LONGEST_NAME}')"))
+        assert _visible_in(page, matrix_row.locator("td.rate"), ".table-scroll:has(table.matrix)")
+        assert _visible_in(page, matrix_row.locator("td.m").first, ".table-scroll:has(table.matrix)")
+        assert page.locator("table.matrix th:text-is('Rate')").is_visible()
+    finally:
+        context.close()
