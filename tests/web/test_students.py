@@ -346,3 +346,25 @@ def test_a_heic_portrait_is_shown_as_a_jpeg_copy(teacher, jobs_not_sent):
             )
         )
     assert teacher.client.get(f"/student-photos/{jpeg_id}").data == jpeg  # as uploaded
+
+
+# --- portrait file names ---------------------------------------------------------------------------------
+
+
+def test_portrait_file_names_wrap_at_their_separators_not_mid_word(teacher):
+    """A narrow portrait card broke "Adrien_Brody_0001.jpg" as "Adrien_Brody_0001.j / pg": the name now offers a
+    break after each underscore and hyphen and before each dot, and its full text is in a title attribute."""
+    course = teacher.create_course("Civics")
+    student = teacher.add_student(course, "Adrien Brody", "1003")
+    teacher.upload_portraits(student, (_jpeg(), "Adrien_Brody_0001.jpg"), (_jpeg((1, 2, 3)), "Jean-Luc_2.jpg"))
+    page = teacher.client.get(f"/students/{student}").get_data(as_text=True)
+    assert '<span class="filename" title="Adrien_Brody_0001.jpg">Adrien_<wbr>Brody_<wbr>0001<wbr>.jpg</span>' in page
+    assert ">Jean-<wbr>Luc_<wbr>2<wbr>.jpg</span>" in page
+
+
+def test_the_breakable_filename_filter():
+    from attendance_web.students.views import breakable_filename
+
+    assert str(breakable_filename("a_b-c.d.jpg")) == "a_<wbr>b-<wbr>c<wbr>.d<wbr>.jpg"
+    assert str(breakable_filename('<b>"&_x')) == "&lt;b&gt;&#34;&amp;_<wbr>x"  # escaped, then given its breaks
+    assert str(breakable_filename("plain")) == "plain"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -45,6 +46,22 @@ def _came_from(student: Student) -> Course | None:
             return course
     courses = list(student.courses)
     return courses[0] if len(courses) == 1 else None
+
+
+@bp.app_template_filter("breakable_filename")
+def breakable_filename(name: str) -> Markup:
+    """The file name, escaped, with a line-break opportunity after each underscore and hyphen and before each dot,
+    so that a narrow portrait card wraps "Adrien_Brody_0001.jpg" as "Adrien_Brody_ / 0001.jpg", never mid-word
+    ("Adrien_Brody_0001.j / pg"). Only a part longer than the card is still broken inside."""
+    parts = []
+    for char in name:
+        if char == ".":
+            parts.append(Markup("<wbr>") + escape(char))
+        elif char in "_-":
+            parts.append(escape(char) + Markup("<wbr>"))
+        else:
+            parts.append(escape(char))
+    return Markup("").join(parts)
 
 
 def _student_page(student: Student, back: Course | None) -> str:
