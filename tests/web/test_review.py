@@ -641,3 +641,31 @@ def test_a_student_without_a_record_is_not_marked_in_the_same_words_as_the_repor
     assert "not taken" not in html
     report = text(teacher.client.get(f"/reports/students/{dan}").get_data(as_text=True))
     assert "not marked 1" in report and "not taken" not in report
+
+
+def test_face_tags_stay_inside_the_photo_shorten_and_step_aside():
+    from types import SimpleNamespace
+
+    from attendance_web.sessions.review_page import place_tags
+
+    def fv(box, label):
+        return SimpleNamespace(box=box, label=label)
+
+    size = 10.0
+    edge, wide, left, right = place_tags(
+        [
+            fv((560, 100, 70, 80), "Annemarie Wolfeschlegelsteinhausen 0.81"),  # at the right edge
+            fv((10, 300, 60, 60), "W" * 200),  # longer than the photo is wide
+            fv((100, 40, 100, 100), "Ben? 0.40"),
+            fv((130, 45, 100, 100), "Cat? 0.45"),  # its label above would cover Ben's
+        ],
+        640,
+        480,
+        size,
+    )
+    assert edge.x + edge.width == pytest.approx(630)  # anchored to the face box's right edge
+    assert wide.x == 0 and wide.width <= 640 and wide.text.endswith("…")
+    assert left.y + left.height <= 40  # above Ben's box
+    assert right.y >= 145  # below Cat's box, not on Ben's label
+    for tag in (edge, wide, left, right):
+        assert 0 <= tag.x and tag.x + tag.width <= 640 and 0 <= tag.y and tag.y + tag.height <= 480

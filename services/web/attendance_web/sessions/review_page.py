@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -106,11 +107,65 @@ class FaceView:
         return f"{cx - side / 2:.1f} {cy - side / 2:.1f} {side:.1f} {side:.1f}"
 
 
+@dataclass(frozen=True)
+class FaceTag:
+    """Where a face's label is drawn on the photo, in the photo's pixels: its box (x, y, width, height),
+    the text's start and baseline, and the text (shortened with an ellipsis when wider than the photo)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    text_x: float
+    text_y: float
+    text: str
+
+
+def _text_width(text: str, size: float) -> float:
+    """A generous estimate of the label's width (600 weight): wide East Asian characters count 1 em."""
+    return sum(size if unicodedata.east_asian_width(c) in "WF" else size * 0.62 for c in text)
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def place_tags(faces: list[FaceView], width: float, height: float, size: float) -> list[FaceTag]:
+    """Each face's label inside the photo: above its box, or below it where there is no room above or
+    the label would cover an earlier face's label (inside the box's top as a last resort); moved left
+    (anchored to the box's right edge, then to the photo's) where it would run past the photo's right edge."""
+    pad, tag_h = size * 0.3, size * 1.35
+    placed: list[tuple[float, float, float, float]] = []
+    tags: list[FaceTag] = []
+    for fv in faces:
+        x, y, w, h = fv.box
+        text = fv.label
+        if _text_width(text, size) + 2 * pad > width:  # longer than the photo is wide: shorten it
+            while text and _text_width(text + "…", size) + 2 * pad > width:
+                text = text[:-1]
+            text = text.rstrip() + "…"
+        tag_w = _text_width(text, size) + 2 * pad
+        left = x if x + tag_w <= width else x + w - tag_w
+        left = max(0.0, min(left, width - tag_w))
+        above, below = y - tag_h - size * 0.05, y + h
+        spots = [t for t, fits in ((above, above >= 0), (below, below + tag_h <= height)) if fits]
+        spots.append(max(0.0, min(y, height - tag_h)))  # inside the box's top edge
+        top = next((t for t in spots if not any(_overlaps((left, t, tag_w, tag_h), r) for r in placed)), spots[0])
+        placed.append((left, top, tag_w, tag_h))
+        tags.append(FaceTag(left, top, tag_w, tag_h, left + pad, top + size * 1.05, text))
+    return tags
+
+
 @dataclass
 class PhotoView:
     photo: SessionPhoto
     number: int
     faces: list[FaceView]
+
+    def tagged_faces(self) -> list[tuple[FaceView, FaceTag]]:
+        """The faces with where their labels go (see place_tags)."""
+        width, height = float(self.photo.width or "inf"), float(self.photo.height or "inf")
+        return list(zip(self.faces, place_tags(self.faces, width, height, self.label_size), strict=True))
 
     @property
     def working(self) -> bool:
