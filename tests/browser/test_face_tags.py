@@ -6,13 +6,13 @@ The page is answered in-process by the Flask app (Playwright's request routing, 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from attendance_shared.db import session_scope
 from attendance_shared.models import DetectedFace, Student
+from tests.browser.in_process import in_process_context
 from tests.web.test_review import _url, seed_session
 
 pytestmark = [pytest.mark.browser]
@@ -51,14 +51,8 @@ def test_face_labels_stay_inside_the_photo_and_apart(app, teacher, chromium: Any
         s.get(DetectedFace, seeded.faces["stranger"]).box = [590, 2, 638, 50]
         assert s.scalar(select(DetectedFace.id).where(DetectedFace.id == seeded.faces["ann"]))
 
-    def forward(route: Any) -> None:
-        url = urlsplit(route.request.url)
-        response = teacher.client.open(url.path + (f"?{url.query}" if url.query else ""), method=route.request.method)
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
-    context = chromium.new_context(base_url=ORIGIN, viewport={"width": 1280, "height": 900})
+    context = in_process_context(chromium, teacher.client, ORIGIN, viewport={"width": 1280, "height": 900})
     try:
-        context.route(f"{ORIGIN}/**", forward)
         page = context.new_page()
         page.goto(f"/sessions/{seeded.session_id}")
         page.locator("svg.photo").scroll_into_view_if_needed()

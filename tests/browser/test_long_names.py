@@ -7,10 +7,10 @@ request routing, as in test_review_errors.py), so no server or worker is needed.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser.in_process import in_process_context
 from tests.web.test_review import seed_session
 
 pytestmark = [pytest.mark.browser]
@@ -46,14 +46,8 @@ def test_a_long_unbroken_name_stays_inside_the_student_list(
     r = teacher.client.post(f"/sessions/{seeded.session_id}/students/{long_id}/mark", data={"status": "present"})
     assert r.status_code in (302, 303), r.data[:300]
 
-    def forward(route: Any) -> None:
-        url = urlsplit(route.request.url)
-        response = teacher.client.open(url.path + (f"?{url.query}" if url.query else ""), method=route.request.method)
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
-    context = chromium.new_context(base_url=ORIGIN, viewport={"width": width, "height": height})
+    context = in_process_context(chromium, teacher.client, ORIGIN, viewport={"width": width, "height": height})
     try:
-        context.route(f"{ORIGIN}/**", forward)
         page = context.new_page()
         page.goto(f"/sessions/{seeded.session_id}")
         name = page.locator(f"#student-{long_id} .who strong")
@@ -98,14 +92,8 @@ def test_a_120_letter_name_wraps_on_the_course_page_and_the_course_report(
     r = teacher.client.post(f"/sessions/{seeded.session_id}/students/{long_id}/mark", data={"status": "absent"})
     assert r.status_code in (302, 303), r.data[:300]
 
-    def forward(route: Any) -> None:
-        url = urlsplit(route.request.url)
-        response = teacher.client.open(url.path + (f"?{url.query}" if url.query else ""), method=route.request.method)
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
-    context = chromium.new_context(base_url=ORIGIN, viewport={"width": width, "height": height})
+    context = in_process_context(chromium, teacher.client, ORIGIN, viewport={"width": width, "height": height})
     try:
-        context.route(f"{ORIGIN}/**", forward)
         page = context.new_page()
 
         page.goto(f"/courses/{seeded.course_id}")

@@ -8,16 +8,15 @@ second client: signed out (redirected to the login page) or without the form's C
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser.in_process import forward_to
 from tests.web.test_review import seed_session
 
 pytestmark = [pytest.mark.browser]
 
 ORIGIN = "http://review.test"
-FORWARDED = ("content-type", "accept")
 
 
 @pytest.mark.timeout(120)
@@ -31,21 +30,8 @@ def test_a_failed_correction_is_explained_and_the_buttons_work_again(app, teache
     strict = create_app(TESTING=True, WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=False).test_client()
     answer_posts_with: list[Any] = [teacher.client]
 
-    def forward(route: Any) -> None:
-        request = route.request
-        url = urlsplit(request.url)
-        client = answer_posts_with[0] if request.method == "POST" else teacher.client
-        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
-        response = client.open(
-            url.path + (f"?{url.query}" if url.query else ""),
-            method=request.method,
-            data=request.post_data_buffer,
-            headers=headers,
-            # What fetch does with the redirect to the login page (Chromium will not follow a routed one).
-            follow_redirects=request.method == "POST",
-        )
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
+    # POSTs follow the redirect to the login page, as fetch does.
+    forward = forward_to(teacher.client, post_client=lambda: answer_posts_with[0], follow_post_redirects=True)
     context = chromium.new_context(base_url=ORIGIN)
     try:
         context.route(f"{ORIGIN}/**", forward)

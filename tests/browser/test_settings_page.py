@@ -15,33 +15,16 @@ from sqlalchemy import func, select
 from attendance_shared.db import session_scope
 from attendance_shared.models import ApiToken, Teacher
 from attendance_shared.settings import get_settings
+from tests.browser.in_process import in_process_context
 
 pytestmark = [pytest.mark.browser]
 
 ORIGIN = "http://localhost"
-FORWARDED = ("content-type", "accept")
 
 
 def _open(chromium: Any, teacher: Any) -> Any:
     posts: list[str] = []
-
-    def forward(route: Any) -> None:
-        request = route.request
-        url = urlsplit(request.url)
-        if request.method == "POST":
-            posts.append(url.path)
-        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
-        response = teacher.client.open(
-            url.path + (f"?{url.query}" if url.query else ""),
-            method=request.method,
-            data=request.post_data_buffer,
-            headers=headers,
-        )
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
-    context = chromium.new_context(base_url=ORIGIN)
-    context.route(f"{ORIGIN}/**", forward)
-    return context, posts
+    return in_process_context(chromium, teacher.client, ORIGIN, posts=posts), posts
 
 
 def _tokens(teacher: Any) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
+
+from tests.browser.in_process import in_process_context
 
 pytestmark = [pytest.mark.browser]
 
@@ -32,14 +33,8 @@ def test_a_long_portrait_file_name_wraps_between_its_parts(teacher, jobs_not_sen
     student = teacher.add_student(course, "Adrien Brody", "1003")
     teacher.upload_portraits(student, (_jpeg(), "Adrien_Brody_0001.jpg"))
 
-    def forward(route: Any) -> None:
-        url = urlsplit(route.request.url)
-        response = teacher.client.open(url.path + (f"?{url.query}" if url.query else ""), method=route.request.method)
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
-    context = chromium.new_context(base_url=ORIGIN, viewport={"width": 360, "height": 800})
+    context = in_process_context(chromium, teacher.client, ORIGIN, viewport={"width": 360, "height": 800})
     try:
-        context.route(f"{ORIGIN}/**", forward)
         page = context.new_page()
         page.goto(f"/students/{student}")
         name = page.locator(".photo .filename")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
 
+from tests.browser.in_process import in_process_context
+
 pytestmark = [pytest.mark.browser]
 
 ORIGIN = "http://upload.test"
-FORWARDED = ("content-type", "accept")
 
 
 def _jpeg() -> bytes:
@@ -33,24 +33,11 @@ def test_long_and_backslash_names_keep_their_own_verdicts(teacher, jobs_not_sent
 
     course = teacher.create_course("Long names")
 
-    def forward(route: Any) -> None:
-        request = route.request
-        url = urlsplit(request.url)
-        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
-        response = teacher.client.open(
-            url.path + (f"?{url.query}" if url.query else ""),
-            method=request.method,
-            data=request.post_data_buffer,
-            headers=headers,
-        )
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
     good = "Klassenfoto " + "Mathematik Leistungskurs " * 6 + "Zoë.jpg"  # about 170 characters
     bad = "Notizen " + "zum Unterricht " * 9 + ".jpg"
     assert len(good) > 120 and len(bad) > 120
-    context = chromium.new_context(base_url=ORIGIN)
+    context = in_process_context(chromium, teacher.client, ORIGIN)
     try:
-        context.route(f"{ORIGIN}/**", forward)
         page = context.new_page()
         page.goto(f"/courses/{course}/sessions/new")
         page.locator("input[type=file][name=photos]").set_input_files(
@@ -79,18 +66,8 @@ def test_a_too_large_roster_upload_is_stopped_before_it_is_sent(app, teacher, ch
     course = teacher.create_course("Big class")
     posts: list[str] = []
 
-    def forward(route: Any) -> None:
-        request = route.request
-        url = urlsplit(request.url)
-        if request.method == "POST":
-            posts.append(url.path)
-        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
-        response = teacher.client.open(url.path, method=request.method, data=request.post_data_buffer, headers=headers)
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
-    context = chromium.new_context(base_url=ORIGIN)
+    context = in_process_context(chromium, teacher.client, ORIGIN, posts=posts)
     try:
-        context.route(f"{ORIGIN}/**", forward)
         page = context.new_page()
         page.goto(f"/courses/{course}/roster")
         page.locator("#roster_csv").set_input_files(
@@ -106,26 +83,6 @@ def test_a_too_large_roster_upload_is_stopped_before_it_is_sent(app, teacher, ch
         assert posts == []
     finally:
         context.close()
-
-
-def _forwarder(teacher: Any, posts: list[str]) -> Any:
-    """Playwright route handler: every request answered in-process by the Flask app; POSTs recorded by path."""
-
-    def forward(route: Any) -> None:
-        request = route.request
-        url = urlsplit(request.url)
-        if request.method == "POST":
-            posts.append(url.path)
-        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED}
-        response = teacher.client.open(
-            url.path + (f"?{url.query}" if url.query else ""),
-            method=request.method,
-            data=request.post_data_buffer,
-            headers=headers,
-        )
-        route.fulfill(status=response.status_code, headers=dict(response.headers), body=response.get_data())
-
-    return forward
 
 
 def _recognised(session_id: int) -> None:
@@ -158,9 +115,8 @@ def test_photos_already_in_a_session_start_no_rerun_and_say_where(teacher, jobs_
     sid = first["session_id"]
     _recognised(sid)
     posts: list[str] = []
-    context = chromium.new_context(base_url=ORIGIN)
+    context = in_process_context(chromium, teacher.client, ORIGIN, posts=posts)
     try:
-        context.route(f"{ORIGIN}/**", _forwarder(teacher, posts))
         page = context.new_page()
         for url in (f"/courses/{course}/sessions/new?session={sid}", f"/courses/{course}/sessions/new"):
             posts.clear()
@@ -206,9 +162,8 @@ def test_add_photos_page_counts_the_photos_just_added(teacher, jobs_not_sent, ch
         headers={"Accept": "application/json"},
     ).get_json()
     posts: list[str] = []
-    context = chromium.new_context(base_url=ORIGIN)
+    context = in_process_context(chromium, teacher.client, ORIGIN, posts=posts)
     try:
-        context.route(f"{ORIGIN}/**", _forwarder(teacher, posts))
         page = context.new_page()
         page.goto(f"/courses/{course}/sessions/new?session={first['session_id']}")
         count = page.locator("[data-target-session]")
