@@ -36,3 +36,45 @@ def test_the_roster_says_who_cannot_be_recognised(teacher):
         s.add(FaceEmbedding(student_id=ben, model_id="m", dim=2, vector=b"\0" * 8))
     html = teacher.client.get(f"/courses/{course}").get_data(as_text=True)
     assert "none, but faces you named teach recognition" in html[html.index(">Ben</a>") :][:700]
+
+
+def test_remove_asks_first_and_says_what_happens_to_past_attendance_and_portraits(teacher):
+    """The "Remove" dialog says what removing does, and it is what removing does: the student's past records and
+    portraits are kept (the records stay in past sessions and the reports); only the enrolment goes."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from attendance_shared.models import (
+        AttendanceRecord,
+        AttendanceSession,
+        AttendanceStatus,
+        Enrollment,
+        RecordSource,
+    )
+
+    course = teacher.create_course("Physics")
+    ann = teacher.add_student(course, "Ann O'Neil", "7")
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        s.add(_photo(ann, PhotoStatus.ACCEPTED, 1))
+        att = AttendanceSession(course_id=course, date=dt.date(2026, 11, 24), label="P1")
+        s.add(att)
+        s.flush()
+        s.add(
+            AttendanceRecord(
+                session_id=att.id, student_id=ann, status=AttendanceStatus.PRESENT, source=RecordSource.AUTO
+            )
+        )
+    html = teacher.client.get(f"/courses/{course}").get_data(as_text=True)
+    button = html[html.index(f"/courses/{course}/students/{ann}/remove") :]
+    button = button[: button.index("</form>")]
+    assert "Remove Ann O&#39;Neil from the course?" in button
+    assert "Their attendance in past sessions is kept" in button and "in the reports" in button
+    assert "Their portraits stay with the student" in button
+    assert teacher.client.post(f"/courses/{course}/students/{ann}/remove").status_code == 302
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        assert s.get(Enrollment, (course, ann)) is None
+        assert (
+            s.scalar(select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.student_id == ann)) == 1
+        )
+        assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == ann)) == 1

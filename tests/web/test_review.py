@@ -669,3 +669,42 @@ def test_face_tags_stay_inside_the_photo_shorten_and_step_aside():
     assert right.y >= 145  # below Cat's box, not on Ben's label
     for tag in (edge, wide, left, right):
         assert 0 <= tag.x and tag.x + tag.width <= 640 and 0 <= tag.y and tag.y + tag.height <= 480
+
+
+def test_a_student_removed_from_the_course_keeps_their_past_record_everywhere(app, teacher, seeded):
+    """One rule for a past session's list, on the review page and in both reports: who was recorded in it plus
+    the students in the course now without a record. Ann (recognised present) is removed from the course
+    afterwards; Dan joins it afterwards (no record): the session lists four students, one present, everywhere."""
+    ann = seeded.students["Ann"]
+    dan = teacher.add_student(seeded.course_id, "Dan", "N-Dan")
+    r = teacher.client.post(f"/courses/{seeded.course_id}/students/{ann}/remove")
+    assert r.status_code == 302
+    html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
+    summary = text(html[html.index('class="summary"') : html.index('class="jump"')])
+    assert "1 present" in summary and "2 absent" in summary and "of 4 students" in summary
+    assert "Students (4)" in html
+    row = html[html.index(f'id="student-{ann}"') :]
+    row = row[: row.index("</li>")]
+    assert "no longer in this course" in row and "recognised (0.80)" in row
+    assert "the mark is kept as recorded here and in the reports" in row
+    assert f"/students/{ann}/mark" not in html  # her mark is history: the mark route refuses her (404)
+    assert f'id="student-{dan}"' in html and f"/students/{dan}/mark" in html
+    # her face still carries her name, and says she has left; she is not offered for assigning faces
+    assert "Face 1 in photo 1: Ann, recognised (match score 0.80), no longer in this course" in html
+    assert f'<option value="{ann}">' not in html
+    # the session report and the course report count the same four students and the same one present
+    report = teacher.client.get(f"/reports/sessions/{seeded.session_id}").get_data(as_text=True)
+    assert "<dt>Present</dt><dd>1</dd>" in report and "<dt>Absent</dt><dd>2</dd>" in report
+    assert "<dt>Not marked</dt><dd>1</dd>" in report and "left the course" in report
+    course_report = text(teacher.client.get(f"/reports/courses/{seeded.course_id}").get_data(as_text=True))
+    assert "1 session(s), 4 student(s)" in course_report
+    status = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
+    assert status["present"] == 1
+    from attendance_shared.reporting import course_matrix, session_report
+
+    with session_scope(_url(app)) as s:
+        att = s.get(AttendanceSession, seeded.session_id)
+        tally = session_report(s, att).tally
+        totals = course_matrix(s, att.course).totals[0].tally
+    assert (tally.present, tally.absent, tally.not_recorded) == (1, 2, 1)
+    assert (totals.present, totals.absent, totals.not_recorded) == (1, 2, 1)

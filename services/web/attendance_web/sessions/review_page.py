@@ -48,6 +48,7 @@ class FaceView:
     kind: str
     student: Student | None = None
     candidate: Student | None = None
+    student_left: bool = False  # the matched student is no longer in this session's course
 
     @property
     def id(self) -> int:
@@ -87,7 +88,8 @@ class FaceView:
         where = f"Face {self.number} in photo {self.photo_number}"
         if self.kind == "matched" and self.student:
             score = f" (match score {self.confidence})" if self.how == "recognised" and self.confidence else ""
-            return f"{where}: {self.student.name}, {self.how}{score}"
+            left = ", no longer in this course" if self.student_left else ""
+            return f"{where}: {self.student.name}, {self.how}{score}{left}"
         if self.kind == "confirm" and self.candidate:
             return f"{where}: possibly {self.candidate.name} (match score {self.confidence}), please confirm"
         if self.kind == "rejected":
@@ -183,6 +185,7 @@ class RosterRow:
     record: AttendanceRecord | None
     seen: bool = False  # a face in the photos currently carries this student's name
     recognisable: bool = True  # has an accepted portrait (or a confirmed face): recognition can find them
+    enrolled: bool = True  # False: removed from the course since; the session's record of them is kept as it is
 
     @property
     def hand_mark_differs(self) -> bool:
@@ -229,12 +232,13 @@ class ReviewPage:
 
     @property
     def students(self) -> list[Student]:
-        return [row.student for row in self.roster]
+        """The students a face can be assigned to: those in the course now."""
+        return [row.student for row in self.roster if row.enrolled]
 
     @property
     def unrecognisable(self) -> list[Student]:
         """Students whose absence says nothing: no accepted portrait, so no face could have been theirs."""
-        return [row.student for row in self.roster if not row.recognisable and row.status != "present"]
+        return [row.student for row in self.roster if row.enrolled and not row.recognisable and row.status != "present"]
 
 
 def face_kind(face: DetectedFace) -> str:
@@ -283,8 +287,15 @@ def recognisable(student_ids: Iterable[int]) -> set[int]:
 
 
 def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
+    """The session's list is who was recorded in it (the records are its history) plus the students in the
+    course now without a record, as in the session and course reports (attendance_shared.reporting): a
+    student removed from the course since keeps their row and their count here, marked as no longer in it."""
     students = list(session.course.students)
+    enrolled = {s.id for s in students}
     by_id = {s.id: s for s in students}
+    records = {
+        r.student_id: r for r in db().scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session.id))
+    }
     photos = list(
         db().scalars(
             select(SessionPhoto)
@@ -299,8 +310,8 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
         for f in p.faces
         for sid in (f.student_id, f.candidate_student_id)
         if sid is not None and sid not in by_id
-    }
-    if missing:  # faces of students who left the course since: still named, not offered in the roster
+    } | (set(records) - enrolled)
+    if missing:  # students who left the course since: their records and faces still name them
         by_id.update({s.id: s for s in db().scalars(select(Student).where(Student.id.in_(missing)))})
     photo_views: list[PhotoView] = []
     for number, photo in enumerate(photos, start=1):
@@ -311,18 +322,20 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
                 face_kind(f),
                 by_id.get(f.student_id) if f.student_id else None,
                 by_id.get(f.candidate_student_id) if f.candidate_student_id else None,
+                student_left=f.student_id is not None and f.student_id not in enrolled,
             )
             for f in photo.faces
         ]
         photo_views.append(PhotoView(photo, number, faces))
     to_confirm = [fv for pv in photo_views for fv in pv.faces if fv.kind == "confirm"]
     to_confirm.sort(key=lambda fv: (-fv.face.similarity, fv.photo_number, fv.number))
-    records = {
-        r.student_id: r for r in db().scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session.id))
-    }
+    left = [by_id[sid] for sid in records if sid not in enrolled and sid in by_id]
+    listed = students
+    if left:  # in among the others by name, as in the reports
+        listed = sorted(students + left, key=lambda s: (s.name.casefold(), s.name, s.student_number))
     seen = {fv.face.student_id for pv in photo_views for fv in pv.faces if fv.kind == "matched"}
-    known = recognisable(s.id for s in students)
-    roster = [RosterRow(s, records.get(s.id), s.id in seen, s.id in known) for s in students]
+    known = recognisable(s.id for s in listed)
+    roster = [RosterRow(s, records.get(s.id), s.id in seen, s.id in known, s.id in enrolled) for s in listed]
     counts = {s.value: 0 for s in AttendanceStatus}
     for row in roster:
         if row.record:
