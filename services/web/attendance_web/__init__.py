@@ -32,6 +32,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     register_observability(app)
     register_blueprints(app)
+    from .times import register_time_filters
+
+    register_time_filters(app)
     from .errors import register_error_handlers
     from .security import register_security_headers
 
