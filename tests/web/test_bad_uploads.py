@@ -226,8 +226,10 @@ def test_the_same_photo_twice_is_stored_once_and_starts_no_second_job(teacher):
         data={"date": "2026-11-24", "label": "P9", "photos": [(io.BytesIO(photo[0]), "again.jpg")]},
         content_type="multipart/form-data",
     )
-    assert r.status_code == 303 and "/sessions/" in r.location
+    # Nothing was added: the teacher is sent back to the form (date and label kept) and told which session has it.
+    assert r.status_code == 303 and f"/courses/{course}/sessions/new" in r.location and "label=P9" in r.location
     page = teacher.client.get(r.location).data.decode()
-    assert "again.jpg was already uploaded to this session" in page
+    assert "again.jpg is already in the session of 2026-11-24 · P9" in page
+    assert "recognition was not started again" in page
     with session_scope(get_settings().sqlalchemy_url) as s:
         assert s.scalar(select(func.count()).select_from(Job)) == jobs_before
