@@ -387,6 +387,40 @@ def test_xlsx_text_cells_are_typed_strings_in_the_file_itself():
     assert "<t>=cmd|' /C calc'!A0</t>" in table or "<t>=cmd|&apos; /C calc&apos;!A0</t>" in table
 
 
+def test_xlsx_dates_are_date_cells_and_text_stays_text(school):
+    """A session's day was written as the text "2026-10-01": Excel sorted and filtered it as text. The course
+    ("Attendance over time") and student history workbooks now hold real date cells shown as yyyy-mm-dd; the
+    cells beside them stay typed text and numbers."""
+    alice, course, _other, ids, _sessions = school
+    wb = load_workbook(io.BytesIO(_download(alice.client, f"/reports/courses/{course}/export", "xlsx").data))
+    ws = wb["Attendance over time"]
+    assert [c.value for c in ws[1]][:2] == ["Date", "Label"]
+    days = [ws.cell(row=r, column=1) for r in range(2, ws.max_row + 1)]
+    assert [c.value for c in days] == [dt.datetime.combine(d, dt.time()) for d in DATES]  # openpyxl reads a datetime
+    assert all(c.is_date and c.data_type == "d" and c.number_format == "yyyy-mm-dd" for c in days)
+    assert ws["B2"].value == "Period 1" and ws["B2"].data_type == "s" and ws["C2"].data_type == "n"
+    students = wb["Students by session"]
+    assert students["A1"].data_type == "s" and not any(c.is_date for row in students.iter_rows() for c in row)
+
+    history = load_workbook(io.BytesIO(_download(alice.client, f"/reports/students/{ids['zoe']}/export", "xlsx").data))
+    ws = history["Sessions"]
+    assert [c.value for c in ws[1]][:4] == ["Student", "Number", "Date", "Course"]
+    days = [ws.cell(row=r, column=3) for r in range(2, ws.max_row + 1)]
+    assert days and all(c.is_date and c.number_format == "yyyy-mm-dd" for c in days)
+    assert set(DATES) <= {c.value.date() for c in days}  # her four Biología sessions among them
+    assert ws["A2"].data_type == "s" and ws["D2"].data_type == "s"  # name and course stay text
+
+
+def test_xlsx_date_column_keeps_what_is_not_a_date_as_text():
+    doc = exports.Document(
+        "T", "t", [], [exports.Table("T", ["Date", "Name"], [["2026-02-30", "2026-10-01"], ["", "x"], [None, "y"]])]
+    )
+    ws = load_workbook(io.BytesIO(exports.to_xlsx(doc)))["T"]
+    assert ws["A2"].value == "2026-02-30" and ws["A2"].data_type == "s"  # no such day: as written
+    assert ws["B2"].value == "2026-10-01" and ws["B2"].data_type == "s"  # not a date column: text
+    assert ws["A3"].value in ("", None) and ws["A4"].value is None
+
+
 def _pdf_text(data: bytes) -> str:
     assert data.startswith(b"%PDF-")
     return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)

@@ -15,6 +15,7 @@ than silently dropped.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
 import re
@@ -44,6 +45,9 @@ CELL_PADDING = 1.0  # mm, each side of a PDF table cell
 MAX_CELL_LINES = 4  # a long note wraps in its cell up to this many lines
 PDF_COLUMNS_PER_PAGE = 18  # a wide table (a course's sessions) continues on further pages
 _XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+DATE_HEADER = "Date"  # an XLSX column with this header holds days: its ISO dates are written as date cells
+XLSX_DATE_FORMAT = "yyyy-mm-dd"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Line breaks in a cell: Chinese and Japanese put no spaces between words, so a line may end after any wide
 # character, except before closing punctuation and after opening punctuation (kinsoku).
 _NO_LINE_START = frozenset(
@@ -141,7 +145,9 @@ def to_xlsx(doc: Document) -> bytes:
     """One sheet per table (header bold and frozen with the key columns) and an "About" sheet with
     the notes. Write-only mode: a 500 x 100 course report streams instead of building 57,000 cells.
     Every text is an inline string cell (``_text_cell``): a name starting with "=" is shown as typed, never run
-    as a formula, and needs no visible apostrophe as in the CSV."""
+    as a formula, and needs no visible apostrophe as in the CSV. The one exception: in a column headed "Date"
+    (a session's day), an ISO date ("2026-11-24") is a real date cell shown as yyyy-mm-dd (``_date_cell``), so
+    Excel sorts and filters it as a date."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -160,8 +166,9 @@ def to_xlsx(doc: Document) -> bytes:
             cell.font = bold
             header.append(cell)
         ws.append(header)
+        dates = {i for i, h in enumerate(table.header) if h == DATE_HEADER}
         for row in table.rows:
-            ws.append([_text_cell(ws, v) if isinstance(v, str) else v for v in row])
+            ws.append([_xlsx_cell(ws, v, i in dates) for i, v in enumerate(row)])
     if doc.notes:
         notes = wb.create_sheet(_sheet_title("About", used))
         notes.column_dimensions["A"].width = 100
@@ -170,6 +177,32 @@ def to_xlsx(doc: Document) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _xlsx_cell(ws: Any, value: Cell, date_column: bool) -> Any:
+    if isinstance(value, str):
+        day = _iso_date(value) if date_column else None
+        return _date_cell(ws, day) if day is not None else _text_cell(ws, value)
+    return value
+
+
+def _iso_date(value: str) -> dt.date | None:
+    """The day of an ISO date text ("2026-11-24"), or None for anything else."""
+    if not _ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _date_cell(ws: Any, day: dt.date) -> Any:
+    """A date cell (a serial number Excel sorts and filters as a date), shown as 2026-11-24."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=day)
+    cell.number_format = XLSX_DATE_FORMAT
+    return cell
 
 
 def _text_cell(ws: Any, value: str) -> Any:
