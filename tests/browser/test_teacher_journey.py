@@ -96,7 +96,7 @@ def test_teacher_journey(
     for person in people:
         expect(page.locator("table")).to_contain_text(person.name)
     snap(page, "import-preview")
-    page.get_by_role("button", name=re.compile(r"^Confirm: import 4 student")).click()
+    page.get_by_role("button", name=f"Confirm: add 4 new students, add {portraits} portraits").click()
     expect(page.get_by_role("heading", name="Checking the imported portraits")).to_be_visible()
     expect(page.locator("#import-state")).to_have_text("All portraits are checked.", timeout=WORK_TIMEOUT_MS)
     expect(page.locator("#count-pending")).to_have_text("0")

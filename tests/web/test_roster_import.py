@@ -182,7 +182,8 @@ def test_confirm_creates_students_photos_and_jobs_then_deletes_the_upload(app, t
         assert s.get(RosterImport, import_id).state == "confirmed"
     assert _temp_files(app, import_id) == []
     page = teacher.client.get(r.location).get_data(as_text=True)
-    assert "Imported 2 student(s): 2 new" in page and "Checking the imported portraits" in page
+    assert "Added 2 new students, added 3 portraits. The portraits are being checked." in page
+    assert "Checking the imported portraits" in page
     roster = teacher.client.get(f"/courses/{course}/roster").get_data(as_text=True)
     assert "2 checking" in roster and "1 checking" in roster and "zoe@example.org" in roster
     status = teacher.client.get(f"/roster-imports/{import_id}/progress.json").get_json()
@@ -247,6 +248,48 @@ def test_existing_student_is_matched_by_number_updated_and_enrolled(app, teacher
     with session_scope(_url(app)) as s:
         courses = set(s.scalars(select(Enrollment.course_id).where(Enrollment.student_id == students["1001"].id)))
     assert courses == {course, other_course}
+
+
+def test_the_preview_and_the_message_count_what_changes_and_a_repeat_import_offers_nothing(app, teacher, jobs_not_sent):
+    """The teacher's walkthrough: six rows, five new and one already in the course under another spelling, and
+    seven portraits. The preview, its button and the message after confirming count those changes, not the six
+    rows; importing the same two files again would change nothing, so it says so and offers no confirm."""
+    course = teacher.create_course()
+    teacher.add_student(course, "Zoe Nowak", "1006")
+    rows = [f"100{i},Student {i}," for i in range(1, 6)] + ["1006,Zoë Nowak,"]
+    csv_data = _csv(*rows)
+    photos = [(f"100{i}.jpg", _jpeg((10 * i, 40, 90))) for i in range(1, 7)] + [("1001_2.jpg", _jpeg((1, 2, 3)))]
+    zip_data = _zip(photos)
+    import_id, page = _preview(teacher, course, csv_data, zip_data)
+    said = " ".join(_unescaped(re.sub(r"<[^>]+>", "", page)).split())
+    assert "Confirming will: Add 5 new students, rename 1, add 7 portraits." in said
+    assert ">Confirm: add 5 new students, rename 1, add 7 portraits</button>" in page
+    assert "import 6" not in said and "Students in the file (6)" in said
+    r = teacher.client.post(f"/roster-imports/{import_id}/confirm")
+    page = teacher.client.get(r.location).get_data(as_text=True)
+    assert "Added 5 new students, renamed 1, added 7 portraits. The portraits are being checked." in page
+    assert _students(app, teacher)["1006"].name == "Zoë Nowak" and _photo_count(app, teacher) == 7
+
+    import_id, page = _preview(teacher, course, csv_data, zip_data)
+    said = " ".join(_unescaped(re.sub(r"<[^>]+>", "", page)).split())
+    assert "Nothing to import: every student and photo is already in this course." in said
+    assert f"/roster-imports/{import_id}/confirm" not in page and "Confirm:" not in page
+    assert f"/roster-imports/{import_id}/cancel" in page and "Close and delete the uploaded files" in page
+    assert said.count("Already in this course; nothing changes") == 6
+    # a confirm sent anyway (a tab left open) changes nothing and says so
+    r = teacher.client.post(f"/roster-imports/{import_id}/confirm")
+    page = _unescaped(teacher.client.get(r.location).get_data(as_text=True))
+    assert "Nothing was imported: every student and photo is already in this course." in page
+    assert "Added" not in page and len(_students(app, teacher)) == 6 and _photo_count(app, teacher) == 7
+
+    # the same CSV without the ZIP; one student of the teacher's from another course, one new email
+    other = teacher.create_course("Physics")
+    teacher.add_student(other, "Eve Other", "2001")
+    _, page = _preview(teacher, course, _csv(*rows))
+    assert "Nothing to import: every student is already in this course." in _unescaped(page)
+    _, page = _preview(teacher, course, _csv("1001,Student 1,s1@example.org", "2001,Eve Other,"))
+    said = " ".join(_unescaped(re.sub(r"<[^>]+>", "", page)).split())
+    assert "Confirming will: Add 1 of your existing students to this course, update 1 email address." in said
 
 
 def test_confirming_twice_creates_nothing_twice(app, teacher):
@@ -424,7 +467,7 @@ def test_ten_thousand_rows_preview_and_import_in_bounded_time(app, teacher):
     import_id, page = _preview(teacher, course, csv_data)
     preview_seconds = time.monotonic() - started
     assert "10000</strong> new student(s)" in page
-    assert "Showing the first 100 of 10000 students; all of them will be imported." in page
+    assert "Showing the first 100 of 10000 students; the summary above counts all of them." in page
     assert page.count("<tr>") <= 102
     started = time.monotonic()
     r = teacher.client.post(f"/roster-imports/{import_id}/confirm")
@@ -768,7 +811,7 @@ def test_renames_and_photos_already_there_are_not_listed_as_wrong(app, teacher, 
     text = _unescaped(page)
     wrong, changes = text.index("What is wrong"), text.index("What will change")
     assert wrong < changes
-    problems, changing = text[wrong:changes], text[changes : text.index("Students to import")]
+    problems, changing = text[wrong:changes], text[changes : text.index("Students in the file")]
     assert "“99.jpg”: no row in the CSV has student number 99." in problems
     assert "1: “Ann” becomes “Ann Smith”." in changing and "already has this photo" in changing
     assert "not an email address" in changing

@@ -59,18 +59,43 @@ class PlannedStudent:
         return self.existing is None
 
     @property
+    def renamed(self) -> bool:
+        return self.existing is not None and self.existing.name != self.row.name
+
+    @property
+    def email_changed(self) -> bool:
+        return self.existing is not None and bool(self.row.email) and self.row.email != self.existing.email
+
+    @property
+    def joins(self) -> bool:
+        """An existing student of the teacher's who is not in this course yet."""
+        return self.existing is not None and not self.existing.enrolled
+
+    @property
+    def unchanged(self) -> bool:
+        """Already in this course as the CSV says, and no portrait to add: confirming changes nothing for them."""
+        return not (self.is_new or self.renamed or self.email_changed or self.joins or self.photos)
+
+    @property
     def changes(self) -> list[str]:
         """What confirming changes for an existing student, in words."""
         old = self.existing
         if old is None:
             return ["New student"]
         said = []
-        if old.name != self.row.name:
+        if self.renamed:
             said.append(f"Name changes from “{shorten(old.name)}”")
-        if self.row.email and self.row.email != old.email:
+        if self.email_changed:
             said.append("Email updated")
-        said.append("Already in this course" if old.enrolled else "Already one of your students; joins this course")
+        if self.unchanged:
+            said.append("Already in this course; nothing changes")
+        else:
+            said.append("Already in this course" if old.enrolled else "Already one of your students; joins this course")
         return said
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 @dataclass
@@ -79,6 +104,7 @@ class ImportPlan:
     problems: dict[str, list[str]]
     notes: list[str]
     csv: CsvReading
+    zip_given: bool = False
 
     @property
     def new_students(self) -> int:
@@ -91,6 +117,63 @@ class ImportPlan:
     @property
     def photo_count(self) -> int:
         return sum(len(s.photos) for s in self.students)
+
+    @property
+    def renamed(self) -> int:
+        return sum(1 for s in self.students if s.renamed)
+
+    @property
+    def email_updates(self) -> int:
+        return sum(1 for s in self.students if s.email_changed)
+
+    @property
+    def joining(self) -> int:
+        """Existing students of the teacher's that confirming puts in this course."""
+        return sum(1 for s in self.students if s.joins)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for s in self.students if s.unchanged)
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether confirming would change anything at all (a re-import of the same files changes nothing)."""
+        return any(not s.unchanged for s in self.students)
+
+    def change_summary(self, *, done: bool = False) -> str:
+        """What confirming changes, counted: "Add 5 new students, rename 1, add 7 portraits" (or, once
+        `done`, "Added ..."); "" when it changes nothing. The preview, its button and the message after
+        confirming all say this, so they count the same things."""
+        add, rename, update = ("added", "renamed", "updated") if done else ("add", "rename", "update")
+        phrases: list[str] = []
+        if self.new_students:
+            phrases.append(f"{add} {_count(self.new_students, 'new student', 'new students')}")
+        if self.joining:
+            phrases.append(f"{add} {self.joining} of your existing students to this course")
+        said_students = bool(phrases)  # "rename 1" after "add 5 new students"; "rename 1 student" alone
+        if self.renamed:
+            phrases.append(
+                f"{rename} " + (str(self.renamed) if said_students else _count(self.renamed, "student", "students"))
+            )
+        if self.email_updates:
+            phrases.append(f"{update} {_count(self.email_updates, 'email address', 'email addresses')}")
+        if self.photo_count:
+            phrases.append(f"{add} {_count(self.photo_count, 'portrait', 'portraits')}")
+        text = ", ".join(phrases)
+        return text[:1].upper() + text[1:]
+
+    @property
+    def nothing_to_import(self) -> str:
+        """Why there is nothing to confirm, when the file has students but confirming would change nothing."""
+        if not self.students or self.has_changes:
+            return ""
+        subject = "every student and photo" if self.zip_given else "every student"
+        if self.problem_count:
+            return (
+                f"Nothing to import: {subject} that can be imported is already in this course; "
+                "the rest is left out (see What is wrong)."
+            )
+        return f"Nothing to import: {subject} is already in this course."
 
     @property
     def problem_count(self) -> int:
@@ -140,7 +223,7 @@ def build_plan(
         notes.append(f"The CSV file was read as {reading.encoding} text. Check that accented names look right below.")
     if archive is not None:
         notes += _plan_photos(archive, students, problems)
-    return ImportPlan(students=students, problems=problems, notes=notes, csv=reading)
+    return ImportPlan(students=students, problems=problems, notes=notes, csv=reading, zip_given=archive is not None)
 
 
 def open_photos(zip_data: bytes | None) -> zipfile.ZipFile | None:

@@ -187,12 +187,13 @@ def confirm(import_id: str) -> ResponseReturnValue:
     for job in applied.jobs:
         publish(job)
     discard_files(roster_import)
-    flash(
-        f"Imported {applied.created + plan.existing_students} student(s): {applied.created} new, "
-        f"{plan.existing_students} already known ({applied.updated} updated). "
-        f"{len(applied.jobs)} portrait(s) are being checked.",
-        "success",
-    )
+    # The plan applied is the one built in this transaction: its counts are what was done (as on the preview).
+    if plan.has_changes:
+        unchanged = f" {plan.unchanged} student(s) already in this course stay as they were." if plan.unchanged else ""
+        checking = " The portraits are being checked." if applied.jobs else ""
+        flash(f"{plan.change_summary(done=True)}.{unchanged}{checking}", "success")
+    else:
+        flash(plan.nothing_to_import.replace("Nothing to import", "Nothing was imported"), "info")
     return redirect(url_for("roster.progress", import_id=roster_import.id), code=303)
 
 
