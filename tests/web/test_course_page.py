@@ -78,3 +78,26 @@ def test_remove_asks_first_and_says_what_happens_to_past_attendance_and_portrait
             s.scalar(select(func.count()).select_from(AttendanceRecord).where(AttendanceRecord.student_id == ann)) == 1
         )
         assert s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == ann)) == 1
+
+
+def test_the_dashboard_counts_todays_session_as_the_review_page_does_after_a_removal(teacher):
+    """Ann (present) and Ben (absent) in today's session; Ann is then removed from the course. Today's list is
+    still both of them, as on the review page and in the reports: "1 of 2 present", not "1 of 1"."""
+    import datetime as dt
+
+    from attendance_shared.models import AttendanceRecord, AttendanceSession, AttendanceStatus, RecordSource
+
+    course = teacher.create_course("Music")
+    ann, ben = teacher.add_student(course, "Ann", "1"), teacher.add_student(course, "Ben", "2")
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        att = AttendanceSession(course_id=course, date=dt.date.today(), label="P1")
+        s.add(att)
+        s.flush()
+        for student, status in ((ann, AttendanceStatus.PRESENT), (ben, AttendanceStatus.ABSENT)):
+            s.add(AttendanceRecord(session_id=att.id, student_id=student, status=status, source=RecordSource.AUTO))
+        session_id = att.id
+    teacher.client.post(f"/courses/{course}/students/{ann}/remove")
+    dashboard = teacher.client.get("/").get_data(as_text=True)
+    assert "1 of 2 present" in dashboard
+    review = teacher.client.get(f"/sessions/{session_id}").get_data(as_text=True)
+    assert "1 present" in review and "of 2 students" in review
