@@ -27,6 +27,8 @@ from attendance_shared.models import (
 )
 
 TOKEN_RE = re.compile(r'value="(att_[A-Za-z0-9_-]+)"')
+NONCE_RE = re.compile(r'<input[^>]*name="nonce"[^>]*value="([^"]+)"')
+ALREADY_CREATED = "That token was already created; its secret is shown only once."
 
 
 def _db(app):
@@ -44,16 +46,26 @@ def _teacher_id(app, teacher) -> int:
         return s.scalar(select(Teacher.id).where(Teacher.email == teacher.email))
 
 
-def _create_token(teacher, name="Moodle sync"):
-    """(the POST's response, the token the page shows): after a 303, the settings page it leads to."""
-    r = teacher.client.post("/settings/tokens", data={"name": name})
-    page = r
-    if r.status_code == 303:
-        assert r.headers["Location"].endswith("/settings")
-        page = teacher.client.get(r.headers["Location"])
-        assert page.headers["Cache-Control"] == "no-store"
-    match = TOKEN_RE.search(page.get_data(as_text=True))
+def _nonce(page) -> str:
+    """The create form's one-time nonce, from a page (a response) that holds the form."""
+    match = NONCE_RE.search(page.get_data(as_text=True))
+    assert match, "the create form carries its nonce"
+    return match.group(1)
+
+
+def _create_token(teacher, name="Moodle sync", nonce=None):
+    """(the POST's response, the token it shows): the form as the settings page gives it (GET /settings first)."""
+    if nonce is None:
+        nonce = _nonce(teacher.client.get("/settings"))
+    r = teacher.client.post("/settings/tokens", data={"name": name, "nonce": nonce})
+    match = TOKEN_RE.search(r.get_data(as_text=True))
     return r, match.group(1) if match else None
+
+
+def _count_tokens(app, teacher) -> int:
+    with _db(app) as s:
+        count = select(func.count()).select_from(ApiToken).where(ApiToken.teacher_id == _teacher_id(app, teacher))
+        return int(s.scalar(count) or 0)
 
 
 def test_settings_page_shows_tokens_retention_and_privacy(teacher):
@@ -72,7 +84,7 @@ def test_settings_needs_login(client):
 
 def test_token_is_shown_once_and_stored_only_as_a_hash(app, teacher):
     r, token = _create_token(teacher, "Moodle sync")
-    assert r.status_code == 303
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     assert token and len(token) > 40
     with _db(app) as s:
         row = s.scalar(select(ApiToken).where(ApiToken.teacher_id == _teacher_id(app, teacher)))
@@ -89,23 +101,83 @@ def test_token_is_shown_once_and_stored_only_as_a_hash(app, teacher):
     assert "Moodle sync" in later and row.prefix in later
 
 
-def test_reloading_after_creating_a_token_neither_creates_another_nor_shows_it_again(app, teacher):
-    """POST-redirect-GET: the browser ends on GET /settings, so its reload repeats the GET, not the POST."""
-    r, token = _create_token(teacher, "LMS")
-    assert r.status_code == 303 and token
-    reload = teacher.client.get("/settings")
-    page = reload.get_data(as_text=True)
-    assert reload.status_code == 200 and token not in page and TOKEN_RE.search(page) is None
-    assert "LMS" in page  # listed, by name and prefix only
+def test_the_new_token_never_travels_in_a_cookie(app, teacher):
+    """Flask's session cookie is signed, not encrypted: 705c074 put the secret there for one redirect, so it went
+    readable in Set-Cookie and the next Cookie header, and an old cookie value replayed it. It is in no cookie now."""
+    r, token = _create_token(teacher, "Cookie check")
+    assert token
+    assert all(token not in header for header in r.headers.getlist("Set-Cookie"))
     with teacher.client.session_transaction() as cookie:
-        assert token not in str(dict(cookie))  # popped from the session once shown
-    with _db(app) as s:
-        count = select(func.count()).select_from(ApiToken).where(ApiToken.teacher_id == _teacher_id(app, teacher))
-        assert s.scalar(count) == 1
+        assert token not in str(dict(cookie))
+    later = teacher.client.get("/settings")
+    assert all(token not in header for header in later.headers.getlist("Set-Cookie"))
+
+
+def test_a_session_holding_a_secret_from_the_old_redirect_loses_it_and_shows_nothing(teacher):
+    with teacher.client.session_transaction() as cookie:
+        cookie["new_api_token"] = "att_left_by_705c074"
+    page = teacher.client.get("/settings").get_data(as_text=True)
+    assert "att_left_by_705c074" not in page
+    with teacher.client.session_transaction() as cookie:
+        assert "new_api_token" not in cookie
+
+
+def test_reloading_after_creating_a_token_neither_creates_another_nor_shows_it_again(app, teacher):
+    """The browser's reload of the answer resends the POST with its nonce, spent by the token it created: nothing is
+    created, and the teacher lands on the settings page, told why the secret is not shown."""
+    nonce = _nonce(teacher.client.get("/settings"))
+    r, token = _create_token(teacher, "LMS", nonce)
+    assert r.status_code == 200 and token
+    assert _nonce(r) != nonce  # the answer's own form can create the next token
+    reload = teacher.client.post("/settings/tokens", data={"name": "LMS", "nonce": nonce})
+    assert reload.status_code == 303 and reload.headers["Location"].endswith("/settings")
+    landed = teacher.client.get(reload.headers["Location"])
+    page = html.unescape(landed.get_data(as_text=True))
+    assert landed.status_code == 200 and token not in page and TOKEN_RE.search(page) is None
+    assert ALREADY_CREATED in page and "Revoke it and create a new one if you did not copy it." in page
+    assert "LMS" in page  # listed, by name and prefix only
+    assert _count_tokens(app, teacher) == 1
+
+
+@pytest.mark.parametrize("nonce", [None, "", "forged-nonce"])
+def test_a_form_without_an_issued_nonce_creates_nothing(app, teacher, nonce):
+    teacher.client.get("/settings")  # the session holds nonces, none of them this one
+    data = {"name": "forged"} if nonce is None else {"name": "forged", "nonce": nonce}
+    r = teacher.client.post("/settings/tokens", data=data, follow_redirects=True)
+    page = html.unescape(r.get_data(as_text=True))
+    assert ALREADY_CREATED in page and TOKEN_RE.search(page) is None
+    assert _count_tokens(app, teacher) == 0
+
+
+def test_two_open_settings_pages_each_create_one_token(app, teacher):
+    """Two tabs: each page's form has its own nonce; the list keeps the last MAX_TOKEN_NONCES forms usable."""
+    from attendance_web.account.views import MAX_TOKEN_NONCES
+
+    first, second = (_nonce(teacher.client.get("/settings")) for _ in range(2))
+    assert first != second
+    assert _create_token(teacher, "tab one", first)[1]
+    assert _create_token(teacher, "tab two", second)[1]
+    assert _count_tokens(app, teacher) == 2
+    oldest = _nonce(teacher.client.get("/settings"))
+    for _ in range(MAX_TOKEN_NONCES):
+        teacher.client.get("/settings")
+    r, token = _create_token(teacher, "too old", oldest)
+    assert r.status_code == 303 and token is None
+    assert _count_tokens(app, teacher) == 2
+
+
+def test_a_refused_form_can_be_sent_again(app, teacher):
+    """Nothing was created, so the nonce is not spent: the teacher fixes the name (or reloads) and it works."""
+    nonce = _nonce(teacher.client.get("/settings"))
+    r, token = _create_token(teacher, "  ", nonce)
+    assert r.status_code == 400 and token is None
+    r, token = _create_token(teacher, "fixed", nonce)
+    assert r.status_code == 200 and token
+    assert _count_tokens(app, teacher) == 1
 
 
 def test_the_new_token_page_has_a_copy_button_for_browsers_that_can_copy(teacher):
-    r = teacher.client.post("/settings/tokens", data={"name": "Copy me"}, follow_redirects=True)
+    r, _ = _create_token(teacher, "Copy me")
     page = r.get_data(as_text=True)
     assert '<button type="button" data-copy="new-token" hidden>Copy</button>' in page  # copy.js unhides it
     assert "/static/copy.js" in page
@@ -127,7 +199,7 @@ def test_active_tokens_are_capped(app, teacher):
     from attendance_web.account.views import MAX_ACTIVE_TOKENS
 
     for i in range(MAX_ACTIVE_TOKENS):
-        assert _create_token(teacher, f"t{i}")[0].status_code == 303
+        assert _create_token(teacher, f"t{i}")[0].status_code == 200
     r, token = _create_token(teacher, "one too many")
     assert r.status_code == 400 and token is None
 

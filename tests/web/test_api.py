@@ -68,7 +68,9 @@ class Api:
 
 
 def make_token(teacher, name="script") -> str:
-    r = teacher.client.post("/settings/tokens", data={"name": name}, follow_redirects=True)
+    nonce = re.search(r'name="nonce"[^>]*value="([^"]+)"', teacher.client.get("/settings").get_data(as_text=True))
+    assert nonce, "the create form carries its one-time nonce"
+    r = teacher.client.post("/settings/tokens", data={"name": name, "nonce": nonce.group(1)})
     assert r.status_code == 200, r.data[:300]
     match = TOKEN_RE.search(r.get_data(as_text=True))
     assert match, "the new token is shown on the page"

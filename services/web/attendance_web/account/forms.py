@@ -13,6 +13,8 @@ class TokenForm(FlaskForm):
         "Token name (what will use it, e.g. “Moodle sync”)",
         validators=[DataRequired("Give the token a name."), Length(max=80)],
     )
+    #: a one-time nonce (account.views): a reload of the answer resends it, spent, and creates nothing
+    nonce = HiddenField()
 
 
 class RevokeTokenForm(FlaskForm):

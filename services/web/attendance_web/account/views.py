@@ -1,6 +1,20 @@
-"""The settings page. Every change is a POST with CSRF; token changes are written to the audit log."""
+"""The settings page. Every change is a POST with CSRF; token changes are written to the audit log.
+
+A new API token's secret is shown once, in the answer to the POST that created it, and is never kept anywhere:
+not in the database (only its hash), not in the session. Flask's session is a signed, not encrypted, cookie, so a
+secret put there travels readable in Set-Cookie and the next request's Cookie header, and an old cookie value
+replays it.
+
+What stops a reload of that answer from creating a second token is a one-time nonce, which is not secret: each time
+the settings page renders the create form, it puts a fresh random nonce in a hidden field and appends it to a short
+list in the session (the last MAX_TOKEN_NONCES). POST /settings/tokens creates a token only for a nonce on that
+list and removes it; the browser's reload resends the spent nonce, so it creates nothing and is sent back to the
+settings page with a message that the token was already created (as is a forged or very old form).
+"""
 
 from __future__ import annotations
+
+import secrets
 
 from flask import abort, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
@@ -19,9 +33,16 @@ from . import bp
 from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm
 
 MAX_ACTIVE_TOKENS = 20
-# The token just created, kept in the (HttpOnly, signed) session cookie for the one redirect to the settings page,
-# which pops it: shown once, and a reload neither shows it again nor creates another (POST-redirect-GET).
-SHOW_ONCE_KEY = "new_api_token"
+#: the session's list of create-form nonces not yet spent (see the module's docstring)
+NONCES_KEY = "token_form_nonces"
+#: how many recent create forms (pages, tabs) stay usable; an older one is refused as already used
+MAX_TOKEN_NONCES = 10
+#: where 705c074 kept a new token's secret in the session cookie: removed from any session that still holds it
+LEGACY_SHOW_ONCE_KEY = "new_api_token"
+ALREADY_CREATED = (
+    "That token was already created; its secret is shown only once. "
+    "Revoke it and create a new one if you did not copy it."
+)
 
 
 def _teacher() -> Teacher:
@@ -29,6 +50,23 @@ def _teacher() -> Teacher:
     if teacher is None:
         abort(404)
     return teacher
+
+
+def _issue_nonce() -> str:
+    nonce = secrets.token_urlsafe(16)
+    issued = session.get(NONCES_KEY)
+    issued = [n for n in issued if isinstance(n, str)] if isinstance(issued, list) else []
+    session[NONCES_KEY] = [*issued, nonce][-MAX_TOKEN_NONCES:]
+    return nonce
+
+
+def _issued(nonce: object) -> bool:
+    issued = session.get(NONCES_KEY)
+    return isinstance(nonce, str) and bool(nonce) and isinstance(issued, list) and nonce in issued
+
+
+def _spend(nonce: str) -> None:
+    session[NONCES_KEY] = [n for n in session.get(NONCES_KEY) or [] if n != nonce]
 
 
 def _render(
@@ -39,6 +77,9 @@ def _render(
     status: int = 200,
 ) -> ResponseReturnValue:
     teacher = _teacher()
+    session.pop(LEGACY_SHOW_ONCE_KEY, None)
+    token_form = token_form or TokenForm(formdata=None)
+    token_form.nonce.data = _issue_nonce()  # also when the form comes back with an error: its nonce is not spent
     tokens = (
         db()
         .scalars(
@@ -53,7 +94,7 @@ def _render(
         teacher=teacher,
         tokens=tokens,
         new_token=new_token,
-        token_form=token_form or TokenForm(formdata=None),
+        token_form=token_form,
         revoke_form=RevokeTokenForm(formdata=None),
         retention_form=retention_form or RetentionForm(formdata=None, obj=teacher),
         password_form=password_form or PasswordForm(formdata=None),
@@ -65,18 +106,20 @@ def _render(
 @bp.route("/settings")
 @login_required
 def settings() -> ResponseReturnValue:
-    new_token = session.pop(SHOW_ONCE_KEY, None)
-    return _render(new_token=new_token if isinstance(new_token, str) else None)
+    return _render()
 
 
 @bp.route("/settings/tokens", methods=["POST"])
 @login_required
 def create_api_token() -> ResponseReturnValue:
-    """Create, then redirect to the settings page, which shows the token this once (it is never stored in clear):
-    answering with the page itself left the browser on this POST, so a reload created a second token."""
+    """Create, and answer with the settings page showing the token this once (see the module's docstring: it is
+    never stored, nor put in the session); the form's nonce is spent, so a reload of this answer creates nothing."""
     form = TokenForm()
     if not form.validate_on_submit():
         return _render(token_form=form, status=400)
+    if not _issued(form.nonce.data):  # spent by the token it created (a reload), or forged
+        flash(ALREADY_CREATED, "info")
+        return redirect(url_for("account.settings"), 303)
     active = db().scalar(
         select(func.count())
         .select_from(ApiToken)
@@ -85,13 +128,13 @@ def create_api_token() -> ResponseReturnValue:
     if (active or 0) >= MAX_ACTIVE_TOKENS:
         form.name.errors = [f"You have {MAX_ACTIVE_TOKENS} active tokens; revoke one you no longer use first."]
         return _render(token_form=form, status=400)
+    _spend(form.nonce.data)  # only now: a refused form (no name, too many tokens) can be sent again
     name = form.name.data.strip()
     token, plain = create_token(current_teacher_id(), name)
     # Never the token itself: its name and display prefix are enough to tell tokens apart.
     audit("token_created", current_teacher_id(), f"name={name!r} prefix={token.prefix}")
     db().commit()
-    session[SHOW_ONCE_KEY] = plain
-    return redirect(url_for("account.settings"), 303)
+    return _render(new_token=plain)
 
 
 @bp.route("/settings/tokens/revoke", methods=["POST"])
