@@ -7,6 +7,7 @@ import hashlib
 import html
 import io
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -368,3 +369,81 @@ def test_the_breakable_filename_filter():
     assert str(breakable_filename("a_b-c.d.jpg")) == "a_<wbr>b-<wbr>c<wbr>.d<wbr>.jpg"
     assert str(breakable_filename('<b>"&_x')) == "&lt;b&gt;&#34;&amp;_<wbr>x"  # escaped, then given its breaks
     assert str(breakable_filename("plain")) == "plain"
+
+
+# --- deleting a portrait -----------------------------------------------------------------------------
+
+
+@pytest.mark.facedata
+def test_deleting_the_wrong_first_portrait_checks_the_refused_ones_again(teacher, jobs_not_sent, monkeypatch):
+    """[wrong, right, right] uploaded together: the wrong one is accepted first and the two right ones refused as
+    not the same person. Deleting the wrong one re-queues them (job rows committed, then published); run by the
+    worker's task, they are judged against what remains and accepted. Real model, real LFW photos."""
+    import attendance_web.students.views as views
+    from attendance_shared.models import Job, JobKind, JobState
+    from attendance_worker.engine import get_engine
+    from attendance_worker.enrollment import enroll_photo
+    from attendance_worker.tasks import enroll_photo_task
+    from tests.conftest import require_facedata
+
+    lfw = require_facedata() / "lfw" / "identities"
+    wrong = lfw / "Colin_Powell" / "Colin_Powell_0001.jpg"
+    right = [lfw / "Adrien_Brody" / f"Adrien_Brody_{n:04d}.jpg" for n in (1, 3)]
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Adrien Brody", "1")
+    teacher.upload_portraits(student, wrong, *right)
+    with _db() as s:
+        ids = list(s.scalars(select(StudentPhoto.id).where(StudentPhoto.student_id == student).order_by("id")))
+    for photo_id in ids:  # the three enrollment jobs, in upload order
+        with _db() as s:
+            enroll_photo(s, make_store(get_settings()), get_engine(), photo_id)
+    with _db() as s:
+        photos = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
+        assert [p.status for p in photos] == [PhotoStatus.ACCEPTED, PhotoStatus.REJECTED, PhotoStatus.REJECTED]
+        before = set(s.scalars(select(Job.id)))
+
+    published: list[str] = []  # what the route sends to the broker (kept from it, as jobs_not_sent does)
+    monkeypatch.setattr(views, "publish", lambda job: published.append(job.id) or True)
+    r = teacher.client.post(f"/student-photos/{ids[0]}/delete", data={}, follow_redirects=True)
+    assert r.status_code == 200
+    page = _text(r)
+    assert "Photo deleted." in page
+    assert "2 portrait(s) refused as not the same person" in page
+    with _db() as s:
+        jobs = list(s.scalars(select(Job).where(Job.id.not_in(before))))
+        assert sorted(j.subject_id for j in jobs) == ids[1:]
+        assert all(j.kind == JobKind.ENROLLMENT and j.state == JobState.QUEUED for j in jobs)
+        assert sorted(published) == sorted(j.id for j in jobs)
+        again = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
+        assert [(p.status, p.reason) for p in again] == [(PhotoStatus.PENDING, None)] * 2
+    for job in sorted(jobs, key=lambda j: j.subject_id):
+        enroll_photo_task(job_id=job.id, photo_id=job.subject_id)
+    with _db() as s:
+        again = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
+        assert [p.status for p in again] == [PhotoStatus.ACCEPTED] * 2
+        assert {s.get(Job, j.id).state for j in jobs} == {JobState.SUCCEEDED}
+
+
+def test_deleting_a_refused_portrait_judges_nothing_again(teacher, jobs_not_sent):
+    """Only a portrait the others could have been compared with re-queues them: deleting one refused portrait
+    leaves the other refused one as it is."""
+    from attendance_shared.models import Job
+    from attendance_web.students.views import NOT_THE_SAME_PERSON
+
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    teacher.upload_portraits(student, (_jpeg((10, 20, 30)), "a.jpg"), (_jpeg((200, 20, 30)), "b.jpg"))
+    with _db() as s:  # what the worker wrote
+        photos = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
+        for p in photos:
+            p.status, p.reason = (
+                PhotoStatus.REJECTED,
+                f"{p.original_filename} does not look like ...: {NOT_THE_SAME_PERSON}",
+            )
+        ids = [p.id for p in photos]
+        jobs_before = s.scalar(select(func.count()).select_from(Job))
+    r = teacher.client.post(f"/student-photos/{ids[0]}/delete", data={}, follow_redirects=True)
+    assert "Photo deleted." in _text(r) and "being checked again" not in _text(r)
+    with _db() as s:
+        assert s.get(StudentPhoto, ids[1]).status == PhotoStatus.REJECTED
+        assert s.scalar(select(func.count()).select_from(Job)) == jobs_before

@@ -57,8 +57,7 @@ def test_a_portrait_of_someone_else_is_refused_and_never_embedded():
     assert powell.status == PhotoStatus.REJECTED
     assert powell.reason == (
         "Colin_Powell_0001.jpg does not look like the same person as Adrien Brody's other portraits: check it is the "
-        "right student. If the other portraits are the wrong ones, delete them and this one, then upload this one "
-        "again."
+        "right student. If the other portraits are the wrong ones, delete them: this one is then checked again."
     )
     assert powell.face_box is None
     assert _embeddings(powell.id) == 0  # never used for recognition
@@ -82,7 +81,89 @@ def test_a_first_portrait_is_accepted_whoever_it_shows_and_then_is_the_reference
     wrong, right = _enroll_in_order(ids["students"]["Adrien_Brody"])
     assert wrong.status == PhotoStatus.ACCEPTED
     assert right.status == PhotoStatus.REJECTED
-    assert "delete them and this one, then upload this one again" in (right.reason or "")
+    assert "If the other portraits are the wrong ones, delete them: this one is then checked again." in (
+        right.reason or ""
+    )
+
+
+def test_a_wrong_portrait_between_two_right_ones_is_the_one_refused():
+    """[right, wrong, right]: the wrong one is compared with the first and refused; the third passes."""
+    ids = seed_course({"Adrien_Brody": [_lfw("Adrien_Brody", 1), _lfw("Colin_Powell", 1), _lfw("Adrien_Brody", 3)]}, [])
+    first, wrong, second = _enroll_in_order(ids["students"]["Adrien_Brody"])
+    assert [first.status, wrong.status, second.status] == [
+        PhotoStatus.ACCEPTED,
+        PhotoStatus.REJECTED,
+        PhotoStatus.ACCEPTED,
+    ]
+    assert wrong.reason is not None and "does not look like the same person" in wrong.reason
+
+
+def test_a_wrong_portrait_first_refuses_the_right_ones_and_says_deleting_it_checks_them_again():
+    """[wrong, right, right]: the first is the only reference, so the two right ones are refused, with the sentence
+    the web recognises (deleting the wrong one re-queues them: tests/web/test_students.py)."""
+    from attendance_worker.enrollment import NOT_THE_SAME_PERSON
+
+    ids = seed_course({"Adrien_Brody": [_lfw("Colin_Powell", 1), _lfw("Adrien_Brody", 1), _lfw("Adrien_Brody", 3)]}, [])
+    wrong, first, second = _enroll_in_order(ids["students"]["Adrien_Brody"])
+    assert [wrong.status, first.status, second.status] == [
+        PhotoStatus.ACCEPTED,
+        PhotoStatus.REJECTED,
+        PhotoStatus.REJECTED,
+    ]
+    assert all((p.reason or "").endswith(NOT_THE_SAME_PERSON) for p in (first, second))
+
+
+def test_the_web_recognises_the_workers_refusal_by_the_same_words():
+    from attendance_web.students import views
+    from attendance_worker.enrollment import NOT_THE_SAME_PERSON, not_the_same_person
+
+    assert views.NOT_THE_SAME_PERSON == NOT_THE_SAME_PERSON
+    assert not_the_same_person("a.jpg", "Ann").endswith(NOT_THE_SAME_PERSON)
+
+
+def test_two_portraits_of_one_student_enrolled_at_once_are_judged_one_after_the_other(monkeypatch):
+    """Two workers enroll a wrong and a right portrait of a student with no accepted portrait at the same moment.
+    Each reads the student's accepted portraits, then waits a little before writing its verdict (a slow worker):
+    without the lock on the student both found none and both were accepted. Now the second waits for the first
+    to commit, compares with it, and one of the two is refused."""
+    import threading
+    import time
+
+    from attendance_worker import enrollment
+    from attendance_worker.engine import get_engine
+
+    engine = get_engine()
+    ids = seed_course({"Adrien_Brody": [_lfw("Colin_Powell", 1), _lfw("Adrien_Brody", 1)]}, [])
+    student = ids["students"]["Adrien_Brody"]
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        photo_ids = list(s.scalars(select(StudentPhoto.id).where(StudentPhoto.student_id == student)))
+    real = enrollment._other_portraits
+
+    def slow_other_portraits(*args, **kwargs):
+        found = real(*args, **kwargs)
+        time.sleep(1.0)
+        return found
+
+    monkeypatch.setattr(enrollment, "_other_portraits", slow_other_portraits)
+    start = threading.Barrier(len(photo_ids))
+    errors: list[BaseException] = []
+
+    def enroll(photo_id: int) -> None:
+        try:
+            start.wait(timeout=30)
+            with session_scope(get_settings().sqlalchemy_url) as s:
+                enrollment.enroll_photo(s, make_store(get_settings()), engine, photo_id)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=enroll, args=(photo_id,)) for photo_id in photo_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    statuses = sorted(p.status.value for p in _photos(student))
+    assert statuses == sorted([PhotoStatus.ACCEPTED.value, PhotoStatus.REJECTED.value])
 
 
 def test_the_threshold_is_the_packs_confirm_threshold():

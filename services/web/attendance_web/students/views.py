@@ -361,6 +361,34 @@ def photo(photo_id: int) -> ResponseReturnValue:
     return response
 
 
+# The end of the worker's "not the same person" refusal (attendance_worker.enrollment.NOT_THE_SAME_PERSON; the
+# web never imports the worker, and a test keeps the two texts equal).
+NOT_THE_SAME_PERSON = (
+    "check it is the right student. If the other portraits are the wrong ones, delete them: this one is then "
+    "checked again."
+)
+
+
+def _judge_again(student: Student, deleted: StudentPhoto) -> list[Job]:
+    """Enrollment jobs (added to the session, not committed) for the student's portraits that were refused as not the
+    same person as the others, when the deleted portrait was one those others could include (not itself refused).
+    If it was the wrong one, they were refused only because of it; judged again against what remains, they are
+    accepted, and a photo the teacher cannot upload again (its refused row keeps its hash) is not lost."""
+    if deleted.status == PhotoStatus.REJECTED:
+        return []
+    refused = [
+        p
+        for p in student.photos
+        if p.id != deleted.id
+        and p.status == PhotoStatus.REJECTED
+        and p.reason is not None
+        and p.reason.endswith(NOT_THE_SAME_PERSON)
+    ]
+    for p in refused:
+        p.status, p.reason = PhotoStatus.PENDING, None
+    return [new_job(current_teacher_id(), JobKind.ENROLLMENT, p.id) for p in refused]
+
+
 @bp.route("/student-photos/<int:photo_id>/delete", methods=["POST"])
 @login_required
 def delete_photo(photo_id: int) -> ResponseReturnValue:
@@ -370,9 +398,18 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
         key = p.storage_key
         student_id = p.student_id
         audit("student_photo_deleted", current_teacher_id(), f"photo_id={p.id} student_id={student_id}")
+        jobs = _judge_again(p.student, p)
         db().delete(p)
         db().commit()
         remove_photos([key])
+        for job in jobs:
+            publish(job)
         flash("Photo deleted.", "success")
+        if jobs:
+            flash(
+                f"{len(jobs)} portrait(s) refused as not the same person as this student's other portraits are "
+                "being checked again against the portraits that remain.",
+                "info",
+            )
         return redirect(page)
     abort(400)
