@@ -422,6 +422,28 @@ def test_rejection_keeps_a_mark_given_by_hand(app, teacher, seeded, status):
     assert rec.status == AttendanceStatus(status) and rec.source == RecordSource.MANUAL
 
 
+@pytest.mark.parametrize("action", ["reject", "assign"])
+def test_taking_a_face_from_a_student_without_a_record_creates_none(app, teacher, seeded, action):
+    """The first job has written Ann's face but not yet the records when the teacher says "Not Ann" (or gives the
+    face to Ben): only the face changes; the job's merge writes her record from the faces as they are then."""
+    with session_scope(_url(app)) as s:
+        s.delete(s.scalar(select(AttendanceRecord).where(AttendanceRecord.student_id == seeded.students["Ann"])))
+    url = f"/faces/{seeded.faces['ann']}/{action}"
+    form = {"student_id": seeded.students["Ben"]} if action == "assign" else {}
+    r = teacher.client.post(url, data=form, headers={"Accept": "application/json"})
+    assert r.status_code == 200
+    assert record(app, seeded, "Ann") is None
+    assert changes(app, seeded, "Ann") == []
+    face = face_row(app, seeded.faces["ann"])
+    if action == "reject":
+        assert r.get_json()["message"] == "Noted: that face is not Ann (Ann has no mark in this session yet)."
+        assert face.review == FaceReview.REJECTED and face.student_id is None
+        assert gallery(app, seeded.faces["ann"]) == []
+    else:
+        assert face.review == FaceReview.ASSIGNED and face.student_id == seeded.students["Ben"]
+        assert record(app, seeded, "Ben").status == AttendanceStatus.PRESENT
+
+
 def test_rejecting_a_confirmed_face_returns_the_record_to_automatic(app, teacher, seeded):
     teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm")
     assert record(app, seeded, "Ben").source == RecordSource.MANUAL

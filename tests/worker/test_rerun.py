@@ -12,10 +12,13 @@ from sqlalchemy import event, select, update
 from attendance_shared.db import session_scope
 from attendance_shared.models import (
     AttendanceRecord,
+    AttendanceSession,
     AttendanceStatus,
     DetectedFace,
     FaceEmbedding,
     FaceReview,
+    Job,
+    JobKind,
     RecordSource,
     SessionPhoto,
     SessionPhotoStatus,
@@ -50,13 +53,25 @@ def course(engine) -> dict:
 
 
 def _run(engine, session_id: int) -> str:
+    """One attendance job, as the task runs it (attendance_worker.tasks): its row started, the session processed,
+    the row finished; the worker's merge tells a re-run from the first run by the jobs that succeeded before."""
+    from attendance_worker import job_state
     from attendance_worker.attendance import process_session
 
     settings = get_settings()
     with session_scope(settings.sqlalchemy_url) as s:
+        teacher_id = s.get(AttendanceSession, session_id).course.teacher_id
+        job = Job(teacher_id=teacher_id, kind=JobKind.ATTENDANCE, subject_id=session_id)
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    assert job_state.begin(job_id) is not None
+    with session_scope(settings.sqlalchemy_url) as s:
         outcome = process_session(s, make_store(settings), engine, session_id, lambda p, m: None)
         assert outcome is not None
-        return outcome.summary()
+        summary = outcome.summary()
+    job_state.finish(job_id, summary)
+    return summary
 
 
 def _faces(session_id: int) -> list[DetectedFace]:
@@ -323,8 +338,6 @@ def test_a_student_enrolled_since_is_not_marked_absent_by_a_rerun(engine, course
             [(obama, AttendanceStatus.PRESENT), (biden, AttendanceStatus.PRESENT)]
         )  # the newcomer, not in the photo, has no record at all
     with session_scope(get_settings().sqlalchemy_url) as s:  # a new lesson: the first run marks everyone
-        from attendance_shared.models import AttendanceSession
-
         photo = s.scalar(select(SessionPhoto).where(SessionPhoto.session_id == session_id))
         lesson = AttendanceSession(course_id=course["course"], date=photo.session.date, label="next lesson")
         s.add(lesson)
@@ -346,3 +359,43 @@ def test_a_student_enrolled_since_is_not_marked_absent_by_a_rerun(engine, course
     _run(engine, lesson_id)
     assert _record(lesson_id, newcomer_id)[0] == AttendanceStatus.ABSENT
     assert _record(lesson_id, biden)[0] == AttendanceStatus.PRESENT
+
+
+def test_a_face_rejected_before_the_first_run_ends_does_not_skip_the_other_students(engine, monkeypatch):
+    """Ann (Obama), Ben (Biden), Cat and Dan are in the course; in the first job, photo 1 is done with Ann and Ben
+    matched and the teacher clicks "Not Ben" on the review page before the job writes the records. That click must
+    not make the job take itself for a re-run: Cat and Dan, in no photo, are marked absent like Ben."""
+    review = pytest.importorskip("attendance_web.review")
+    from attendance_worker import attendance
+
+    group = require_facedata() / "groups" / "obama_biden"
+    ids = seed_course(
+        {
+            OBAMA: sorted((group / "enroll" / OBAMA).glob("*.jpg")),
+            BIDEN: sorted((group / "enroll" / BIDEN).glob("*.jpg")),
+            "Cat": [],
+            "Dan": [],
+        },
+        [("two_people.jpg", (group / "class" / "two_people.jpg").read_bytes())],
+    )
+    enroll_all(engine, ids["students"].values())
+    session_id, students = ids["session"], ids["students"]
+    merge_records = attendance.merge_records
+    clicked: list[str] = []
+
+    def teacher_rejects_ben_then_merge(db, att):
+        with session_scope(get_settings().sqlalchemy_url) as s:  # the review page, in its own transaction
+            ben_face = s.scalar(
+                select(DetectedFace)
+                .join(SessionPhoto)
+                .where(SessionPhoto.session_id == session_id, DetectedFace.student_id == students[BIDEN])
+            )
+            clicked.append(review.reject_face(s, ben_face, ids["teacher"]).message)
+        return merge_records(db, att)
+
+    monkeypatch.setattr(attendance, "merge_records", teacher_rejects_ben_then_merge)
+    _run(engine, session_id)
+    assert clicked
+    assert _record(session_id, students[OBAMA])[0] == AttendanceStatus.PRESENT
+    for name in ("Cat", "Dan", BIDEN):
+        assert _record(session_id, students[name])[:2] == (AttendanceStatus.ABSENT, RecordSource.AUTO), name

@@ -194,17 +194,22 @@ def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, w
     """The face no longer supports `student_id`. A mark the teacher gave by hand (the Present / Absent /
     Excused buttons) stays exactly as it is. Otherwise the record follows the photos: present while another
     face still supports it, else an automatic absent, so that a face recognised later (a photo added to
-    the session) can still mark the student present. "That face isn't her" is not "she is absent"."""
+    the session) can still mark the student present. "That face isn't her" is not "she is absent".
+    A student without a record keeps having none: only the face changes. Recognition may still be running on the
+    session's first photos; its merge then writes the record from the faces as they are."""
     session_id = face.photo.session_id
     face.student_id = None
     if face.candidate_student_id is None:
         face.candidate_student_id = student_id
     remove_from_gallery(db, face)
     name = _student_name(db, student_id)
-    record, previous = _record_for(db, session_id, student_id)
+    found = db.scalar(_record_stmt(session_id, student_id))
+    if found is None:
+        return Outcome(f"Noted: that face is not {name} ({name} has no mark in this session yet).")
+    record, previous = found, found.status
     others = supporting_faces(db, session_id, student_id, excluding=face.id)
-    by_hand = record.source == RecordSource.MANUAL and record.detected_face_id is None and previous is not None
-    if by_hand and previous is not None:
+    by_hand = record.source == RecordSource.MANUAL and record.detected_face_id is None
+    if by_hand:
         _write(db, record, previous, previous, teacher_id, why, make_manual=False)
         return Outcome(f"{name} stays {previous.value} (marked by hand).", record)
     best = others[0] if others else None
@@ -223,11 +228,8 @@ def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, w
         # The mark still comes from the photos (another face): only the history notes this.
         _write(db, record, previous, previous, teacher_id, f"{why}; still present from another face", make_manual=False)
         return Outcome(f"{name} stays present (another face supports it).", record)
-    to_status = previous or AttendanceStatus.ABSENT
-    if previous is None:  # a record created just now stands on the photos too
-        record.source = RecordSource.AUTO
-    _write(db, record, previous, to_status, teacher_id, why, make_manual=False)
-    return Outcome(f"{name} stays {to_status.value}.", record)
+    _write(db, record, previous, previous, teacher_id, why, make_manual=False)
+    return Outcome(f"{name} stays {previous.value}.", record)
 
 
 def confirm_face(db: Session, face: DetectedFace, teacher_id: int) -> Outcome:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from attendance_shared.db import upsert_insert
@@ -26,6 +26,9 @@ from attendance_shared.models import (
     FaceDecision,
     FaceEmbedding,
     FaceReview,
+    Job,
+    JobKind,
+    JobState,
     RecordSource,
     SessionPhoto,
     SessionPhotoStatus,
@@ -228,10 +231,10 @@ def _as_decision(face: DetectedFace) -> EngineDecision:
 def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
     """Present when a face in any photo was confidently matched (the best face kept); absent otherwise.
     "confirm" faces never make a student present; manual records are left exactly as they are.
-    Enrollments have no date, so a student without a record in a session that an earlier run already
-    recorded (one automatic record is the trace of it) joined the course since: they are recorded when
-    recognised, never marked absent from a lesson that took place before they joined (the course report
-    leaves such sessions out of their rate because there is no record).
+    Enrollments have no date, so a student without a record in a session that an earlier job already
+    recorded (_recorded_before) joined the course since: they are recorded when recognised, never marked
+    absent from a lesson that took place before they joined (the course report leaves such sessions out of
+    their rate because there is no record). On the first run every student in the course gets a record.
     The rule itself is the engine's merge_session, applied to the faces as stored (teachers' corrections
     included), so the worker and the command-line engine cannot disagree."""
     faces = session.scalars(
@@ -239,6 +242,9 @@ def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
         .join(SessionPhoto)
         .where(SessionPhoto.session_id == att.id)
         .order_by(DetectedFace.session_photo_id, DetectedFace.face_index)
+        # The faces as stored now: this job's session still holds the ones it wrote (expire_on_commit is off),
+        # and the teacher may have rejected or assigned one on the review page since.
+        .execution_options(populate_existing=True)
     ).all()
     by_photo: dict[int, list[DetectedFace]] = defaultdict(list)
     for face in faces:
@@ -253,7 +259,7 @@ def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
             select(AttendanceRecord.student_id, AttendanceRecord.source).where(AttendanceRecord.session_id == att.id)
         ).all()
     )
-    earlier_run = RecordSource.AUTO in existing.values()
+    earlier_run = _recorded_before(session, att)
     present = 0
     for student in att.course.students:
         matched = best.get(student.id)
@@ -281,6 +287,27 @@ def merge_records(session: Session, att: AttendanceSession) -> tuple[int, int]:
                 .execution_options(synchronize_session=False)
             )
     return present, len(att.course.students) - present
+
+
+def _recorded_before(session: Session, att: AttendanceSession) -> bool:
+    """Whether an earlier attendance job on this session has succeeded, i.e. its merge wrote the session's
+    records. Records cannot tell: the review page accepts face actions while the first job still runs, and a
+    teacher's click can leave an automatic record before this merge writes any. The job running this merge is
+    not finished yet (finish() comes after), so it never counts. Jobs older than the session itself belong to
+    another session that once had the same id (SQLite may reuse the id of a deleted course's last session)."""
+    session_created = select(AttendanceSession.created_at).where(AttendanceSession.id == att.id).scalar_subquery()
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Job.kind == JobKind.ATTENDANCE,
+                    Job.subject_id == att.id,
+                    Job.state == JobState.SUCCEEDED,
+                    Job.created_at >= session_created,
+                )
+            )
+        )
+    )
 
 
 def _insert_record(session: Session, session_id: int, student_id: int, values: dict) -> None:
