@@ -165,3 +165,83 @@ def test_the_beat_sends_the_backfill_to_the_maintenance_queue():
     assert {"task": PORTRAIT_HASH_TASK, "schedule": 60.0} in schedule.values()
     assert TASK_QUEUES[PORTRAIT_HASH_TASK] == MAINTENANCE_QUEUE
     assert tasks.hash_old_portraits.name == PORTRAIT_HASH_TASK
+
+
+def _empty_store(tmp_path, reads: list[str]):
+    """The worker's store when the shared photo volume is not mounted: an empty directory, every read a miss."""
+    from attendance_shared.storage import LocalPhotoStore
+
+    class Unmounted(LocalPhotoStore):
+        def get(self, key: str) -> bytes:
+            reads.append(key)
+            return super().get(key)
+
+    return Unmounted(tmp_path / "unmounted")
+
+
+def test_an_empty_or_unmounted_store_marks_nothing(tmp_path, monkeypatch, caplog):
+    """A worker started without the photo volume sees an empty directory: its misses prove nothing, so no portrait
+    is marked missing (for good), the run stops after EMPTY_STORE_MISSES reads and says why; mounted again, the next
+    run hashes them all."""
+    from attendance_worker import portrait_hashes
+
+    count = portrait_hashes.EMPTY_STORE_MISSES + 2
+    ids = seed_course({"Gus": _portraits(tmp_path, *(f"portrait {i}".encode() for i in range(count)))}, [])
+    student = ids["students"]["Gus"]
+    reads: list[str] = []
+    monkeypatch.setattr(portrait_hashes, "make_store", lambda settings: _empty_store(tmp_path, reads))
+    with caplog.at_level("ERROR", logger=portrait_hashes.__name__):
+        assert portrait_hashes.backfill_portrait_hashes() == 0
+    assert len(reads) == portrait_hashes.EMPTY_STORE_MISSES  # stopped there, not a whole batch of misses
+    assert "looks empty or unmounted" in caplog.text and "nothing was marked" in caplog.text
+    assert set(_hashes(student).values()) == {None}
+    # A run with fewer candidates than the threshold, all missing: the store holds no hashed portrait either.
+    caplog.clear()
+    with caplog.at_level("ERROR", logger=portrait_hashes.__name__):
+        assert portrait_hashes.backfill_portrait_hashes(limit=2) == 0
+    assert "looks empty or unmounted" in caplog.text
+    assert set(_hashes(student).values()) == {None}
+
+    monkeypatch.undo()
+    _run_until_done()
+    assert sorted(_hashes(student).values()) == sorted(
+        hashlib.sha256(f"portrait {i}".encode()).hexdigest() for i in range(count)
+    )
+
+
+def test_a_store_with_most_files_present_marks_the_one_missing(tmp_path):
+    from attendance_worker import portrait_hashes
+
+    count = portrait_hashes.EMPTY_STORE_MISSES + 1
+    contents = [f"kept {i}".encode() for i in range(count)]
+    ids = seed_course({"Hal": _portraits(tmp_path, *contents)}, [])
+    student = ids["students"]["Hal"]
+    lost_id = min(_hashes(student))
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        lost_key = s.get(StudentPhoto, lost_id).storage_key
+    make_store(get_settings()).delete(lost_key)
+    _run_until_done()
+    hashes = _hashes(student)
+    assert hashes.pop(lost_id) == f"missing:{lost_id}"
+    assert sorted(hashes.values()) == sorted(hashlib.sha256(x).hexdigest() for x in contents[1:])
+
+
+def test_a_run_of_only_missing_portraits_marks_them_when_the_store_holds_hashed_ones(tmp_path, monkeypatch):
+    """Every portrait the run reads is gone (more than EMPTY_STORE_MISSES), but the store still holds portraits
+    hashed before: it is mounted, the misses are real, and they are marked."""
+    from attendance_worker import portrait_hashes
+
+    ids = seed_course({"Ivy": _portraits(tmp_path, b"ivy one", b"ivy two")}, [])
+    _run_until_done()
+    assert None not in _hashes(ids["students"]["Ivy"]).values()
+    count = portrait_hashes.EMPTY_STORE_MISSES + 1
+    lost = seed_course({"Jo": _portraits(tmp_path, *(f"jo {i}".encode() for i in range(count)))}, [])
+    student = lost["students"]["Jo"]
+    store = make_store(get_settings())
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        for photo in s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student)):
+            store.delete(photo.storage_key)
+    # Look at every hashed portrait, not a few random ones: other tests' may be gone from the store.
+    monkeypatch.setattr(portrait_hashes, "STORE_PROBES", 1_000_000)
+    _run_until_done()
+    assert _hashes(student) == {photo_id: f"missing:{photo_id}" for photo_id in _hashes(student)}

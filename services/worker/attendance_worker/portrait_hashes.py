@@ -14,6 +14,14 @@ again every minute and the constraint is never violated (nothing is deleted):
   before 0005, or a copy uploaded again after it). Whichever copy was hashed first keeps the hash, which is
   enough for the upload form to recognise the photo; the other stays one of the student's portraits.
 
+A miss is only believed when the store is shown to be readable in the same run. A worker started without the shared
+photo volume sees an empty directory (LocalPhotoStore creates its root), where every read is a miss: that would
+otherwise mark every older portrait missing, for good. So misses are held back until the run has read one portrait
+successfully, after which they are marked. When the run has read none, at its EMPTY_STORE_MISSES-th miss or at its
+last candidate, the store must instead still hold one of a few already-hashed portraits (store.exists); if it does
+not, nothing is marked, an error says the store looks empty or unmounted, and the run stops (the next minute's run
+tries again). In short: no miss is marked unless the store is seen holding some portrait in that run.
+
 Neither marker is 64 hex digits, so no upload's hash ever equals one; each holds its own row's id, so two markers
 of one student never collide. A store that does not answer (any other StorageError) marks nothing: the run
 stops and the next minute's run tries again; rows are picked in random order, so a portrait that keeps failing
@@ -32,12 +40,16 @@ from sqlalchemy.orm import Session
 from attendance_shared.db import session_scope
 from attendance_shared.models import StudentPhoto
 from attendance_shared.settings import get_settings
-from attendance_shared.storage import PhotoMissing, StorageError, make_store
+from attendance_shared.storage import PhotoMissing, PhotoStore, StorageError, make_store
 
 log = logging.getLogger(__name__)
 
 #: portraits read per beat run: reading and hashing is a few ms each, so a minute's batch takes seconds
 HASH_BATCH = 100
+#: misses in a run with no successful read after which the store must prove it holds portraits, or the run stops
+EMPTY_STORE_MISSES = 5
+#: already-hashed portraits looked for in the store when the run itself read none
+STORE_PROBES = 3
 MISSING = "missing:"
 DUPLICATE = "duplicate:"
 
@@ -59,6 +71,29 @@ def _write(session: Session, photo_id: int, value: str) -> int | None:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _store_holds_portraits(session: Session, store: PhotoStore) -> bool:
+    """True when the store has one of a few portraits hashed earlier (random ones; markers excluded): it is mounted,
+    or the bucket is the right one, so a miss is a real one."""
+    keys = session.scalars(
+        select(StudentPhoto.storage_key)
+        .where(StudentPhoto.content_sha256.is_not(None), StudentPhoto.content_sha256.not_like(f"{MISSING}%"))
+        .order_by(func.random())
+        .limit(STORE_PROBES)
+    ).all()
+    session.commit()
+    try:
+        return any(store.exists(key) for key in keys)
+    except Exception:  # a store that does not answer proves nothing
+        log.warning("the photo store did not answer whether it holds portraits", exc_info=True)
+        return False
+
+
+def _mark_missing(session: Session, photo_ids: list[int]) -> int:
+    for photo_id in photo_ids:
+        log.warning("portrait %s is missing from storage; marked, not hashed", photo_id)
+    return sum(_write(session, photo_id, f"{MISSING}{photo_id}") or 0 for photo_id in photo_ids)
+
+
 def backfill_portrait_hashes(limit: int = HASH_BATCH) -> int:
     """Give up to `limit` portraits without a content_sha256 their hash (or a marker, see the module's
     docstring); returns how many rows were settled, 0 once none are left."""
@@ -73,16 +108,30 @@ def backfill_portrait_hashes(limit: int = HASH_BATCH) -> int:
             .limit(limit)
         ).all()
         s.commit()  # no transaction is held open while the store is read
+        readable = False  # the store is seen holding portraits in this run (see the module's docstring)
+        probed = False  # _store_holds_portraits asked once at most
+        held: list[int] = []  # misses not marked until then
         for photo_id, student_id, key in todo:
             try:
                 sha = hashlib.sha256(store.get(key)).hexdigest()
             except PhotoMissing:
-                log.warning("portrait %s is missing from storage; marked, not hashed", photo_id)
-                settled += _write(s, photo_id, f"{MISSING}{photo_id}") or 0
+                held.append(photo_id)
+                if not readable and len(held) >= EMPTY_STORE_MISSES:
+                    probed, readable = True, _store_holds_portraits(s, store)
+                    if not readable:
+                        break
+                if readable:
+                    settled += _mark_missing(s, held)
+                    held = []
                 continue
             except StorageError:
                 log.warning("the photo store did not answer; portrait hashes are left for the next run", exc_info=True)
+                held = []  # not proven either way: the next run reads them again
                 break
+            if not readable:
+                readable = True
+                settled += _mark_missing(s, held)
+                held = []
             taken = s.scalar(
                 select(StudentPhoto.id).where(StudentPhoto.student_id == student_id, StudentPhoto.content_sha256 == sha)
             )
@@ -92,6 +141,17 @@ def backfill_portrait_hashes(limit: int = HASH_BATCH) -> int:
                 continue
             log.info("portrait %s is a copy of another of student %s's portraits; kept, marked", photo_id, student_id)
             settled += _write(s, photo_id, f"{DUPLICATE}{photo_id}") or 0
+        if held and not probed:  # fewer candidates than EMPTY_STORE_MISSES, all missing
+            readable = _store_holds_portraits(s, store)
+        if held and readable:
+            settled += _mark_missing(s, held)
+        elif held:
+            log.error(
+                "the %d portrait(s) read in this run are all missing and the photo store holds none of the portraits "
+                "hashed before: it looks empty or unmounted (PHOTO_DIR and its shared volume, or S3_BUCKET); "
+                "nothing was marked missing, the next run tries again",
+                len(held),
+            )
     if todo:
         log.info("%d of %d older portrait(s) hashed or marked", settled, len(todo))
     return settled
