@@ -168,3 +168,58 @@ def test_two_processes_embedding_one_portrait_at_once_leave_one_embedding():
             )
         )
     assert [np.frombuffer(r.vector, np.float32).tolist() for r in rows] == [second.tolist()]
+
+
+def test_reembed_all_embeds_accepted_portraits_first_and_leaves_not_the_same_person_refusals_alone():
+    """After a model change no portrait has an embedding of the new model. In id order, a pending portrait of
+    someone else came before the student's accepted ones and was accepted as "the first portrait", and so was one
+    the teacher had been told was not the same person. Now the accepted portraits are embedded first, the pending
+    one is judged against them (refused), and the one refused as not the same person is not run again."""
+    from attendance_shared.models import PhotoStatus
+    from attendance_worker.engine import get_engine
+    from attendance_worker.enrollment import not_the_same_person
+    from attendance_worker.reembed import reembed_all
+
+    engine = get_engine()
+    lfw = require_facedata() / "lfw" / "identities"
+    pending, judged = lfw / "Colin_Powell" / "Colin_Powell_0002.jpg", lfw / "Colin_Powell" / "Colin_Powell_0001.jpg"
+    brody = [lfw / "Adrien_Brody" / f"Adrien_Brody_{n:04d}.jpg" for n in (1, 3)]
+    ids = seed_course({"Adrien_Brody": [pending, judged, *brody]}, [])  # ids in this order
+    student = ids["students"]["Adrien_Brody"]
+    reason = not_the_same_person(judged.name, "Adrien Brody")
+    url = get_settings().sqlalchemy_url
+    with session_scope(url) as s:  # as the old model left them
+        photos = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
+        photos[1].status, photos[1].reason = PhotoStatus.REJECTED, reason
+        for p in photos[2:]:
+            p.status = PhotoStatus.ACCEPTED
+            s.add(
+                FaceEmbedding(
+                    student_id=student,
+                    student_photo_id=p.id,
+                    model_id="old-model",
+                    dim=64,
+                    vector=(np.ones(64, dtype=np.float32) / 8).tobytes(),
+                )
+            )
+        photo_ids = [p.id for p in photos]
+    reembed_all(engine)
+    with session_scope(url) as s:
+        after = [s.get(StudentPhoto, photo_id) for photo_id in photo_ids]
+        verdicts = [(p.status, p.reason) for p in after]
+        current = {
+            photo_id: int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(FaceEmbedding)
+                    .where(FaceEmbedding.student_photo_id == photo_id, FaceEmbedding.model_id == engine.model_id)
+                )
+                or 0
+            )
+            for photo_id in photo_ids
+        }
+    assert verdicts[0][0] == PhotoStatus.REJECTED  # judged against the accepted portraits, now embedded
+    assert "does not look like the same person" in (verdicts[0][1] or "")
+    assert verdicts[1] == (PhotoStatus.REJECTED, reason)  # left as the teacher was told
+    assert verdicts[2:] == [(PhotoStatus.ACCEPTED, None)] * 2
+    assert [current[i] for i in photo_ids] == [0, 0, 1, 1]

@@ -5,7 +5,8 @@
 Galleries are never compared across models (every embedding records its model id), so after
 MODEL_PACK or RECOGNIZER_PRECISION changes, students are only recognised again once their portraits are
 embedded by the new model. Idempotent and resumable: portraits that already have an embedding of this
-model are skipped. --prune then deletes embeddings made by other models. Without the command, an attendance
+model are skipped; accepted portraits go first, and portraits refused as not the same person as the student's
+others are left as they are. --prune then deletes embeddings made by other models. Without the command, an attendance
 job embeds its own course first (reembed_course), and the beat embeds the rest a few at a time
 (reembed_stale).
 """
@@ -17,7 +18,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from sqlalchemy import Exists, delete, exists, func, select
+from sqlalchemy import ColumnElement, Exists, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from attendance_shared.db import session_scope
@@ -27,7 +28,7 @@ from attendance_shared.settings import get_settings
 from attendance_shared.storage import PhotoStore, StorageError, make_store
 
 from .engine import Engine, get_engine
-from .enrollment import enroll_photo
+from .enrollment import NOT_THE_SAME_PERSON, enroll_photo
 
 log = logging.getLogger(__name__)
 STALE_BATCH = 40  # portraits per beat run: ~3 s of a worker's time, so an attendance job waits little
@@ -48,26 +49,60 @@ def _has_embedding_of(model_id: str) -> Exists:
 
 
 def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> ReembedOutcome:
-    """Embed, in batches of short transactions, every portrait that lacks an embedding of engine.model_id."""
+    """Embed, in batches of short transactions, every portrait that lacks an embedding of engine.model_id: first
+    every accepted one, then the others (pending, or refused for a reason the new model may see otherwise: no face,
+    too blurry...). Accepted first, because a portrait judged against the student's other portraits finds none of
+    the new model until they are embedded, and would be accepted as "the first portrait". Portraits refused as not
+    the same person as the student's others are left as they are: they were judged, and the teacher decides (deleting
+    the wrong portrait has them judged again)."""
     settings = get_settings()
     store = make_store(settings)
     outcome = ReembedOutcome(model_id=engine.model_id)
+    done: set[int] = set()
+    accepted = StudentPhoto.status == PhotoStatus.ACCEPTED
+    judged = StudentPhoto.reason.endswith(NOT_THE_SAME_PERSON, autoescape=True)
+    for which in (accepted, and_(~accepted, or_(StudentPhoto.reason.is_(None), ~judged))):
+        _reembed_pass(engine, store, outcome, which, done, batch)
+    if prune:
+        with session_scope(settings.sqlalchemy_url) as s:
+            stale = s.scalar(
+                select(func.count()).select_from(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id)
+            )
+            s.execute(delete(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id))
+            outcome.pruned = int(stale or 0)
+    return outcome
+
+
+def _reembed_pass(
+    engine: Engine,
+    store: PhotoStore,
+    outcome: ReembedOutcome,
+    which: ColumnElement[bool],
+    done: set[int],
+    batch: int,
+) -> None:
+    """Run enrollment, in id order and batches, on the portraits `which` selects that lack an embedding of this
+    model and were not run in an earlier pass (one the new model refused would otherwise be run twice)."""
+    url = get_settings().sqlalchemy_url
     has_current = _has_embedding_of(engine.model_id)
     last_id = 0
     while True:
-        with session_scope(settings.sqlalchemy_url) as s:
+        with session_scope(url) as s:
             ids = list(
                 s.scalars(
                     select(StudentPhoto.id)
-                    .where(StudentPhoto.id > last_id, ~has_current)
+                    .where(StudentPhoto.id > last_id, ~has_current, which)
                     .order_by(StudentPhoto.id)
                     .limit(batch)
                 )
             )
             if not ids:
-                break
+                return
             for photo_id in ids:
                 last_id = photo_id
+                if photo_id in done:
+                    continue
+                done.add(photo_id)
                 try:
                     photo = enroll_photo(s, store, engine, photo_id)
                 except StorageError:
@@ -78,14 +113,6 @@ def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> Reem
                     outcome.embedded += 1
                 else:
                     outcome.refused += 1
-    if prune:
-        with session_scope(settings.sqlalchemy_url) as s:
-            stale = s.scalar(
-                select(func.count()).select_from(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id)
-            )
-            s.execute(delete(FaceEmbedding).where(FaceEmbedding.model_id != engine.model_id))
-            outcome.pruned = int(stale or 0)
-    return outcome
 
 
 def _embed_accepted(session: Session, store: PhotoStore, engine: Engine, photo_ids: list[int]) -> int:
