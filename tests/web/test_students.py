@@ -427,8 +427,8 @@ def test_deleting_the_wrong_first_portrait_checks_the_refused_ones_again(teacher
 def test_deleting_a_refused_portrait_judges_nothing_again(teacher, jobs_not_sent):
     """Only a portrait the others could have been compared with re-queues them: deleting one refused portrait
     leaves the other refused one as it is."""
+    from attendance_shared.contracts import NOT_THE_SAME_PERSON
     from attendance_shared.models import Job
-    from attendance_web.students.views import NOT_THE_SAME_PERSON
 
     course = teacher.create_course("Art")
     student = teacher.add_student(course, "Ann", "1")

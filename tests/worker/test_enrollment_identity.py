@@ -101,7 +101,7 @@ def test_a_wrong_portrait_between_two_right_ones_is_the_one_refused():
 def test_a_wrong_portrait_first_refuses_the_right_ones_and_says_deleting_it_checks_them_again():
     """[wrong, right, right]: the first is the only reference, so the two right ones are refused, with the sentence
     the web recognises (deleting the wrong one re-queues them: tests/web/test_students.py)."""
-    from attendance_worker.enrollment import NOT_THE_SAME_PERSON
+    from attendance_shared.contracts import NOT_THE_SAME_PERSON
 
     ids = seed_course({"Adrien_Brody": [_lfw("Colin_Powell", 1), _lfw("Adrien_Brody", 1), _lfw("Adrien_Brody", 3)]}, [])
     wrong, first, second = _enroll_in_order(ids["students"]["Adrien_Brody"])
@@ -113,11 +113,10 @@ def test_a_wrong_portrait_first_refuses_the_right_ones_and_says_deleting_it_chec
     assert all((p.reason or "").endswith(NOT_THE_SAME_PERSON) for p in (first, second))
 
 
-def test_the_web_recognises_the_workers_refusal_by_the_same_words():
-    from attendance_web.students import views
-    from attendance_worker.enrollment import NOT_THE_SAME_PERSON, not_the_same_person
+def test_the_refusal_ends_with_the_shared_words_the_web_looks_for():
+    from attendance_shared.contracts import NOT_THE_SAME_PERSON
+    from attendance_worker.enrollment import not_the_same_person
 
-    assert views.NOT_THE_SAME_PERSON == NOT_THE_SAME_PERSON
     assert not_the_same_person("a.jpg", "Ann").endswith(NOT_THE_SAME_PERSON)
 
 

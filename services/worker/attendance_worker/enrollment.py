@@ -8,6 +8,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from attendance_shared.contracts import NOT_THE_SAME_PERSON
 from attendance_shared.db import upsert_insert
 from attendance_shared.models import FaceEmbedding, PhotoStatus, Student, StudentPhoto
 from attendance_shared.storage import PhotoStore
@@ -64,15 +65,6 @@ def _other_portraits(session: Session, photo: StudentPhoto, model_id: str) -> np
     ).all()
     vectors = [np.frombuffer(vector, dtype=np.float32) for vector, dim in rows if len(vector) == 4 * dim]
     return np.stack(vectors) if vectors else None
-
-
-# The end of every "not the same person" refusal, and only of those: how the web (deleting a portrait re-queues
-# them) and attendance-reembed (leaves them alone) recognise such a verdict. The web keeps a copy of this text
-# (attendance_web.students.views.NOT_THE_SAME_PERSON; it never imports the worker); a test keeps the two equal.
-NOT_THE_SAME_PERSON = (
-    "check it is the right student. If the other portraits are the wrong ones, delete them: this one is then "
-    "checked again."
-)
 
 
 def not_the_same_person(filename: str, name: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Exists, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from attendance_shared.contracts import NOT_THE_SAME_PERSON
 from attendance_shared.db import session_scope
 from attendance_shared.logs import configure_logging
 from attendance_shared.models import Enrollment, FaceEmbedding, PhotoStatus, StudentPhoto
@@ -28,7 +29,7 @@ from attendance_shared.settings import get_settings
 from attendance_shared.storage import PhotoStore, StorageError, make_store
 
 from .engine import Engine, get_engine
-from .enrollment import NOT_THE_SAME_PERSON, enroll_photo
+from .enrollment import enroll_photo
 
 log = logging.getLogger(__name__)
 STALE_BATCH = 40  # portraits per beat run: ~3 s of a worker's time, so an attendance job waits little

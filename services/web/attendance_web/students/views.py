@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from attendance_shared.contracts import NOT_THE_SAME_PERSON
 from attendance_shared.models import (
     Course,
     DetectedFace,
@@ -359,14 +360,6 @@ def photo(photo_id: int) -> ResponseReturnValue:
     response = current_app.response_class(data, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
-
-
-# The end of the worker's "not the same person" refusal (attendance_worker.enrollment.NOT_THE_SAME_PERSON; the
-# web never imports the worker, and a test keeps the two texts equal).
-NOT_THE_SAME_PERSON = (
-    "check it is the right student. If the other portraits are the wrong ones, delete them: this one is then "
-    "checked again."
-)
 
 
 def _judge_again(student: Student, deleted: StudentPhoto) -> list[Job]:
