@@ -730,3 +730,36 @@ def test_a_student_removed_from_the_course_keeps_their_past_record_everywhere(ap
         totals = course_matrix(s, att.course).totals[0].tally
     assert (tally.present, tally.absent, tally.not_recorded) == (1, 2, 1)
     assert (totals.present, totals.absent, totals.not_recorded) == (1, 2, 1)
+
+
+@pytest.mark.parametrize("action", ["reject", "assign"])
+def test_a_face_action_leaves_the_record_of_a_student_removed_from_the_course_as_recorded(app, teacher, seeded, action):
+    """Ann, recognised present, is removed from the course; her mark "is kept as recorded here and in the reports".
+    "Not Ann", or giving her face to Ben, detaches the face but leaves her record exactly as it was."""
+    ann = seeded.students["Ann"]
+    before = record(app, seeded, "Ann")
+    assert teacher.client.post(f"/courses/{seeded.course_id}/students/{ann}/remove").status_code == 302
+    url = f"/faces/{seeded.faces['ann']}/{action}"
+    form = {"student_id": seeded.students["Ben"]} if action == "assign" else {}
+    r = teacher.client.post(url, data=form, headers={"Accept": "application/json"})
+    assert r.status_code == 200
+    after = record(app, seeded, "Ann")
+    fields = ("status", "source", "detected_face_id", "similarity", "updated_by_id", "updated_at")
+    assert [getattr(after, f) for f in fields] == [getattr(before, f) for f in fields]
+    assert after.status == AttendanceStatus.PRESENT and after.source == RecordSource.AUTO
+    [change] = changes(app, seeded, "Ann")  # the history says what happened to the face
+    assert (change.from_status, change.to_status) == ("present", "present") and "left the course" in change.note
+    face = face_row(app, seeded.faces["ann"])
+    assert [e.student_id for e in gallery(app, seeded.faces["ann"])] == (
+        [seeded.students["Ben"]] if action == "assign" else []
+    )
+    if action == "reject":
+        assert r.get_json()["message"] == "Ann is no longer in this course; their mark stays present as recorded."
+        assert face.review == FaceReview.REJECTED and face.student_id is None
+    else:
+        assert face.review == FaceReview.ASSIGNED and face.student_id == seeded.students["Ben"]
+        assert record(app, seeded, "Ben").status == AttendanceStatus.PRESENT
+    html = text(teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True))
+    assert "the mark is kept as recorded here and in the reports" in html
+    status = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
+    assert status["present"] == (2 if action == "assign" else 1)

@@ -195,8 +195,9 @@ def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, w
     Excused buttons) stays exactly as it is. Otherwise the record follows the photos: present while another
     face still supports it, else an automatic absent, so that a face recognised later (a photo added to
     the session) can still mark the student present. "That face isn't her" is not "she is absent".
-    A student without a record keeps having none: only the face changes. Recognition may still be running on the
-    session's first photos; its merge then writes the record from the faces as they are."""
+    A student without a record keeps having none, and the record of a student removed from the course stays
+    exactly as recorded (the review page and the reports keep it): only the face changes. Recognition may
+    still be running on the session's first photos; its merge then writes the record from the faces as they are."""
     session_id = face.photo.session_id
     face.student_id = None
     if face.candidate_student_id is None:
@@ -207,6 +208,10 @@ def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, w
     if found is None:
         return Outcome(f"Noted: that face is not {name} ({name} has no mark in this session yet).")
     record, previous = found, found.status
+    if not is_enrolled(db, face.photo.session.course_id, student_id):
+        # Removed from the course since: their mark is history, kept as recorded here and in the reports.
+        _write(db, record, previous, previous, teacher_id, f"{why}; {name} has left the course", make_manual=False)
+        return Outcome(f"{name} is no longer in this course; their mark stays {previous.value} as recorded.", record)
     others = supporting_faces(db, session_id, student_id, excluding=face.id)
     by_hand = record.source == RecordSource.MANUAL and record.detected_face_id is None
     if by_hand:
