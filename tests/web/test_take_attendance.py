@@ -20,6 +20,7 @@ from attendance_shared.models import (
     FaceEmbedding,
     FaceReview,
     Job,
+    JobKind,
     PhotoStatus,
     RecordSource,
     SessionPhoto,
@@ -328,8 +329,10 @@ def test_take_attendance_with_a_worker_then_correct(teacher, celery_worker_proce
 
 
 def _session_jobs(session_id: int) -> list[str]:
+    """The session's attendance jobs, sorted (an enrollment job's subject is a photo id, which may equal it)."""
     with session_scope(get_settings().sqlalchemy_url) as s:
-        return list(s.scalars(select(Job.id).where(Job.subject_id == session_id)))
+        query = select(Job.id).where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session_id)
+        return sorted(s.scalars(query))
 
 
 def _recognised(session_id: int) -> None:
