@@ -66,3 +66,24 @@ def test_without_script_the_utc_time_stays(app, teacher, chromium: Any) -> None:
         assert page.locator("time[datetime='2026-12-07T03:10:00Z']").first.inner_text() == "2026-12-07 03:10 UTC"
     finally:
         context.close()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14 and UTC-11
+def test_a_new_lessons_date_is_the_teachers_today(teacher, chromium: Any, zone: str) -> None:
+    """The form's date was the server's today (UTC): a day off for much of the day at either end of the world."""
+    from zoneinfo import ZoneInfo
+
+    course = teacher.create_course("Dates")
+    context = in_process_context(chromium, teacher.client, ORIGIN, timezone_id=zone)
+    try:
+        page = context.new_page()
+        page.goto(f"/courses/{course}/sessions/new")
+        value = page.locator("input[name=date]").input_value()
+        local_today = dt.datetime.now(ZoneInfo(zone)).date().isoformat()
+        assert value == local_today or value == dt.datetime.now(ZoneInfo(zone)).date().isoformat(), value
+        # A date the teacher chose (back from a refused upload) is theirs: never replaced.
+        page.goto(f"/courses/{course}/sessions/new?date=2026-01-05&label=P1")
+        assert page.locator("input[name=date]").input_value() == "2026-01-05"
+    finally:
+        context.close()

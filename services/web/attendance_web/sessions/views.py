@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from typing import Any
 
@@ -64,8 +63,12 @@ def new(course_id: int) -> ResponseReturnValue:
         target = _course_session(course.id, int(request.args["session"]))
         form.session_id.data = target.id
     else:  # back from a refused upload: the date and label the teacher chose, not today's and none
-        with contextlib.suppress(ValueError):
+        try:
             form.date.data = dt.date.fromisoformat(request.args.get("date", ""))
+        except ValueError:
+            # Today by the server's clock (UTC) until times.js puts the teacher's own today in the field: around
+            # midnight in Tokyo or Samoa the two differ, and the lesson would be filed under the wrong day.
+            form.date.render_kw = {**(form.date.render_kw or {}), "data-local-today": ""}
         form.label.data = request.args.get("label", "")[:80] or form.label.data
     max_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
     return render_template("sessions/new.html", course=course, form=form, target=target, max_upload_mb=max_mb)

@@ -40,6 +40,13 @@
     Array.prototype.forEach.call(root.querySelectorAll("time[datetime]"), rewrite);
   }
 
+  // A date field the server filled with today by its own clock (UTC) gets the teacher's today instead.
+  Array.prototype.forEach.call(document.querySelectorAll("input[type=date][data-local-today]"), function (input) {
+    var now = new Date();
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    input.value = now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+  });
+
   rewriteAll(document.body);
   if (window.MutationObserver) {
     new MutationObserver(function (records) {
