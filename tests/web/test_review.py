@@ -763,3 +763,28 @@ def test_a_face_action_leaves_the_record_of_a_student_removed_from_the_course_as
     assert "the mark is kept as recorded here and in the reports" in html
     status = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
     assert status["present"] == (2 if action == "assign" else 1)
+
+
+def test_a_rejection_note_is_not_reported_once_a_later_photo_marks_the_student_present(app, teacher):
+    """'Rejected face 1 ...; no other face of Ann' explained an absence; when a photo added later marks Ann present
+    (the worker writes no history), the report must not show that note beside 'present'."""
+    from attendance_shared.reporting import session_report
+
+    seeded = seed_session(app, teacher)
+    r = teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
+    assert r.status_code in (200, 302, 303)
+    with session_scope(_url(app)) as s:
+        att = s.get(AttendanceSession, seeded.session_id)
+        line = next(x for x in session_report(s, att).lines if x.student.name == "Ann")
+        assert line.status == AttendanceStatus.ABSENT and line.note and "Rejected" in line.note
+        record = s.scalar(
+            select(AttendanceRecord).where(
+                AttendanceRecord.session_id == seeded.session_id,
+                AttendanceRecord.student_id == seeded.students["Ann"],
+            )
+        )
+        record.status = AttendanceStatus.PRESENT  # as the worker's merge does for a face in a later photo
+    with session_scope(_url(app)) as s:
+        att = s.get(AttendanceSession, seeded.session_id)
+        line = next(x for x in session_report(s, att).lines if x.student.name == "Ann")
+        assert line.status == AttendanceStatus.PRESENT and line.note is None

@@ -153,17 +153,22 @@ class SessionReport:
 
 
 def latest_notes(db: Session, record_ids: list[int]) -> dict[int, str]:
-    """Each record's latest change note (the history keeps every one; a report shows the last word)."""
+    """Each record's latest change note (the history keeps every one; a report shows the last word), while the
+    record still has the status that change gave it: after "Rejected face 4; no other face of Ann" a photo added
+    later can mark Ann present again (the worker writes no history), and the note would then contradict the mark."""
     if not record_ids:
         return {}
     notes: dict[int, str] = {}
-    for record_id, note in db.execute(
-        select(AttendanceChange.record_id, AttendanceChange.note)
+    for record_id, note, to_status, status in db.execute(
+        select(AttendanceChange.record_id, AttendanceChange.note, AttendanceChange.to_status, AttendanceRecord.status)
+        .join(AttendanceRecord, AttendanceRecord.id == AttendanceChange.record_id)
         .where(AttendanceChange.record_id.in_(record_ids), AttendanceChange.note.is_not(None))
         .order_by(AttendanceChange.changed_at, AttendanceChange.id)
     ):
-        if note:
+        if note and to_status == status.value:
             notes[record_id] = note  # later rows win
+        else:
+            notes.pop(record_id, None)
     return notes
 
 
