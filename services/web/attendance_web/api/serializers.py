@@ -23,10 +23,13 @@ from attendance_shared.reporting import SessionLine, session_report
 from ..extensions import db
 from ..jobs.status import job_status
 from ..take_attendance import UploadProblem
+from ..times import utc_iso
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    """RFC 3339 in UTC with its 'Z', as OpenAPI's date-time requires (SQLite returns naive UTC datetimes, which a
+    script would otherwise read as its own local time)."""
+    return utc_iso(moment) if moment else None
 
 
 def course_json(course: Course, student_count: int, session_count: int) -> dict[str, Any]:
