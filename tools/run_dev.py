@@ -26,6 +26,16 @@ def web_port(env: dict[str, str]) -> str:
     return env.get("PORT", "").strip() or DEFAULT_PORT
 
 
+def beat_schedule() -> Path:
+    """The beat's schedule file, in the instance folder the settings name (INSTANCE_DIR), created if missing: a
+    fixed ./instance path made the beat fail at start when INSTANCE_DIR pointed elsewhere."""
+    from attendance_shared.settings import get_settings
+
+    folder = Path(get_settings().instance_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "celerybeat-schedule"
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("FLASK_ENV", "development")
@@ -49,7 +59,7 @@ def main() -> int:
                 "--loglevel",
                 "INFO",
                 "--schedule",
-                "instance/celerybeat-schedule",
+                str(beat_schedule()),
             ],
             env=with_malloc_tunables(env),
         ),
