@@ -408,7 +408,7 @@ def test_deleting_the_wrong_first_portrait_checks_the_refused_ones_again(teacher
     assert r.status_code == 200
     page = _text(r)
     assert "Photo deleted." in page
-    assert "2 portrait(s) refused as not the same person" in page
+    assert "2 portraits that were refused as not looking like Adrien Brody's other portraits will be checked" in page
     with _db() as s:
         jobs = list(s.scalars(select(Job).where(Job.id.not_in(before))))
         assert sorted(j.subject_id for j in jobs) == ids[1:]
@@ -443,7 +443,7 @@ def test_deleting_a_refused_portrait_judges_nothing_again(teacher, jobs_not_sent
         ids = [p.id for p in photos]
         jobs_before = s.scalar(select(func.count()).select_from(Job))
     r = teacher.client.post(f"/student-photos/{ids[0]}/delete", data={}, follow_redirects=True)
-    assert "Photo deleted." in _text(r) and "being checked again" not in _text(r)
+    assert "Photo deleted." in _text(r) and "will be checked again" not in _text(r)
     with _db() as s:
         assert s.get(StudentPhoto, ids[1]).status == PhotoStatus.REJECTED
         assert s.scalar(select(func.count()).select_from(Job)) == jobs_before

@@ -390,6 +390,7 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
         page = _student_page(p.student, _came_from(p.student))
         key = p.storage_key
         student_id = p.student_id
+        student_name = p.student.name
         audit("student_photo_deleted", current_teacher_id(), f"photo_id={p.id} student_id={student_id}")
         jobs = _judge_again(p.student, p)
         db().delete(p)
@@ -399,9 +400,10 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
             publish(job)
         flash("Photo deleted.", "success")
         if jobs:
+            which = "1 portrait that was refused" if len(jobs) == 1 else f"{len(jobs)} portraits that were refused"
             flash(
-                f"{len(jobs)} portrait(s) refused as not the same person as this student's other portraits are "
-                "being checked again against the portraits that remain.",
+                f"{which} as not looking like {student_name}'s other portraits will be checked again against the "
+                "portraits that remain.",
                 "info",
             )
         return redirect(page)
