@@ -276,6 +276,8 @@ def test_the_preview_and_the_message_count_what_changes_and_a_repeat_import_offe
     assert f"/roster-imports/{import_id}/confirm" not in page and "Confirm:" not in page
     assert f"/roster-imports/{import_id}/cancel" in page and "Close and delete the uploaded files" in page
     assert said.count("Already in this course; nothing changes") == 6
+    # the page does not ask for a confirmation it does not offer, nor call photos already there a change
+    assert "Nothing has been saved yet" not in said and "What will change" not in said
     # a confirm sent anyway (a tab left open) changes nothing and says so
     r = teacher.client.post(f"/roster-imports/{import_id}/confirm")
     page = _unescaped(teacher.client.get(r.location).get_data(as_text=True))
