@@ -231,6 +231,11 @@ class AttendanceSession(Base):
     )
     records: Mapped[list[AttendanceRecord]] = relationship(back_populates="session", cascade="all, delete-orphan")
 
+    @property
+    def title(self) -> str:
+        """How pages name the session: "2026-11-24 · Period 3", or the date alone when it has no label."""
+        return self.date.isoformat() + (f" · {self.label}" if self.label else "")
+
 
 class SessionPhoto(Base):
     __tablename__ = "session_photos"

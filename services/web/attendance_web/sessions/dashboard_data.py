@@ -76,12 +76,7 @@ def _job_rows(jobs: list[Job], url_for) -> list[JobRow]:  # type: ignore[no-unty
     for job in jobs:
         if job.kind == JobKind.ATTENDANCE and job.subject_id in sessions:
             s, c = sessions[job.subject_id]
-            label = f" · {s.label}" if s.label else ""
-            rows.append(
-                JobRow(
-                    job, f"Attendance: {c.name}, {s.date.isoformat()}{label}", url_for("sessions.show", session_id=s.id)
-                )
-            )
+            rows.append(JobRow(job, f"Attendance: {c.name}, {s.title}", url_for("sessions.show", session_id=s.id)))
         elif job.kind == JobKind.ENROLLMENT and job.subject_id in students:
             st = students[job.subject_id]
             rows.append(JobRow(job, f"Portrait check: {st.name}", url_for("students.show", student_id=st.id)))

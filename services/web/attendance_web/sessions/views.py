@@ -74,10 +74,6 @@ def new(course_id: int) -> ResponseReturnValue:
     return render_template("sessions/new.html", course=course, form=form, target=target, max_upload_mb=max_mb)
 
 
-def _session_title(session: AttendanceSession) -> str:
-    return session.date.isoformat() + (f" · {session.label}" if session.label else "")
-
-
 def _already_in(intake: Intake) -> str | None:
     """When every usable file of this request was already in the session (nothing added, no job started):
     the sentence naming that session. None otherwise."""
@@ -87,7 +83,7 @@ def _already_in(intake: Intake) -> str | None:
         f"{intake.duplicates[0]} is" if len(intake.duplicates) == 1 else f"These {len(intake.duplicates)} photos are"
     )
     return (
-        f"{which} already in the session of {_session_title(intake.session)}: nothing was added "
+        f"{which} already in the session of {intake.session.title}: nothing was added "
         "and recognition was not started again."
     )
 
@@ -133,7 +129,7 @@ def _created_json(intake: Intake, errors: list[dict[str, str]], notice: str | No
         "already_in": {
             "message": already,
             "session_id": intake.session.id,
-            "title": _session_title(intake.session),
+            "title": intake.session.title,
             "review_url": url_for("sessions.show", session_id=intake.session.id),
         }
         if already
