@@ -252,9 +252,9 @@ def jobs_not_sent(monkeypatch):
     otherwise process these jobs and overwrite the hand-written state."""
     import attendance_web.roster.views
     import attendance_web.students.views
-    import attendance_web.take_attendance
+    import attendance_web.sessions.classroom_photos
 
-    for module in (attendance_web.take_attendance, attendance_web.roster.views, attendance_web.students.views):
+    for module in (attendance_web.sessions.classroom_photos, attendance_web.roster.views, attendance_web.students.views):
         monkeypatch.setattr(module, "publish", lambda job: True)
 
 

@@ -33,7 +33,7 @@ from attendance_shared.models import (
     Teacher,
     utcnow,
 )
-from attendance_web.openapi import openapi_spec
+from attendance_web.api.openapi import openapi_spec
 
 TOKEN_RE = re.compile(r'value="(att_[A-Za-z0-9_-]+)"')
 

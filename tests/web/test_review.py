@@ -389,7 +389,7 @@ def _add_photo_with_face(app, seeded: Seeded, student: str, similarity: float) -
 
 def test_after_a_rejection_a_later_photo_can_still_mark_the_student_present(app, teacher, seeded):
     """The teacher's walkthrough: "Not Ann" on a wrong match, then a photo added where Ann is recognised."""
-    attendance = pytest.importorskip("attendance_worker.attendance")
+    attendance = pytest.importorskip("attendance_worker.classroom_photos")
     teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
     later = _add_photo_with_face(app, seeded, "Ann", 0.81)
     with session_scope(_url(app)) as s:  # the worker's merge after the added photo
@@ -407,7 +407,7 @@ def test_after_a_rejection_a_later_photo_can_still_mark_the_student_present(app,
 @pytest.mark.parametrize("status", ["absent", "excused", "present"])
 def test_rejection_keeps_a_mark_given_by_hand(app, teacher, seeded, status):
     """A mark from the Present / Absent / Excused buttons is the teacher's: no rejection or photo changes it."""
-    attendance = pytest.importorskip("attendance_worker.attendance")
+    attendance = pytest.importorskip("attendance_worker.classroom_photos")
     teacher.client.post(
         f"/sessions/{seeded.session_id}/students/{seeded.students['Ann']}/mark",
         data={"status": status, "note": "checked at the door"},  # a note makes even "present" a hand mark
@@ -558,7 +558,7 @@ def test_actions_answer_json_to_scripts(app, teacher, seeded):
 
 def test_manual_records_survive_a_rerun_of_recognition(app, teacher, seeded):
     """The worker's merge never overwrites a manual record (checked here on the seeded faces)."""
-    attendance = pytest.importorskip("attendance_worker.attendance")
+    attendance = pytest.importorskip("attendance_worker.classroom_photos")
     url = f"/sessions/{seeded.session_id}/students/{seeded.students['Ann']}/mark"
     teacher.client.post(url, data={"status": "absent"})  # Ann: absent by hand
     teacher.client.post(f"/faces/{seeded.faces['stranger']}/assign", data={"student_id": seeded.students["Cat"]})
@@ -722,7 +722,7 @@ def test_a_student_removed_from_the_course_keeps_their_past_record_everywhere(ap
     assert "1 session(s), 4 student(s)" in course_report
     status = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
     assert status["present"] == 1
-    from attendance_shared.reporting import course_matrix, session_report
+    from attendance_web.reports.queries import course_matrix, session_report
 
     with session_scope(_url(app)) as s:
         att = s.get(AttendanceSession, seeded.session_id)
@@ -768,7 +768,7 @@ def test_a_face_action_leaves_the_record_of_a_student_removed_from_the_course_as
 def test_a_rejection_note_is_not_reported_once_a_later_photo_marks_the_student_present(app, teacher):
     """'Rejected face 1 ...; no other face of Ann' explained an absence; when a photo added later marks Ann present
     (the worker writes no history), the report must not show that note beside 'present'."""
-    from attendance_shared.reporting import session_report
+    from attendance_web.reports.queries import session_report
 
     seeded = seed_session(app, teacher)
     r = teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")

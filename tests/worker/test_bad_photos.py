@@ -41,7 +41,7 @@ def _jpeg(img: Image.Image, **kw) -> bytes:
 
 
 def _run(engine, session_id: int):
-    from attendance_worker.attendance import process_session
+    from attendance_worker.classroom_photos import process_session
 
     settings = get_settings()
     with session_scope(settings.sqlalchemy_url) as s:

@@ -74,7 +74,7 @@ def test_task_delivered_twice_leaves_one_set_of_records(enrolled_session):
 
 
 def test_manual_decision_survives_a_rerun(engine, enrolled_session):
-    from attendance_worker.attendance import process_session
+    from attendance_worker.classroom_photos import process_session
 
     session_id, biden, obama = (
         enrolled_session["session"],

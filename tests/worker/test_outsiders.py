@@ -90,7 +90,7 @@ def test_a_look_alike_of_another_course_keeps_the_face_from_being_given_to_a_cou
     the real Joe Biden in another of the teacher's courses (0.97): Biden's face in this course's photo was
     "present" for the twin; now it is unknown, and the twin is absent."""
     from attendance_shared.storage import make_store
-    from attendance_worker.attendance import process_session
+    from attendance_worker.classroom_photos import process_session
     from attendance_worker.engine import get_engine
     from attendance_worker.gallery import course_gallery
 

@@ -52,7 +52,7 @@ def test_attendance_after_a_model_change_embeds_the_class_first():
     class is not marked absent while nobody has run attendance-reembed yet."""
     from attendance_shared.models import AttendanceRecord, AttendanceStatus, PhotoStatus
     from attendance_shared.storage import make_store
-    from attendance_worker.attendance import process_session
+    from attendance_worker.classroom_photos import process_session
     from attendance_worker.engine import get_engine
 
     engine = get_engine()

@@ -56,7 +56,7 @@ def _run(engine, session_id: int) -> str:
     """One attendance job, as the task runs it (attendance_worker.tasks): its row started, the session processed,
     the row finished; the worker's merge tells a re-run from the first run by the jobs that succeeded before."""
     from attendance_worker import job_state
-    from attendance_worker.attendance import process_session
+    from attendance_worker.classroom_photos import process_session
 
     settings = get_settings()
     with session_scope(settings.sqlalchemy_url) as s:
@@ -97,7 +97,7 @@ def _record(session_id: int, student_id: int) -> tuple[AttendanceStatus, RecordS
 
 
 def _review(face_id: int, **values) -> None:
-    """What the review page writes (attendance_web.review), done directly: the worker never imports the web."""
+    """What the review page writes (attendance_web.sessions.corrections), done directly: the worker never imports the web."""
     with session_scope(get_settings().sqlalchemy_url) as s:
         face = s.get(DetectedFace, face_id)
         for name, value in values.items():
@@ -365,7 +365,7 @@ def test_a_face_rejected_before_the_first_run_ends_does_not_skip_the_other_stude
     """Ann (Obama), Ben (Biden), Cat and Dan are in the course; in the first job, photo 1 is done with Ann and Ben
     matched and the teacher clicks "Not Ben" on the review page before the job writes the records. That click must
     not make the job take itself for a re-run: Cat and Dan, in no photo, are marked absent like Ben."""
-    review = pytest.importorskip("attendance_web.review")
+    review = pytest.importorskip("attendance_web.sessions.corrections")
     from attendance_worker import attendance
 
     group = require_facedata() / "groups" / "obama_biden"

@@ -27,7 +27,7 @@ from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 
 from . import job_state, maintenance, portrait_hashes, reembed
-from .attendance import process_session
+from .classroom_photos import process_session
 from .engine import ModelPackError, get_engine
 from .enrollment import enroll_photo
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from attendance_shared.models import Course
-from attendance_shared.reporting import DateRange, StudentRow, course_matrix
+from attendance_web.reports.queries import DateRange, StudentRow, course_matrix
 
 from ..extensions import db
 

@@ -18,11 +18,11 @@ from attendance_shared.models import (
     SessionPhoto,
     Student,
 )
-from attendance_shared.reporting import SessionLine, session_report
+from attendance_web.reports.queries import SessionLine, session_report
 
 from ..extensions import db
 from ..jobs.status import job_status
-from ..take_attendance import UploadProblem
+from ..sessions.classroom_photos import UploadProblem
 from ..times import utc_iso
 
 

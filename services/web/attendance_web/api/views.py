@@ -13,9 +13,9 @@ from attendance_shared.models import AttendanceSession, Course, Enrollment
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
-from ..openapi import openapi_spec
+from .openapi import openapi_spec
 from ..ownership import owned_course, owned_job, owned_session
-from ..take_attendance import StoreUnavailable, check_each, session_for, store_photos
+from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
 from . import bp
 from .errors import ApiError
 from .reports import course_report

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from attendance_shared.reporting import CourseMatrix, SessionTotals
+from .queries import CourseMatrix, SessionTotals
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 36

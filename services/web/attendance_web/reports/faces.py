@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from attendance_shared.models import DetectedFace, SessionPhoto
-from attendance_shared.reporting import SessionReport, UnknownFace
+from .queries import SessionReport, UnknownFace
 
 from ..extensions import db
 

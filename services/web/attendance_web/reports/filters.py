@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from attendance_shared.reporting import DEFAULT_THRESHOLD, DateRange
+from .queries import DEFAULT_THRESHOLD, DateRange
 
-from ..exports import FORMATS
+from .exports import FORMATS
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections import Counter
 from markupsafe import Markup
 
 from attendance_shared.models import AttendanceStatus, RecordSource
-from attendance_shared.reporting import (
+from .queries import (
     RATE_DEFINITION,
     CourseMatrix,
     DateRange,
@@ -16,7 +16,7 @@ from attendance_shared.reporting import (
     StudentHistory,
 )
 
-from ..exports import Cell, Document, Table, safe_filename
+from .exports import Cell, Document, Table, safe_filename
 from .faces import PlacedFace
 
 MARK_LETTERS = {

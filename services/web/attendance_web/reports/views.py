@@ -7,9 +7,9 @@ from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from attendance_shared.reporting import RATE_DEFINITION, course_matrix, session_report, student_history
+from .queries import RATE_DEFINITION, course_matrix, session_report, student_history
 
-from ..exports import FORMATS, Document, render
+from .exports import FORMATS, Document, render
 from ..extensions import db
 from ..ownership import owned_course, owned_session, owned_student
 from . import bp

@@ -288,7 +288,7 @@ def recognisable(student_ids: Iterable[int]) -> set[int]:
 
 def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
     """The session's list is who was recorded in it (the records are its history) plus the students in the
-    course now without a record, as in the session and course reports (attendance_shared.reporting): a
+    course now without a record, as in the session and course reports (attendance_web.reports.queries): a
     student removed from the course since keeps their row and their count here, marked as no longer in it."""
     students = list(session.course.students)
     enrolled = {s.id for s in students}

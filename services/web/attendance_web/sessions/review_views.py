@@ -14,7 +14,7 @@ from flask_login import login_required
 
 from attendance_shared.models import AttendanceSession, AttendanceStatus, DetectedFace
 
-from .. import review
+from . import corrections
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ownership import owned_face, owned_session, owned_student
@@ -30,12 +30,12 @@ def _page(session_id: int, anchor: str = "") -> str:
 def _enrolled_student_id(session: AttendanceSession, student_id: int) -> int:
     """The student must be the teacher's and in this session's course; anything else is a 404."""
     student = owned_student(student_id)
-    if not review.is_enrolled(db(), session.course_id, student.id):
+    if not corrections.is_enrolled(db(), session.course_id, student.id):
         abort(404)
     return student.id
 
 
-def _done(outcome: review.Outcome, session_id: int, anchor: str) -> ResponseReturnValue:
+def _done(outcome: corrections.Outcome, session_id: int, anchor: str) -> ResponseReturnValue:
     db().commit()
     record = outcome.record
     extra: dict[str, Any] = {"student_id": record.student_id, "status": record.status.value} if record else {}
@@ -54,10 +54,10 @@ def _face_action(face: DetectedFace, action: str) -> ResponseReturnValue:
         abort(400)
     try:
         if action == "confirm":
-            outcome = review.confirm_face(db(), face, current_teacher_id())
+            outcome = corrections.confirm_face(db(), face, current_teacher_id())
         else:
-            outcome = review.reject_face(db(), face, current_teacher_id())
-    except review.ReviewRefused as exc:
+            outcome = corrections.reject_face(db(), face, current_teacher_id())
+    except corrections.ReviewRefused as exc:
         return _refused(str(exc), session_id, anchor)
     return _done(outcome, session_id, anchor)
 
@@ -85,8 +85,8 @@ def assign_face(face_id: int) -> ResponseReturnValue:
         return answer(message, _page(session.id, f"face-{face.id}"), ok=False, http_status=400)
     student_id = _enrolled_student_id(session, int(form.student_id.data))
     try:
-        outcome = review.assign_face(db(), face, student_id, current_teacher_id())
-    except review.ReviewRefused as exc:
+        outcome = corrections.assign_face(db(), face, student_id, current_teacher_id())
+    except corrections.ReviewRefused as exc:
         return _refused(str(exc), session.id, f"face-{face.id}")
     return _done(outcome, session.id, f"face-{face.id}")
 
@@ -102,5 +102,5 @@ def mark(session_id: int, student_id: int) -> ResponseReturnValue:
         message = " ".join(str(e) for errs in form.errors.values() for e in errs) or "Please choose a status."
         return answer(message, _page(session.id, anchor), ok=False, http_status=400)
     status = AttendanceStatus(form.status.data)
-    outcome = review.set_status(db(), session.id, student_id, status, current_teacher_id(), form.note.data or "")
+    outcome = corrections.set_status(db(), session.id, student_id, status, current_teacher_id(), form.note.data or "")
     return _done(outcome, session.id, anchor)

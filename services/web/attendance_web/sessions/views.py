@@ -18,7 +18,7 @@ from ..auth.user import current_teacher_id
 from ..extensions import settings, store
 from ..ownership import owned_course, owned_session, owned_session_photo
 from ..photos import send_photo
-from ..take_attendance import (
+from .classroom_photos import (
     Intake,
     StoreUnavailable,
     check_each,

@@ -26,10 +26,10 @@ from werkzeug.datastructures import FileStorage
 from attendance_shared.models import AttendanceSession, Job, JobKind, SessionPhoto, SessionPhotoStatus
 from attendance_shared.storage import StorageError, classroom_photo_key
 
-from .extensions import db, store
-from .jobs_service import new_job, publish
-from .photos import remove_photos
-from .uploads import CheckedUpload, check_uploads, display_name
+from ..extensions import db, store
+from ..jobs_service import new_job, publish
+from ..photos import remove_photos
+from ..uploads import CheckedUpload, check_uploads, display_name
 
 IMAGE_REJECTED = "image_rejected"
 DUPLICATE_PHOTO = "duplicate_photo"

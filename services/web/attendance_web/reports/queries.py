@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from .models import (
+from attendance_shared.models import (
     AttendanceChange,
     AttendanceRecord,
     AttendanceSession,
