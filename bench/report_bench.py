@@ -172,10 +172,10 @@ def main() -> None:
     with scratch_database() as url:
         os.environ["DATABASE_URL"] = url
         from attendance_shared import migrate
-        from attendance_web.reports import queries as reporting
         from attendance_shared.db import engine_for
         from attendance_shared.settings import get_settings
         from attendance_web import create_app
+        from attendance_web.reports import queries as reporting
 
         migrate.upgrade(url)
         get_settings.cache_clear()

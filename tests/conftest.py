@@ -251,10 +251,14 @@ def jobs_not_sent(monkeypatch):
     would write" by hand: the worker fixture is session-wide, so a worker started by an earlier test would
     otherwise process these jobs and overwrite the hand-written state."""
     import attendance_web.roster.views
-    import attendance_web.students.views
     import attendance_web.sessions.classroom_photos
+    import attendance_web.students.views
 
-    for module in (attendance_web.sessions.classroom_photos, attendance_web.roster.views, attendance_web.students.views):
+    for module in (
+        attendance_web.sessions.classroom_photos,
+        attendance_web.roster.views,
+        attendance_web.students.views,
+    ):
         monkeypatch.setattr(module, "publish", lambda job: True)
 
 

@@ -32,6 +32,7 @@ from attendance_shared.models import (
     Student,
     Teacher,
 )
+from attendance_web.reports import exports
 from attendance_web.reports.queries import (
     RATE_DEFINITION,
     DateRange,
@@ -40,7 +41,6 @@ from attendance_web.reports.queries import (
     session_report,
     student_history,
 )
-from attendance_web.reports import exports
 
 P, A, E = AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED
 INJECTION = "=cmd|' /C calc'!A0"
@@ -791,8 +791,8 @@ def test_course_matrix_500_x_100_uses_three_queries_and_the_index(big_course):
 
 
 def test_pdf_headings_tell_same_day_sessions_apart_and_numbers_keep_their_decimals():
-    from attendance_web.reports.queries import SessionRef
     from attendance_web.reports.exports import _number
+    from attendance_web.reports.queries import SessionRef
     from attendance_web.reports.tables import _short_headings
 
     day, other = dt.date(2026, 11, 25), dt.date(2026, 11, 26)
@@ -802,8 +802,8 @@ def test_pdf_headings_tell_same_day_sessions_apart_and_numbers_keep_their_decima
 
 
 def test_the_chart_axis_does_not_repeat_a_date():
-    from attendance_web.reports.queries import SessionRef, SessionTotals, Tally
     from attendance_web.reports.chart import _tick_text
+    from attendance_web.reports.queries import SessionRef, SessionTotals, Tally
 
     day = dt.date(2026, 11, 25)
     totals = [SessionTotals(SessionRef(i, 1, day, label), Tally()) for i, label in enumerate(("", "2", "Lab"))]

@@ -97,7 +97,7 @@ def _record(session_id: int, student_id: int) -> tuple[AttendanceStatus, RecordS
 
 
 def _review(face_id: int, **values) -> None:
-    """What the review page writes (attendance_web.sessions.corrections), done directly: the worker never imports the web."""
+    """What the review page writes (sessions.corrections), done directly: the worker never imports the web."""
     with session_scope(get_settings().sqlalchemy_url) as s:
         face = s.get(DetectedFace, face_id)
         for name, value in values.items():

@@ -13,11 +13,11 @@ from attendance_shared.models import AttendanceSession, Course, Enrollment
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
-from .openapi import openapi_spec
 from ..ownership import owned_course, owned_job, owned_session
 from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
 from . import bp
 from .errors import ApiError
+from .openapi import openapi_spec
 from .reports import course_report
 from .serializers import (
     course_json,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from attendance_shared.models import DetectedFace, SessionPhoto
-from .queries import SessionReport, UnknownFace
 
 from ..extensions import db
+from .queries import SessionReport, UnknownFace
 
 
 @dataclass(frozen=True)

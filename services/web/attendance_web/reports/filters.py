@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from .queries import DEFAULT_THRESHOLD, DateRange
-
 from .exports import FORMATS
+from .queries import DEFAULT_THRESHOLD, DateRange
 
 
 @dataclass

@@ -7,6 +7,9 @@ from collections import Counter
 from markupsafe import Markup
 
 from attendance_shared.models import AttendanceStatus, RecordSource
+
+from .exports import Cell, Document, Table, safe_filename
+from .faces import PlacedFace
 from .queries import (
     RATE_DEFINITION,
     CourseMatrix,
@@ -15,9 +18,6 @@ from .queries import (
     SessionReport,
     StudentHistory,
 )
-
-from .exports import Cell, Document, Table, safe_filename
-from .faces import PlacedFace
 
 MARK_LETTERS = {
     AttendanceStatus.PRESENT: "P",

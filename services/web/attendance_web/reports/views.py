@@ -7,15 +7,14 @@ from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from .queries import RATE_DEFINITION, course_matrix, session_report, student_history
-
-from .exports import FORMATS, Document, render
 from ..extensions import db
 from ..ownership import owned_course, owned_session, owned_student
 from . import bp
 from .chart import attendance_chart
+from .exports import FORMATS, Document, render
 from .faces import place_unknown_faces
 from .filters import read_filters, read_format
+from .queries import RATE_DEFINITION, course_matrix, session_report, student_history
 from .tables import (
     LEGEND,
     MARK_LETTERS,

@@ -14,11 +14,10 @@ from flask_login import login_required
 
 from attendance_shared.models import AttendanceSession, AttendanceStatus, DetectedFace
 
-from . import corrections
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ownership import owned_face, owned_session, owned_student
-from . import bp
+from . import bp, corrections
 from .forms import ActionForm, AssignFaceForm, MarkForm
 from .responses import answer
 

@@ -18,6 +18,7 @@ from ..auth.user import current_teacher_id
 from ..extensions import settings, store
 from ..ownership import owned_course, owned_session, owned_session_photo
 from ..photos import send_photo
+from . import bp
 from .classroom_photos import (
     Intake,
     StoreUnavailable,
@@ -27,7 +28,6 @@ from .classroom_photos import (
     start_recognition,
     store_photos,
 )
-from . import bp
 from .display import display_jpeg
 from .forms import ActionForm, AssignFaceForm, MarkForm, SessionForm
 from .responses import wants_json
