@@ -250,16 +250,9 @@ def jobs_not_sent(monkeypatch):
     """Jobs are created (rows, committed) but not sent to the broker, for tests that write "what the worker
     would write" by hand: the worker fixture is session-wide, so a worker started by an earlier test would
     otherwise process these jobs and overwrite the hand-written state."""
-    import attendance_web.roster.views
-    import attendance_web.sessions.classroom_photos
-    import attendance_web.students.views
+    import attendance_web.jobs_service
 
-    for module in (
-        attendance_web.sessions.classroom_photos,
-        attendance_web.roster.views,
-        attendance_web.students.views,
-    ):
-        monkeypatch.setattr(module, "publish", lambda job: True)
+    monkeypatch.setattr(attendance_web.jobs_service, "publish", lambda job: True)
 
 
 @pytest.fixture(scope="session")

@@ -242,6 +242,7 @@ def test_a_refused_portrait_sent_again_is_named_as_refused_with_its_reason(teach
 def _race(monkeypatch, student: int, *photos: bytes) -> list[list[str]]:
     """Another request saves photos[n] for the student just after this one's n-th check (as when a form is sent
     twice at once): this request's rows then hit the unique constraint. Returns the keys this request removed."""
+    import attendance_web.jobs_service as jobs_service
     import attendance_web.students.views as views
 
     check = views._new_portraits
@@ -267,8 +268,8 @@ def _race(monkeypatch, student: int, *photos: bytes) -> list[list[str]]:
 
     monkeypatch.setattr(views, "_new_portraits", check_then_race)
     removed: list[list[str]] = []
-    remove = views.remove_photos
-    monkeypatch.setattr(views, "remove_photos", lambda keys: (removed.append(list(keys)), remove(keys)))
+    remove = jobs_service.remove_photos
+    monkeypatch.setattr(jobs_service, "remove_photos", lambda keys: (removed.append(list(keys)), remove(keys)))
     return removed
 
 
@@ -379,7 +380,7 @@ def test_deleting_the_wrong_first_portrait_checks_the_refused_ones_again(teacher
     """[wrong, right, right] uploaded together: the wrong one is accepted first and the two right ones refused as
     not the same person. Deleting the wrong one re-queues them (job rows committed, then published); run by the
     worker's task, they are judged against what remains and accepted. Real model, real LFW photos."""
-    import attendance_web.students.views as views
+    import attendance_web.jobs_service as jobs_service
     from attendance_shared.models import Job, JobKind, JobState
     from attendance_worker.engine import get_engine
     from attendance_worker.enrollment import enroll_photo
@@ -403,7 +404,7 @@ def test_deleting_the_wrong_first_portrait_checks_the_refused_ones_again(teacher
         before = set(s.scalars(select(Job.id)))
 
     published: list[str] = []  # what the route sends to the broker (kept from it, as jobs_not_sent does)
-    monkeypatch.setattr(views, "publish", lambda job: published.append(job.id) or True)
+    monkeypatch.setattr(jobs_service, "publish", lambda job: published.append(job.id) or True)
     r = teacher.client.post(f"/student-photos/{ids[0]}/delete", data={}, follow_redirects=True)
     assert r.status_code == 200
     page = _text(r)

@@ -1,8 +1,8 @@
 """Confirming an import: students, enrolments, stored portraits and one enrollment job per portrait.
 
-Everything goes into the caller's transaction; the caller commits, then publishes the jobs. Storage
-is not transactional, so every key written is appended to `stored_keys` for the caller to remove if
-the commit does not happen.
+Everything goes into the caller's unit of work (jobs_service.UnitOfWork): the portraits are stored
+through it and the jobs created in it, so its commit keeps them all (then publishes the jobs) and a
+failure removes the stored files with the rows.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from attendance_shared.models import Enrollment, Job, JobKind, PhotoStatus, Student, StudentPhoto
 from attendance_shared.storage import student_photo_key
 
-from ..extensions import store
-from ..jobs_service import new_job
+from ..jobs_service import UnitOfWork
 from .plan import ImportPlan, PlannedStudent
 from .zip_photos import read_entry
 
@@ -34,11 +33,11 @@ def apply_plan(
     session: Session,
     plan: ImportPlan,
     archive: zipfile.ZipFile | None,
+    work: UnitOfWork,
     *,
     teacher_id: int,
     course_id: int,
     roster_import_id: str,
-    stored_keys: list[str],
 ) -> Applied:
     """Every new photo records its import, so the progress page follows exactly these (views.import_photos)."""
     pairs, created, updated = _upsert_students(session, plan, teacher_id)
@@ -50,8 +49,7 @@ def apply_plan(
             if archive is None:
                 break
             key = student_photo_key(teacher_id, student.id, photo.info.extension)
-            store().put(key, read_entry(archive, photo.entry), photo.info.mime)
-            stored_keys.append(key)
+            work.put(key, read_entry(archive, photo.entry), photo.info.mime)
             photos.append(
                 StudentPhoto(
                     student_id=student.id,
@@ -67,7 +65,7 @@ def apply_plan(
             )
     session.add_all(photos)
     session.flush()
-    jobs = [new_job(teacher_id, JobKind.ENROLLMENT, p.id) for p in photos]
+    jobs = [work.new_job(JobKind.ENROLLMENT, p.id) for p in photos]
     session.flush()
     return Applied(created=created, updated=updated, enrolled=len(joining), jobs=jobs)
 

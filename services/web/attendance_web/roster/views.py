@@ -14,9 +14,8 @@ from attendance_shared.storage import StorageError
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
-from ..jobs_service import publish
+from ..jobs_service import UnitOfWork
 from ..ownership import owned_course
-from ..photos import remove_photos
 from . import bp
 from .apply import apply_plan
 from .forms import ImportActionForm, ImportForm
@@ -155,26 +154,21 @@ def confirm(import_id: str) -> ResponseReturnValue:
         abort(400)
     if not _claim(roster_import, "confirmed"):
         return _not_in_preview(roster_import)
-    stored: list[str] = []
-    try:
-        csv_data, zip_data = load_files(roster_import)
-        archive = open_photos(zip_data)
-        plan = build_plan(db(), roster_import.teacher_id, roster_import.course_id, csv_data, archive)
-        applied = apply_plan(
-            db(),
-            plan,
-            archive,
-            teacher_id=roster_import.teacher_id,
-            course_id=roster_import.course_id,
-            roster_import_id=roster_import.id,
-            stored_keys=stored,
-        )
-        db().commit()
-    except BaseException as exc:  # whatever happens, no half import: no rows, no stored photos
-        db().rollback()
-        remove_photos(stored)
-        if not isinstance(exc, (StorageError, ImportRefused, IntegrityError)):
-            raise
+    try:  # whatever happens, no half import: no rows, no stored photos (the unit of work undoes both)
+        with UnitOfWork(roster_import.teacher_id) as work:
+            csv_data, zip_data = load_files(roster_import)
+            archive = open_photos(zip_data)
+            plan = build_plan(db(), roster_import.teacher_id, roster_import.course_id, csv_data, archive)
+            applied = apply_plan(
+                db(),
+                plan,
+                archive,
+                work,
+                teacher_id=roster_import.teacher_id,
+                course_id=roster_import.course_id,
+                roster_import_id=roster_import.id,
+            )
+    except (StorageError, ImportRefused, IntegrityError) as exc:
         if isinstance(exc, IntegrityError):
             flash(
                 "Some of these students were added elsewhere at the same moment; nothing was imported. "
@@ -184,8 +178,6 @@ def confirm(import_id: str) -> ResponseReturnValue:
         else:
             flash(STORE_DOWN if isinstance(exc, StorageError) else f"Nothing was imported. {exc}", "error")
         return redirect(url_for("roster.preview", import_id=roster_import.id), code=303)
-    for job in applied.jobs:
-        publish(job)
     discard_files(roster_import)
     # The plan applied is the one built in this transaction: its counts are what was done (as on the preview).
     if plan.has_changes:

@@ -26,9 +26,8 @@ from werkzeug.datastructures import FileStorage
 from attendance_shared.models import AttendanceSession, Job, JobKind, SessionPhoto, SessionPhotoStatus
 from attendance_shared.storage import StorageError, classroom_photo_key
 
-from ..extensions import db, store
-from ..jobs_service import new_job, publish
-from ..photos import remove_photos
+from ..extensions import db
+from ..jobs_service import UnitOfWork
 from ..uploads import CheckedUpload, check_uploads, display_name
 
 IMAGE_REJECTED = "image_rejected"
@@ -220,58 +219,51 @@ def store_photos(
     known: set[str] = set()
     if not fresh:  # a session this request just created has no photos: one round trip fewer
         known.update(db().scalars(select(SessionPhoto.content_sha256).where(SessionPhoto.session_id == session.id)))
-    stored: list[str] = []
     try:
-        for upload in photos:
-            if upload.sha256 in known:
-                intake.duplicates.append(upload.filename)
-                continue
-            known.add(upload.sha256)
-            key = classroom_photo_key(teacher_id, session.id, upload.info.extension)
-            store().put(key, upload.data, upload.info.mime)
-            stored.append(key)
-            db().add(
-                SessionPhoto(
-                    session_id=session.id,
-                    storage_key=key,
-                    original_filename=upload.filename,
-                    content_type=upload.info.mime,
-                    content_sha256=upload.sha256,
-                    width=upload.info.width,
-                    height=upload.info.height,
-                    status=SessionPhotoStatus.QUEUED,
+        with UnitOfWork(teacher_id) as work:
+            for upload in photos:
+                if upload.sha256 in known:
+                    intake.duplicates.append(upload.filename)
+                    continue
+                known.add(upload.sha256)
+                key = classroom_photo_key(teacher_id, session.id, upload.info.extension)
+                work.put(key, upload.data, upload.info.mime)
+                db().add(
+                    SessionPhoto(
+                        session_id=session.id,
+                        storage_key=key,
+                        original_filename=upload.filename,
+                        content_type=upload.info.mime,
+                        content_sha256=upload.sha256,
+                        width=upload.info.width,
+                        height=upload.info.height,
+                        status=SessionPhotoStatus.QUEUED,
+                    )
                 )
-            )
-            intake.added.append(upload.filename)
-        db().flush()
-        if not hold and (intake.added or _waiting_photos(session.id)):
-            intake.job = new_job(teacher_id, JobKind.ATTENDANCE, session.id)
-        db().commit()
+                intake.added.append(upload.filename)
+            db().flush()
+            if not hold and (intake.added or _waiting_photos(session.id)):
+                intake.job = work.new_job(JobKind.ATTENDANCE, session.id)
     except StorageError:
-        db().rollback()
-        remove_photos(stored)
         message = "The photo store is not answering; nothing was saved. Please try again in a minute."
         raise StoreUnavailable(message) from None
     except IntegrityError:
-        # The same photo arrived in a concurrent request: that request stored it; drop our copies.
-        db().rollback()
-        remove_photos(stored)
+        # The same photo arrived in a concurrent request: that request stored it; our copies were removed.
         intake.duplicates.extend(intake.added)
         intake.added = []
         intake.job = None
         intake.raced = True
         return intake
-    if intake.job is not None:
-        intake.published = publish(intake.job)
+    intake.published = work.published
     return intake
 
 
 def start_recognition(teacher_id: int, session: AttendanceSession) -> tuple[Job, bool]:
     """Queue every stored photo of the session again and start one job (rerun, or after held batches)."""
-    for photo in session.photos:
-        if photo.storage_key:
-            photo.status = SessionPhotoStatus.QUEUED
-            photo.error = None
-    job = new_job(teacher_id, JobKind.ATTENDANCE, session.id)
-    db().commit()
-    return job, publish(job)
+    with UnitOfWork(teacher_id) as work:
+        for photo in session.photos:
+            if photo.storage_key:
+                photo.status = SessionPhotoStatus.QUEUED
+                photo.error = None
+        job = work.new_job(JobKind.ATTENDANCE, session.id)
+    return job, work.published

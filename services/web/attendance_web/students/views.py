@@ -24,7 +24,7 @@ from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..courses.forms import DeleteForm
 from ..extensions import db, settings, store
-from ..jobs_service import new_job, publish
+from ..jobs_service import UnitOfWork, new_job
 from ..ownership import owned_course, owned_student, owned_student_photo
 from ..photos import remove_photos, send_photo
 from ..sessions.display import display_jpeg
@@ -259,17 +259,14 @@ def _within_cap(student: Student, uploads: list[CheckedUpload]) -> tuple[list[Ch
     return uploads[:room], [(message, "error")]
 
 
-def _save_portraits(student: Student, uploads: list[CheckedUpload]) -> list[Job]:
-    """Store the photos, add their rows and enrollment jobs, COMMIT. On any error nothing is kept: the rows are
-    rolled back and the stored files removed, then the error is raised (StorageError, or IntegrityError when
-    another request saved one of these photos for this student in the meantime)."""
-    stored: list[str] = []
-    jobs: list[Job] = []
-    try:
+def _save_portraits(student: Student, uploads: list[CheckedUpload]) -> None:
+    """Store the photos, add their rows and enrollment jobs, COMMIT, then publish. On any error nothing is kept:
+    the rows are rolled back and the stored files removed, then the error is raised (StorageError, or
+    IntegrityError when another request saved one of these photos for this student in the meantime)."""
+    with UnitOfWork(current_teacher_id()) as work:
         for upload in uploads:
             key = student_photo_key(current_teacher_id(), student.id, upload.info.extension)
-            store().put(key, upload.data, upload.info.mime)
-            stored.append(key)
+            work.put(key, upload.data, upload.info.mime)
             photo = StudentPhoto(
                 student_id=student.id,
                 storage_key=key,
@@ -282,13 +279,7 @@ def _save_portraits(student: Student, uploads: list[CheckedUpload]) -> list[Job]
             )
             db().add(photo)
             db().flush()
-            jobs.append(new_job(current_teacher_id(), JobKind.ENROLLMENT, photo.id))
-        db().commit()
-    except BaseException:
-        db().rollback()
-        remove_photos(stored)
-        raise
-    return jobs
+            work.new_job(JobKind.ENROLLMENT, photo.id)
 
 
 @bp.route("/students/<int:student_id>/photos", methods=["POST"])
@@ -309,14 +300,13 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
     for error in errors:
         flash(error, "error")
     saved: list[CheckedUpload] = []
-    jobs: list[Job] = []
     notes: list[Note] = []
     for attempt in (1, 2):
         fresh, notes = _new_portraits(student, good)  # after a rollback, student.photos is read again
         saved, capped = _within_cap(student, fresh)
         notes += capped
         try:
-            jobs = _save_portraits(student, saved)
+            _save_portraits(student, saved)
             break
         except StorageError:
             _flash_all(notes)
@@ -334,8 +324,6 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
             )
             return redirect(page), 303
     _flash_all(notes)
-    for job in jobs:
-        publish(job)
     if saved:
         flash(f"{len(saved)} photo(s) uploaded; checking each for a usable face.", "success")
     return redirect(page), 303
@@ -392,12 +380,10 @@ def delete_photo(photo_id: int) -> ResponseReturnValue:
         student_id = p.student_id
         student_name = p.student.name
         audit("student_photo_deleted", current_teacher_id(), f"photo_id={p.id} student_id={student_id}")
-        jobs = _judge_again(p.student, p)
-        db().delete(p)
-        db().commit()
-        remove_photos([key])
-        for job in jobs:
-            publish(job)
+        with UnitOfWork(current_teacher_id()) as work:
+            jobs = [work.add_job(job) for job in _judge_again(p.student, p)]
+            db().delete(p)
+            work.remove_after_commit(key)
         flash("Photo deleted.", "success")
         if jobs:
             which = "1 portrait that was refused" if len(jobs) == 1 else f"{len(jobs)} portraits that were refused"
