@@ -231,10 +231,10 @@ def test_the_python_platform_installs_the_pdf_fonts_without_failing_a_deploy_for
     """EB's Python platform has neither DejaVu Sans nor Droid Sans Fallback (the web image has both): without them PDFs
     fall back to Helvetica and Chinese names print as '?'. 01_flask.config installs them, each on its own, and a
     package the release lacks is reported, not a failed deploy."""
-    from attendance_web.reports import exports
+    from attendance_web.reports import pdf_export
 
     command = _configs()["01_flask.config"]["commands"]["01_pdf_fonts"]["command"]
-    candidates = {str(p) for p in (*exports.FONT_CANDIDATES, *exports.FALLBACK_FONT_CANDIDATES)}
+    candidates = {str(p) for p in (*pdf_export.FONT_CANDIDATES, *pdf_export.FALLBACK_FONT_CANDIDATES)}
     assert set(PDF_FONT_PACKAGES.values()) <= candidates, "the exports would not find the installed fonts"
 
     calls = tmp_path / "calls"

@@ -32,7 +32,8 @@ from attendance_shared.models import (
     Student,
     Teacher,
 )
-from attendance_web.reports import exports
+from attendance_web.reports import csv_export, pdf_export, xlsx_export
+from attendance_web.reports.document import Document, Table
 from attendance_web.reports.queries import (
     RATE_DEFINITION,
     DateRange,
@@ -300,8 +301,12 @@ def test_reports_of_an_empty_course_and_a_new_student(teacher):
 
 @pytest.mark.parametrize("value", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", INJECTION])
 def test_neutralise_prefixes_formula_triggers(value):
-    assert exports.neutralise(value) == "'" + value
-    assert exports.neutralise("Zoë") == "Zoë" and exports.neutralise(-1) == -1 and exports.neutralise(None) is None
+    assert csv_export.neutralise(value) == "'" + value
+    assert (
+        csv_export.neutralise("Zoë") == "Zoë"
+        and csv_export.neutralise(-1) == -1
+        and csv_export.neutralise(None) is None
+    )
 
 
 def _download(client, url: str, fmt: str):
@@ -373,8 +378,8 @@ def test_xlsx_text_cells_are_typed_strings_in_the_file_itself():
     import zipfile
 
     names = [INJECTION, "+1", "-2", "@SUM(A1)", "Zoë"]
-    doc = exports.Document("T", "t", ["=note"], [exports.Table("=T", ["=Name"], [[n] for n in names])])
-    book = zipfile.ZipFile(io.BytesIO(exports.to_xlsx(doc)))
+    doc = Document("T", "t", ["=note"], [Table("=T", ["=Name"], [[n] for n in names])])
+    book = zipfile.ZipFile(io.BytesIO(xlsx_export.to_xlsx(doc)))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
     assert len(sheets) == 2  # the table and "About"
     for sheet in sheets:
@@ -412,10 +417,8 @@ def test_xlsx_dates_are_date_cells_and_text_stays_text(school):
 
 
 def test_xlsx_date_column_keeps_what_is_not_a_date_as_text():
-    doc = exports.Document(
-        "T", "t", [], [exports.Table("T", ["Date", "Name"], [["2026-02-30", "2026-10-01"], ["", "x"], [None, "y"]])]
-    )
-    ws = load_workbook(io.BytesIO(exports.to_xlsx(doc)))["T"]
+    doc = Document("T", "t", [], [Table("T", ["Date", "Name"], [["2026-02-30", "2026-10-01"], ["", "x"], [None, "y"]])])
+    ws = load_workbook(io.BytesIO(xlsx_export.to_xlsx(doc)))["T"]
     assert ws["A2"].value == "2026-02-30" and ws["A2"].data_type == "s"  # no such day: as written
     assert ws["B2"].value == "2026-10-01" and ws["B2"].data_type == "s"  # not a date column: text
     assert ws["A3"].value in ("", None) and ws["A4"].value is None
@@ -431,10 +434,10 @@ def test_pdf_export_renders_unicode_names(school):
     text_ = _pdf_text(_download(alice.client, f"/reports/courses/{course}/export", "pdf").data)
     assert "Attendance report: Biología 1" in text_
     assert "Zoë Ångström" in text_ and INJECTION in text_ and "Amy Present" in text_
-    if exports.find_unicode_font() is None:
+    if pdf_export.find_unicode_font() is None:
         pytest.fail("DejaVu Sans is expected on the test machine (Debian's fonts-dejavu-core)")
     # DejaVu Sans has no CJK glyphs: Droid Sans Fallback draws them (a printed register must name every child).
-    if exports.find_fallback_font() is None:
+    if pdf_export.find_fallback_font() is None:
         pytest.fail("Droid Sans Fallback is expected on the test machine (Debian's fonts-droid-fallback)")
     assert "李雷" in text_ and "??" not in text_
     for url in (f"/reports/sessions/{sessions[0]}/export", f"/reports/students/{_ids['zoe']}/export"):
@@ -442,27 +445,27 @@ def test_pdf_export_renders_unicode_names(school):
 
 
 def test_pdf_without_a_cjk_font_prints_question_marks_not_nothing(monkeypatch):
-    monkeypatch.setattr(exports, "FALLBACK_FONT_CANDIDATES", ())
-    doc = exports.Document("Report", "x", [], [exports.Table("T", ["Name"], [["李雷"], ["Zoë"]])])
-    text_ = _pdf_text(exports.to_pdf(doc))
+    monkeypatch.setattr(pdf_export, "FALLBACK_FONT_CANDIDATES", ())
+    doc = Document("Report", "x", [], [Table("T", ["Name"], [["李雷"], ["Zoë"]])])
+    text_ = _pdf_text(pdf_export.to_pdf(doc))
     assert "Zoë" in text_ and "??" in text_
 
 
 def test_cjk_names_are_measured_in_their_own_font_and_wrap():
     """A long Chinese note must wrap inside its cell like a Latin one, not run over the next column."""
-    out = exports._Pdf("t", set("李雷"))
+    out = pdf_export._Pdf("t", set("李雷"))
     out.pdf.add_page()
     out.pdf.set_font(out.family, "", 9)
     assert out.width("李雷") > out.width("李") > 0
     lines = out.wrap("李雷 " * 30, 40)
-    assert 1 < len(lines) <= exports.MAX_CELL_LINES and all(out.width(line) <= 40 for line in lines)
+    assert 1 < len(lines) <= pdf_export.MAX_CELL_LINES and all(out.width(line) <= 40 for line in lines)
 
 
 CJK_NOTE = "上课迟到了十分钟因为公交车晚点了请老师原谅我们明天会早一点出门的谢谢老师"  # 38 characters, no spaces
 
 
-def _cjk_pdf(size: float) -> exports._Pdf:
-    out = exports._Pdf("t", set(CJK_NOTE))
+def _cjk_pdf(size: float) -> pdf_export._Pdf:
+    out = pdf_export._Pdf("t", set(CJK_NOTE))
     if not out.has_fallback:
         pytest.fail("Droid Sans Fallback is expected on the test machine (Debian's fonts-droid-fallback)")
     out.pdf.add_page()
@@ -470,8 +473,8 @@ def _cjk_pdf(size: float) -> exports._Pdf:
     return out
 
 
-def _fits(out: exports._Pdf, lines: list[str], width: float) -> bool:
-    return all(out.width(line) + 2 * exports.CELL_PADDING <= width for line in lines)
+def _fits(out: pdf_export._Pdf, lines: list[str], width: float) -> bool:
+    return all(out.width(line) + 2 * pdf_export.CELL_PADDING <= width for line in lines)
 
 
 @pytest.mark.parametrize("length", range(12, 23))
@@ -499,9 +502,9 @@ def test_unspaced_chinese_note_wraps_between_characters_and_loses_nothing(size, 
 def test_an_unspaced_chinese_note_too_long_for_its_lines_is_cut_on_the_last_one():
     out = _cjk_pdf(9)
     lines = out.wrap(CJK_NOTE * 2, 40.0)
-    assert len(lines) == exports.MAX_CELL_LINES and _fits(out, lines, 40.0)
+    assert len(lines) == pdf_export.MAX_CELL_LINES and _fits(out, lines, 40.0)
     assert lines[-1].endswith("...") and (CJK_NOTE * 2).startswith("".join(lines)[:-3])
-    assert all(out.width(line + "上") + 2 * exports.CELL_PADDING > 40.0 for line in lines[:-1])  # full lines
+    assert all(out.width(line + "上") + 2 * pdf_export.CELL_PADDING > 40.0 for line in lines[:-1])  # full lines
 
 
 def test_wrapped_lines_keep_closing_punctuation_with_the_text_before_it():
@@ -523,7 +526,7 @@ def test_mixed_latin_and_chinese_note_keeps_its_spaces_and_wraps_inside_it():
 
 def test_a_word_longer_than_its_cell_is_cut_across_lines_not_lost():
     """The fallback for any unbreakable run (a long e-mail address, a name without spaces)."""
-    out = exports._Pdf("t")
+    out = pdf_export._Pdf("t")
     out.pdf.add_page()
     out.pdf.set_font(out.family, "", 9)
     word = "Wolfeschlegelsteinhausenbergerdorff"
@@ -533,16 +536,16 @@ def test_a_word_longer_than_its_cell_is_cut_across_lines_not_lost():
     lines = out.wrap(word * 2, 55.0)
     assert _fits(out, lines, 55.0) and len(lines) == 3 and "".join(lines) == word * 2
     many = out.wrap("x" * 500, 40.0)
-    assert len(many) == exports.MAX_CELL_LINES and many[-1].endswith("...") and _fits(out, many, 40.0)
+    assert len(many) == pdf_export.MAX_CELL_LINES and many[-1].endswith("...") and _fits(out, many, 40.0)
 
 
 def test_pdf_prints_an_unspaced_chinese_note_whole():
     """End to end: the note wraps in the PDF's table and every character comes out."""
     note = CJK_NOTE[:30]
     header = ["Student", "Number", "Status", "Similarity", "Note"]  # a 55 mm note column: 30 characters need 2 lines
-    table = exports.Table("Records", header, [["李雷", "7", "present", 0.9, note]])
-    doc = exports.Document("Session", "s", [], [table])
-    text_ = re.sub(r"\s+", "", _pdf_text(exports.to_pdf(doc)))
+    table = Table("Records", header, [["李雷", "7", "present", 0.9, note]])
+    doc = Document("Session", "s", [], [table])
+    text_ = re.sub(r"\s+", "", _pdf_text(pdf_export.to_pdf(doc)))
     assert note in text_ and "..." not in text_
 
 
@@ -558,29 +561,29 @@ def _font_metrics(path: str) -> tuple[dict[int, str], Any, int]:
 def _real_width(text_: str, size: float, style: str = "") -> float:
     """The printed width (mm) from the font file's own advance widths (fontTools), not fpdf2's; fpdf2 rounds
     each advance to 1/1000 em for the PDF, so the result is allowed that much per character."""
-    font = exports.find_unicode_font()
+    font = pdf_export.find_unicode_font()
     assert font is not None, "DejaVu Sans is expected on the test machine (Debian's fonts-dejavu-core)"
     cmap, hmtx, units = _font_metrics(str(font.with_name("DejaVuSans-Bold.ttf") if style else font))
     em = size * 25.4 / 72
     return sum(hmtx[cmap[ord(ch)]][0] for ch in text_) / units * em - len(text_) * 0.0005 * em
 
 
-def _latin_pdf(size: float, style: str = "") -> exports._Pdf:
-    out = exports._Pdf("t")
+def _latin_pdf(size: float, style: str = "") -> pdf_export._Pdf:
+    out = pdf_export._Pdf("t")
     out.pdf.add_page()
     out.pdf.set_font(out.family, style, size)
     return out
 
 
 def _fits_really(lines: list[str], width: float, size: float, style: str = "") -> bool:
-    return all(_real_width(line, size, style) + 2 * exports.CELL_PADDING <= width for line in lines)
+    return all(_real_width(line, size, style) + 2 * pdf_export.CELL_PADDING <= width for line in lines)
 
 
 @pytest.mark.parametrize("style", ["", "B"])
 def test_an_all_capitals_name_stays_in_its_column(style):
     """It passed the 0.62 em estimate unmeasured and was drawn 3.6 mm into the next column."""
-    assert len(CAPITALS_NAME) * 7 * 25.4 / 72 * 0.62 + 2 * exports.CELL_PADDING <= 55.0  # what let it through
-    assert _real_width(CAPITALS_NAME, 7, style) + 2 * exports.CELL_PADDING > 55.0
+    assert len(CAPITALS_NAME) * 7 * 25.4 / 72 * 0.62 + 2 * pdf_export.CELL_PADDING <= 55.0  # what let it through
+    assert _real_width(CAPITALS_NAME, 7, style) + 2 * pdf_export.CELL_PADDING > 55.0
     out = _latin_pdf(7, style)
     shown = out.fit(CAPITALS_NAME, 55.0)
     assert shown.endswith("...") and _fits_really([shown], 55.0, 7, style), shown
@@ -615,12 +618,12 @@ def test_text_that_surely_fits_is_not_measured(monkeypatch):
 
 
 def test_wide_letters_fit_their_cells_in_helvetica_too(monkeypatch):
-    monkeypatch.setattr(exports, "FONT_CANDIDATES", ())
+    monkeypatch.setattr(pdf_export, "FONT_CANDIDATES", ())
     out = _latin_pdf(7)
     assert out.family == "Helvetica"
     for count in range(1, 30):
         shown = out.fit("W" * count, 12.3)
-        assert shown == "..." or out.width(shown) + 2 * exports.CELL_PADDING <= 12.3, shown
+        assert shown == "..." or out.width(shown) + 2 * pdf_export.CELL_PADDING <= 12.3, shown
 
 
 @pytest.mark.parametrize("sep", ["\n", "\r\n", "\r", "\t", " \n\n ", "\u00a0", "\u3000", "\u2028"])
@@ -632,24 +635,22 @@ def test_line_breaks_and_tabs_in_a_cell_separate_words(sep):
     note = f"Arrived 10 minutes late{sep}because the bus{sep}broke down on the bridge"
     lines = out.wrap(out.text(note), 40.0)
     assert len(lines) > 1 and " ".join(lines) == "Arrived 10 minutes late because the bus broke down on the bridge"
-    doc = exports.Document(
-        "S", "s", [f"Note:{sep}read"], [exports.Table("Records", ["Student", "Note"], [["Zoë", f"late{sep}bus"]])]
-    )
-    text_ = _pdf_text(exports.to_pdf(doc))
+    doc = Document("S", "s", [f"Note:{sep}read"], [Table("Records", ["Student", "Note"], [["Zoë", f"late{sep}bus"]])])
+    text_ = _pdf_text(pdf_export.to_pdf(doc))
     assert "late bus" in text_ and "latebus" not in text_ and "Note: read" in text_
 
 
 def test_pdf_falls_back_to_helvetica_without_a_unicode_font(monkeypatch):
-    monkeypatch.setattr(exports, "FONT_CANDIDATES", ())
-    doc = exports.Document("Report: Zoë", "x", ["李雷 and Zoë"], [exports.Table("T", ["Name"], [["李雷"], ["Zoë"]])])
-    text_ = _pdf_text(exports.to_pdf(doc))
+    monkeypatch.setattr(pdf_export, "FONT_CANDIDATES", ())
+    doc = Document("Report: Zoë", "x", ["李雷 and Zoë"], [Table("T", ["Name"], [["李雷"], ["Zoë"]])])
+    text_ = _pdf_text(pdf_export.to_pdf(doc))
     assert "Zoë" in text_ and "??" in text_
 
 
 def test_wide_tables_split_across_pdf_pages():
     header = ["Student", "Number"] + [f"D{i}" for i in range(40)]
-    doc = exports.Document("Wide", "w", [], [exports.Table("M", header, [["Zoë", "1", *["P"] * 40]], key_columns=2)])
-    text_ = _pdf_text(exports.to_pdf(doc))
+    doc = Document("Wide", "w", [], [Table("M", header, [["Zoë", "1", *["P"] * 40]], key_columns=2)])
+    text_ = _pdf_text(pdf_export.to_pdf(doc))
     assert "part 3 of 3" in text_ and text_.count("Zoë") == 3 and "D39" in text_
 
 
@@ -791,7 +792,7 @@ def test_course_matrix_500_x_100_uses_three_queries_and_the_index(big_course):
 
 
 def test_pdf_headings_tell_same_day_sessions_apart_and_numbers_keep_their_decimals():
-    from attendance_web.reports.exports import _number
+    from attendance_web.reports.pdf_export import _number
     from attendance_web.reports.queries import SessionRef
     from attendance_web.reports.tables import _short_headings
 
@@ -823,12 +824,12 @@ def test_student_history_xlsx_names_the_student_and_the_pdf_title_does(school):
 def test_pdf_titles_are_left_aligned_not_justified():
     """A long name wrapped a justified title as "Attendance           history:" (fpdf2 justifies by default)."""
     name = "Wolfeschlegelsteinhausenbergerdorff" * 3
-    doc = exports.Document(
+    doc = Document(
         title=f"Attendance history: {name} (N-1)",
         filename_stem="x",
-        tables=[exports.Table(f"Sessions of {name} and more words", ["Date"], [["2026-10-01"]])],
+        tables=[Table(f"Sessions of {name} and more words", ["Date"], [["2026-10-01"]])],
     )
-    page = PdfReader(io.BytesIO(exports.to_pdf(doc))).pages[0]
+    page = PdfReader(io.BytesIO(pdf_export.to_pdf(doc))).pages[0]
     lines: list[str] = []
     page.extract_text(visitor_text=lambda t, *_: lines.append(t) if t.strip() else None)
     assert "Attendance history:" in lines and "and more words" in lines, lines

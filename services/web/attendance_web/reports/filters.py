@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from .exports import FORMATS
+from .formats import FORMATS
 from .queries import DEFAULT_THRESHOLD, DateRange
 
 

@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from attendance_shared.models import AttendanceStatus, RecordSource
 
-from .exports import Cell, Document, Table, safe_filename
+from .document import Cell, Document, Table, safe_filename
 from .faces import PlacedFace
 from .queries import (
     RATE_DEFINITION,

@@ -11,9 +11,10 @@ from ..extensions import db
 from ..ownership import owned_course, owned_session, owned_student
 from . import bp
 from .chart import attendance_chart
-from .exports import FORMATS, Document, render
+from .document import Document
 from .faces import place_unknown_faces
 from .filters import read_filters, read_format
+from .formats import FORMATS, render
 from .queries import RATE_DEFINITION, course_matrix, session_report, student_history
 from .tables import (
     LEGEND,

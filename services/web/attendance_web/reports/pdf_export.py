@@ -1,34 +1,21 @@
-"""Report exports: one ``Document`` (title, notes, tables) written as CSV, XLSX or PDF.
+"""A report as a PDF: title, notes, then each table, wide ones split by columns, long ones over pages.
 
-Spreadsheet formula injection: a student named ``=cmd|' /C calc'!A0`` must reach Excel as text,
-never as a formula. CSV has no cell types, so every text cell that starts with ``= + - @``, a tab or
-a carriage return gets a leading apostrophe (OWASP's CSV injection guidance). XLSX cells carry their
-type: every text is written as a string cell (``t="inlineStr"``), which Excel and LibreOffice show as
-typed and never evaluate, so the name needs no apostrophe there. What remains: a teacher who re-saves
-that sheet as CSV writes the name bare, and the new CSV runs it when opened.
-
-PDF: a Unicode TTF font (DejaVu Sans when the system has it) so names such as "Zoë" render, with Droid
+A Unicode TTF font (DejaVu Sans when the system has it) so names such as "Zoë" render, with Droid
 Sans Fallback for Chinese, Japanese and Korean ones; characters neither font has are shown as "?" rather
 than silently dropped.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import logging
-import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-Cell = str | int | float | None
+from .document import Cell, Document, Table
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),  # Debian / Ubuntu: fonts-dejavu-core
     Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),  # Fedora
@@ -44,10 +31,6 @@ FALLBACK_FONT_CANDIDATES = (
 CELL_PADDING = 1.0  # mm, each side of a PDF table cell
 MAX_CELL_LINES = 4  # a long note wraps in its cell up to this many lines
 PDF_COLUMNS_PER_PAGE = 18  # a wide table (a course's sessions) continues on further pages
-_XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
-DATE_HEADER = "Date"  # an XLSX column with this header holds days: its ISO dates are written as date cells
-XLSX_DATE_FORMAT = "yyyy-mm-dd"
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Line breaks in a cell: Chinese and Japanese put no spaces between words, so a line may end after any wide
 # character, except before closing punctuation and after opening punctuation (kinsoku).
 _NO_LINE_START = frozenset(
@@ -64,166 +47,6 @@ _NO_LINE_END = frozenset(
 _FIRST_WIDE = "\u1100"  # no character before Hangul Jamo is East Asian wide: a Latin word is one unit, unexamined
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Table:
-    title: str
-    header: list[str]
-    rows: list[list[Cell]]
-    key_columns: int = 1  # repeated on every PDF page when a wide table is split by columns
-    pdf_header: list[str] | None = None  # shorter headings for the PDF's narrow columns
-
-
-@dataclass
-class Document:
-    title: str
-    filename_stem: str  # ASCII, no extension
-    notes: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-
-
-FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
-
-
-def neutralise(value: Cell) -> Cell:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe; numbers are left alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def safe_filename(text: str, fallback: str = "report") -> str:
-    """An ASCII slug for Content-Disposition: accents folded, everything else dropped."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", folded).strip("-").lower()
-    return slug[:80] or fallback
-
-
-def render(doc: Document, fmt: str) -> bytes:
-    if fmt == "csv":
-        return to_csv(doc)
-    if fmt == "xlsx":
-        return to_xlsx(doc)
-    if fmt == "pdf":
-        return to_pdf(doc)
-    raise ValueError(f"unknown export format {fmt!r}")
-
-
-# --- CSV --------------------------------------------------------------------------------------
-
-
-def to_csv(doc: Document) -> bytes:
-    """The first table only (one table per file keeps the CSV machine-readable), UTF-8 with a BOM
-    so Excel shows accented names correctly."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    table = doc.tables[0]
-    writer.writerow([neutralise(h) for h in table.header])
-    for row in table.rows:
-        writer.writerow(["" if v is None else neutralise(v) for v in row])
-    return buf.getvalue().encode("utf-8-sig")
-
-
-# --- XLSX -------------------------------------------------------------------------------------
-
-
-def _sheet_title(title: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\']", " ", title).strip()[:28] or "Sheet"
-    name, n = base, 2
-    while name.lower() in used:
-        name, n = f"{base[:25]} {n}", n + 1
-    used.add(name.lower())
-    return name
-
-
-def to_xlsx(doc: Document) -> bytes:
-    """One sheet per table (header bold and frozen with the key columns) and an "About" sheet with
-    the notes. Write-only mode: a 500 x 100 course report streams instead of building 57,000 cells.
-    Every text is an inline string cell (``_text_cell``): a name starting with "=" is shown as typed, never run
-    as a formula, and needs no visible apostrophe as in the CSV. The one exception: in a column headed "Date"
-    (a session's day), an ISO date ("2026-11-24") is a real date cell shown as yyyy-mm-dd (``_date_cell``), so
-    Excel sorts and filters it as a date."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    used: set[str] = set()
-    bold = Font(bold=True)
-    for table in doc.tables:
-        ws = wb.create_sheet(_sheet_title(table.title, used))
-        for index, width in enumerate(_column_widths(table), start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width
-        ws.freeze_panes = f"{get_column_letter(table.key_columns + 1)}2"
-        header = []
-        for h in table.header:
-            cell = _text_cell(ws, h)
-            cell.font = bold
-            header.append(cell)
-        ws.append(header)
-        dates = {i for i, h in enumerate(table.header) if h == DATE_HEADER}
-        for row in table.rows:
-            ws.append([_xlsx_cell(ws, v, i in dates) for i, v in enumerate(row)])
-    if doc.notes:
-        notes = wb.create_sheet(_sheet_title("About", used))
-        notes.column_dimensions["A"].width = 100
-        for line in [doc.title, *doc.notes]:
-            notes.append([_text_cell(ws=notes, value=line)])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _xlsx_cell(ws: Any, value: Cell, date_column: bool) -> Any:
-    if isinstance(value, str):
-        day = _iso_date(value) if date_column else None
-        return _date_cell(ws, day) if day is not None else _text_cell(ws, value)
-    return value
-
-
-def _iso_date(value: str) -> dt.date | None:
-    """The day of an ISO date text ("2026-11-24"), or None for anything else."""
-    if not _ISO_DATE.fullmatch(value):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _date_cell(ws: Any, day: dt.date) -> Any:
-    """A date cell (a serial number Excel sorts and filters as a date), shown as 2026-11-24."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=day)
-    cell.number_format = XLSX_DATE_FORMAT
-    return cell
-
-
-def _text_cell(ws: Any, value: str) -> Any:
-    """A string cell, typed as one: openpyxl would make "=..." a formula; control characters (invalid in the XML,
-    openpyxl refuses them) are dropped."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=_XLSX_ILLEGAL.sub("", value))
-    cell.data_type = "s"
-    return cell
-
-
-def _column_widths(table: Table) -> list[float]:
-    widths: list[float] = []
-    for i, head in enumerate(table.header):
-        longest = max([len(head)] + [len(str(r[i])) for r in table.rows[:200] if r[i] is not None])
-        widths.append(min(max(longest + 2, 4), 40))
-    return widths
-
-
-# --- PDF --------------------------------------------------------------------------------------
 
 
 def find_unicode_font() -> Path | None:
