@@ -27,7 +27,7 @@ def load_engine(pack: Path | None = None):
 
     pack = pack or pack_dir()
     if not (pack / "manifest.json").is_file() and not any(pack.glob("*.onnx")):
-        from attendance_worker.model_build import build
+        from attendance_model_export.build import build
 
         build(pack)
     return Engine.load(pack)
@@ -67,6 +67,6 @@ def central_face(faces: list, width: int, height: int):
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two x1, y1, x2, y2 boxes: the worker's own (bench/dlib_compare.py keeps its
     own: it is standalone)."""
-    from attendance_worker.engine.detector import box_iou
+    from attendance_shared.images import box_iou
 
     return box_iou(a, b)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from attendance_worker.engine import FaceDecision, ModelPackError, choose_providers, load_pack, merge_session
+from attendance_worker.engine import ModelPackError, choose_providers, load_pack
 from attendance_worker.engine.detector import Detections, average_with_mirror, nms, plan_tiles
 from attendance_worker.engine.matching import FaceQuality, match_faces
 
@@ -205,25 +205,6 @@ def test_open_set_unknown_and_empty_gallery():
     assert match_faces(stranger[None], [GOOD], {}, THRESHOLDS)[0].decision == "unknown"
 
 
-def test_merge_session_present_in_any_photo_confirm_never_present():
-    per_photo = [
-        [FaceDecision("present", "A", "A", 0.6), FaceDecision("confirm", None, "B", 0.35)],
-        [
-            FaceDecision("present", "A", "A", 0.7),
-            FaceDecision("unknown", None, "C", 0.1),
-            FaceDecision("confirm", None, "B", 0.38),
-        ],
-        [FaceDecision("confirm", None, "A", 0.39), FaceDecision("present", "D", "D", 0.5)],
-    ]
-    merged = merge_session(per_photo)
-    assert merged["A"] == (1, 0, "present", 0.7)
-    assert merged["B"].decision == "confirm" and merged["B"].photo_index == 1
-    assert merged["D"].decision == "present"
-    assert "C" not in merged
-    present = {p for p, m in merged.items() if m.decision == "present"}
-    assert present == {"A", "D"}
-
-
 def test_insightface_format_pack_is_recognised(tmp_path: Path):
     (tmp_path / "det_10g.onnx").write_bytes(b"detector bytes")
     (tmp_path / "w600k_r50.onnx").write_bytes(b"recognizer bytes")
@@ -239,7 +220,7 @@ def test_insightface_format_pack_is_recognised(tmp_path: Path):
 def test_make_models_leaves_an_insightface_pack_alone(tmp_path: Path):
     # `MODEL_PACK=/opt/buffalo_l make run` runs `make models` on that folder: a default pack written there would
     # win over the school's files (load_pack prefers manifest.json).
-    from attendance_worker.model_build import build
+    from attendance_model_export.build import build
 
     (tmp_path / "det_10g.onnx").write_bytes(b"detector bytes")
     (tmp_path / "w600k_r50.onnx").write_bytes(b"recognizer bytes")
@@ -273,7 +254,7 @@ def test_get_engine_is_a_process_wide_singleton_reading_model_pack(monkeypatch, 
 
 
 def test_model_build_is_idempotent(pack_dir: Path, capsys):
-    from attendance_worker.model_build import pack_is_current
+    from attendance_model_export.build import pack_is_current
 
     if not (pack_dir / "manifest.json").is_file():
         pytest.skip("MODEL_PACK is not a default-format pack")
@@ -390,7 +371,7 @@ def test_pack_thresholds_judge_a_sharp_small_face_like_a_large_one():
     # Calibrated in docs/benchmarks.md: downscaled LFW probes score no higher against other people than native
     # ones; blur and weak detection do, so only they call for the stricter threshold.
     from attendance_worker.engine.matching import present_threshold
-    from attendance_worker.model_build import DEFAULT_THRESHOLDS as T
+    from attendance_model_export.build import DEFAULT_THRESHOLDS as T
 
     sharp_small = FaceQuality(face_px=24, blur=80.0, detection_score=0.9)
     sharp_large = FaceQuality(face_px=120, blur=80.0, detection_score=0.9)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-from dataclasses import dataclass
 
 import pytest
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from attendance_shared import records
 from attendance_shared.db import session_scope
 from attendance_shared.models import (
     AttendanceChange,
@@ -30,111 +29,12 @@ from attendance_shared.models import (
     StudentPhoto,
     Teacher,
 )
-from attendance_shared.storage import classroom_photo_key
-
-MODEL = "test-model@1"
-DIM = 8
-
-
-def _jpeg(width: int = 640, height: int = 480, orientation: int | None = None) -> bytes:
-    img = Image.new("RGB", (width, height), (120, 90, 60))
-    buf = io.BytesIO()
-    if orientation:
-        exif = Image.Exif()
-        exif[0x0112] = orientation
-        img.save(buf, "JPEG", exif=exif)
-    else:
-        img.save(buf, "JPEG")
-    return buf.getvalue()
-
-
-def _vector(seed: float) -> bytes:
-    return struct.pack(f"<{DIM}f", *[seed + i for i in range(DIM)])
+from tests.factories import DIM, MODEL, Seeded, db_url, face_vector, seed_session
 
 
 def text(html: str) -> str:
     """What a reader sees: tags removed, spaces collapsed."""
     return " ".join(re.sub(r"<[^>]+>", "", html).split())
-
-
-def _url(app) -> str:
-    return app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
-
-
-@dataclass
-class Seeded:
-    session_id: int
-    course_id: int
-    teacher_id: int
-    photo_id: int
-    students: dict[str, int]
-    faces: dict[str, int]
-
-
-def seed_session(app, tc, *, photo_bytes: bytes | None = None, orientation: int | None = None) -> Seeded:
-    """A course with Ann, Ben and Cat and one recognised photo:
-    ann = present (auto, 0.80); ben = confirm (0.40); cat = confirm (0.45); stranger = unknown."""
-    course = tc.create_course("Biology")
-    students = {n: tc.add_student(course, n, f"N-{n}") for n in ("Ann", "Ben", "Cat")}
-    data = photo_bytes or _jpeg(orientation=orientation)
-    with session_scope(_url(app)) as s:
-        teacher_id = s.scalar(select(Teacher.id).where(Teacher.email == tc.email))
-        att = AttendanceSession(course_id=course, date=__import__("datetime").date(2026, 11, 24), label="P1")
-        s.add(att)
-        s.flush()
-        key = classroom_photo_key(teacher_id, att.id, ".jpg")
-        app.extensions["attendance.store"].put(key, data, "image/jpeg")
-        photo = SessionPhoto(
-            session_id=att.id,
-            storage_key=key,
-            original_filename="room.jpg",
-            content_type="image/jpeg",
-            content_sha256=f"{att.id:064d}",
-            width=640,
-            height=480,
-            status=SessionPhotoStatus.DONE,
-            face_count=4,
-        )
-        s.add(photo)
-        s.flush()
-
-        def face(i: int, decision: FaceDecision, sim: float, student=None, candidate=None) -> DetectedFace:
-            row = DetectedFace(
-                session_photo_id=photo.id,
-                face_index=i,
-                box=[20 + 150 * i, 40, 120 + 150 * i, 160],
-                detection_score=0.9,
-                face_px=100,
-                decision=decision,
-                student_id=student,
-                candidate_student_id=candidate,
-                similarity=sim,
-                model_id=MODEL,
-                embedding=_vector(float(i)),
-            )
-            s.add(row)
-            return row
-
-        faces = {
-            "ann": face(0, FaceDecision.PRESENT, 0.80, students["Ann"], students["Ann"]),
-            "ben": face(1, FaceDecision.CONFIRM, 0.40, None, students["Ben"]),
-            "cat": face(2, FaceDecision.CONFIRM, 0.45, None, students["Cat"]),
-            "stranger": face(3, FaceDecision.UNKNOWN, 0.10),
-        }
-        s.flush()
-        for name, sid in students.items():
-            present = name == "Ann"
-            s.add(
-                AttendanceRecord(
-                    session_id=att.id,
-                    student_id=sid,
-                    status=AttendanceStatus.PRESENT if present else AttendanceStatus.ABSENT,
-                    source=RecordSource.AUTO,
-                    detected_face_id=faces["ann"].id if present else None,
-                    similarity=0.80 if present else None,
-                )
-            )
-        return Seeded(att.id, course, teacher_id, photo.id, students, {k: v.id for k, v in faces.items()})
 
 
 @pytest.fixture()
@@ -143,7 +43,7 @@ def seeded(app, teacher):
 
 
 def record(app, seeded: Seeded, name: str) -> AttendanceRecord:
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         return s.scalar(
             select(AttendanceRecord).where(
                 AttendanceRecord.session_id == seeded.session_id,
@@ -153,12 +53,12 @@ def record(app, seeded: Seeded, name: str) -> AttendanceRecord:
 
 
 def face_row(app, face_id: int) -> DetectedFace:
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         return s.get(DetectedFace, face_id)
 
 
 def changes(app, seeded: Seeded, name: str) -> list[AttendanceChange]:
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         return list(
             s.scalars(
                 select(AttendanceChange)
@@ -173,7 +73,7 @@ def changes(app, seeded: Seeded, name: str) -> list[AttendanceChange]:
 
 
 def gallery(app, face_id: int) -> list[FaceEmbedding]:
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         return list(s.scalars(select(FaceEmbedding).where(FaceEmbedding.detected_face_id == face_id)))
 
 
@@ -216,7 +116,7 @@ def test_students_without_a_usable_portrait_are_named_not_silently_absent(app, t
     assert "2 students cannot be recognised yet" in note and ">Ben</a>" in note and ">Cat</a>" in note
     assert ">Ann</a>" not in note  # present: a face was matched to her
     assert "no usable portrait: recognition cannot find them" in html
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         s.add(
             StudentPhoto(
                 student_id=seeded.students["Ben"],
@@ -233,7 +133,7 @@ def test_students_without_a_usable_portrait_are_named_not_silently_absent(app, t
 
 
 def test_a_photo_without_faces_says_so(app, teacher, seeded):
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         s.get(SessionPhoto, seeded.photo_id).face_count = 0
     html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
     assert "no faces found: is the class in the picture, and well lit?" in html and "0 faces" not in html
@@ -273,7 +173,7 @@ def test_the_report_counts_unknown_faces_as_the_review_page_does(app, teacher, s
 
 def test_page_escapes_names(app, teacher):
     seeded = seed_session(app, teacher)
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         s.get(Student, seeded.students["Ann"]).name = "<script>alert(1)</script>"
     html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
@@ -294,7 +194,7 @@ def test_confirm_makes_the_student_present_and_adds_the_face_to_the_gallery(app,
     face = face_row(app, seeded.faces["ben"])
     assert face.review == FaceReview.CONFIRMED and face.student_id == seeded.students["Ben"]
     [emb] = gallery(app, seeded.faces["ben"])
-    assert (emb.student_id, emb.model_id, emb.dim, emb.vector) == (seeded.students["Ben"], MODEL, DIM, _vector(1.0))
+    assert (emb.student_id, emb.model_id, emb.dim, emb.vector) == (seeded.students["Ben"], MODEL, DIM, face_vector(1.0))
     [change] = changes(app, seeded, "Ben")
     assert (change.from_status, change.to_status, change.changed_by_id) == ("absent", "present", seeded.teacher_id)
     assert "Confirmed face 2 in room.jpg" in change.note
@@ -330,7 +230,7 @@ def test_reject_a_match_takes_the_present_mark_away(app, teacher, seeded):
 
 
 def test_reject_a_match_keeps_present_when_another_face_supports_it(app, teacher, seeded):
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         other = DetectedFace(
             session_photo_id=seeded.photo_id,
             face_index=4,
@@ -356,7 +256,7 @@ def test_reject_a_match_keeps_present_when_another_face_supports_it(app, teacher
 
 def _add_photo_with_face(app, seeded: Seeded, student: str, similarity: float) -> int:
     """A photo added to the session later, in which `student` is recognised; returns the face's id."""
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         photo = SessionPhoto(
             session_id=seeded.session_id,
             storage_key=f"later-{seeded.session_id}.jpg",
@@ -389,11 +289,10 @@ def _add_photo_with_face(app, seeded: Seeded, student: str, similarity: float) -
 
 def test_after_a_rejection_a_later_photo_can_still_mark_the_student_present(app, teacher, seeded):
     """The teacher's walkthrough: "Not Ann" on a wrong match, then a photo added where Ann is recognised."""
-    attendance = pytest.importorskip("attendance_worker.classroom_photos")
     teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
     later = _add_photo_with_face(app, seeded, "Ann", 0.81)
-    with session_scope(_url(app)) as s:  # the worker's merge after the added photo
-        attendance.merge_records(s, s.get(AttendanceSession, seeded.session_id))
+    with session_scope(db_url(app)) as s:  # the worker's merge after the added photo
+        records.merge_records(s, s.get(AttendanceSession, seeded.session_id))
     rec = record(app, seeded, "Ann")
     assert rec.status == AttendanceStatus.PRESENT and rec.source == RecordSource.AUTO
     assert rec.detected_face_id == later
@@ -407,7 +306,6 @@ def test_after_a_rejection_a_later_photo_can_still_mark_the_student_present(app,
 @pytest.mark.parametrize("status", ["absent", "excused", "present"])
 def test_rejection_keeps_a_mark_given_by_hand(app, teacher, seeded, status):
     """A mark from the Present / Absent / Excused buttons is the teacher's: no rejection or photo changes it."""
-    attendance = pytest.importorskip("attendance_worker.classroom_photos")
     teacher.client.post(
         f"/sessions/{seeded.session_id}/students/{seeded.students['Ann']}/mark",
         data={"status": status, "note": "checked at the door"},  # a note makes even "present" a hand mark
@@ -416,8 +314,8 @@ def test_rejection_keeps_a_mark_given_by_hand(app, teacher, seeded, status):
     rec = record(app, seeded, "Ann")
     assert rec.status == AttendanceStatus(status) and rec.source == RecordSource.MANUAL
     _add_photo_with_face(app, seeded, "Ann", 0.81)
-    with session_scope(_url(app)) as s:
-        attendance.merge_records(s, s.get(AttendanceSession, seeded.session_id))
+    with session_scope(db_url(app)) as s:
+        records.merge_records(s, s.get(AttendanceSession, seeded.session_id))
     rec = record(app, seeded, "Ann")
     assert rec.status == AttendanceStatus(status) and rec.source == RecordSource.MANUAL
 
@@ -426,7 +324,7 @@ def test_rejection_keeps_a_mark_given_by_hand(app, teacher, seeded, status):
 def test_taking_a_face_from_a_student_without_a_record_creates_none(app, teacher, seeded, action):
     """The first job has written Ann's face but not yet the records when the teacher says "Not Ann" (or gives the
     face to Ben): only the face changes; the job's merge writes her record from the faces as they are then."""
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         s.delete(s.scalar(select(AttendanceRecord).where(AttendanceRecord.student_id == seeded.students["Ann"])))
     url = f"/faces/{seeded.faces['ann']}/{action}"
     form = {"student_id": seeded.students["Ben"]} if action == "assign" else {}
@@ -482,7 +380,7 @@ def test_assign_an_unknown_face(app, teacher, seeded):
     assert face.review == FaceReview.ASSIGNED and face.student_id == seeded.students["Cat"]
     [emb] = gallery(app, stranger)
     assert emb.student_id == seeded.students["Cat"] and emb.model_id == MODEL and emb.student_photo_id is None
-    assert emb.vector == _vector(3.0)
+    assert emb.vector == face_vector(3.0)
     html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
     history = text(html[html.index('id="history"') :])
     assert "Cat: absent → present" in history and "Assigned face 4 in room.jpg" in history
@@ -558,16 +456,15 @@ def test_actions_answer_json_to_scripts(app, teacher, seeded):
 
 def test_manual_records_survive_a_rerun_of_recognition(app, teacher, seeded):
     """The worker's merge never overwrites a manual record (checked here on the seeded faces)."""
-    attendance = pytest.importorskip("attendance_worker.classroom_photos")
     url = f"/sessions/{seeded.session_id}/students/{seeded.students['Ann']}/mark"
     teacher.client.post(url, data={"status": "absent"})  # Ann: absent by hand
     teacher.client.post(f"/faces/{seeded.faces['stranger']}/assign", data={"student_id": seeded.students["Cat"]})
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         # A re-run recreates the faces: Ann matched again, Cat's face unknown again.
         s.get(DetectedFace, seeded.faces["ann"]).review = FaceReview.NONE
         s.get(DetectedFace, seeded.faces["ann"]).student_id = seeded.students["Ann"]
         s.get(DetectedFace, seeded.faces["stranger"]).student_id = None
-        attendance.merge_records(s, s.get(AttendanceSession, seeded.session_id))
+        records.merge_records(s, s.get(AttendanceSession, seeded.session_id))
     assert record(app, seeded, "Ann").status == AttendanceStatus.ABSENT
     assert record(app, seeded, "Cat").status == AttendanceStatus.PRESENT
     assert record(app, seeded, "Ben").source == RecordSource.AUTO
@@ -597,7 +494,7 @@ def test_status_json_shape(app, teacher, seeded):
     ]
     assert data["job"] is None and data["done"] is True
     assert (data["present"], data["to_confirm"]) == (1, 2)
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         photo = s.get(SessionPhoto, seeded.photo_id)
         photo.status, photo.error = SessionPhotoStatus.FAILED, "room.jpg is damaged or incomplete."
     data = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
@@ -645,7 +542,7 @@ def test_every_new_route_is_404_for_another_teacher(app, teacher, teacher_factor
     for url in gets:
         assert bob.client.get(url).status_code == 404, url
     # Nothing of Alice's moved.
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         assert s.scalar(select(func.count()).select_from(AttendanceChange)) == 0 or all(
             c.changed_by_id != s.scalar(select(Teacher.id).where(Teacher.email == bob.email))
             for c in s.scalars(select(AttendanceChange))
@@ -724,7 +621,7 @@ def test_a_student_removed_from_the_course_keeps_their_past_record_everywhere(ap
     assert status["present"] == 1
     from attendance_web.reports.queries import course_matrix, session_report
 
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         att = s.get(AttendanceSession, seeded.session_id)
         tally = session_report(s, att).tally
         totals = course_matrix(s, att.course).totals[0].tally
@@ -773,7 +670,7 @@ def test_a_rejection_note_is_not_reported_once_a_later_photo_marks_the_student_p
     seeded = seed_session(app, teacher)
     r = teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
     assert r.status_code in (200, 302, 303)
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         att = s.get(AttendanceSession, seeded.session_id)
         line = next(x for x in session_report(s, att).lines if x.student.name == "Ann")
         assert line.status == AttendanceStatus.ABSENT and line.note and "Rejected" in line.note
@@ -784,7 +681,7 @@ def test_a_rejection_note_is_not_reported_once_a_later_photo_marks_the_student_p
             )
         )
         record.status = AttendanceStatus.PRESENT  # as the worker's merge does for a face in a later photo
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         att = s.get(AttendanceSession, seeded.session_id)
         line = next(x for x in session_report(s, att).lines if x.student.name == "Ann")
         assert line.status == AttendanceStatus.PRESENT and line.note is None

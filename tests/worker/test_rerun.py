@@ -26,7 +26,7 @@ from attendance_shared.models import (
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import make_store
 from tests.conftest import require_facedata
-from tests.worker.seed import enroll_all, seed_course, session_counts
+from tests.factories import enroll_all, seed_course, session_counts
 
 pytestmark = pytest.mark.facedata
 
@@ -180,7 +180,7 @@ def test_a_rerun_carries_each_verdict_to_the_face_at_the_same_place(engine, cour
 def test_a_mark_made_while_the_job_writes_is_kept(engine, course, monkeypatch):
     """The teacher marks Biden excused after the job read the records and before it writes them."""
     from attendance_shared.db import session_factory
-    from attendance_worker import attendance
+    from attendance_worker import classroom_photos as attendance
 
     session_id, biden = course["session"], course["students"][BIDEN]
     _run(engine, session_id)
@@ -366,7 +366,7 @@ def test_a_face_rejected_before_the_first_run_ends_does_not_skip_the_other_stude
     matched and the teacher clicks "Not Ben" on the review page before the job writes the records. That click must
     not make the job take itself for a re-run: Cat and Dan, in no photo, are marked absent like Ben."""
     review = pytest.importorskip("attendance_web.sessions.corrections")
-    from attendance_worker import attendance
+    from attendance_worker import classroom_photos as attendance
 
     group = require_facedata() / "groups" / "obama_biden"
     ids = seed_course(

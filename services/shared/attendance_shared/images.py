@@ -10,6 +10,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -171,3 +172,12 @@ def decode_oriented_rgb(data: bytes, filename: str = "photo", *, max_pixels: int
         scale = 255.0 / (65535.0 if top > 255 else 255.0)
         return Image.fromarray(np.clip(arr * scale, 0, 255).astype("uint8")).convert("RGB")
     return img.convert("RGB")
+
+
+def box_iou(a: Any, b: Any) -> float:
+    """Intersection over union of two x1, y1, x2, y2 boxes (lists or arrays)."""
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0

@@ -34,6 +34,7 @@ from attendance_shared.models import (
     SessionPhoto,
     Student,
 )
+from attendance_shared.records import session_list_query
 
 RATE_DEFINITION = (
     "Attendance rate = sessions present ÷ (sessions present + sessions absent). "
@@ -175,33 +176,23 @@ def latest_notes(db: Session, record_ids: list[int]) -> dict[int, str]:
 def session_report(db: Session, att: AttendanceSession) -> SessionReport:
     """Who was present, absent, excused or not yet marked, and the faces nobody was matched to.
 
-    Students listed: those enrolled now plus anyone who has a mark in this session (a student who
-    left the course keeps their past marks). Unknown faces: decision "unknown", no student, and
+    Students listed: the session's list (records.session_list_query: those enrolled now plus anyone who has a
+    mark in this session). Unknown faces: decision "unknown", no student, and
     not assigned by the teacher. Three queries.
     """
     course_name = db.scalar(select(Course.name).where(Course.id == att.course_id)) or ""
-    enrolled = Enrollment.course_id.is_not(None)
-    rows = db.execute(
-        select(Student.id, Student.name, Student.student_number, enrolled, AttendanceRecord)
-        .outerjoin(Enrollment, and_(Enrollment.student_id == Student.id, Enrollment.course_id == att.course_id))
-        .outerjoin(
-            AttendanceRecord,
-            and_(AttendanceRecord.student_id == Student.id, AttendanceRecord.session_id == att.id),
-        )
-        .where(or_(enrolled, AttendanceRecord.id.is_not(None)))
-        .order_by(Student.name, Student.student_number)
-    ).all()
+    rows = db.execute(session_list_query(att.id, att.course_id)).all()
     notes = latest_notes(db, [rec.id for *_, rec in rows if rec is not None])
     lines = [
         SessionLine(
-            student=StudentRef(sid, name, number),
+            student=StudentRef(student.id, student.name, student.student_number),
             status=rec.status if rec else None,
             source=rec.source if rec else None,
             similarity=rec.similarity if rec else None,
             enrolled=bool(is_enrolled),
             note=notes.get(rec.id) if rec else None,
         )
-        for sid, name, number, is_enrolled, rec in rows
+        for student, is_enrolled, rec in rows
     ]
     faces = db.execute(
         select(DetectedFace, SessionPhoto.original_filename)

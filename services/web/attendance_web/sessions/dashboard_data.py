@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
 from attendance_shared.models import (
     AttendanceRecord,
@@ -18,6 +18,7 @@ from attendance_shared.models import (
     Student,
     StudentPhoto,
 )
+from attendance_shared.records import session_list_sizes
 
 from ..extensions import db
 
@@ -103,34 +104,12 @@ def build_dashboard(teacher_id: int, url_for, today: dt.date | None = None) -> D
         AttendanceRecord.session_id.in_([s.id for s in today_sessions]),
         AttendanceRecord.status == AttendanceStatus.PRESENT,
     )
-    # A session's list is who was recorded in it plus the students in the course now (see review_page.build):
-    # a student removed from the course since still counts in it, as in the reports.
-    left_since = {
-        session_id: int(n)
-        for session_id, n in db().execute(
-            select(AttendanceRecord.session_id, func.count())
-            .join(AttendanceSession, AttendanceSession.id == AttendanceRecord.session_id)
-            .outerjoin(
-                Enrollment,
-                and_(
-                    Enrollment.student_id == AttendanceRecord.student_id,
-                    Enrollment.course_id == AttendanceSession.course_id,
-                ),
-            )
-            .where(AttendanceRecord.session_id.in_([s.id for s in today_sessions]), Enrollment.student_id.is_(None))
-            .group_by(AttendanceRecord.session_id)
-        )
-    }
+    listed = session_list_sizes(db(), today_sessions)
     by_id = {c.id: c for c in courses}
     jobs = list(db().scalars(select(Job).where(Job.teacher_id == teacher_id).order_by(Job.created_at.desc()).limit(10)))
     return Dashboard(
         today=today,
         courses=[CourseRow(c, students.get(c.id, 0), sessions.get(c.id, 0)) for c in courses],
-        sessions_today=[
-            TodayRow(
-                s, by_id[s.course_id], present.get(s.id, 0), students.get(s.course_id, 0) + left_since.get(s.id, 0)
-            )
-            for s in today_sessions
-        ],
+        sessions_today=[TodayRow(s, by_id[s.course_id], present.get(s.id, 0), listed[s.id]) for s in today_sessions],
         jobs=_job_rows(jobs, url_for),
     )

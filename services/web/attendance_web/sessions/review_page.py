@@ -23,20 +23,13 @@ from attendance_shared.models import (
     PhotoStatus,
     RecordSource,
     SessionPhoto,
-    SessionPhotoStatus,
     Student,
     StudentPhoto,
     Teacher,
 )
+from attendance_shared.records import PHOTOS_IN_RECOGNITION, session_list_query
 
 from ..extensions import db
-
-WORKING = (
-    SessionPhotoStatus.QUEUED,
-    SessionPhotoStatus.PROCESSING,
-    SessionPhotoStatus.DETECTING,
-    SessionPhotoStatus.MATCHING,
-)
 
 
 @dataclass
@@ -171,7 +164,7 @@ class PhotoView:
 
     @property
     def working(self) -> bool:
-        return self.photo.status in WORKING
+        return self.photo.status in PHOTOS_IN_RECOGNITION
 
     @property
     def label_size(self) -> float:
@@ -287,15 +280,13 @@ def recognisable(student_ids: Iterable[int]) -> set[int]:
 
 
 def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
-    """The session's list is who was recorded in it (the records are its history) plus the students in the
-    course now without a record, as in the session and course reports (attendance_web.reports.queries): a
-    student removed from the course since keeps their row and their count here, marked as no longer in it."""
-    students = list(session.course.students)
-    enrolled = {s.id for s in students}
-    by_id = {s.id: s for s in students}
-    records = {
-        r.student_id: r for r in db().scalars(select(AttendanceRecord).where(AttendanceRecord.session_id == session.id))
-    }
+    """The session's list (records.session_list_query: the students in the course now plus everyone recorded in
+    it), as in the session and course reports: a student removed from the course since keeps their row and their
+    count here, marked as no longer in it."""
+    listed_rows = db().execute(session_list_query(session.id, session.course_id)).all()
+    enrolled = {student.id for student, is_enrolled, _ in listed_rows if is_enrolled}
+    records = {student.id: record for student, _, record in listed_rows if record is not None}
+    by_id = {student.id: student for student, _, _ in listed_rows}
     photos = list(
         db().scalars(
             select(SessionPhoto)
@@ -310,8 +301,8 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
         for f in p.faces
         for sid in (f.student_id, f.candidate_student_id)
         if sid is not None and sid not in by_id
-    } | (set(records) - enrolled)
-    if missing:  # students who left the course since: their records and faces still name them
+    }
+    if missing:  # students who left the course since: their faces still name them
         by_id.update({s.id: s for s in db().scalars(select(Student).where(Student.id.in_(missing)))})
     photo_views: list[PhotoView] = []
     for number, photo in enumerate(photos, start=1):
@@ -329,10 +320,9 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
         photo_views.append(PhotoView(photo, number, faces))
     to_confirm = [fv for pv in photo_views for fv in pv.faces if fv.kind == "confirm"]
     to_confirm.sort(key=lambda fv: (-fv.face.similarity, fv.photo_number, fv.number))
-    left = [by_id[sid] for sid in records if sid not in enrolled and sid in by_id]
-    listed = students
-    if left:  # in among the others by name, as in the reports
-        listed = sorted(students + left, key=lambda s: (s.name.casefold(), s.name, s.student_number))
+    listed = [student for student, _, _ in listed_rows]
+    if len(enrolled) < len(listed):  # those who left go in among the others by name, as in the reports
+        listed.sort(key=lambda s: (s.name.casefold(), s.name, s.student_number))
     seen = {fv.face.student_id for pv in photo_views for fv in pv.faces if fv.kind == "matched"}
     known = recognisable(s.id for s in listed)
     roster = [RosterRow(s, records.get(s.id), s.id in seen, s.id in known, s.id in enrolled) for s in listed]

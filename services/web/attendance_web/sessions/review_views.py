@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from attendance_shared.models import AttendanceSession, AttendanceStatus, DetectedFace
+from attendance_shared.records import is_enrolled
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
@@ -29,7 +30,7 @@ def _page(session_id: int, anchor: str = "") -> str:
 def _enrolled_student_id(session: AttendanceSession, student_id: int) -> int:
     """The student must be the teacher's and in this session's course; anything else is a 404."""
     student = owned_student(student_id)
-    if not corrections.is_enrolled(db(), session.course_id, student.id):
+    if not is_enrolled(db(), session.course_id, student.id):
         abort(404)
     return student.id
 

@@ -20,12 +20,13 @@ from attendance_shared.models import (
     SessionPhoto,
     SessionPhotoStatus,
 )
+from attendance_shared.records import PHOTOS_IN_RECOGNITION
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ownership import owned_session
 from . import bp
-from .review_page import WORKING, latest_jobs
+from .review_page import latest_jobs
 
 # What each stage means to a teacher; "uploading" exists only in the browser.
 STAGE_TEXT = {
@@ -75,7 +76,7 @@ def session_status(session_id: int, teacher_id: int) -> dict[str, Any]:
     jobs = latest_jobs(session_id, teacher_id, limit=1)
     job = jobs[0] if jobs else None
     job_data = _job_json(job)
-    working = any(p.status in WORKING for p in photos)
+    working = any(p.status in PHOTOS_IN_RECOGNITION for p in photos)
     return {
         "session_id": session_id,
         "photos": [

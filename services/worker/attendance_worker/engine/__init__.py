@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .core import Engine, EnrollmentResult, Face, PhotoAnalysis, get_engine, reset_engine
 from .errors import ModelPackError
-from .matching import FaceDecision, Gallery, SessionMatch, build_templates, merge_session
+from .matching import FaceMatch, Gallery, build_templates
 from .pack import ModelPack, load_pack
 from .runtime import choose_providers
 
@@ -12,16 +12,14 @@ __all__ = [
     "Engine",
     "EnrollmentResult",
     "Face",
-    "FaceDecision",
+    "FaceMatch",
     "Gallery",
     "ModelPack",
     "ModelPackError",
     "PhotoAnalysis",
-    "SessionMatch",
     "build_templates",
     "choose_providers",
     "get_engine",
     "load_pack",
-    "merge_session",
     "reset_engine",
 ]

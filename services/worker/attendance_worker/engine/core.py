@@ -12,11 +12,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from attendance_shared import refusals
 from attendance_shared.images import DEFAULT_MAX_PIXELS, ImageRejected, decode_oriented_rgb
+from attendance_shared.refusals import Refusal
 
 from . import annotate as _annotate
 from .detector import CenterFace, Detections, ScrfdBackend, TiledDetector, TwoStageDetector, average_with_mirror
-from .matching import FaceDecision, FaceQuality, Gallery, match_faces
+from .matching import FaceMatch, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
 from .recognizer import Recognizer
@@ -50,10 +52,14 @@ class PhotoAnalysis:
 @dataclass
 class EnrollmentResult:
     accepted: bool
-    reason: str | None
+    refusal: Refusal | None  # why not accepted: the code, and the sentence for the teacher
     embedding: np.ndarray | None
     box: tuple[float, float, float, float] | None
     face_px: int | None
+
+    @property
+    def reason(self) -> str | None:
+        return None if self.refusal is None else self.refusal.sentence
 
 
 def fleet_precision(requested: str, *, production: bool) -> str:
@@ -102,7 +108,7 @@ class Engine:
             det_session = make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
             backend = coarse = ScrfdBackend(SCRFD(model_file=str(pack.detector_path), session=det_session))
         self.detector = TwoStageDetector(TiledDetector(backend), coarse=TiledDetector(coarse))
-        # The int8 recognizer (attendance_worker.equalize) where it was measured, unless RECOGNIZER_PRECISION says.
+        # The int8 recognizer (equalized by the pack builder) where it was measured, unless RECOGNIZER_PRECISION says.
         recognizer_path, self._model_id = pack.recognizer_path, pack.model_id
         wants_int8 = recognizer_precision == "int8" or (
             recognizer_precision == "auto" and int8_measured_here(self.providers)
@@ -210,49 +216,37 @@ class Engine:
         )
 
     def enroll(self, data: bytes, filename: str) -> EnrollmentResult:
-        """Exactly one usable face required; reasons are sentences for the teacher."""
+        """Exactly one usable face required; a refusal says why (attendance_shared.refusals)."""
         try:
             rgb = self.decode(data, filename)
         except ImageRejected as exc:
-            return EnrollmentResult(False, str(exc), None, None, None)
+            return EnrollmentResult(False, refusals.unreadable(exc), None, None, None)
         return self.enroll_image(rgb, filename)
 
     def enroll_image(self, rgb: np.ndarray, filename: str) -> EnrollmentResult:
         faces = self._enrollment_faces(rgb)
         if not faces:
-            return EnrollmentResult(False, f"No face found in {filename}", None, None, None)
+            return EnrollmentResult(False, refusals.no_face(filename), None, None, None)
         # Faces cut by the border, or much smaller than the main one (a poster, a passer-by), do not count.
         whole = [f for f in faces if f.visible >= 0.8] or faces
         largest = max(f.face_px for f in whole)
         main = [f for f in whole if f.face_px >= 0.5 * largest]
         if len(main) > 1:
-            return EnrollmentResult(
-                False, f"{len(main)} faces in {filename}: upload a photo of this student alone", None, None, None
-            )
+            return EnrollmentResult(False, refusals.several_faces(filename, len(main)), None, None, None)
         face = max(main, key=lambda f: f.face_px)
         min_px = int(self.thresholds.get("enroll_min_face_px", 0))
         if face.face_px < min_px:
             return EnrollmentResult(
-                False,
-                f"The face in {filename} is too small ({face.face_px} px wide; at least {min_px} px needed): "
-                "upload a closer photo",
-                None,
-                face.box,
-                face.face_px,
+                False, refusals.too_small(filename, face.face_px, min_px), None, face.box, face.face_px
             )
         min_blur = float(self.thresholds.get("enroll_min_blur", 0.0))
         if face.blur < min_blur:
             return EnrollmentResult(
-                False,
-                f"The face in {filename} is too blurry (sharpness {face.blur:.0f}, at least {min_blur:.0f} "
-                f"needed; face {face.face_px} px wide): upload a sharper photo",
-                None,
-                face.box,
-                face.face_px,
+                False, refusals.too_blurry(filename, face.blur, min_blur, face.face_px), None, face.box, face.face_px
             )
         return EnrollmentResult(True, None, face.embedding, face.box, face.face_px)
 
-    def match(self, faces: Sequence[Face], gallery: Gallery, outsiders: Gallery | None = None) -> list[FaceDecision]:
+    def match(self, faces: Sequence[Face], gallery: Gallery, outsiders: Gallery | None = None) -> list[FaceMatch]:
         """Open-set decisions for the faces of ONE photo against the students of one course (`outsiders`: people
         known not to be in it, who can never be marked but can keep a face from being given to a course student)."""
         if not faces:
@@ -260,7 +254,7 @@ class Engine:
         emb = np.stack([np.asarray(f.embedding, np.float32) for f in faces])
         return match_faces(emb, [f.quality for f in faces], gallery, self.thresholds, outsiders)
 
-    def annotate(self, analysis: PhotoAnalysis, decisions: Sequence[FaceDecision], labels: Mapping[str, str]) -> bytes:
+    def annotate(self, analysis: PhotoAnalysis, decisions: Sequence[FaceMatch], labels: Mapping[str, str]) -> bytes:
         """JPEG of the photo with boxes and names (confirm and unknown in their own colours)."""
         return _annotate.annotate(analysis.image, analysis.faces, decisions, labels)
 

@@ -70,15 +70,6 @@ class TileBackend(Protocol):
     def detect_tile(self, tile_rgb: np.ndarray, threshold: float) -> Detections: ...
 
 
-def box_iou(a: Any, b: Any) -> float:
-    """Intersection over union of two x1, y1, x2, y2 boxes (lists or arrays)."""
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Indices kept by greedy non-maximum suppression, best score first."""
     if boxes.shape[0] == 0:

@@ -1,4 +1,5 @@
-"""Open-set matching: quality-aware thresholds, one-to-one assignment per photo, merging across photos.
+"""Open-set matching: quality-aware thresholds, one-to-one assignment per photo (merging across photos is
+attendance_shared.records.merge_session).
 
 Marking an absent child present is the worst error, so "present" needs a similarity above a
 threshold that rises for small, blurred or weakly detected faces, and a clear margin over the
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -22,7 +22,9 @@ PRESENT, CONFIRM, UNKNOWN = "present", "confirm", "unknown"
 
 
 @dataclass(frozen=True)
-class FaceDecision:
+class FaceMatch:
+    """The engine's decision on one face (stored as DetectedFace.decision, attendance_shared.models.FaceDecision)."""
+
     decision: str  # "present" | "confirm" | "unknown"
     person: str | None  # set only when decision == "present"
     candidate: str | None  # best match whatever the decision
@@ -69,7 +71,7 @@ def match_faces(
     gallery: Gallery,
     thresholds: Mapping[str, float],
     outsiders: Gallery | None = None,
-) -> list[FaceDecision]:
+) -> list[FaceMatch]:
     """Decide every face of one photo; a person is assigned to at most one face (Hungarian, not greedy).
 
     `outsiders` are known people who cannot be marked (the teacher's students of other courses): a face is never
@@ -82,7 +84,7 @@ def match_faces(
     if n == 0:
         return []
     if not people:
-        return [FaceDecision(UNKNOWN, None, None, 0.0) for _ in range(n)]
+        return [FaceMatch(UNKNOWN, None, None, 0.0) for _ in range(n)]
     emb = l2_normalize(np.asarray(embeddings, np.float32).reshape(n, -1))
     sims = emb @ templates.T  # (faces, people)
     _, outsider_templates = build_templates(outsiders or {})
@@ -98,49 +100,22 @@ def match_faces(
         rows, cols = linear_sum_assignment(cost)
         assigned = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if eligible[r, c]}
 
-    out: list[FaceDecision] = []
+    out: list[FaceMatch] = []
     for i in range(n):
         row = sims[i]
         if i not in assigned:
             best = int(np.argmax(row))
-            out.append(FaceDecision(UNKNOWN, None, people[best], float(row[best])))
+            out.append(FaceMatch(UNKNOWN, None, people[best], float(row[best])))
             continue
         j = assigned[i]
         s = float(row[j])
         if best_outsider[i] > s:  # someone the teacher knows from another course, more like this face
-            out.append(FaceDecision(UNKNOWN, None, people[j], s))
+            out.append(FaceMatch(UNKNOWN, None, people[j], s))
             continue
         others = np.delete(row, j)
         second = max(float(others.max()) if others.size else -1.0, float(best_outsider[i]))
         if s >= present_threshold(qualities[i], thresholds) and s - second >= margin_t:
-            out.append(FaceDecision(PRESENT, people[j], people[j], s))
+            out.append(FaceMatch(PRESENT, people[j], people[j], s))
         else:
-            out.append(FaceDecision(CONFIRM, None, people[j], s))
+            out.append(FaceMatch(CONFIRM, None, people[j], s))
     return out
-
-
-class SessionMatch(NamedTuple):
-    photo_index: int
-    face_index: int
-    decision: str  # "present" or "confirm"
-    similarity: float
-
-
-def merge_session(per_photo_decisions: Sequence[Sequence[FaceDecision]]) -> dict[str, SessionMatch]:
-    """Evidence of all photos of a session, per person: present if present in any photo (best face kept);
-    otherwise the best "confirm" face. A "confirm" never makes anyone present; unknown faces are ignored."""
-    best: dict[str, SessionMatch] = {}
-    rank = {PRESENT: 1, CONFIRM: 0}
-    for p, decisions in enumerate(per_photo_decisions):
-        for f, d in enumerate(decisions):
-            if d.decision == PRESENT and d.person is not None:
-                person = d.person
-            elif d.decision == CONFIRM and d.candidate is not None:
-                person = d.candidate
-            else:
-                continue
-            cand = SessionMatch(p, f, d.decision, float(d.similarity))
-            cur = best.get(person)
-            if cur is None or (rank[cand.decision], cand.similarity) > (rank[cur.decision], cur.similarity):
-                best[person] = cand
-    return best
