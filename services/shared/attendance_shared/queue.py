@@ -13,6 +13,8 @@ from kombu import Queue
 
 from .contracts import (
     ALL_QUEUES,
+    ATTENDANCE_TASK,
+    ENROLLMENT_TASK,
     PORTRAIT_HASH_TASK,
     REEMBED_TASK,
     RETENTION_TASK,
@@ -86,8 +88,6 @@ def make_celery(settings: Settings) -> Celery:
 
 def enqueue(app: Celery, settings: Settings, payload: AttendancePayload | EnrollmentPayload) -> None:
     """Publish a job whose row is already committed; the task id is the job id."""
-    from .contracts import ATTENDANCE_TASK, ENROLLMENT_TASK
-
     name = ATTENDANCE_TASK if isinstance(payload, AttendancePayload) else ENROLLMENT_TASK
     app.send_task(
         name,

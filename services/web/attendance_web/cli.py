@@ -7,8 +7,13 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from attendance_shared import migrate
+from attendance_shared.models import AuditEvent, Teacher
+
+from .extensions import db
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 teachers_cli = AppGroup("teachers", help="Teacher accounts.")
@@ -35,13 +40,6 @@ def downgrade(revision: str) -> None:
 @click.password_option("--password", prompt="New password", help="asked for (twice) when not given")
 def set_password(email: str, password: str) -> None:
     """Give the teacher with EMAIL a new password (at least 10 characters), e.g. when they forgot theirs."""
-    from sqlalchemy import func, select
-    from werkzeug.security import generate_password_hash
-
-    from attendance_shared.models import AuditEvent, Teacher
-
-    from .extensions import db
-
     if len(password) < 10:
         raise click.ClickException("Use at least 10 characters.")
     teacher = db().scalar(select(Teacher).where(func.lower(Teacher.email) == email.strip().lower()))

@@ -13,7 +13,6 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from attendance_shared.db import session_factory
-from attendance_shared.models import Teacher
 from attendance_shared.queue import make_celery
 from attendance_shared.settings import Settings
 from attendance_shared.storage import PhotoStore, make_store
@@ -29,6 +28,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.session_protection = "strong"
+    # Its user loader is auth.user.load_teacher, registered beside the user it loads.
     csrf.init_app(app)
     # Counters shared by every gunicorn worker (Redis) in production; per process in development.
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
@@ -64,12 +64,3 @@ def _close_db(_exc: BaseException | None) -> None:
     session = g.pop("db", None)
     if session is not None:
         session.close()
-
-
-@login_manager.user_loader
-def _load_teacher(user_id: str) -> object | None:
-    from .auth.user import TeacherUser, login_id_matches
-
-    raw_id, _, fingerprint = user_id.partition(":")
-    teacher = db().get(Teacher, int(raw_id)) if raw_id.isdigit() else None
-    return TeacherUser(teacher) if teacher is not None and login_id_matches(teacher, fingerprint) else None

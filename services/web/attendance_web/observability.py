@@ -15,6 +15,10 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from sqlalchemy import func, select
 
 from attendance_shared.logs import configure_logging, request_id
+from attendance_shared.models import Job, JobState, SessionPhoto
+from attendance_shared.queue import queue_depths
+
+from .extensions import db
 
 log = logging.getLogger("attendance.web.request")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -42,10 +46,6 @@ class DatabaseCollector:
         self.app = app
 
     def collect(self):  # type: ignore[no-untyped-def]
-        from attendance_shared.models import Job, JobState, SessionPhoto
-
-        from .extensions import db
-
         with self.app.app_context():
             session = db()
             states = GaugeMetricFamily("attendance_jobs", "Jobs by kind and state", labels=["kind", "state"])
@@ -83,8 +83,6 @@ def _histogram(name: str, doc: str, values: list[float], buckets: tuple[float, .
 
 
 def _queue_depths(app: Flask) -> dict[str, int]:
-    from attendance_shared.queue import queue_depths
-
     try:
         return queue_depths(app.config["ATTENDANCE_SETTINGS"])
     except Exception:

@@ -1,4 +1,5 @@
-"""Flask-Login's view of a teacher; the shared model stays free of web dependencies."""
+"""Flask-Login's view of a teacher, and how a session cookie finds it; the shared model stays free of web
+dependencies."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import hmac
 from flask_login import UserMixin, current_user
 
 from attendance_shared.models import Teacher
+
+from ..extensions import db, login_manager
 
 
 class TeacherUser(UserMixin):
@@ -30,6 +33,15 @@ def password_fingerprint(teacher: Teacher) -> str:
 def login_id_matches(teacher: Teacher, fingerprint: str) -> bool:
     """True when a cookie's fingerprint still matches the teacher's password."""
     return hmac.compare_digest(fingerprint, password_fingerprint(teacher))
+
+
+@login_manager.user_loader
+def load_teacher(user_id: str) -> TeacherUser | None:
+    """The teacher of a session or remember-me cookie's id ("<id>:<fingerprint>", get_id); None once the password
+    changed, which signs that browser out."""
+    raw_id, _, fingerprint = user_id.partition(":")
+    teacher = db().get(Teacher, int(raw_id)) if raw_id.isdigit() else None
+    return TeacherUser(teacher) if teacher is not None and login_id_matches(teacher, fingerprint) else None
 
 
 def current_teacher_id() -> int:

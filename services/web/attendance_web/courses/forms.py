@@ -1,13 +1,23 @@
+"""The course page's forms, "Add a student" (StudentForm, also the student page's edit form) included: the
+students views render the course page (courses.views.course_page), so courses must not import the students
+package back."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import EmailField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 
 class CourseForm(FlaskForm):
     name = StringField("Course name", validators=[DataRequired(), Length(max=120)])
     code = StringField("Code (optional)", validators=[Optional(), Length(max=40)])
+
+
+class StudentForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    student_number = StringField("Student number", validators=[DataRequired(), Length(max=40)])
+    email = EmailField("Email (optional)", validators=[Optional(), Email(check_deliverability=False), Length(max=254)])
 
 
 class DeleteForm(FlaskForm):

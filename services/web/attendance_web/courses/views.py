@@ -12,18 +12,17 @@ from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ownership import owned_course
 from ..photos import remove_photos
+from ..sessions.dashboard_data import build_dashboard
 from ..sessions.forms import SessionForm
-from ..students.forms import StudentForm
+from ..sessions.review_page import recognisable
 from . import bp
-from .forms import CourseForm, DeleteForm
+from .forms import CourseForm, DeleteForm, StudentForm
 
 
 @bp.route("/")
 @login_required
 def dashboard() -> ResponseReturnValue:
     """My courses, today's sessions with present counts, recent jobs with their state."""
-    from ..sessions.dashboard_data import build_dashboard
-
     data = build_dashboard(current_teacher_id(), url_for)
     return render_template("courses/dashboard.html", data=data, form=CourseForm())
 
@@ -51,8 +50,6 @@ def create() -> ResponseReturnValue:
 
 def course_page(course: Course, *, student_form: StudentForm | None = None) -> str:
     """The course page; with `student_form`, the "Add a student" form as sent, showing its errors."""
-    from ..sessions.review_page import recognisable
-
     return render_template(
         "courses/show.html",
         course=course,

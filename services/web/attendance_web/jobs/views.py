@@ -6,7 +6,7 @@ from flask import jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from attendance_shared.models import Job, JobKind
+from attendance_shared.models import Job, JobKind, StudentPhoto
 
 from ..extensions import db
 from ..ownership import owned_job
@@ -21,8 +21,6 @@ def job_json(job: Job) -> dict[str, Any]:
     if job.kind == JobKind.ATTENDANCE:
         data["result_url"] = url_for("sessions.show", session_id=job.subject_id)
     else:
-        from attendance_shared.models import StudentPhoto
-
         photo = db().get(StudentPhoto, job.subject_id)
         data["result_url"] = url_for("students.show", student_id=photo.student_id) if photo else None
     return data

@@ -22,7 +22,8 @@ from attendance_shared.storage import StorageError, student_photo_key
 
 from ..audit import audit
 from ..auth.user import current_teacher_id
-from ..courses.forms import DeleteForm
+from ..courses.forms import DeleteForm, StudentForm
+from ..courses.views import course_page
 from ..extensions import db, settings, store
 from ..jobs_service import UnitOfWork, new_job
 from ..ownership import owned_course, owned_student, owned_student_photo
@@ -30,7 +31,7 @@ from ..photos import remove_photos, send_photo
 from ..sessions.display import display_jpeg
 from ..uploads import CheckedUpload, check_uploads
 from . import bp
-from .forms import PhotoForm, StudentForm
+from .forms import PhotoForm
 
 MAX_PHOTOS_PER_STUDENT = 5
 BROWSERS_SHOW = frozenset({"image/jpeg", "image/png", "image/webp"})
@@ -93,8 +94,6 @@ def create(course_id: int) -> ResponseReturnValue:
         select(Student).where(Student.teacher_id == current_teacher_id(), Student.student_number == number)
     )
     if student is not None and not same_name(student.name, name):
-        from ..courses.views import course_page  # here: the courses blueprint imports this package's forms
-
         if db().get(Enrollment, (course.id, student.id)) is not None:
             # Typing the name would change nothing: the student is on this course's list already.
             form.student_number.errors = [
