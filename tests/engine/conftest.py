@@ -36,7 +36,7 @@ def facedata() -> Path:
 def pack_dir() -> Path:
     path = model_pack_dir()
     if not (path / "manifest.json").is_file() and not any(path.glob("*.onnx")):
-        from attendance_worker.model_build import build
+        from attendance_model_export.build import build
 
         build(path)
     return path

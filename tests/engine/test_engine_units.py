@@ -370,8 +370,8 @@ def test_two_stage_marks_faces_both_passes_agree_on():
 def test_pack_thresholds_judge_a_sharp_small_face_like_a_large_one():
     # Calibrated in docs/benchmarks.md: downscaled LFW probes score no higher against other people than native
     # ones; blur and weak detection do, so only they call for the stricter threshold.
-    from attendance_worker.engine.matching import present_threshold
     from attendance_model_export.build import DEFAULT_THRESHOLDS as T
+    from attendance_worker.engine.matching import present_threshold
 
     sharp_small = FaceQuality(face_px=24, blur=80.0, detection_score=0.9)
     sharp_large = FaceQuality(face_px=120, blur=80.0, detection_score=0.9)

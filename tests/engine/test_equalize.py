@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from attendance_worker import equalize, quantize
+from attendance_model_export import equalize, quantize
 
 
 def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
@@ -17,7 +17,7 @@ def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
 
 
 def test_equalized_recognizer_computes_the_same_embeddings():
-    from attendance_worker.model_build import fetch_and_convert
+    from attendance_model_export.build import fetch_and_convert
 
     _, models, _ = fetch_and_convert(log=lambda *_: None)
     prepared = quantize.prepare(models["recognizer"])

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from attendance_worker import quantize
+from attendance_model_export import quantize
 from attendance_worker.engine.runtime import CPU, CUDA
 
 
@@ -124,8 +124,8 @@ class _FakeSession:
 def test_int8_recognizer_agrees_with_fp32_on_real_faces(engine, facedata):
     """The same photo through both recognizers gives neighbouring embeddings (cosine; same-person photos score
     0.6-0.9 and strangers below 0.45, so this changes no decision but the borderline ones). Before the channels
-    were equalized (attendance_worker.equalize) the mean was 0.983."""
-    from attendance_worker.model_build import fetch_and_convert, quantize_checked
+    were equalized (attendance_model_export.equalize) the mean was 0.983."""
+    from attendance_model_export.build import fetch_and_convert, quantize_checked
 
     _, models, _ = fetch_and_convert(log=lambda *_: None)
     crops = []
@@ -153,7 +153,7 @@ def _mean_cosine(ref: list, got: list) -> float:
 
 
 def test_new_calibration_ranges_make_the_pack_stale(monkeypatch, pack_dir: Path):
-    from attendance_worker import model_build
+    from attendance_model_export import build as model_build
 
     assert model_build.pack_is_current(pack_dir)
     monkeypatch.setattr(model_build, "calibration_checksums", lambda: {"detector.json": "0" * 64})

@@ -1,4 +1,4 @@
-"""Model packs: the default pack (manifest.json from model_build) or an insightface-format directory.
+"""Model packs: the default pack (manifest.json from attendance_model_export) or an insightface-format directory.
 
 Every embedding records `model_id`; galleries are never compared across model ids, so the id
 changes whenever a file or a conversion changes.
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model_build import sha256_file  # the builder's own checksum of the files it wrote (a light import)
+from attendance_shared.checksums import sha256_file  # as the pack builder wrote each file's checksum
+
 from .errors import ModelPackError
 
 # Used when an insightface pack has no thresholds.json next to it. Not calibrated on our benchmark:

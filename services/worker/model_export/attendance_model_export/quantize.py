@@ -23,7 +23,7 @@ RECOGNIZER_FP32_FRONT_CONVS = 2
 
 
 class QuantizationError(RuntimeError):
-    """The committed calibration ranges for a model are missing (model_build turns this into a BuildError)."""
+    """The committed calibration ranges for a model are missing (build.py turns this into a BuildError)."""
 
 
 def calibration_path(role: str) -> Path:
@@ -71,7 +71,7 @@ def _quantize(prepared: Any, cache: Path, reader: Any = None, exclude: list[str]
 
 def prepare_for_int8(model: Any, role: str) -> tuple[Any, list[str]]:
     """(the fp32 graph to quantize, the nodes to leave in fp32). The recognizer's head BatchNorms are folded into
-    its Gemm and its channels equalized from the committed per-channel ranges (attendance_worker.equalize): int8
+    its Gemm and its channels equalized from the committed per-channel ranges (equalize.py): int8
     SFace then agrees with fp32 to a mean cosine of 0.996 instead of 0.983 on LFW crops; its first two convolutions
     stay fp32 (0.9958 against 0.9946 with them in int8, at 56x56 where they are cheap)."""
     from . import equalize

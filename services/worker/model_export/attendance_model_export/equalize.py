@@ -59,7 +59,7 @@ class _Graph:
         return int(self.array(conv.input[1]).shape[0])
 
     def is_per_channel_scale(self, node: Any, channels: int) -> bool:
-        """A bias-free 1x1 depthwise Conv: how model_build writes the slopes of a PReLU."""
+        """A bias-free 1x1 depthwise Conv: how build.py writes the slopes of a PReLU."""
         return (
             node.op_type == "Conv"
             and len(node.input) == 2
@@ -194,7 +194,7 @@ def load_ranges(path: Path) -> dict[str, list[float]]:
 def write_ranges(path: Path, ranges: dict[str, list[float]]) -> None:
     doc = {
         "about": "per-channel max |activation| of each SFace Conv -> PReLU chain, measured by python -m "
-        "bench.calibrate; attendance_worker.equalize scales the channels to equal ranges before int8",
+        "bench.calibrate; attendance_model_export.equalize scales the channels to equal ranges before int8",
         "channel_ranges": ranges,
     }
     path.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
