@@ -1,13 +1,15 @@
-"""Friendly error pages (HTML) and JSON errors for JSON clients."""
+"""Friendly error pages (HTML) and JSON errors for JSON clients (responses.py: which, and their shape)."""
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from .responses import json_error, wants_json
 
 MESSAGES = {
     400: "That request could not be understood.",
@@ -18,25 +20,9 @@ MESSAGES = {
 }
 
 
-def _wants_json() -> bool:
-    return (
-        request.path.endswith(".json")
-        or request.path.startswith("/api/")
-        or request.accept_mimetypes.best == "application/json"
-    )
-
-
-def _json_error(status: int, message: str) -> ResponseReturnValue:
-    """The API's error shape everywhere: a stable word code, not a number (see api/errors.py)."""
-    from .api.errors import CODES
-
-    word = CODES.get(status, ("too_many_requests" if status == 429 else "http_error", ""))[0]
-    return jsonify({"error": {"code": word, "message": message}}), status
-
-
 def _render(code: int, message: str) -> ResponseReturnValue:
-    if _wants_json():
-        return _json_error(code, message)
+    if wants_json():
+        return json_error(code, None, message)
     return render_template("error.html", code=code, message=message), code
 
 
@@ -88,6 +74,6 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.warning("database unavailable", exc_info=True)
         # Rendering asks Flask-Login for the user; answer "anonymous" instead of asking the database.
         g._login_user = AnonymousUserMixin()
-        if _wants_json():
-            return _json_error(503, MESSAGES[503])
+        if wants_json():
+            return json_error(503, None, MESSAGES[503])
         return render_template("unavailable.html", message=MESSAGES[503]), 503, {"Retry-After": "30"}

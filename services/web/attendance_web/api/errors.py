@@ -1,24 +1,28 @@
-"""API errors: always JSON {"error": {"code", "message"}} with a stable snake_case code."""
+"""API errors: always the web's JSON error shape (responses.json_error), {"error": {"code", "message"}} with a
+stable snake_case code, as openapi.py documents."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from ..responses import json_error, status_word
+
 log = logging.getLogger(__name__)
 
-CODES = {
-    400: ("bad_request", "The request could not be understood."),
-    401: ("unauthorized", "Send a valid API token as 'Authorization: Bearer <token>'."),
-    404: ("not_found", "Not found. It may have been deleted, or it belongs to another account."),
-    405: ("method_not_allowed", "This method is not allowed on this URL."),
-    413: ("payload_too_large", "The upload is too large. Send fewer or smaller photos per request."),
-    500: ("internal_error", "Something went wrong on our side. Please try again."),
-    503: ("service_unavailable", "The service is briefly unavailable. Please try again in a minute."),
+# The API's sentence for an HTTP status; its code is the status's word (responses.STATUS_WORDS).
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Send a valid API token as 'Authorization: Bearer <token>'.",
+    404: "Not found. It may have been deleted, or it belongs to another account.",
+    405: "This method is not allowed on this URL.",
+    413: "The upload is too large. Send fewer or smaller photos per request.",
+    500: "Something went wrong on our side. Please try again.",
+    503: "The service is briefly unavailable. Please try again in a minute.",
 }
 
 
@@ -36,11 +40,7 @@ class ApiError(Exception):
 def error_response(
     status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> tuple[Response, int]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = details
-    response = jsonify({"error": body})
-    response.headers["Cache-Control"] = "no-store"
+    response, status = json_error(status, code, message, details=details)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return response, status
@@ -54,10 +54,10 @@ def register_api_errors(bp: Blueprint) -> None:
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
-        code, message = CODES.get(status, ("http_error", exc.description or "The request failed."))
-        return error_response(status, code, message)
+        message = MESSAGES.get(status, exc.description or "The request failed.")
+        return error_response(status, status_word(status), message)
 
     @bp.errorhandler(OperationalError)
     def _db_down(_exc: OperationalError) -> tuple[Response, int]:
         log.warning("database unavailable during an API request", exc_info=True)
-        return error_response(503, *CODES[503])
+        return error_response(503, status_word(503), MESSAGES[503])

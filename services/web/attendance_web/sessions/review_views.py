@@ -18,9 +18,9 @@ from attendance_shared.records import is_enrolled
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ownership import owned_face, owned_session, owned_student
+from ..responses import answer
 from . import bp, corrections
 from .forms import ActionForm, AssignFaceForm, MarkForm
-from .responses import answer
 
 
 def _page(session_id: int, anchor: str = "") -> str:

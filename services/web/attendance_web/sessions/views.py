@@ -18,6 +18,7 @@ from ..auth.user import current_teacher_id
 from ..extensions import settings, store
 from ..ownership import owned_course, owned_session, owned_session_photo
 from ..photos import send_photo
+from ..responses import json_error, wants_json
 from . import bp
 from .classroom_photos import (
     Intake,
@@ -30,7 +31,6 @@ from .classroom_photos import (
 )
 from .display import display_jpeg
 from .forms import ActionForm, AssignFaceForm, MarkForm, SessionForm
-from .responses import wants_json
 from .review_page import build
 
 ADD_TO_EARLIER = 'To add photos to the earlier session instead, open it and use "Add more photos to this session".'
@@ -102,8 +102,7 @@ def _refused(
 ) -> ResponseReturnValue:
     """Nothing stored. Browsers go back to the form they came from (`back_to`: the "add photos" one)."""
     if wants_json():
-        body = {"error": {"code": code, "message": message}, "errors": errors, "session_id": None, "job_id": None}
-        return jsonify(body), status
+        return json_error(status, code, message, beside={"errors": errors, "session_id": None, "job_id": None})
     flash(message, "error")
     for error in errors:
         flash(error["message"], "error")
