@@ -14,6 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from attendance_shared.refusals import PortraitRefusal
+
 from .common import central_face, read_rgb
 
 MISLABELED = {"Recep_Tayyip_Erdogan_0004", "Michael_Schumacher_0008"}
@@ -58,7 +60,8 @@ def embed_lfw(
                     enroll[person].append(res.embedding)
                     continue
                 refusals.append((path.stem, str(res.reason)))
-                if "faces in" in str(res.reason):  # LFW labels the centred face: use it, count the refusal
+                # LFW labels the centred face: use it, count the refusal
+                if res.refusal is not None and res.refusal.code == PortraitRefusal.SEVERAL_FACES:
                     face = central_face(engine.analyze_image(rgb), rgb.shape[1], rgb.shape[0])
                     if face is not None:
                         enroll[person].append(face.embedding)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from attendance_shared import migrate
 from attendance_shared.models import Base
@@ -105,3 +108,133 @@ def test_sqlite_migrations_keep_every_row(tmp_path):
     assert {n: after[n] for n in before} == before
     migrate.downgrade(url, "0001")
     assert _row_counts(url) == before
+
+
+def _portrait(photo_id: int, status: str, reason: str | None, sha: str | None) -> tuple[str, dict[str, object]]:
+    return (
+        "INSERT INTO student_photos (id, student_id, storage_key, original_filename, content_type, width, height,"
+        " status, reason, content_sha256) VALUES (:id, 1, :key, 'p.jpg', 'image/jpeg', 10, 10, :status, :reason, :sha)",
+        {"id": photo_id, "key": f"k{photo_id}", "status": status, "reason": reason, "sha": sha},
+    )
+
+
+def _job(job_id: str, kind: str, state: str, message: str | None) -> tuple[str, dict[str, object]]:
+    return (
+        "INSERT INTO jobs (id, teacher_id, kind, subject_id, state, progress, attempts, message)"
+        " VALUES (:id, 1, :kind, 1, :state, 0, 1, :message)",
+        {"id": job_id, "kind": kind, "state": state, "message": message},
+    )
+
+
+def _rows_at_0005() -> tuple[list[tuple[str, dict[str, object]]], dict[int, tuple], dict[str, str | None]]:
+    """Rows as the code before 0006 wrote them, and what 0006 makes of them: {photo id: (refusal, unhashed, sha)},
+    {job id: outcome}. The refusal sentences come from attendance_shared.refusals, so a sentence changed there
+    without the migration learning it fails here."""
+    from attendance_shared import refusals
+    from attendance_shared.images import ImageRejected
+
+    sha = "a" * 64
+    refused = {
+        2: refusals.not_the_same_person("Colin_Powell_0001.jpg", "Adrien Brody"),
+        3: refusals.several_faces("group.jpg", 2),
+        4: refusals.too_small("far.jpg", 31, 40),
+        5: refusals.too_blurry("shaky.jpg", 12.4, 40.0, 90),
+        6: refusals.no_face("wall.jpg"),
+        7: refusals.unreadable(ImageRejected("cut.png is damaged or incomplete. Please upload it again.")),
+        # A file name that reads like another refusal does not confuse the conversion.
+        8: refusals.several_faces("No face found in this.jpg", 3),
+        9: refusals.no_face("x: check it is the right student.jpg"),
+    }
+    portraits = [_portrait(1, "accepted", None, sha)]
+    portraits += [_portrait(i, "rejected", r.sentence, None) for i, r in refused.items()]
+    portraits += [
+        _portrait(10, "pending", None, "missing:10"),
+        _portrait(11, "accepted", None, "duplicate:11"),
+        _portrait(12, "accepted", None, None),  # stored before 0005, not hashed yet
+        _portrait(13, "pending", None, "b" * 64),
+    ]
+    expected_photos = {i: (r.code.value, None, None) for i, r in refused.items()}
+    expected_photos |= {
+        1: (None, None, sha),
+        10: (None, "file_missing", None),
+        11: (None, "copy", None),
+        12: (None, None, None),
+        13: (None, None, "b" * 64),
+    }
+    jobs = {
+        ("e-accepted", "enrollment", "succeeded", "Accepted"): "accepted",
+        ("e-refused", "enrollment", "succeeded", refused[3].sentence): "refused",
+        ("e-gone", "enrollment", "succeeded", "The photo was deleted before it could be checked."): "gone",
+        ("e-silent", "enrollment", "succeeded", None): None,
+        ("e-failed", "enrollment", "failed", None): None,
+        ("e-queued", "enrollment", "queued", None): None,
+        ("a-done", "attendance", "succeeded", "3 photos: 12 faces, 10 students present"): "done",
+        ("a-gone", "attendance", "succeeded", "The session was deleted before it could be processed."): "gone",
+        ("a-running", "attendance", "running", "Finding faces in photo 2 of 3"): None,
+    }
+    rows = [
+        (_ROWS_AT_0001[0], {}),
+        ("INSERT INTO students (id, teacher_id, name, student_number) VALUES (1, 1, 'Ann', '1')", {}),
+        *portraits,
+        *(_job(*job) for job in jobs),
+    ]
+    return rows, expected_photos, {job[0]: outcome for job, outcome in jobs.items()}
+
+
+def _dump(url: str) -> dict[str, list[dict[str, object]]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        dump = {
+            table: [dict(row._mapping) for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+            for table in ("student_photos", "jobs")
+        }
+    engine.dispose()
+    return dump
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database(request, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.sqlite'}"
+        return
+    name = f"attendance_mig_{uuid.uuid4().hex[:8]}"
+    _admin_exec(f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        _admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_0006_turns_refusal_sentences_job_messages_and_hash_markers_into_columns(empty_database):
+    """Existing rows get their codes from the texts the code used to decide on; the texts stay, and the downgrade
+    gives back exactly the rows there were (the markers written back into content_sha256)."""
+    url = empty_database
+    migrate.upgrade(url, "0005")
+    rows, expected_photos, expected_jobs = _rows_at_0005()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement, values in rows:
+            conn.execute(text(statement), values)
+    engine.dispose()
+    before = _dump(url)
+
+    migrate.upgrade(url, "0006")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        photos = conn.execute(text("SELECT id, refusal, unhashed, content_sha256 FROM student_photos"))
+        assert {photo_id: tuple(rest) for photo_id, *rest in photos} == expected_photos
+        assert dict(conn.execute(text("SELECT id, outcome FROM jobs")).all()) == expected_jobs
+        reasons = dict(conn.execute(text("SELECT id, reason FROM student_photos")).all())
+        assert reasons == {row["id"]: row["reason"] for row in before["student_photos"]}  # still what is shown
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the codes are checked, as 0004's enums are
+        conn.execute(text("UPDATE student_photos SET refusal = 'ugly' WHERE id = 2"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # SQLite's rebuilt table kept 0004's checks
+        conn.execute(text("UPDATE student_photos SET status = 'lost' WHERE id = 2"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text(f"UPDATE student_photos SET content_sha256 = '{'c' * 64}' WHERE id = 10"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET outcome = 'fine' WHERE id = 'a-done'"))
+    engine.dispose()
+
+    migrate.downgrade(url, "0005")
+    assert _dump(url) == before

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import Job, JobKind, JobState, PhotoStatus, Student, StudentPhoto, Teacher
+from attendance_shared.models import Job, JobKind, JobOutcome, JobState, PhotoStatus, Student, StudentPhoto, Teacher
+from attendance_shared.refusals import several_faces
 from attendance_shared.settings import get_settings
 
 
@@ -16,6 +17,7 @@ def _jobs(teacher) -> dict[str, str]:
         student = Student(teacher_id=teacher_id, name="Ann", student_number="1")
         s.add(student)
         s.flush()
+        refusal = several_faces("group.jpg", 2)
         photo = StudentPhoto(
             student_id=student.id,
             storage_key=f"student_photos/{teacher_id}/{student.id}/a.jpg",
@@ -24,7 +26,8 @@ def _jobs(teacher) -> dict[str, str]:
             width=10,
             height=10,
             status=PhotoStatus.REJECTED,
-            reason="2 faces in group.jpg: upload a photo of this student alone",
+            refusal=refusal.code,
+            reason=refusal.sentence,
         )
         s.add(photo)
         s.flush()
@@ -35,6 +38,7 @@ def _jobs(teacher) -> dict[str, str]:
             state=JobState.SUCCEEDED,
             progress=100,
             message=photo.reason,
+            outcome=JobOutcome.REFUSED,
         )
         waiting = Job(teacher_id=teacher_id, kind=JobKind.ATTENDANCE, subject_id=0, state=JobState.QUEUED)
         s.add_all([refused, waiting])

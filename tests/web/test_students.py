@@ -381,7 +381,7 @@ def test_deleting_the_wrong_first_portrait_checks_the_refused_ones_again(teacher
     not the same person. Deleting the wrong one re-queues them (job rows committed, then published); run by the
     worker's task, they are judged against what remains and accepted. Real model, real LFW photos."""
     import attendance_web.jobs_service as jobs_service
-    from attendance_shared.models import Job, JobKind, JobState
+    from attendance_shared.models import Job, JobKind, JobOutcome, JobState
     from attendance_worker.engine import get_engine
     from attendance_worker.enrollment import enroll_photo
     from attendance_worker.tasks import enroll_photo_task
@@ -416,19 +416,21 @@ def test_deleting_the_wrong_first_portrait_checks_the_refused_ones_again(teacher
         assert all(j.kind == JobKind.ENROLLMENT and j.state == JobState.QUEUED for j in jobs)
         assert sorted(published) == sorted(j.id for j in jobs)
         again = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
-        assert [(p.status, p.reason) for p in again] == [(PhotoStatus.PENDING, None)] * 2
+        assert [(p.status, p.refusal, p.reason) for p in again] == [(PhotoStatus.PENDING, None, None)] * 2
     for job in sorted(jobs, key=lambda j: j.subject_id):
         enroll_photo_task(job_id=job.id, photo_id=job.subject_id)
     with _db() as s:
         again = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
         assert [p.status for p in again] == [PhotoStatus.ACCEPTED] * 2
-        assert {s.get(Job, j.id).state for j in jobs} == {JobState.SUCCEEDED}
+        assert {(s.get(Job, j.id).state, s.get(Job, j.id).outcome) for j in jobs} == {
+            (JobState.SUCCEEDED, JobOutcome.ACCEPTED)
+        }
 
 
 def test_deleting_a_refused_portrait_judges_nothing_again(teacher, jobs_not_sent):
     """Only a portrait the others could have been compared with re-queues them: deleting one refused portrait
     leaves the other refused one as it is."""
-    from attendance_shared.contracts import NOT_THE_SAME_PERSON
+    from attendance_shared import refusals
     from attendance_shared.models import Job
 
     course = teacher.create_course("Art")
@@ -437,10 +439,8 @@ def test_deleting_a_refused_portrait_judges_nothing_again(teacher, jobs_not_sent
     with _db() as s:  # what the worker wrote
         photos = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
         for p in photos:
-            p.status, p.reason = (
-                PhotoStatus.REJECTED,
-                f"{p.original_filename} does not look like ...: {NOT_THE_SAME_PERSON}",
-            )
+            refusal = refusals.not_the_same_person(p.original_filename, "Ann")
+            p.status, p.refusal, p.reason = PhotoStatus.REJECTED, refusal.code, refusal.sentence
         ids = [p.id for p in photos]
         jobs_before = s.scalar(select(func.count()).select_from(Job))
     r = teacher.client.post(f"/student-photos/{ids[0]}/delete", data={}, follow_redirects=True)

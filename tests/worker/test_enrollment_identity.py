@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from attendance_shared.db import session_scope
 from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
+from attendance_shared.refusals import PortraitRefusal
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import make_store
 from tests.conftest import require_facedata
@@ -54,7 +55,7 @@ def test_a_portrait_of_someone_else_is_refused_and_never_embedded():
     ids = seed_course({"Adrien_Brody": [*brody, _lfw("Colin_Powell", 1), _lfw("Adrien_Brody", 4)]}, [])
     first, second, powell, third = _enroll_in_order(ids["students"]["Adrien_Brody"])
     assert [first.status, second.status, third.status] == [PhotoStatus.ACCEPTED] * 3  # the same person passes
-    assert powell.status == PhotoStatus.REJECTED
+    assert (powell.status, powell.refusal) == (PhotoStatus.REJECTED, PortraitRefusal.NOT_SAME_PERSON)
     assert powell.reason == (
         "Colin_Powell_0001.jpg does not look like the same person as Adrien Brody's other portraits: check it is the "
         "right student. If the other portraits are the wrong ones, delete them: this one is then checked again."
@@ -68,10 +69,10 @@ def test_the_verdicts_are_the_same_when_the_jobs_run_again():
     """A second delivery of each job: the refused portrait stays refused, the accepted ones stay accepted."""
     ids = seed_course({"Adrien_Brody": [_lfw("Adrien_Brody", 1), _lfw("Colin_Powell", 2), _lfw("Adrien_Brody", 3)]}, [])
     student = ids["students"]["Adrien_Brody"]
-    once = [(p.status, p.reason) for p in _enroll_in_order(student)]
-    twice = [(p.status, p.reason) for p in _enroll_in_order(student)]
+    once = [(p.status, p.refusal, p.reason) for p in _enroll_in_order(student)]
+    twice = [(p.status, p.refusal, p.reason) for p in _enroll_in_order(student)]
     assert once == twice
-    assert [status for status, _ in once] == [PhotoStatus.ACCEPTED, PhotoStatus.REJECTED, PhotoStatus.ACCEPTED]
+    assert [status for status, _, _ in once] == [PhotoStatus.ACCEPTED, PhotoStatus.REJECTED, PhotoStatus.ACCEPTED]
 
 
 def test_a_first_portrait_is_accepted_whoever_it_shows_and_then_is_the_reference():
@@ -99,9 +100,9 @@ def test_a_wrong_portrait_between_two_right_ones_is_the_one_refused():
 
 
 def test_a_wrong_portrait_first_refuses_the_right_ones_and_says_deleting_it_checks_them_again():
-    """[wrong, right, right]: the first is the only reference, so the two right ones are refused, with the sentence
-    the web recognises (deleting the wrong one re-queues them: tests/web/test_students.py)."""
-    from attendance_shared.contracts import NOT_THE_SAME_PERSON
+    """[wrong, right, right]: the first is the only reference, so the two right ones are refused, with the code the
+    web reads (deleting the wrong one re-queues them: tests/web/test_students.py) and the sentence saying so."""
+    from attendance_shared.refusals import NOT_THE_SAME_PERSON
 
     ids = seed_course({"Adrien_Brody": [_lfw("Colin_Powell", 1), _lfw("Adrien_Brody", 1), _lfw("Adrien_Brody", 3)]}, [])
     wrong, first, second = _enroll_in_order(ids["students"]["Adrien_Brody"])
@@ -110,14 +111,8 @@ def test_a_wrong_portrait_first_refuses_the_right_ones_and_says_deleting_it_chec
         PhotoStatus.REJECTED,
         PhotoStatus.REJECTED,
     ]
+    assert all(p.refusal == PortraitRefusal.NOT_SAME_PERSON for p in (first, second))
     assert all((p.reason or "").endswith(NOT_THE_SAME_PERSON) for p in (first, second))
-
-
-def test_the_refusal_ends_with_the_shared_words_the_web_looks_for():
-    from attendance_shared.contracts import NOT_THE_SAME_PERSON
-    from attendance_worker.enrollment import not_the_same_person
-
-    assert not_the_same_person("a.jpg", "Ann").endswith(NOT_THE_SAME_PERSON)
 
 
 def test_two_portraits_of_one_student_enrolled_at_once_are_judged_one_after_the_other(monkeypatch):

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import select, update
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import StudentPhoto
+from attendance_shared.models import StudentPhoto, Unhashed
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 from tests.worker.seed import seed_course
@@ -24,14 +24,15 @@ def _portraits(tmp_path, *contents: bytes):
     return paths
 
 
-def _hashes(student_id: int) -> dict[int, str | None]:
+def _hashes(student_id: int) -> dict[int, str | Unhashed | None]:
+    """Each portrait's hash, or why the backfill left it without one, or None while it is still to be read."""
     with session_scope(get_settings().sqlalchemy_url) as s:
         rows = s.execute(
-            select(StudentPhoto.id, StudentPhoto.content_sha256)
+            select(StudentPhoto.id, StudentPhoto.content_sha256, StudentPhoto.unhashed)
             .where(StudentPhoto.student_id == student_id)
             .order_by(StudentPhoto.id)
         )
-        return {photo_id: sha for photo_id, sha in rows}
+        return {photo_id: sha or unhashed for photo_id, sha, unhashed in rows}
 
 
 def _run_until_done() -> None:
@@ -71,8 +72,8 @@ def test_two_copies_of_one_portrait_keep_both_rows_and_one_hash(tmp_path):
         hashes = _hashes(student)
         assert len(hashes) == 2
         assert list(hashes.values()).count(sha) == 1
-        ((marked_id, marker),) = [(i, h) for i, h in hashes.items() if h != sha]
-        assert marker == f"duplicate:{marked_id}"
+        ((_marked_id, marker),) = [(i, h) for i, h in hashes.items() if h != sha]
+        assert marker == Unhashed.COPY
     assert _hashes(cy)[later] == sha  # the one that held the hash keeps it
 
 
@@ -107,7 +108,7 @@ def test_a_copy_uploaded_while_the_backfill_runs_is_left_to_the_constraint(tmp_p
     monkeypatch.setattr(portrait_hashes, "_write", upload_first)
     _run_until_done()
     hashes = _hashes(student)
-    assert len(hashes) == 2 and hashes[old_id] == f"duplicate:{old_id}"
+    assert len(hashes) == 2 and hashes[old_id] == Unhashed.COPY
     assert list(hashes.values()).count(sha) == 1
 
 
@@ -124,7 +125,7 @@ def test_a_portrait_missing_from_storage_is_marked_and_not_read_again(tmp_path, 
     store.delete(lost_key)
     _run_until_done()
     hashes = _hashes(student)
-    assert hashes[lost_id] == f"missing:{lost_id}"
+    assert hashes[lost_id] == Unhashed.FILE_MISSING
     assert hashlib.sha256(b"kept").hexdigest() in hashes.values()
     reads: list[str] = []
 
@@ -222,7 +223,7 @@ def test_a_store_with_most_files_present_marks_the_one_missing(tmp_path):
     make_store(get_settings()).delete(lost_key)
     _run_until_done()
     hashes = _hashes(student)
-    assert hashes.pop(lost_id) == f"missing:{lost_id}"
+    assert hashes.pop(lost_id) == Unhashed.FILE_MISSING
     assert sorted(hashes.values()) == sorted(hashlib.sha256(x).hexdigest() for x in contents[1:])
 
 
@@ -244,4 +245,4 @@ def test_a_run_of_only_missing_portraits_marks_them_when_the_store_holds_hashed_
     # Look at every hashed portrait, not a few random ones: other tests' may be gone from the store.
     monkeypatch.setattr(portrait_hashes, "STORE_PROBES", 1_000_000)
     _run_until_done()
-    assert _hashes(student) == {photo_id: f"missing:{photo_id}" for photo_id in _hashes(student)}
+    assert _hashes(student) == {photo_id: Unhashed.FILE_MISSING for photo_id in _hashes(student)}

@@ -176,8 +176,8 @@ def test_reembed_all_embeds_accepted_portraits_first_and_leaves_not_the_same_per
     the teacher had been told was not the same person. Now the accepted portraits are embedded first, the pending
     one is judged against them (refused), and the one refused as not the same person is not run again."""
     from attendance_shared.models import PhotoStatus
+    from attendance_shared.refusals import PortraitRefusal, not_the_same_person
     from attendance_worker.engine import get_engine
-    from attendance_worker.enrollment import not_the_same_person
     from attendance_worker.reembed import reembed_all
 
     engine = get_engine()
@@ -186,11 +186,11 @@ def test_reembed_all_embeds_accepted_portraits_first_and_leaves_not_the_same_per
     brody = [lfw / "Adrien_Brody" / f"Adrien_Brody_{n:04d}.jpg" for n in (1, 3)]
     ids = seed_course({"Adrien_Brody": [pending, judged, *brody]}, [])  # ids in this order
     student = ids["students"]["Adrien_Brody"]
-    reason = not_the_same_person(judged.name, "Adrien Brody")
+    refusal = not_the_same_person(judged.name, "Adrien Brody")
     url = get_settings().sqlalchemy_url
     with session_scope(url) as s:  # as the old model left them
         photos = list(s.scalars(select(StudentPhoto).where(StudentPhoto.student_id == student).order_by("id")))
-        photos[1].status, photos[1].reason = PhotoStatus.REJECTED, reason
+        photos[1].status, photos[1].refusal, photos[1].reason = PhotoStatus.REJECTED, refusal.code, refusal.sentence
         for p in photos[2:]:
             p.status = PhotoStatus.ACCEPTED
             s.add(
@@ -206,7 +206,7 @@ def test_reembed_all_embeds_accepted_portraits_first_and_leaves_not_the_same_per
     reembed_all(engine)
     with session_scope(url) as s:
         after = [s.get(StudentPhoto, photo_id) for photo_id in photo_ids]
-        verdicts = [(p.status, p.reason) for p in after]
+        verdicts = [(p.status, p.refusal, p.reason) for p in after]
         current = {
             photo_id: int(
                 s.scalar(
@@ -219,7 +219,8 @@ def test_reembed_all_embeds_accepted_portraits_first_and_leaves_not_the_same_per
             for photo_id in photo_ids
         }
     assert verdicts[0][0] == PhotoStatus.REJECTED  # judged against the accepted portraits, now embedded
-    assert "does not look like the same person" in (verdicts[0][1] or "")
-    assert verdicts[1] == (PhotoStatus.REJECTED, reason)  # left as the teacher was told
-    assert verdicts[2:] == [(PhotoStatus.ACCEPTED, None)] * 2
+    assert verdicts[0][1] == PortraitRefusal.NOT_SAME_PERSON
+    assert "does not look like the same person" in (verdicts[0][2] or "")
+    assert verdicts[1] == (PhotoStatus.REJECTED, refusal.code, refusal.sentence)  # left as the teacher was told
+    assert verdicts[2:] == [(PhotoStatus.ACCEPTED, None, None)] * 2
     assert [current[i] for i in photo_ids] == [0, 0, 1, 1]

@@ -14,14 +14,9 @@ RETENTION_TASK = "attendance.purge_old_photos"
 REEMBED_TASK = "attendance.reembed_stale_portraits"
 PORTRAIT_HASH_TASK = "attendance.hash_old_portraits"
 
-#: an enrollment job's message when the portrait was accepted (otherwise the refusal reason); the web reads it
+#: an enrollment job's message when the portrait was accepted (otherwise the refusal's sentence); words for the
+#: teacher only: Job.outcome says accepted or refused
 ENROLLMENT_ACCEPTED = "Accepted"
-#: the end of every "not the same person as the student's other portraits" refusal, and only of those: the web
-#: re-queues such portraits when the teacher deletes another one; attendance-reembed leaves them alone
-NOT_THE_SAME_PERSON = (
-    "check it is the right student. If the other portraits are the wrong ones, delete them: this one is then "
-    "checked again."
-)
 
 ATTENDANCE_QUEUE = "attendance"
 ENROLLMENT_QUEUE = "enrollment"

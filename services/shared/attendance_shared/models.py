@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -24,6 +25,8 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .refusals import PortraitRefusal
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -51,6 +54,13 @@ class PhotoStatus(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+
+
+class Unhashed(enum.StrEnum):
+    """Why the hash backfill settled a portrait without a content_sha256 (attendance_worker.portrait_hashes)."""
+
+    FILE_MISSING = "file_missing"  # the store no longer holds its bytes
+    COPY = "copy"  # another portrait of the student has the same bytes and holds the hash
 
 
 class SessionPhotoStatus(enum.StrEnum):
@@ -96,6 +106,15 @@ class JobState(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+class JobOutcome(enum.StrEnum):
+    """What a succeeded job found; Job.message keeps the words the teacher reads."""
+
+    DONE = "done"  # an attendance job processed its session
+    ACCEPTED = "accepted"  # a portrait check accepted the portrait
+    REFUSED = "refused"  # a portrait check refused it (StudentPhoto.refusal says why)
+    GONE = "gone"  # the photo or session was deleted before the job ran
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -170,7 +189,10 @@ class Enrollment(Base):
 class StudentPhoto(Base):
     __tablename__ = "student_photos"
     # The same portrait twice (a form sent again on a slow connection) would take two of the five places.
-    __table_args__ = (UniqueConstraint("student_id", "content_sha256", name="uq_student_photos_student_sha"),)
+    __table_args__ = (
+        UniqueConstraint("student_id", "content_sha256", name="uq_student_photos_student_sha"),
+        CheckConstraint("unhashed IS NULL OR content_sha256 IS NULL", name="unhashed_without_sha"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), index=True)
@@ -180,11 +202,14 @@ class StudentPhoto(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING)
+    # Set together when the worker refuses the portrait: the code decides, the sentence is what the teacher reads.
+    refusal: Mapped[PortraitRefusal | None] = mapped_column(_enum(PortraitRefusal, "portrait_refusal"))
     reason: Mapped[str | None] = mapped_column(Text)
     face_box: Mapped[list[Any] | None] = mapped_column(JSON)
-    # NULL only for portraits stored before migration 0005 until the beat hashes them; a portrait whose bytes are
-    # gone, or a second copy of one, holds a marker instead (attendance_worker.portrait_hashes).
+    # NULL for portraits stored before migration 0005 until the beat hashes them, and for those it settled
+    # without a hash: `unhashed` says why (attendance_worker.portrait_hashes).
     content_sha256: Mapped[str | None] = mapped_column(String(64))
+    unhashed: Mapped[Unhashed | None] = mapped_column(_enum(Unhashed, "portrait_unhashed"))
     # Set for photos that came in a roster import, so the import's progress page can follow them.
     roster_import_id: Mapped[str | None] = mapped_column(
         ForeignKey("roster_imports.id", ondelete="SET NULL"), index=True
@@ -332,6 +357,7 @@ class Job(Base):
     state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.QUEUED)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[JobOutcome | None] = mapped_column(_enum(JobOutcome, "job_outcome"))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

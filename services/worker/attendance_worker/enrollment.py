@@ -1,4 +1,4 @@
-"""Enrollment: one portrait in, one verdict (accepted / refused with a reason) and one embedding out."""
+"""Enrollment: one portrait in, one verdict (accepted / refused with a code and a sentence) and one embedding out."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from attendance_shared.contracts import NOT_THE_SAME_PERSON
+from attendance_shared import refusals
 from attendance_shared.db import upsert_insert
 from attendance_shared.models import FaceEmbedding, PhotoStatus, Student, StudentPhoto
+from attendance_shared.refusals import Refusal
 from attendance_shared.storage import PhotoStore
 
 from .engine import Engine
@@ -67,10 +68,6 @@ def _other_portraits(session: Session, photo: StudentPhoto, model_id: str) -> np
     return np.stack(vectors) if vectors else None
 
 
-def not_the_same_person(filename: str, name: str) -> str:
-    return f"{filename} does not look like the same person as {name}'s other portraits: {NOT_THE_SAME_PERSON}"
-
-
 def _lock_student(session: Session, student_id: int) -> None:
     """Serialise the judging of one student's portraits until this transaction commits. Several portraits of one
     student enrolled at once (a roster import, a multi-file upload, several workers) would otherwise each find no
@@ -82,7 +79,7 @@ def _lock_student(session: Session, student_id: int) -> None:
     session.execute(select(Student.id).where(Student.id == student_id).with_for_update(key_share=True))
 
 
-def _mismatch(session: Session, photo: StudentPhoto, engine: Engine, vector: np.ndarray) -> str | None:
+def _mismatch(session: Session, photo: StudentPhoto, engine: Engine, vector: np.ndarray) -> Refusal | None:
     """The refusal for a portrait that is clearly not the person of the student's accepted portraits, else None.
     One mis-filed photo would otherwise teach the system the wrong face. A portrait accepted before (a second
     delivery of its job, a re-embedding after a model change) is not judged again: the teacher kept it. A portrait
@@ -103,7 +100,7 @@ def _mismatch(session: Session, photo: StudentPhoto, engine: Engine, vector: np.
         len(others),
         threshold,
     )
-    return not_the_same_person(photo.original_filename, photo.student.name)
+    return refusals.not_the_same_person(photo.original_filename, photo.student.name)
 
 
 def enroll_photo(session: Session, store: PhotoStore, engine: Engine, photo_id: int) -> StudentPhoto | None:
@@ -122,16 +119,16 @@ def enroll_photo(session: Session, store: PhotoStore, engine: Engine, photo_id: 
         )
     )
     vector = None if result.embedding is None else np.asarray(result.embedding, dtype=np.float32)
-    reason = result.reason
+    refusal = result.refusal
     if result.accepted and vector is not None:
-        reason = _mismatch(session, photo, engine, vector)
-    if result.accepted and vector is not None and reason is None:
+        refusal = _mismatch(session, photo, engine, vector)
+    if result.accepted and vector is not None and refusal is None:
         photo.status = PhotoStatus.ACCEPTED
-        photo.reason = None
+        photo.refusal, photo.reason = None, None
         photo.face_box = [float(v) for v in result.box] if result.box else None
         _store_embedding(session, photo, engine.model_id, vector)
     else:
         photo.status = PhotoStatus.REJECTED
-        photo.reason = reason
+        photo.refusal, photo.reason = (refusal.code, refusal.sentence) if refusal else (None, None)
         photo.face_box = None
     return photo

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import update
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import Job, JobState, utcnow
+from attendance_shared.models import Job, JobOutcome, JobState, utcnow
 from attendance_shared.settings import get_settings
 
 
@@ -63,14 +63,21 @@ def progress(job_id: str, percent: int, message: str | None = None) -> None:
         )
 
 
-def finish(job_id: str, message: str | None = None) -> None:
-    """Succeeded, with its summary; a second delivery that ran alongside (and found the work done) does not
-    replace the first one's summary."""
+def finish(job_id: str, message: str | None = None, outcome: JobOutcome | None = None) -> None:
+    """Succeeded, with its summary and what it found; a second delivery that ran alongside (and found the work
+    done) does not replace the first one's."""
     with session_scope(_url()) as s:
         s.execute(
             update(Job)
             .where(Job.id == job_id, Job.state != JobState.SUCCEEDED)
-            .values(state=JobState.SUCCEEDED, progress=100, message=message, error=None, finished_at=utcnow())
+            .values(
+                state=JobState.SUCCEEDED,
+                progress=100,
+                message=message,
+                outcome=outcome,
+                error=None,
+                finished_at=utcnow(),
+            )
         )
 
 

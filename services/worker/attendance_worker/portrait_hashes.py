@@ -5,14 +5,14 @@ hashing them means reading every photo from the store, which a migration must no
 The beat runs backfill_portrait_hashes every minute instead; it reads a batch of portraits, writes their
 hashes, and finds nothing to do once every portrait has one.
 
-A portrait the backfill cannot give its hash gets a marker in its place instead, so that it is not picked
-again every minute and the constraint is never violated (nothing is deleted):
+A portrait the backfill cannot give its hash keeps content_sha256 NULL and gets `unhashed` instead, which says
+why, so that it is not picked again every minute and the constraint is never violated (nothing is deleted):
 
-- `missing:<photo id>` when the store says the bytes are gone (PhotoMissing). Such a portrait cannot be
-  re-embedded nor shown either; deleting it on the student's page removes the row.
-- `duplicate:<photo id>` when the student already has a portrait with the same bytes (two copies stored
-  before 0005, or a copy uploaded again after it). Whichever copy was hashed first keeps the hash, which is
-  enough for the upload form to recognise the photo; the other stays one of the student's portraits.
+- FILE_MISSING when the store says the bytes are gone (PhotoMissing). Such a portrait cannot be re-embedded
+  nor shown either; deleting it on the student's page removes the row.
+- COPY when the student already has a portrait with the same bytes (two copies stored before 0005, or a copy
+  uploaded again after it). Whichever copy was hashed first keeps the hash, which is enough for the upload form
+  to recognise the photo; the other stays one of the student's portraits.
 
 A miss is only believed when the store is shown to be readable in the same run. A worker started without the shared
 photo volume sees an empty directory (LocalPhotoStore creates its root), where every read is a miss: that would
@@ -22,10 +22,9 @@ last candidate, the store must instead still hold one of a few already-hashed po
 not, nothing is marked, an error says the store looks empty or unmounted, and the run stops (the next minute's run
 tries again). In short: no miss is marked unless the store is seen holding some portrait in that run.
 
-Neither marker is 64 hex digits, so no upload's hash ever equals one; each holds its own row's id, so two markers
-of one student never collide. A store that does not answer (any other StorageError) marks nothing: the run
-stops and the next minute's run tries again; rows are picked in random order, so a portrait that keeps failing
-cannot hold up the others. To hash a marked portrait again, set its content_sha256 back to NULL.
+A store that does not answer (any other StorageError) marks nothing: the run stops and the next minute's run
+tries again; rows are picked in random order, so a portrait that keeps failing cannot hold up the others. To hash
+a marked portrait again, set its `unhashed` back to NULL.
 """
 
 from __future__ import annotations
@@ -33,12 +32,12 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import StudentPhoto
+from attendance_shared.models import StudentPhoto, Unhashed
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import PhotoMissing, PhotoStore, StorageError, make_store
 
@@ -50,20 +49,17 @@ HASH_BATCH = 100
 EMPTY_STORE_MISSES = 5
 #: already-hashed portraits looked for in the store when the run itself read none
 STORE_PROBES = 3
-MISSING = "missing:"
-DUPLICATE = "duplicate:"
+#: a portrait still to be read: no hash, and not settled without one
+UNSETTLED = (StudentPhoto.content_sha256.is_(None), StudentPhoto.unhashed.is_(None))
 
 
-def _write(session: Session, photo_id: int, value: str) -> int | None:
-    """Set the row's hash (or marker) if it is still NULL, in its own short transaction: 1 when written, 0 when
-    the row is gone or already settled (a concurrent run), None when another portrait of the student holds this
-    hash (one uploaded or hashed meanwhile): the unique constraint decides, and nothing else is lost."""
+def _write(session: Session, photo_id: int, value: str | Unhashed) -> int | None:
+    """Set the row's hash (or why it has none) if it is still unsettled, in its own short transaction: 1 when
+    written, 0 when the row is gone or already settled (a concurrent run), None when another portrait of the student
+    holds this hash (one uploaded or hashed meanwhile): the unique constraint decides, and nothing else is lost."""
+    settled = {"unhashed": value} if isinstance(value, Unhashed) else {"content_sha256": value}
     try:
-        result = session.execute(
-            update(StudentPhoto)
-            .where(StudentPhoto.id == photo_id, StudentPhoto.content_sha256.is_(None))
-            .values(content_sha256=value)
-        )
+        result = session.execute(update(StudentPhoto).where(StudentPhoto.id == photo_id, *UNSETTLED).values(**settled))
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -72,11 +68,11 @@ def _write(session: Session, photo_id: int, value: str) -> int | None:
 
 
 def _store_holds_portraits(session: Session, store: PhotoStore) -> bool:
-    """True when the store has one of a few portraits hashed earlier (random ones; markers excluded): it is mounted,
-    or the bucket is the right one, so a miss is a real one."""
+    """True when the store has one of a few portraits read earlier (random ones: hashed, or found to be copies): it
+    is mounted, or the bucket is the right one, so a miss is a real one."""
     keys = session.scalars(
         select(StudentPhoto.storage_key)
-        .where(StudentPhoto.content_sha256.is_not(None), StudentPhoto.content_sha256.not_like(f"{MISSING}%"))
+        .where(or_(StudentPhoto.content_sha256.is_not(None), StudentPhoto.unhashed == Unhashed.COPY))
         .order_by(func.random())
         .limit(STORE_PROBES)
     ).all()
@@ -91,11 +87,11 @@ def _store_holds_portraits(session: Session, store: PhotoStore) -> bool:
 def _mark_missing(session: Session, photo_ids: list[int]) -> int:
     for photo_id in photo_ids:
         log.warning("portrait %s is missing from storage; marked, not hashed", photo_id)
-    return sum(_write(session, photo_id, f"{MISSING}{photo_id}") or 0 for photo_id in photo_ids)
+    return sum(_write(session, photo_id, Unhashed.FILE_MISSING) or 0 for photo_id in photo_ids)
 
 
 def backfill_portrait_hashes(limit: int = HASH_BATCH) -> int:
-    """Give up to `limit` portraits without a content_sha256 their hash (or a marker, see the module's
+    """Give up to `limit` unsettled portraits their hash (or say why they have none, see the module's
     docstring); returns how many rows were settled, 0 once none are left."""
     settings = get_settings()
     store = make_store(settings)
@@ -103,7 +99,7 @@ def backfill_portrait_hashes(limit: int = HASH_BATCH) -> int:
     with session_scope(settings.sqlalchemy_url) as s:
         todo = s.execute(
             select(StudentPhoto.id, StudentPhoto.student_id, StudentPhoto.storage_key)
-            .where(StudentPhoto.content_sha256.is_(None))
+            .where(*UNSETTLED)
             .order_by(func.random())
             .limit(limit)
         ).all()
@@ -140,7 +136,7 @@ def backfill_portrait_hashes(limit: int = HASH_BATCH) -> int:
                 settled += written
                 continue
             log.info("portrait %s is a copy of another of student %s's portraits; kept, marked", photo_id, student_id)
-            settled += _write(s, photo_id, f"{DUPLICATE}{photo_id}") or 0
+            settled += _write(s, photo_id, Unhashed.COPY) or 0
         if held and not probed:  # fewer candidates than EMPTY_STORE_MISSES, all missing
             readable = _store_holds_portraits(s, store)
         if held and readable:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Exists, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from attendance_shared.contracts import NOT_THE_SAME_PERSON
 from attendance_shared.db import session_scope
 from attendance_shared.logs import configure_logging
 from attendance_shared.models import Enrollment, FaceEmbedding, PhotoStatus, StudentPhoto
+from attendance_shared.refusals import PortraitRefusal
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import PhotoStore, StorageError, make_store
 
@@ -61,8 +61,8 @@ def reembed_all(engine: Engine, *, prune: bool = False, batch: int = 50) -> Reem
     outcome = ReembedOutcome(model_id=engine.model_id)
     done: set[int] = set()
     accepted = StudentPhoto.status == PhotoStatus.ACCEPTED
-    judged = StudentPhoto.reason.endswith(NOT_THE_SAME_PERSON, autoescape=True)
-    for which in (accepted, and_(~accepted, or_(StudentPhoto.reason.is_(None), ~judged))):
+    judged = StudentPhoto.refusal == PortraitRefusal.NOT_SAME_PERSON
+    for which in (accepted, and_(~accepted, or_(StudentPhoto.refusal.is_(None), ~judged))):
         _reembed_pass(engine, store, outcome, which, done, batch)
     if prune:
         with session_scope(settings.sqlalchemy_url) as s:

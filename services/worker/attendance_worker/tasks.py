@@ -23,6 +23,7 @@ from attendance_shared.contracts import (
     SWEEP_TASK,
 )
 from attendance_shared.db import session_scope
+from attendance_shared.models import JobOutcome, PhotoStatus, StudentPhoto
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
 
@@ -69,6 +70,15 @@ _RETRY = {
 }
 
 
+def _enrollment_verdict(photo: StudentPhoto | None) -> tuple[str, JobOutcome]:
+    """The job's message (what the teacher reads: the refusal's sentence when refused) and its outcome."""
+    if photo is None:
+        return "The photo was deleted before it could be checked.", JobOutcome.GONE
+    if photo.status == PhotoStatus.ACCEPTED:
+        return ENROLLMENT_ACCEPTED, JobOutcome.ACCEPTED
+    return photo.reason or "Refused", JobOutcome.REFUSED
+
+
 @shared_task(name=ENROLLMENT_TASK, **_RETRY)
 def enroll_photo_task(self: Task, job_id: str, photo_id: int) -> None:
     if job_state.begin(job_id) is None:
@@ -76,8 +86,8 @@ def enroll_photo_task(self: Task, job_id: str, photo_id: int) -> None:
     settings = get_settings()
     with session_scope(settings.sqlalchemy_url) as session:
         photo = enroll_photo(session, make_store(settings), get_engine(), photo_id)
-        message = None if photo is None else (ENROLLMENT_ACCEPTED if photo.reason is None else photo.reason)
-    job_state.finish(job_id, message or "The photo was deleted before it could be checked.")
+        message, outcome = _enrollment_verdict(photo)
+    job_state.finish(job_id, message, outcome)
 
 
 @shared_task(name=ATTENDANCE_TASK, **_RETRY)
@@ -90,8 +100,11 @@ def process_session_task(self: Task, job_id: str, session_id: int) -> None:
         job_state.progress(job_id, percent, message)
 
     with session_scope(settings.sqlalchemy_url) as session:
-        outcome = process_session(session, make_store(settings), get_engine(), session_id, report)
-    job_state.finish(job_id, outcome.summary() if outcome else "The session was deleted before it could be processed.")
+        processed = process_session(session, make_store(settings), get_engine(), session_id, report)
+    if processed is None:
+        job_state.finish(job_id, "The session was deleted before it could be processed.", JobOutcome.GONE)
+    else:
+        job_state.finish(job_id, processed.summary(), JobOutcome.DONE)
 
 
 @shared_task(name=SWEEP_TASK, acks_late=True, ignore_result=True)

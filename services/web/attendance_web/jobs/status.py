@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from attendance_shared.contracts import ENROLLMENT_ACCEPTED
-from attendance_shared.models import Job, JobKind, JobState
+from attendance_shared.models import Job, JobKind, JobOutcome, JobState
 
 #: what a teacher reads for each state (the JSON keeps the machine value in "state")
 STATE_WORDS = {
@@ -22,8 +21,9 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def state_words(job: Job) -> tuple[str, str]:
-    """(words, badge class): a portrait check that finished with a refusal reads "photo refused", not "done"."""
-    refused = job.message not in (None, ENROLLMENT_ACCEPTED)
+    """(words, badge class): a portrait check that finished with a refusal reads "photo refused", not "done" (so
+    does one whose photo was deleted before it ran)."""
+    refused = job.outcome in (JobOutcome.REFUSED, JobOutcome.GONE)
     if job.kind == JobKind.ENROLLMENT and job.state == JobState.SUCCEEDED and refused:
         return "photo refused", "rejected"
     return STATE_WORDS[job.state], job.state.value

@@ -7,7 +7,6 @@ from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from attendance_shared.contracts import NOT_THE_SAME_PERSON
 from attendance_shared.models import (
     Course,
     DetectedFace,
@@ -18,6 +17,7 @@ from attendance_shared.models import (
     Student,
     StudentPhoto,
 )
+from attendance_shared.refusals import PortraitRefusal
 from attendance_shared.storage import StorageError, student_photo_key
 
 from ..audit import audit
@@ -359,13 +359,10 @@ def _judge_again(student: Student, deleted: StudentPhoto) -> list[Job]:
     refused = [
         p
         for p in student.photos
-        if p.id != deleted.id
-        and p.status == PhotoStatus.REJECTED
-        and p.reason is not None
-        and p.reason.endswith(NOT_THE_SAME_PERSON)
+        if p.id != deleted.id and p.status == PhotoStatus.REJECTED and p.refusal == PortraitRefusal.NOT_SAME_PERSON
     ]
     for p in refused:
-        p.status, p.reason = PhotoStatus.PENDING, None
+        p.status, p.refusal, p.reason = PhotoStatus.PENDING, None, None
     return [new_job(current_teacher_id(), JobKind.ENROLLMENT, p.id) for p in refused]
 
 
