@@ -46,8 +46,9 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     # for no measured safety (held-out classrooms: identified +9 of 120 at 24 px, 0 wrong accepts either way).
     "small_face_px": 0.0,
     # variance of Laplacian of the aligned crop below this counts as blurred. 20, not 30: over 20 random 30-student
-    # courses per classroom photo (bench.clear_margin's faces) +1.4-1.8% identified for either recognizer, with the
-    # same wrong decisions (the same two siblings) and no stranger; 15 or 0 let a third sibling face through.
+    # courses per classroom photo (bench.clear_margin's faces, at 782c5aa) +1.4-1.8% identified for either
+    # recognizer, with the same wrong decisions (the same two siblings) and no stranger; 15 or 0 let a third sibling
+    # face through.
     "blur_low": 20.0,
     "det_score_low": 0.5,  # detector score below this counts as weakly detected
     "margin": 0.08,  # best minus second-best student below this -> confirm, never present
