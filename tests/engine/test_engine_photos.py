@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attendance_worker.engine import merge_session
+from attendance_shared.records import merge_session
 
 pytestmark = pytest.mark.facedata
 
