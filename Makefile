@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test lint typecheck security pytest models test-pack migrate services browser fonts nginx bench bench-load clean install
+.PHONY: run test test-fast lint typecheck security pytest models test-pack migrate services browser fonts nginx bench bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ pytest: install models test-pack services browser fonts nginx
 
 ## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.
 test: install models test-pack services browser fonts nginx lint typecheck security pytest
+
+## make test-fast: the rules, parsers, engine units and web views that need no server, in under a minute: the web on
+## a SQLite file, no PostgreSQL, Redis, worker, browser or face photos (the `fast` marker, tests/conftest.py).
+test-fast: install
+	$(BIN)/pytest -m fast --db sqlite -q
 
 bench: install models
 	$(PY) -m bench.run

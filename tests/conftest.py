@@ -2,6 +2,12 @@
 
 Each run gets its own PostgreSQL database (migrated with Alembic, never create_all), its own Redis
 database number and queue prefix, and its own photo directory, so runs never see each other's data.
+The database is created on first use (the `database` fixture), so a test that needs none starts none.
+
+`make test-fast` (`pytest -m fast --db sqlite`): the tests that need no PostgreSQL, Redis, worker, browser,
+face photos or process-starting checks, the web on a SQLite file migrated with Alembic. The `fast` marker is
+assigned here from the fixtures and markers a test uses (FAST_EXCLUDED_*), so a new unit test joins it as is;
+one asserting PostgreSQL's own behaviour is marked `postgres`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import jinja2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +34,8 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg2://postgr
 TEST_DB = f"attendance_test_{RUN_ID}"
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TMP = Path(tempfile.mkdtemp(prefix=f"attendance-test-{RUN_ID}-"))
+# --db sqlite: the file in memory where there is a /dev/shm (a commit waits for no disk), else in TMP.
+SQLITE_FILE = (Path("/dev/shm") if Path("/dev/shm").is_dir() else TMP) / f"attendance-test-{RUN_ID}.sqlite"
 
 
 def _pg_url(db: str) -> str:
@@ -34,13 +43,14 @@ def _pg_url(db: str) -> str:
 
 
 def facedata_dir() -> Path:
+    """../shared/facedata, or FACEDATA_DIR: the one place the tests read real face photos from."""
     return Path(os.environ.get("FACEDATA_DIR", ROOT.parent / "shared" / "facedata")).resolve()
 
 
 def require_facedata() -> Path:
     """The real-photo tests: skipped on a laptop without ../shared/facedata, a failure in CI."""
     path = facedata_dir()
-    if not (path / "lfw").is_dir():
+    if not (path / "lfw").is_dir() or not (path / "groups").is_dir():
         reason = f"face photos not found at {path} (set FACEDATA_DIR, or place the shared folder beside the repo)"
         if os.environ.get("REQUIRE_FACEDATA") == "1":
             pytest.fail(reason + "; REQUIRE_FACEDATA=1 makes this a failure")
@@ -55,6 +65,20 @@ def _admin_exec(sql: str) -> None:
     with engine.connect() as conn:
         conn.execute(text(sql))
     engine.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("postgresql", "sqlite"),
+        default="postgresql",
+        help="the web's database: this run's PostgreSQL database (default), or a SQLite file with no Redis "
+        "(make test-fast; tests that are not fast are skipped)",
+    )
+
+
+def on_sqlite(config: pytest.Config) -> bool:
+    return bool(config.getoption("db") == "sqlite")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,31 +97,85 @@ def pytest_configure(config: pytest.Config) -> None:
         }
     )
     os.environ.pop("S3_BUCKET", None)
-    if hasattr(config, "workerinput"):
-        return
-    _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
-    _admin_exec(f'CREATE DATABASE "{TEST_DB}"')
+    if on_sqlite(config):  # no server: a SQLite file and kombu's filesystem broker (under INSTANCE_DIR)
+        os.environ["DATABASE_URL"] = f"sqlite:///{SQLITE_FILE}"
+        os.environ.pop("REDIS_URL")
+        # Signing up hashes a password with scrypt (a third of a second each here); these tests check what the
+        # app does with a hash, not the hash's cost. make test keeps werkzeug's default.
+        import werkzeug.security
+
+        werkzeug.security.generate_password_hash.__defaults__ = ("pbkdf2:sha256:1", 16)
+
+
+# What keeps a test out of `make test-fast`: fixtures that start the real worker, a server or a browser, or read
+# real photos (fixtures that use these count too); markers for the rest; the deployment checks, which run hadolint,
+# nginx, the containers' commands and the lock tools as processes. Tests on the model pack need models/default.
+FAST_EXCLUDED_FIXTURES = frozenset(
+    {"celery_worker_process", "live_server", "s3_server", "chromium", "facedata", "scratch_database", "scratch_redis"}
+)
+FAST_EXCLUDED_MARKERS = ("slow", "browser", "facedata", "postgres", "redis", "fonts")
+FAST_EXCLUDED_FOLDERS = (ROOT / "tests" / "deploy",)
+MODEL_PACK_FIXTURES = frozenset({"pack_dir", "engine"})
+
+
+def is_fast(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & FAST_EXCLUDED_FIXTURES or any(item.get_closest_marker(m) for m in FAST_EXCLUDED_MARKERS):
+        return False
+    if any(Path(item.path).is_relative_to(folder) for folder in FAST_EXCLUDED_FOLDERS):
+        return False
+    pack = Path(os.environ.get("MODEL_PACK", ROOT / "models" / "default"))
+    return not (fixtures & MODEL_PACK_FIXTURES) or (pack / "manifest.json").is_file()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m fast` deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the fast tests; with --db sqlite, skip the others (they need PostgreSQL, Redis or more)."""
+    not_fast = pytest.mark.skip(reason="not a fast test: it runs under make test (PostgreSQL, Redis, ...)")
+    for item in items:
+        if is_fast(item):
+            item.add_marker(pytest.mark.fast)
+        elif on_sqlite(config):
+            item.add_marker(not_fast)
+
+
+_created: list[str] = []  # the database URL, once the `database` fixture has made it
+
+
+@pytest.fixture(scope="session")
+def database() -> str:
+    """This run's database, created and migrated (Alembic, never create_all) by the first test that needs it."""
     from attendance_shared import migrate
     from attendance_shared.settings import get_settings
 
+    url = os.environ["DATABASE_URL"]
+    if url.startswith("postgresql"):
+        _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
+        _admin_exec(f'CREATE DATABASE "{TEST_DB}"')
     get_settings.cache_clear()
-    migrate.upgrade(_pg_url(TEST_DB))
+    migrate.upgrade(url)
+    _created.append(url)
+    return url
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     from attendance_shared.db import engine_for
 
-    for url in (_pg_url(TEST_DB), os.environ.get("DATABASE_URL", "")):
+    for url in _created:
         try:
             engine_for(url).dispose()
         except Exception:
             pass
-    try:
-        _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-    except Exception:
-        pass
-    _drop_run_keys()
+    if _created and _created[0].startswith("postgresql"):
+        try:
+            _admin_exec(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        except Exception:
+            pass
+    if not on_sqlite(config):
+        _drop_run_keys()
     shutil.rmtree(TMP, ignore_errors=True)
+    for path in SQLITE_FILE.parent.glob(SQLITE_FILE.name + "*"):  # with its -wal and -shm
+        path.unlink(missing_ok=True)
 
 
 def _drop_run_keys() -> None:
@@ -148,16 +226,41 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+@pytest.fixture(scope="session")
+def facedata() -> Path:
+    """../shared/facedata, checked before anything starts (skip, or fail with REQUIRE_FACEDATA=1)."""
+    return require_facedata()
+
+
+class TemplateCodeCache(jinja2.BytecodeCache):
+    """Jinja's compiled templates kept for the run: each test's app would compile every page it renders again.
+    Jinja checks each template's source checksum, so an edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.codes:
+            bucket.bytecode_from_string(self.codes[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.codes[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = TemplateCodeCache()
+
+
 # --- the web app ----------------------------------------------------------------------------------
 
 
 @pytest.fixture()
-def app():
+def app(database):
     from attendance_shared.settings import get_settings
     from attendance_web import create_app
 
     get_settings.cache_clear()
     flask_app = create_app(TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+    flask_app.jinja_env.bytecode_cache = TEMPLATE_CODE
     yield flask_app
 
 
@@ -256,7 +359,7 @@ def jobs_not_sent(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process() -> Iterator[subprocess.Popen]:
+def celery_worker_process(database: str) -> Iterator[subprocess.Popen]:
     """A real `celery worker` process consuming this run's queues from Redis."""
     from attendance_shared.contracts import ALL_QUEUES
     from attendance_worker.engine.runtime import with_malloc_tunables

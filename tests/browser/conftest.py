@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BIN, ROOT, TMP, free_port, require_facedata, stop_process, wait_for
+from tests.conftest import BIN, ROOT, TMP, free_port, stop_process, wait_for
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -79,12 +79,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     after them (tests/web/test_account.py, for one) expect that no worker consumes what they enqueue."""
     here = Path(__file__).parent
     items.sort(key=lambda item: Path(item.path).is_relative_to(here))
-
-
-@pytest.fixture(scope="session")
-def facedata() -> Path:
-    """../shared/facedata, checked before any server starts (skip, or fail with REQUIRE_FACEDATA=1)."""
-    return require_facedata()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from attendance_shared.db import session_scope
 from attendance_shared.models import DetectedFace, Student
 from tests.browser.in_process import in_process_context
-from tests.web.test_review import _url, seed_session
+from tests.factories import db_url, seed_session
 
 pytestmark = [pytest.mark.browser]
 
@@ -41,7 +41,7 @@ def _overlap(a: list[float], b: list[float]) -> bool:
 @pytest.mark.timeout(120)
 def test_face_labels_stay_inside_the_photo_and_apart(app, teacher, chromium: Any, tmp_path) -> None:
     seeded = seed_session(app, teacher)
-    with session_scope(_url(app)) as s:
+    with session_scope(db_url(app)) as s:
         s.get(Student, seeded.students["Ann"]).name = LONG
         # Ann at the photo's right edge; Cat's face next to Ben's, a little lower (their labels would collide).
         s.get(DetectedFace, seeded.faces["ann"]).box = [540, 60, 630, 170]

@@ -11,7 +11,7 @@ import pytest
 
 from tests.browser.conftest import PageProblems
 from tests.browser.in_process import in_process_context
-from tests.web.test_local_times import seed_moments
+from tests.factories import seed_moments
 
 pytestmark = [pytest.mark.browser]
 

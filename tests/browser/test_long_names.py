@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.browser.in_process import in_process_context
-from tests.web.test_review import seed_session
+from tests.factories import seed_session
 
 pytestmark = [pytest.mark.browser]
 

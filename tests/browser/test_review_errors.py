@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.in_process import forward_to
-from tests.web.test_review import seed_session
+from tests.factories import seed_session
 
 pytestmark = [pytest.mark.browser]
 

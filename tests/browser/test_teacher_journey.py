@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.factories import roster_people, stranger_photo, write_roster_files
+
 from .conftest import PageProblems, Screenshots, accessibility_problems
-from .roster_data import roster_people, stranger_photo, write_roster_files
 
 pytestmark = [pytest.mark.browser, pytest.mark.facedata, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Fixtures for the engine tests: real models (built if missing) and real photos from ../shared/facedata."""
+"""Fixtures for the engine tests: real models (built if missing) and real photos (tests/conftest.py's `facedata`)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def facedata_dir() -> Path:
-    return Path(os.environ.get("FACEDATA_DIR", REPO.parent / "shared" / "facedata"))
-
-
 def model_pack_dir() -> Path:
     return Path(os.environ.get("MODEL_PACK", REPO / "models" / "default"))
-
-
-@pytest.fixture(scope="session")
-def facedata() -> Path:
-    path = facedata_dir()
-    if not (path / "groups").is_dir() or not (path / "lfw").is_dir():
-        message = f"face test data not found at {path} (set FACEDATA_DIR to the shared facedata folder)"
-        if os.environ.get("REQUIRE_FACEDATA") == "1":
-            pytest.fail(message + "; REQUIRE_FACEDATA=1 makes this a failure")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")

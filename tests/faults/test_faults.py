@@ -29,8 +29,8 @@ from attendance_shared.models import (
 from attendance_shared.settings import Settings, get_settings
 from attendance_web import create_app
 from tests.conftest import TeacherClient, require_facedata, wait_for
+from tests.factories import session_counts
 from tests.faults.stack import PrivatePostgres, PrivateRedis, Worker
-from tests.worker.seed import session_counts
 
 pytestmark = [pytest.mark.slow, pytest.mark.facedata]
 
@@ -284,7 +284,7 @@ def test_s3_errors_leave_nothing_half_stored(monkeypatch, failing_s3):
 
 
 def test_s3_errors_in_the_worker_end_in_a_failed_job_with_the_reason(monkeypatch, failing_s3):
-    from tests.worker.seed import seed_course
+    from tests.factories import seed_course
 
     ids = seed_course({}, [("room.jpg", b"\xff\xd8 not really stored")])
     for k, v in {"S3_ENDPOINT_URL": failing_s3, **S3_FAIL_ENV, "TASK_MAX_RETRIES": "2"}.items():

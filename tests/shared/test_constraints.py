@@ -21,6 +21,8 @@ from attendance_shared.models import (
 )
 from attendance_shared.settings import get_settings
 
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def test_one_record_per_session_and_student():
     url = get_settings().sqlalchemy_url

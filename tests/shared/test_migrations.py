@@ -14,6 +14,7 @@ from attendance_shared.models import Base
 from tests.conftest import PG_ADMIN_URL, _admin_exec, _pg_url
 
 
+@pytest.mark.postgres
 def test_upgrade_from_empty_and_downgrade_on_postgresql():
     name = f"attendance_mig_{uuid.uuid4().hex[:8]}"
     _admin_exec(f'CREATE DATABASE "{name}"')
@@ -44,12 +45,13 @@ def test_upgrade_and_downgrade_on_sqlite(tmp_path):
     migrate.downgrade(url, "base")
 
 
-def test_models_match_migrations():
+@pytest.mark.postgres
+def test_models_match_migrations(database):
     """Autogenerate finds no difference between the models and the migrated schema."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    engine = create_engine(_pg_url(__import__("tests.conftest", fromlist=["TEST_DB"]).TEST_DB))
+    engine = create_engine(database)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()

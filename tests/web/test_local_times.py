@@ -5,81 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 
-from sqlalchemy import select
-
-from attendance_shared.db import session_scope
-from attendance_shared.models import (
-    ApiToken,
-    AttendanceChange,
-    AttendanceRecord,
-    AttendanceSession,
-    AttendanceStatus,
-    Job,
-    JobKind,
-    JobState,
-    RecordSource,
-    RosterImport,
-    Teacher,
-)
 from attendance_web.times import utc_iso, utc_time
+from tests.factories import seed_moments
 
 MOMENT = dt.datetime(2026, 12, 7, 7, 50, 12, 345678, tzinfo=dt.UTC)
 TIME_TAG = '<time datetime="2026-12-07T07:50:12Z">2026-12-07 07:50 UTC</time>'
-
-
-def _url(app) -> str:
-    return app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
-
-
-def seed_moments(app, tc, moment: dt.datetime = MOMENT) -> tuple[int, int]:
-    """A course with one session (7 Dec 2026) whose history, job, roster import and API token all happened at
-    `moment`: (course id, session id)."""
-    course_id = tc.create_course("Chemistry")
-    student_id = tc.add_student(course_id, "Dora", "N-1")
-    with session_scope(_url(app)) as s:
-        teacher_id = s.scalar(select(Teacher.id).where(Teacher.email == tc.email))
-        att = AttendanceSession(course_id=course_id, date=dt.date(2026, 12, 7), label="P1")
-        s.add(att)
-        s.flush()
-        record = AttendanceRecord(
-            session_id=att.id, student_id=student_id, status=AttendanceStatus.PRESENT, source=RecordSource.MANUAL
-        )
-        s.add(record)
-        s.flush()
-        s.add(
-            AttendanceChange(
-                record_id=record.id,
-                changed_by_id=teacher_id,
-                changed_at=moment,
-                from_status="absent",
-                to_status="present",
-                note="Marked by hand",
-            )
-        )
-        s.add(
-            Job(
-                teacher_id=teacher_id,
-                kind=JobKind.ATTENDANCE,
-                subject_id=att.id,
-                state=JobState.SUCCEEDED,
-                progress=100,
-                created_at=moment,
-            )
-        )
-        s.add(RosterImport(teacher_id=teacher_id, course_id=course_id, csv_key="x.csv", created_at=moment))
-        s.add(
-            ApiToken(
-                teacher_id=teacher_id,
-                name="LMS",
-                token_hash=uuid.uuid4().hex * 2,
-                prefix="att_ffff",
-                created_at=moment,
-                last_used_at=moment,
-            )
-        )
-        return course_id, att.id
 
 
 def test_the_filter_writes_utc_iso_and_utc_text():
@@ -92,7 +23,7 @@ def test_the_filter_writes_utc_iso_and_utc_text():
 
 
 def test_every_page_with_moments_writes_time_elements(app, teacher):
-    course_id, session_id = seed_moments(app, teacher)
+    course_id, session_id = seed_moments(app, teacher, MOMENT)
     pages = {
         "review history": f"/sessions/{session_id}",
         "dashboard jobs": "/",

@@ -429,6 +429,7 @@ def _pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
 
 
+@pytest.mark.fonts
 def test_pdf_export_renders_unicode_names(school):
     alice, course, _other, _ids, sessions = school
     text_ = _pdf_text(_download(alice.client, f"/reports/courses/{course}/export", "pdf").data)
@@ -451,6 +452,7 @@ def test_pdf_without_a_cjk_font_prints_question_marks_not_nothing(monkeypatch):
     assert "Zoë" in text_ and "??" in text_
 
 
+@pytest.mark.fonts
 def test_cjk_names_are_measured_in_their_own_font_and_wrap():
     """A long Chinese note must wrap inside its cell like a Latin one, not run over the next column."""
     out = pdf_export._Pdf("t", set("李雷"))
@@ -477,6 +479,7 @@ def _fits(out: pdf_export._Pdf, lines: list[str], width: float) -> bool:
     return all(out.width(line) + 2 * pdf_export.CELL_PADDING <= width for line in lines)
 
 
+@pytest.mark.fonts
 @pytest.mark.parametrize("length", range(12, 23))
 def test_a_short_chinese_note_is_measured_not_estimated(length):
     """A Chinese character is a full em wide: 15-22 of them passed the 0.62 em estimate and ran into the next column."""
@@ -490,6 +493,7 @@ def test_a_short_chinese_note_is_measured_not_estimated(length):
         assert _fits(out, lines, width) and "".join(lines) == note, (length, width, lines)
 
 
+@pytest.mark.fonts
 @pytest.mark.parametrize(("size", "width", "count"), [(7, 40.0, 3), (9, 40.0, 4), (9, 55.0, 3), (7, 30.0, 4)])
 def test_unspaced_chinese_note_wraps_between_characters_and_loses_nothing(size, width, count):
     """It was one 'word', cut to one line with '...'. Now it breaks between characters; each line fits its cell."""
@@ -499,6 +503,7 @@ def test_unspaced_chinese_note_wraps_between_characters_and_loses_nothing(size, 
     assert "".join(lines) == CJK_NOTE  # every character, once, in order
 
 
+@pytest.mark.fonts
 def test_an_unspaced_chinese_note_too_long_for_its_lines_is_cut_on_the_last_one():
     out = _cjk_pdf(9)
     lines = out.wrap(CJK_NOTE * 2, 40.0)
@@ -507,6 +512,7 @@ def test_an_unspaced_chinese_note_too_long_for_its_lines_is_cut_on_the_last_one(
     assert all(out.width(line + "上") + 2 * pdf_export.CELL_PADDING > 40.0 for line in lines[:-1])  # full lines
 
 
+@pytest.mark.fonts
 def test_wrapped_lines_keep_closing_punctuation_with_the_text_before_it():
     out = _cjk_pdf(9)
     note = "他说「我明天请假。」" * 4
@@ -516,6 +522,7 @@ def test_wrapped_lines_keep_closing_punctuation_with_the_text_before_it():
         assert not any(line.startswith(("。", "」")) or line.endswith("「") for line in lines), lines
 
 
+@pytest.mark.fonts
 def test_mixed_latin_and_chinese_note_keeps_its_spaces_and_wraps_inside_it():
     out = _cjk_pdf(9)
     note = "Bus late: 公交车晚点了请老师原谅 back at 10:30"
@@ -524,6 +531,7 @@ def test_mixed_latin_and_chinese_note_keeps_its_spaces_and_wraps_inside_it():
     assert all(line in note for line in lines) and "".join(lines).replace(" ", "") == note.replace(" ", "")
 
 
+@pytest.mark.fonts
 def test_a_word_longer_than_its_cell_is_cut_across_lines_not_lost():
     """The fallback for any unbreakable run (a long e-mail address, a name without spaces)."""
     out = pdf_export._Pdf("t")
@@ -539,6 +547,7 @@ def test_a_word_longer_than_its_cell_is_cut_across_lines_not_lost():
     assert len(many) == pdf_export.MAX_CELL_LINES and many[-1].endswith("...") and _fits(out, many, 40.0)
 
 
+@pytest.mark.fonts
 def test_pdf_prints_an_unspaced_chinese_note_whole():
     """End to end: the note wraps in the PDF's table and every character comes out."""
     note = CJK_NOTE[:30]
@@ -579,6 +588,7 @@ def _fits_really(lines: list[str], width: float, size: float, style: str = "") -
     return all(_real_width(line, size, style) + 2 * pdf_export.CELL_PADDING <= width for line in lines)
 
 
+@pytest.mark.fonts
 @pytest.mark.parametrize("style", ["", "B"])
 def test_an_all_capitals_name_stays_in_its_column(style):
     """It passed the 0.62 em estimate unmeasured and was drawn 3.6 mm into the next column."""
@@ -591,6 +601,7 @@ def test_an_all_capitals_name_stays_in_its_column(style):
     assert lines == ["WOJCIECHOWSKA-MAŁGORZATA", "KOWALCZYK"] and _fits_really(lines, 55.0, 7, style)
 
 
+@pytest.mark.fonts
 @pytest.mark.parametrize("letter", ["W", "M", "@", "Ж", "Ш"])
 @pytest.mark.parametrize(("size", "style"), [(7, ""), (7, "B"), (9, ""), (9, "B")])
 def test_rows_of_wide_letters_never_exceed_narrow_cells(letter, size, style):
@@ -762,6 +773,7 @@ def big_course(app):
         s.execute(delete(Teacher).where(Teacher.id.in_(teachers)))
 
 
+@pytest.mark.postgres
 def test_course_matrix_500_x_100_uses_three_queries_and_the_index(big_course):
     url, course_id = big_course
     statements: list[str] = []
@@ -821,6 +833,7 @@ def test_student_history_xlsx_names_the_student_and_the_pdf_title_does(school):
     assert "Student Number" not in text_  # the PDF's table does not repeat the name on every row
 
 
+@pytest.mark.fonts
 def test_pdf_titles_are_left_aligned_not_justified():
     """A long name wrapped a justified title as "Attendance           history:" (fpdf2 justifies by default)."""
     name = "Wolfeschlegelsteinhausenbergerdorff" * 3

@@ -29,8 +29,7 @@ from attendance_shared.models import (
     StudentPhoto,
     Teacher,
 )
-
-from ..conftest import require_facedata, wait_for
+from tests.conftest import require_facedata, wait_for
 
 # --- helpers --------------------------------------------------------------------------------------
 

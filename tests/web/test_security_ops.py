@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from attendance_shared.db import session_scope
@@ -137,6 +138,7 @@ def test_metrics_endpoint(client, teacher):
         assert name in body, name
 
 
+@pytest.mark.redis  # production counts attempts in Redis
 def test_behind_the_load_balancer_the_client_address_is_used(monkeypatch):
     monkeypatch.setenv("FLASK_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 40)
@@ -165,6 +167,7 @@ def test_behind_the_load_balancer_the_client_address_is_used(monkeypatch):
     assert ips == {"198.51.100.7"}
 
 
+@pytest.mark.redis  # production starts only with REDIS_URL
 def test_production_serves_metrics_only_with_its_token(monkeypatch):
     for name, value in (("FLASK_ENV", "production"), ("SECRET_KEY", "k" * 40), ("S3_BUCKET", "attendance-photos")):
         monkeypatch.setenv(name, value)

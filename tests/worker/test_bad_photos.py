@@ -22,7 +22,7 @@ from attendance_shared.models import (
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import make_store
 from tests.conftest import require_facedata
-from tests.worker.seed import enroll_all, seed_course
+from tests.factories import enroll_all, seed_course
 
 pytestmark = pytest.mark.facedata
 

@@ -12,7 +12,7 @@ from attendance_shared.refusals import PortraitRefusal
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import make_store
 from tests.conftest import require_facedata
-from tests.worker.seed import seed_course
+from tests.factories import seed_course
 
 pytestmark = pytest.mark.facedata
 

@@ -19,7 +19,7 @@ from attendance_shared.models import (
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import make_store
 from tests.conftest import require_facedata
-from tests.worker.seed import enroll_all, seed_course, session_counts
+from tests.factories import enroll_all, seed_course, session_counts
 
 pytestmark = pytest.mark.facedata
 

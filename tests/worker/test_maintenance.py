@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from attendance_shared.db import session_scope
@@ -20,7 +21,7 @@ from attendance_shared.models import (
 )
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import make_store
-from tests.worker.seed import seed_course
+from tests.factories import seed_course
 
 
 def test_old_classroom_photos_are_purged_and_records_stay():
@@ -62,6 +63,7 @@ def test_old_classroom_photos_are_purged_and_records_stay():
     assert purge_old_photos() == 0  # idempotent: nothing left to purge
 
 
+@pytest.mark.postgres  # compares with an aware utcnow(): SQLite gives naive datetimes back
 def test_stuck_jobs_are_resent_then_given_up(monkeypatch):
     from attendance_worker import maintenance
 
@@ -85,6 +87,7 @@ def test_stuck_jobs_are_resent_then_given_up(monkeypatch):
         assert job.state == JobState.FAILED and "several attempts" in job.error
 
 
+@pytest.mark.postgres  # as above
 def test_a_running_job_within_its_lease_is_left_alone_however_long_it_waited(monkeypatch):
     """A job that waited behind a backlog past its first deadline, then started: the sweeper must not flip it back
     to queued (its progress would stop showing) nor send a second copy."""

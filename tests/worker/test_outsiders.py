@@ -25,7 +25,7 @@ from attendance_shared.models import (
 )
 from attendance_shared.settings import get_settings
 from tests.conftest import require_facedata
-from tests.worker.seed import seed_course
+from tests.factories import seed_course
 
 pytestmark = pytest.mark.facedata
 

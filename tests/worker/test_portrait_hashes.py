@@ -12,7 +12,7 @@ from attendance_shared.db import session_scope
 from attendance_shared.models import StudentPhoto, Unhashed
 from attendance_shared.settings import get_settings
 from attendance_shared.storage import StorageError, make_store
-from tests.worker.seed import seed_course
+from tests.factories import seed_course
 
 
 def _portraits(tmp_path, *contents: bytes):

@@ -10,7 +10,7 @@ from attendance_shared.db import session_scope
 from attendance_shared.models import FaceEmbedding, StudentPhoto
 from attendance_shared.settings import get_settings
 from tests.conftest import require_facedata
-from tests.worker.seed import seed_course
+from tests.factories import seed_course
 
 pytestmark = pytest.mark.facedata
 

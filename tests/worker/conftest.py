@@ -1,0 +1,11 @@
+"""The worker's tasks are run here in-process on rows seeded straight into this run's database."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _database(database: str) -> str:
+    """Every test here reads or writes the database without the `app` fixture: created and migrated first."""
+    return database
