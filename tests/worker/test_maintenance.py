@@ -153,3 +153,20 @@ def test_a_second_delivery_does_not_replace_the_first_ones_summary():
     job_state.finish(ids["job"], "No new photos to recognise; the attendance list is up to date.")
     with session_scope(get_settings().sqlalchemy_url) as s:
         assert s.get(Job, ids["job"]).message == "1 photo(s), 30 face(s): 28 present"
+
+
+def test_a_summary_longer_than_the_column_is_shortened_not_lost():
+    """A refusal naming a long file and a long name ran past Job.message's 255 characters: PostgreSQL refused the
+    write and the job failed although the portrait's verdict was saved."""
+    from attendance_worker import job_state
+
+    ids = seed_course({}, [("room.jpg", b"x")])
+    assert job_state.begin(ids["job"]) is not None
+    long = "Refused: " + "a" * 300 + ".jpg does not look like the student's other portraits."
+    job_state.progress(ids["job"], 50, long)
+    job_state.finish(ids["job"], long)
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        job = s.get(Job, ids["job"])
+        assert job.state == JobState.SUCCEEDED
+        assert len(job.message) == job_state.MESSAGE_MAX and job.message.startswith("Refused: aaa")
+        assert job.message.endswith("\N{HORIZONTAL ELLIPSIS}")

@@ -54,12 +54,23 @@ def begin(job_id: str) -> Job | None:
         return job
 
 
+#: Job.message's column width; a longer sentence (a refusal naming a long file and student) is shortened to fit
+MESSAGE_MAX = 255
+
+
+def fit_message(message: str | None) -> str | None:
+    """The message as the column can hold it: PostgreSQL refuses a longer one, which would fail the job."""
+    if message is None or len(message) <= MESSAGE_MAX:
+        return message
+    return message[: MESSAGE_MAX - 1].rstrip() + "\N{HORIZONTAL ELLIPSIS}"
+
+
 def progress(job_id: str, percent: int, message: str | None = None) -> None:
     with session_scope(_url()) as s:
         s.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == JobState.RUNNING)
-            .values(progress=max(0, min(100, percent)), message=message)
+            .values(progress=max(0, min(100, percent)), message=fit_message(message))
         )
 
 
@@ -73,7 +84,7 @@ def finish(job_id: str, message: str | None = None, outcome: JobOutcome | None =
             .values(
                 state=JobState.SUCCEEDED,
                 progress=100,
-                message=message,
+                message=fit_message(message),
                 outcome=outcome,
                 error=None,
                 finished_at=utcnow(),
