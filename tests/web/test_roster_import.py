@@ -461,6 +461,7 @@ def test_formula_looking_names_are_stored_as_typed(app, teacher):
     assert sorted(s.name for s in _students(app, teacher).values()) == sorted(names)
 
 
+@pytest.mark.slow
 def test_ten_thousand_rows_preview_and_import_in_bounded_time(app, teacher):
     course = teacher.create_course()
     csv_data = _csv(*(f"S{n:05d},Student Number {n},s{n}@example.org" for n in range(10_000)))
