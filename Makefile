@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test test-fast lint typecheck security pytest models test-pack migrate services browser fonts nginx bench bench-load clean install
+.PHONY: run test test-fast lint typecheck security pytest models test-pack migrate services browser axe fonts nginx bench bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ services:
 browser:
 	@tools/ensure_chromium.sh
 
+# axe-core, from the npm registry, for the accessibility gate (tests/browser/test_accessibility.py): pinned in
+# tools/a11y/package-lock.json, installed again only when the lock changes.
+AXE := tools/a11y/node_modules/axe-core/axe.min.js
+$(AXE): tools/a11y/package.json tools/a11y/package-lock.json
+	npm ci --prefix tools/a11y --no-audit --no-fund --silent
+	touch $@
+
+axe: $(AXE)
+
 # The fonts PDF exports print with (DejaVu Sans; Droid Sans Fallback for Chinese and Japanese names), as in the web image.
 fonts:
 	@tools/ensure_fonts.sh
@@ -61,11 +70,11 @@ typecheck: install
 security: install
 	BIN=$(BIN) tools/security_audit.sh
 
-pytest: install models test-pack services browser fonts nginx
+pytest: install models test-pack services browser axe fonts nginx
 	$(BIN)/pytest
 
 ## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.
-test: install models test-pack services browser fonts nginx lint typecheck security pytest
+test: install models test-pack services browser axe fonts nginx lint typecheck security pytest
 
 ## make test-fast: the rules, parsers, engine units and web views that need no server, in under a minute: the web on
 ## a SQLite file, no PostgreSQL, Redis, worker, browser or face photos (the `fast` marker, tests/conftest.py).
@@ -85,4 +94,4 @@ bench-load: install models services nginx
 	$(PY) -m bench.report_bench
 
 clean:
-	rm -rf $(VENV) instance models .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) instance models tools/a11y/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts

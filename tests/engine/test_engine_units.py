@@ -382,3 +382,27 @@ def test_pack_thresholds_judge_a_sharp_small_face_like_a_large_one():
         == T["present_small"]
     )
     assert T["present_small"] > T["present"]
+
+
+def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG 2.1's contrast ratio of two sRGB colours."""
+
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_annotated_photo_colours_are_the_review_pages_and_its_names_read_at_aa():
+    """The worker's annotated copy draws white names on the face's colour, as the review page does (WCAG 1.4.3)."""
+    import re
+
+    from attendance_worker.engine.annotate import COLOURS
+
+    css = (Path(__file__).parents[2] / "services/web/attendance_web/static/review.css").read_text()
+    page = {m[1]: m[2] for m in re.finditer(r"--face-(\w+):#([0-9a-f]{6})", css)}
+    for decision, name in (("present", "matched"), ("confirm", "confirm"), ("unknown", "unknown")):
+        assert "".join(f"{c:02x}" for c in COLOURS[decision]) == page[name], decision
+        assert _contrast(COLOURS[decision], (255, 255, 255)) >= 4.5, decision

@@ -8,8 +8,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-# RGB colours; confirm and unknown are distinct from present and from each other.
-COLOURS = {"present": (40, 180, 60), "confirm": (255, 150, 0), "unknown": (220, 30, 30)}
+# RGB colours, the review page's own (review.css --face-matched, --face-confirm, --face-unknown; a test keeps them
+# equal): distinct from each other, and dark enough that the white names drawn on them read at 4.5:1 or more.
+COLOURS = {"present": (0x17, 0x7A, 0x34), "confirm": (0xA8, 0x54, 0x00), "unknown": (0xD0, 0x24, 0x1B)}
 
 
 def annotate(

@@ -1,0 +1,204 @@
+"""The accessibility gate: axe-core (WCAG 2.0 / 2.1, levels A and AA) on every page a teacher can reach, with
+realistic content, at 1280 px and at 375 px, in real Chromium. Any violation fails.
+
+Realistic means: a session with recognised, to-confirm, rejected and unknown faces and a history, another still
+being recognised, a roster import in preview with problems and one being imported, a job, every disclosure open,
+and each form sent back with its errors. The pages run under the app's own Content-Security-Policy
+(script-src 'self'): axe is served by the test from the page's own origin (a route of this browser context only),
+so the policy is never loosened, for users or here. A new page joins the gate by adding a Visit to `teacher_pages`
+(or `signed_out_pages`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.in_process import forward_to
+from tests.conftest import ROOT
+from tests.factories import plain_jpeg, seed_session
+
+pytestmark = [pytest.mark.browser]
+
+ORIGIN = "http://a11y.test"
+AXE_PATH = "/__tests__/axe.min.js"
+AXE = Path(os.environ.get("AXE_CORE", ROOT / "tools" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"))
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 740}}
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+# Open every disclosure, so that what it holds is checked too (a teacher opens them).
+OPEN_DISCLOSURES = "() => document.querySelectorAll('details').forEach((d) => { d.open = true; })"
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {
+    runOnly: {type: "tag", values: tags},
+    // WCAG 2.5.3 (level A), still marked experimental in axe: a control's name must contain its visible text.
+    rules: {"label-content-name-mismatch": {enabled: true}},
+    resultTypes: ["violations"],
+  });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => ({target: n.target.join(" "), summary: n.failureSummary})),
+  }));
+}"""
+# Send a form as the browser would, past its own `required` checks, so that the server's errors come back.
+SEND_FORM = """(selector) => { const f = document.querySelector(selector); f.noValidate = true; f.requestSubmit(); }"""
+
+
+def axe_source() -> bytes:
+    """axe-core from the npm registry (`make axe`); a missing copy fails in CI, as a missing Chromium does."""
+    if not AXE.is_file():
+        reason = f"axe-core not found at {AXE} (run `make axe`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI=true makes this a failure")
+        pytest.skip(reason)
+    return AXE.read_bytes()
+
+
+@dataclass
+class Visit:
+    name: str
+    path: str
+    then: Callable[[Any], None] | None = None  # what the teacher does on the page before it is checked
+
+
+def send(selector: str, *, shown_in: str | None = None, **fields: str) -> Callable[[Any], None]:
+    """Fill the form's fields (by name) and send it: the page that comes back is the one checked, or, for a form
+    its script sends in the background, the page once the answer is shown in `shown_in`."""
+
+    def act(page: Any) -> None:
+        for name, value in fields.items():
+            page.locator(f"{selector} [name='{name}']").fill(value)
+        if shown_in:
+            page.evaluate(SEND_FORM, selector)
+            page.locator(shown_in).first.wait_for()
+            return
+        with page.expect_navigation():
+            page.evaluate(SEND_FORM, selector)
+
+    return act
+
+
+def check(page: Any, visits: list[Visit], width: str) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for visit in visits:
+        page.goto(visit.path)
+        if visit.then:
+            visit.then(page)
+        page.evaluate(OPEN_DISCLOSURES)
+        page.add_script_tag(url=AXE_PATH)
+        found[f"{visit.name} @ {width}"] = page.evaluate(RUN_AXE, WCAG_AA)
+    return {where: items for where, items in found.items() if items}
+
+
+def describe(found: dict[str, list[dict]]) -> str:
+    lines = []
+    for where, items in found.items():
+        for v in items:
+            lines.append(f"{where}: {v['id']} ({v['impact']}): {v['help']}")
+            lines.extend(f"    {n['target']}: {n['summary'].splitlines()[-1].strip()}" for n in v["nodes"])
+    return "\n".join(lines)
+
+
+def context_for(chromium: Any, client: Any, width: str) -> Any:
+    source = axe_source()
+    context = chromium.new_context(base_url=ORIGIN, viewport=WIDTHS[width])
+    # A form sent with errors may answer with a redirect (to the page, with a message): followed in-process, since
+    # Chromium does not follow a routed one.
+    context.route(f"{ORIGIN}/**", forward_to(client, follow_post_redirects=True))
+    context.route(f"{ORIGIN}{AXE_PATH}", lambda route: route.fulfill(body=source, content_type="text/javascript"))
+    return context
+
+
+def import_roster(teacher: Any, course_id: int, csv: bytes) -> str:
+    r = teacher.client.post(
+        f"/courses/{course_id}/roster/imports",
+        data={"roster_csv": (io.BytesIO(csv), "roster.csv")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 303, r.data[:300]
+    return str(r.location)
+
+
+@pytest.fixture()
+def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
+    """What a teacher's pages show after a few days of use (no worker: the jobs stay queued)."""
+    seeded = seed_session(app, teacher)
+    c, s = teacher.client, seeded
+    assert c.post(f"/faces/{s.faces['ben']}/reject").status_code == 303  # a rejected match
+    mark = {"status": "excused", "note": "Doctor's appointment"}
+    assert c.post(f"/sessions/{s.session_id}/students/{s.students['Cat']}/mark", data=mark).status_code == 303
+    preview = import_roster(teacher, s.course_id, b"student_number,name\nN-Ann,Ann\n77,Dora Diaz\n,No Number\n")
+    importing = import_roster(teacher, s.course_id, b"student_number,name\n78,Eve Ekberg\n")
+    assert c.post(importing + "/confirm").status_code == 303
+    job = teacher.take_attendance(s.course_id, (plain_jpeg(), "second.jpg"), label="Period 2")
+    assert job
+    return {"seeded": s, "preview": preview, "progress": importing + "/progress", "job": f"/jobs/{job}"}
+
+
+def teacher_pages(work: dict[str, Any]) -> list[Visit]:
+    s = work["seeded"]
+    ann, course, session = s.students["Ann"], s.course_id, s.session_id
+    return [
+        Visit("dashboard", "/"),
+        Visit("dashboard, course without a name", "/", send("form[action$='/courses']", name="")),
+        Visit("course", f"/courses/{course}"),
+        Visit("course, student without a number", f"/courses/{course}", send("form[action$='/students']", name="Z")),
+        Visit("roster", f"/courses/{course}/roster"),
+        Visit("roster, no file", f"/courses/{course}/roster", send("form[action$='/roster/imports']")),
+        Visit("roster preview", work["preview"]),
+        Visit("roster import progress", work["progress"]),
+        Visit("student", f"/students/{ann}"),
+        Visit("take attendance", f"/courses/{course}/sessions/new"),
+        Visit(
+            "take attendance, no photo",
+            f"/courses/{course}/sessions/new",
+            send("form[action$='/sessions']", shown_in="form [role=alert]:not(:empty)"),
+        ),
+        Visit("add photos", f"/courses/{course}/sessions/new?session={session}"),
+        Visit("job", work["job"]),
+        Visit("review", f"/sessions/{session}"),
+        Visit("report, session", f"/reports/sessions/{session}"),
+        Visit("report, course", f"/reports/courses/{course}"),
+        Visit("report, course, bad dates", f"/reports/courses/{course}?from=2026-02-30&to=soon&threshold=200"),
+        Visit("report, student", f"/reports/students/{ann}"),
+        Visit("settings", "/settings"),
+        Visit("settings, wrong password", "/settings", send("form[action$='/password']", current_password="wrong")),
+        Visit("not found", "/courses/999999"),
+    ]
+
+
+def signed_out_pages() -> list[Visit]:
+    return [
+        Visit("sign in", "/login"),
+        Visit("sign in, wrong password", "/login", send("form", email="nobody@school.example.org", password="x")),
+        Visit("sign up", "/signup"),
+        Visit("sign up, empty", "/signup", send("form")),
+    ]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_every_teacher_page_passes_axe(app, teacher, workspace, chromium: Any, width: str) -> None:
+    context = context_for(chromium, teacher.client, width)
+    try:
+        found = check(context.new_page(), teacher_pages(workspace), width)
+    finally:
+        context.close()
+    assert not found, "axe found WCAG 2.1 AA violations:\n" + describe(found)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_signed_out_pages_pass_axe(app, chromium: Any, width: str) -> None:
+    context = context_for(chromium, app.test_client(), width)
+    try:
+        found = check(context.new_page(), signed_out_pages(), width)
+    finally:
+        context.close()
+    assert not found, "axe found WCAG 2.1 AA violations:\n" + describe(found)
