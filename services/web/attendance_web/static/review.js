@@ -16,7 +16,7 @@
     liveRegion.className = "live" + (bad ? " live--error" : " live--ok");
   }
 
-  function refresh(focusId) {
+  function refresh(pick) {
     return fetch(window.location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
@@ -37,18 +37,103 @@
           if (key && openDetails[key.id + "|" + d.className]) { d.open = true; }
         });
         window.scrollTo(0, y);
-        var target = focusId && document.getElementById(focusId);
-        if (target) { target.focus({ preventScroll: true }); }
+        var target = pick && pick();
+        if (target) { focusVisibly(target); }
         watch();
       });
   }
 
-  function focusAfter(form) {
-    // The element to return to: the student row or the face item the form belongs to.
-    var holder = form.closest("[id^=student-], [id^=face-]");
-    if (holder) { return holder.id; }
+  // --- where focus goes after a correction (WCAG 2.4.3): where a keyboard user expects it, and in view ----
+
+  var CONTROLS = "button:not([disabled]), select:not([disabled]), input:not([type=hidden]):not([disabled]), summary, a[href]";
+
+  function firstControl(scope) { return scope ? scope.querySelector(CONTROLS) : null; }
+
+  // Focus without the browser's jump; scroll only when the element would otherwise be out of view.
+  function focusVisibly(target) {
+    // Inside a closed disclosure it could not take focus: open it (a summary's own disclosure stays as it is).
+    var inner = target.tagName === "SUMMARY" ? target.parentNode : target;
+    for (var d = inner.parentNode.closest("details"); d; d = d.parentNode.closest("details")) { d.open = true; }
+    target.focus({ preventScroll: true });
+    var box = target.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) { target.scrollIntoView({ block: "center" }); }
+  }
+
+  // Nothing left where the teacher was: the message that says what was just done (just above the page's content).
+  function fallback() {
+    if (liveRegion && liveRegion.textContent) {
+      liveRegion.setAttribute("tabindex", "-1");
+      return liveRegion;
+    }
+    return document.querySelector("h1");
+  }
+
+  // The same form's same button after the refresh: the form by its action and class, the button by name and value.
+  function locate(form, submitter) {
+    var holder = form.closest("[id]");
+    var holderId = holder && holder !== root ? holder.id : null;
+    var action = form.getAttribute("action");
+    var formClass = form.className;
+    var name = submitter ? submitter.name : "";
+    var value = submitter ? submitter.value : "";
+    return function () {
+      var scope = holderId ? document.getElementById(holderId) : null;
+      if (!scope) { return null; }
+      var forms = Array.prototype.filter.call(scope.querySelectorAll("form"), function (f) {
+        return f.getAttribute("action") === action && f.className === formClass;
+      });
+      for (var i = 0; i < forms.length; i++) {
+        var buttons = forms[i].querySelectorAll("button");
+        for (var j = 0; j < buttons.length; j++) {
+          if (!name || (buttons[j].name === name && buttons[j].value === value)) { return buttons[j]; }
+        }
+      }
+      return null;
+    };
+  }
+
+  // The "Yes, it is …" button of the first face still to confirm among `ids` (the list's order before the change).
+  function nextToConfirm(ids, from) {
+    var order = ids.slice(from + 1).concat(ids.slice(0, Math.max(from, 0)));
+    for (var i = 0; i < order.length; i++) {
+      var item = document.getElementById(order[i]);
+      if (item) { return firstControl(item); }
+    }
+    return firstControl(root.querySelector("#confirm .confirm-item"));  // one that was not there before
+  }
+
+  // The element to focus once the page shows the change (`ok`) or is shown again as it is now (not saved).
+  function focusAfter(form, submitter) {
+    var same = locate(form, submitter);
+    var row = form.closest("[id^=student-]");
+    if (row) {
+      // A mark: the button pressed, now pressed (aria-pressed), not the row.
+      var rowId = row.id;
+      return function () { return same() || firstControl(document.getElementById(rowId)) || fallback(); };
+    }
     var confirmItem = form.closest("[id^=confirm-]");
-    return confirmItem ? "face-" + confirmItem.id.slice("confirm-".length) : null;
+    var faceItem = form.closest("[id^=face-]");
+    var faceId = confirmItem ? confirmItem.id.slice("confirm-".length) : faceItem ? faceItem.id.slice("face-".length) : null;
+    if (!faceId) { return function () { return same() || fallback(); }; }
+    var pending = !!confirmItem || faceItem.classList.contains("face-item--confirm");
+    if (pending && !form.classList.contains("assign")) {
+      // Confirmed or rejected a face waiting for confirmation: on to the next one (in the list at the top).
+      var ids = Array.prototype.map.call(root.querySelectorAll("#confirm .confirm-item"), function (li) { return li.id; });
+      var at = ids.indexOf("confirm-" + faceId);
+      return function (ok) { return (!ok && same()) || nextToConfirm(ids, at) || fallback(); };
+    }
+    // Any other face action: the same face's entry, else the next face's, else the message.
+    var faceIds = Array.prototype.map.call(root.querySelectorAll(".face-item"), function (li) { return li.id; });
+    var from = faceIds.indexOf("face-" + faceId);
+    return function (ok) {
+      if (!ok && same()) { return same(); }
+      var order = faceIds.slice(from).concat(faceIds.slice(0, Math.max(from, 0)).reverse());
+      for (var i = 0; i < order.length; i++) {
+        var control = firstControl(document.getElementById(order[i]));
+        if (control) { return control; }
+      }
+      return fallback();
+    };
   }
 
   root.addEventListener("submit", function (event) {
@@ -61,7 +146,7 @@
     var buttons = form.querySelectorAll("button");
     function enable() { Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; }); }
     Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
-    var focusId = focusAfter(form);
+    var pick = focusAfter(form, submitter || form.querySelector("button"));
     fetch(form.action, {
       method: "POST", body: data, credentials: "same-origin", headers: { "Accept": "application/json" }
     })
@@ -76,19 +161,26 @@
         var body = result.body || {};
         if (result.ok) {
           announce(body.message);
-          return refresh(focusId);
+          return refresh(function () { return pick(true); });
         }
         // Errors come as {"error": {"message"}} (CSRF, 400, 404) or {"ok": false, "message"} (refused).
         var message = (body.error && body.error.message) || body.message || SAVE_FAILED;
         announce(message, true);
         enable();
         // A refusal because the session changed meanwhile (409): show the page as it is now.
-        if (result.status === 409) { return refresh(focusId); }
+        if (result.status === 409) { return refresh(function () { return pick(false); }); }
+        refocus();
       })
       .catch(function () {
         announce("The connection was lost; nothing was changed. Please try again.", true);
         enable();
+        refocus();
       });
+    // Not saved: back to the button pressed if focus was lost while it was disabled.
+    function refocus() {
+      var active = document.activeElement;
+      if (submitter && (!active || active === document.body)) { submitter.focus({ preventScroll: true }); }
+    }
   });
 
   // Selecting a face on the photo opens its entry in the list below (keyboard and mouse alike).

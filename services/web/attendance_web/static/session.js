@@ -22,6 +22,13 @@
 
   if (!list) { list = el("ul", "upload-list"); form.insertBefore(list, submit); }
   if (!formError) { formError = el("p", "error"); formError.setAttribute("role", "alert"); form.insertBefore(formError, submit); }
+  // Each photo refused or failed is also said to a screen reader (the list itself is not a live region: its
+  // progress would be read out all the time). Made now, empty, so that assistive technology follows it.
+  var spoken = el("div", "sr-only");
+  spoken.setAttribute("role", "status");
+  spoken.setAttribute("aria-live", "polite");
+  spoken.setAttribute("data-upload-announcer", "");
+  list.parentNode.insertBefore(spoken, list.nextSibling);
   Array.prototype.forEach.call(form.querySelectorAll(".js-only"), function (n) { n.hidden = false; });
   zone.classList.add("dropzone");
   input.removeAttribute("required");
@@ -32,6 +39,11 @@
     if (text) { n.textContent = text; }
     return n;
   }
+
+  // One sentence more for the screen reader; only what is added is read out.
+  function tell(text) { spoken.appendChild(el("p", null, text)); }
+
+  function notUploaded(row, reason) { tell(row.file.name + " was not uploaded: " + reason); }
 
   function size(bytes) {
     return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
@@ -72,8 +84,10 @@
       list.appendChild(li);
       rows.push(row);
       if (file.size > budget) {
-        setState(row, "refused", file.name + " is larger than the " + Math.round(maxBytes / 1048576) +
-          " MB limit. Please send a smaller photo.");
+        var tooLarge = file.name + " is larger than the " + Math.round(maxBytes / 1048576) +
+          " MB limit. Please send a smaller photo.";
+        setState(row, "refused", tooLarge);
+        notUploaded(row, tooLarge);
       } else {
         setState(row, "ready");
       }
@@ -176,18 +190,22 @@
       for (var i = 0; i < refusals.length; i++) {
         if (refusals[i].filename === serverName(row.file)) { refusal = refusals.splice(i, 1)[0]; break; }
       }
-      if (refusal) { setState(row, "refused", refusal.message); }
+      if (refusal) { setState(row, "refused", refusal.message); notUploaded(row, refusal.message); }
       else if (takeName(duplicates, row)) {
         setState(row, "duplicate");
         // Which session, in words: on a new session's form "this session" would be the one being made.
         if (body.already_in) { row.text.textContent = "Already in the session of " + body.already_in.title; }
+        tell(row.file.name + " was not added: it is already in " +
+          (body.already_in ? "the session of " + body.already_in.title : "this session") + ".");
       }
       else if (takeName(added, row)) { setState(row, "stored"); }
-      else if (result.status === 413) { setState(row, "failed", "the upload was too large; please send fewer photos at once"); }
-      else if (result.status === 0) { setState(row, "failed", "the connection was lost; please try again"); }
       else {
         var message = body.error && body.error.message;
-        setState(row, "failed", message || "the server could not store it; please try again");
+        var reason = result.status === 413 ? "the upload was too large; please send fewer photos at once" :
+          result.status === 0 ? "the connection was lost; please try again" :
+          message || "the server could not store it; please try again";
+        setState(row, "failed", reason);
+        notUploaded(row, reason);
       }
     });
     if (result.status >= 400 && body.error && body.error.code === "invalid_form") {
@@ -259,6 +277,7 @@
     busy = true;
     submit.disabled = true;
     formError.textContent = "";
+    spoken.textContent = "";
     if (notice && notice.hasAttribute("data-already-in")) {
       notice.removeAttribute("data-already-in"); notice.hidden = true; notice.textContent = "";
     }
@@ -289,15 +308,30 @@
     }).then(function () {
       busy = false;
       submit.disabled = false;
-      if (session && job) { follow(session); }
-      else if (already && !addedAny) { restore(before); tellAlreadyIn(already); }
+      if (session && job) { follow(session); return; }
+      if (already && !addedAny) { restore(before); tellAlreadyIn(already); }
       else if (!formError.textContent) { formError.textContent = "No photo could be used. See the reason next to each file."; }
+      keepFocus();
     }).catch(function () {
       busy = false;
       submit.disabled = false;
       formError.textContent = "Something went wrong while uploading. Please try again.";
+      keepFocus();
     });
   });
+
+  // The button was disabled while sending (which can drop focus to the page): a keyboard user stays on it.
+  function keepFocus() {
+    var active = document.activeElement;
+    if (!active || active === document.body) { submit.focus(); }
+  }
+
+  // Focus without the browser's jump; scroll only when the element would otherwise be out of view.
+  function focusVisibly(target) {
+    target.focus({ preventScroll: true });
+    var box = target.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) { target.scrollIntoView({ block: "center" }); }
+  }
 
   // --- live progress after the upload ------------------------------------------------------------
 
@@ -309,6 +343,10 @@
     var link = live.querySelector("[data-review-link]");
     if (link) { link.href = session.review_url; }
     var delay = 1000;
+    // The upload is done: on to what happens next (the heading names it, the progress and message follow it).
+    var heading = live.querySelector("h2") || live;
+    heading.setAttribute("tabindex", "-1");
+    focusVisibly(heading);
 
     function render(data) {
       var photos = (data.photos || []).slice();
@@ -323,6 +361,9 @@
         }
         if (!photo) { return; }
         row.photoId = photo.id;
+        if (photo.status === "failed" && row.state !== "failed") {
+          tell(row.file.name + " could not be recognised: " + (photo.error || "please try another photo") + ".");
+        }
         var detail = photo.status === "failed" ? photo.error :
           (photo.status === "done" && photo.face_count !== null ? photo.face_count + " face" + (photo.face_count === 1 ? "" : "s") : "");
         setState(row, photo.status, detail);
@@ -340,7 +381,9 @@
         link.hidden = false;
         link.textContent = data.done ? "Review attendance" : "Open the review page now (it updates by itself)";
         link.classList.toggle("primary", !!data.done);
-        if (data.done) { link.focus(); }
+        // Done: the way on to the review, unless the teacher has meanwhile moved on elsewhere on the page.
+        var active = document.activeElement;
+        if (data.done && (!active || active === document.body || live.contains(active))) { focusVisibly(link); }
       }
     }
 
