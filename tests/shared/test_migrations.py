@@ -240,3 +240,58 @@ def test_0006_turns_refusal_sentences_job_messages_and_hash_markers_into_columns
 
     migrate.downgrade(url, "0005")
     assert _dump(url) == before
+
+
+def _statuses(url: str) -> dict[int, str]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(text("SELECT id, status FROM attendance_records ORDER BY id")).all())
+    engine.dispose()
+    return statuses
+
+
+def test_0007_allows_late_and_its_downgrade_marks_late_present(empty_database):
+    """Every record is kept through 0007; "late" is refused before it and allowed after; the downgrade turns late into
+    present (the status that counts the same in the rate: the schema before has no place for late), keeping the
+    history row that says "late"."""
+    url = empty_database
+    migrate.upgrade(url, "0006")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in (*_ROWS_AT_0001[:2], *_ROWS_AT_0001[4:5]):  # a teacher, a course, a session
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql(
+            "INSERT INTO students (id, teacher_id, name, student_number)"
+            " VALUES (1, 1, 'Ann', '1'), (2, 1, 'Ben', '2'), (3, 1, 'Cat', '3')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO attendance_records (id, session_id, student_id, status, source)"
+            " VALUES (1, 1, 1, 'present', 'auto'), (2, 1, 2, 'absent', 'auto'), (3, 1, 3, 'excused', 'manual')"
+        )
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE attendance_records SET status = 'late' WHERE id = 3"))
+    engine.dispose()
+    before = _statuses(url)
+    assert before == {1: "present", 2: "absent", 3: "excused"}
+
+    migrate.upgrade(url, "0007")
+    assert _statuses(url) == before
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE attendance_records SET status = 'late' WHERE id = 3"))
+        conn.execute(text("INSERT INTO attendance_changes (id, record_id, to_status) VALUES (2, 3, 'late')"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # still a CHECK: only the four known values
+        conn.execute(text("UPDATE attendance_records SET status = 'tardy' WHERE id = 3"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # SQLite's rebuilt table kept the source CHECK
+        conn.execute(text("UPDATE attendance_records SET source = 'robot' WHERE id = 3"))
+    engine.dispose()
+    assert _statuses(url) == {1: "present", 2: "absent", 3: "late"}
+
+    migrate.downgrade(url, "0006")
+    assert _statuses(url) == {1: "present", 2: "absent", 3: "present"}
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT to_status FROM attendance_changes WHERE id = 2")).scalar_one() == "late"
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE attendance_records SET status = 'late' WHERE id = 3"))
+    engine.dispose()

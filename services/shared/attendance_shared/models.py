@@ -87,6 +87,7 @@ class FaceReview(enum.StrEnum):
 
 class AttendanceStatus(enum.StrEnum):
     PRESENT = "present"
+    LATE = "late"  # came, after the start: counts as attended (records.ATTENDED); only ever marked by hand
     ABSENT = "absent"
     EXCUSED = "excused"
 
