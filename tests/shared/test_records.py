@@ -238,6 +238,65 @@ def test_detach_keeps_the_record_of_a_student_who_left_the_course(db: Session):
     assert lesson.record("Ann").status == AttendanceStatus.PRESENT
 
 
+def _history(db: Session, record: AttendanceRecord) -> list[tuple[str | None, str, str | None]]:
+    rows = db.execute(
+        select(AttendanceChange.from_status, AttendanceChange.to_status, AttendanceChange.note)
+        .where(AttendanceChange.record_id == record.id)
+        .order_by(AttendanceChange.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_a_change_that_changes_nothing_writes_no_history_row(db: Session):
+    """ "present -> present" with only the note an action writes by itself is not a change; a note the teacher typed
+    beside the same status is kept (it is what the reports show beside the mark)."""
+    lesson = Lesson(db)
+    first = lesson.face(0, FaceDecision.PRESENT, "Ann", 0.7)
+    lesson.face(1, FaceDecision.PRESENT, "Ann", 0.6)
+    records.merge_records(db, lesson.session)
+    ann = lesson.record("Ann")
+    assert records.write_change(db, ann, ann.status, ann.status, lesson.teacher.id, "x", make_manual=False) is None
+    done = records.detach(db, first, lesson.id("Ann"), lesson.teacher.id, "Rejected face 1")
+    assert done.outcome == Detached.PRESENT_FROM_ANOTHER_FACE
+    db.flush()
+    assert _history(db, ann) == []
+    typed = records.write_change(db, ann, ann.status, ann.status, lesson.teacher.id, "came late", typed_note=True)
+    assert typed is not None
+    records.write_change(db, ann, ann.status, AttendanceStatus.EXCUSED, lesson.teacher.id, "Marked by hand")
+    db.flush()
+    assert _history(db, ann) == [("present", "present", "came late"), ("present", "excused", "Marked by hand")]
+
+
+def test_detach_from_a_student_who_left_or_a_hand_mark_writes_no_history_row(db: Session):
+    lesson = Lesson(db)
+    ann_face = lesson.face(0, FaceDecision.PRESENT, "Ann")
+    ben_face = lesson.face(1, FaceDecision.PRESENT, "Ben")
+    records.merge_records(db, lesson.session)
+    ben, previous = records.record_for(db, lesson.session.id, lesson.id("Ben"))
+    ben.detected_face_id = None  # as the Present / Absent / Excused buttons do
+    records.write_change(db, ben, previous, AttendanceStatus.EXCUSED, lesson.teacher.id, "Marked by hand")
+    db.delete(db.get(Enrollment, (lesson.course.id, lesson.id("Ann"))))
+    db.flush()
+    assert records.detach(db, ann_face, lesson.id("Ann"), lesson.teacher.id, "x").outcome == Detached.LEFT_COURSE
+    assert records.detach(db, ben_face, lesson.id("Ben"), lesson.teacher.id, "x").outcome == Detached.HAND_MARK_KEPT
+    db.flush()
+    assert _history(db, lesson.record("Ann")) == []
+    assert _history(db, ben) == [("present", "excused", "Marked by hand")]
+
+
+def test_one_student_one_face_per_photo(db: Session):
+    """The engine assigns faces to students one-to-one in each photo; the teacher's actions follow the same rule."""
+    lesson = Lesson(db)
+    ann = lesson.face(0, FaceDecision.PRESENT, "Ann")
+    other = lesson.face(1, FaceDecision.UNKNOWN, None)
+    assert records.face_of_student_in_photo(db, other, lesson.id("Ann")) == ann
+    assert records.face_of_student_in_photo(db, ann, lesson.id("Ann")) is None  # the face itself does not count
+    assert records.face_of_student_in_photo(db, other, lesson.id("Ben")) is None
+    ann.review = FaceReview.REJECTED  # "not Ann": it no longer stands for her
+    db.flush()
+    assert records.face_of_student_in_photo(db, other, lesson.id("Ann")) is None
+
+
 # --- a session's list ---------------------------------------------------------------------------------------------
 
 

@@ -207,6 +207,22 @@ def supporting_faces(
     return [f for f in db.scalars(stmt) if f.id != excluding]
 
 
+def face_of_student_in_photo(db: Session, face: DetectedFace, student_id: int) -> DetectedFace | None:
+    """One student, one face per photo (the engine assigns faces to students one-to-one in each photo): another
+    face of `face`'s photo that already carries the student, or None. The teacher's assign and confirm obey it."""
+    return db.scalar(
+        select(DetectedFace)
+        .where(
+            DetectedFace.session_photo_id == face.session_photo_id,
+            DetectedFace.student_id == student_id,
+            DetectedFace.review != FaceReview.REJECTED,
+            DetectedFace.id != face.id,
+        )
+        .order_by(DetectedFace.face_index)
+        .limit(1)
+    )
+
+
 # --- automatic vs teacher records -----------------------------------------------------------------
 
 
@@ -252,13 +268,19 @@ def write_change(
     note: str,
     *,
     make_manual: bool = True,
-) -> AttendanceChange:
-    """Apply the status and log it; the one place an AttendanceChange is written."""
+    typed_note: bool = False,
+) -> AttendanceChange | None:
+    """Apply the status and log it; the one place an AttendanceChange is written. A row that changes nothing
+    (the same status, with only the note an action writes by itself) is not written: the history lists changes,
+    and the teacher is told what stayed as it was in the action's answer. A note the teacher typed (`typed_note`)
+    is worth a row even beside the same status."""
     record.status = to_status
     if make_manual:
         record.source = RecordSource.MANUAL
         record.updated_by_id = teacher_id
         record.updated_at = utcnow()
+    if previous == to_status and not typed_note:
+        return None
     change = AttendanceChange(
         record_id=record.id,
         changed_by_id=teacher_id,
@@ -337,7 +359,7 @@ def detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, wh
     if previous == AttendanceStatus.PRESENT:
         best = others[0]
         record.detected_face_id, record.similarity = best.id, best.similarity
-        # The mark still comes from the photos (another face): only the history notes this.
+        # The mark still comes from the photos (another face): nothing changes, so no history row either.
         note = f"{why}; still present from another face"
         write_change(db, record, previous, previous, teacher_id, note, make_manual=False)
         return Detachment(Detached.PRESENT_FROM_ANOTHER_FACE, record, previous)

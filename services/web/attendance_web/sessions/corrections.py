@@ -4,8 +4,9 @@ What the teacher can do, and what each says back: mark a student present / absen
 face, reject a match, assign a face to a student. Confirming or assigning a face adds its embedding to the
 student's gallery (so later sessions recognise them better); rejecting it removes that embedding again.
 A "confirm" face never makes anyone present until the teacher confirms it, and rejecting one changes no attendance
-(the history still notes it). The rules these actions apply to records (hand marks vs automatic records, which
-faces still support a present mark) are attendance_shared.records.
+(nor the history, which lists changes only). A student has at most one face per photo, as in the engine's own
+assignment: a second face of the same photo is refused. The rules these actions apply to records (hand marks vs
+automatic records, which faces still support a present mark, one face per photo) are attendance_shared.records.
 
 Nothing here commits: the caller commits once, so an action is all-or-nothing.
 """
@@ -29,6 +30,7 @@ from attendance_shared.models import (
 from attendance_shared.records import (
     Detached,
     detach,
+    face_of_student_in_photo,
     find_record,
     is_enrolled,
     record_for,
@@ -98,8 +100,20 @@ def set_status(
         return Outcome(f"{name} was already marked {status.value}.", record)
     record.detected_face_id = None  # a mark by hand stands on its own, not on a face
     record.similarity = None
-    write_change(db, record, previous, status, teacher_id, note.strip() or "Marked by hand")
+    write_change(
+        db, record, previous, status, teacher_id, note.strip() or "Marked by hand", typed_note=bool(note.strip())
+    )
     return Outcome(f"{name} is now marked {status.value}.", record)
+
+
+def _one_face_per_photo(db: Session, face: DetectedFace, student_id: int) -> None:
+    """Refused when another face of this photo already carries the student (records.face_of_student_in_photo)."""
+    other = face_of_student_in_photo(db, face, student_id)
+    if other is not None:
+        name = student_name(db, student_id)
+        raise ReviewRefused(
+            f"{name} already has face {other.face_index + 1} in this photo: one student, one face per photo."
+        )
 
 
 def _detach(db: Session, face: DetectedFace, student_id: int, teacher_id: int, why: str) -> Outcome:
@@ -128,6 +142,7 @@ def confirm_face(db: Session, face: DetectedFace, teacher_id: int) -> Outcome:
     student_id = face.candidate_student_id
     if not is_enrolled(db, face.photo.session.course_id, student_id):
         raise ReviewRefused(f"{student_name(db, student_id)} is no longer in this course; assign the face instead.")
+    _one_face_per_photo(db, face, student_id)
     face.student_id = student_id
     face.review = FaceReview.CONFIRMED
     record, previous = record_for(db, face.photo.session_id, student_id)
@@ -149,10 +164,8 @@ def reject_face(db: Session, face: DetectedFace, teacher_id: int) -> Outcome:
         raise ReviewRefused("This face is not matched to anyone; assign it to a student instead.")
     face.review = FaceReview.REJECTED
     name = student_name(db, face.candidate_student_id)
+    # The student was never present because of this face: their record and its history stay as they are.
     record = find_record(db, face.photo.session_id, face.candidate_student_id)
-    if record is not None:  # history only: the student was never present because of this face
-        note = f"Rejected {face_label(face)} (not {name})"
-        write_change(db, record, record.status, record.status, teacher_id, note, make_manual=False)
     return Outcome(f"Noted: that face is not {name}.", record)
 
 
@@ -164,6 +177,7 @@ def assign_face(db: Session, face: DetectedFace, student_id: int, teacher_id: in
     name = student_name(db, student_id)
     if face.student_id == student_id and face.review in (FaceReview.ASSIGNED, FaceReview.CONFIRMED):
         return Outcome(f"That face was already assigned to {name}.")
+    _one_face_per_photo(db, face, student_id)
     if face.student_id is not None and face.student_id != student_id:
         _detach(db, face, face.student_id, teacher_id, f"{face_label(face)} reassigned to {name}")
     face.student_id = student_id
