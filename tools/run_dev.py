@@ -2,16 +2,22 @@
 Ctrl-C.
 
 Everything embedded: SQLite file and photos under ./instance, kombu's filesystem transport as broker.
+The children's output goes through this process, so that the address is printed last, once the web answers and
+both have gone quiet (printed first, it scrolled away under the worker's banner).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from attendance_worker.engine.runtime import with_malloc_tunables
 
@@ -19,6 +25,10 @@ BIN = Path(sys.executable).parent
 QUEUES = "attendance,enrollment,maintenance"
 HOST = "127.0.0.1"
 DEFAULT_PORT = "5000"
+QUIET_S = 1.5  # no output for this long after both are up: the start's burst of lines is over
+# Celery's own line once the worker consumes ("celery@host ready."), as the JSON log writes it.
+WORKER_READY = (b'"celery.apps.worker"', b" ready.")
+START_TIMEOUT_S = 90.0
 
 
 def web_port(env: dict[str, str]) -> str:
@@ -36,16 +46,89 @@ def beat_schedule() -> Path:
     return folder / "celerybeat-schedule"
 
 
+def ready_banner(port: str) -> str:
+    """The last lines of the start: the address on a line of its own, easy to find and to click."""
+    return f"\nStudent Attendance is running: http://{HOST}:{port}\nCtrl-C stops the web and the worker.\n"
+
+
+def web_answers(port: str) -> bool:
+    try:
+        with socket.create_connection((HOST, int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class OutputRelay:
+    """Copies each child's output to this console, line by line, and remembers when the last line came."""
+
+    def __init__(self) -> None:
+        self.last_line_at = time.monotonic()
+        self.worker_ready = threading.Event()
+        self._lock = threading.Lock()
+
+    def follow(self, stream: IO[bytes] | None) -> None:
+        if stream is None:
+            return
+        threading.Thread(target=self._copy, args=(stream,), daemon=True).start()
+
+    def _copy(self, stream: IO[bytes]) -> None:
+        for line in iter(stream.readline, b""):
+            with self._lock:
+                sys.stdout.buffer.write(line)
+                sys.stdout.flush()
+                self.last_line_at = time.monotonic()
+            if all(part in line for part in WORKER_READY):
+                self.worker_ready.set()
+
+    def say(self, text: str) -> None:
+        with self._lock:
+            print(text, flush=True)
+
+
+def wait_until_started(
+    procs: Sequence[Any], relay: OutputRelay, port: str, answers: Callable[[str], bool] = web_answers
+) -> bool:
+    """True once the web answers, the worker has said it is ready and the output has been quiet for QUIET_S (or
+    after START_TIMEOUT_S); False if a child stopped first."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        quiet = time.monotonic() - relay.last_line_at >= QUIET_S
+        if quiet and relay.worker_ready.is_set() and answers(port):
+            return True
+        time.sleep(0.2)
+    return True
+
+
+def start(args: list[str], env: dict[str, str]) -> Any:
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop(procs: Sequence[Any], interrupted: bool) -> None:
+    """Each child's own clean shutdown, then a kill after 15 s. After Ctrl-C the terminal has already sent SIGINT to
+    every process of the group: a second one would make celery cut its warm shutdown short."""
+    for p in procs:
+        if p.poll() is None and not interrupted:
+            p.send_signal(signal.SIGINT if os.name != "nt" else getattr(signal, "CTRL_C_EVENT", signal.SIGINT))
+    deadline = time.time() + 15
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("FLASK_ENV", "development")
+    env["PYTHONUNBUFFERED"] = "1"  # lines reach the console as they are written, not when a pipe buffer fills
     port = web_port(env)
+    relay = OutputRelay()
     procs = [
-        subprocess.Popen(
-            [str(BIN / "flask"), "--app", "main", "run", "--host", HOST, "--port", port],
-            env=env,
-        ),
-        subprocess.Popen(
+        start([str(BIN / "flask"), "--app", "main", "run", "--host", HOST, "--port", port], env),
+        start(
             [
                 str(BIN / "celery"),
                 "-A",
@@ -61,26 +144,29 @@ def main() -> int:
                 "--schedule",
                 str(beat_schedule()),
             ],
-            env=with_malloc_tunables(env),
+            with_malloc_tunables(env),
         ),
     ]
-    # The address the web really listens on (it said 5000 even with PORT=5077 set).
-    print(f"Student Attendance is starting on http://{HOST}:{port}  (Ctrl-C stops the web and the worker)", flush=True)
+    for p in procs:
+        relay.follow(p.stdout)
+    interrupted = False
     try:
+        if wait_until_started(procs, relay, port):
+            relay.say(ready_banner(port))
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
     except KeyboardInterrupt:
-        pass
+        # Ctrl-C is how the teacher stops it: a clean exit, not make's "*** Error 1" from the children's status.
+        interrupted = True
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT if os.name != "nt" else signal.CTRL_C_EVENT)
-        deadline = time.time() + 15
-        for p in procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                p.kill()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        try:
+            stop(procs, interrupted)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        relay.say("Stopped.")
+        return 0
     return max((p.returncode or 0) for p in procs)
 
 

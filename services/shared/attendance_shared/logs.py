@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -19,6 +20,9 @@ job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", de
 # Never let a secret reach a log line, whatever a library decides to print.
 _SECRET_ENV = ("SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "REDIS_URL", "METRICS_TOKEN")
 MIN_URL_PASSWORD = 12
+# Terminal colour codes (werkzeug styles its own lines): raw escapes in a JSON line are noise, in a console and in
+# CloudWatch alike. Matched as JSON writes them, on the finished line.
+_JSON_ANSI_ESCAPE = re.compile(r"\\u001b\[[0-9;]*[A-Za-z]")
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -52,14 +56,15 @@ class ContextFilter(logging.Filter):
 
 
 class RedactingJsonFormatter(JsonFormatter):
-    """Redacts on the finished line, so the message, its arguments and any traceback are all covered."""
+    """Redacts on the finished line, so the message, its arguments and any traceback are all covered; drops
+    terminal colour codes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._secrets = secret_values()
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = _JSON_ANSI_ESCAPE.sub("", super().format(record))
         for secret in self._secrets:
             if secret in line:
                 line = line.replace(secret, "[redacted]")
