@@ -82,3 +82,18 @@ def test_open_redirect_is_refused(client):
     client.post("/logout")
     r = client.post("/login?next=https://evil.example/", data={"email": email, "password": password})
     assert r.status_code == 302 and "evil" not in r.location
+
+
+def test_the_first_visit_of_home_goes_to_log_in_without_an_error(client):
+    """A first visit of / is no mistake: the log-in page, no "please log in" message."""
+    r = client.get("/")
+    assert r.status_code == 302 and r.location.endswith("/login")
+    page = client.get(r.location).get_data(as_text=True)
+    assert "Please log in" not in page and 'class="flash' not in page
+
+
+def test_another_page_says_why_as_a_notice_and_comes_back(client):
+    r = client.get("/settings")
+    assert r.status_code == 302 and "/login?next=" in r.location
+    page = client.get(r.location).get_data(as_text=True)
+    assert '<li class="flash info">Please log in to see that page.</li>' in page

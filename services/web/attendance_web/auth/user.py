@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask_login import UserMixin, current_user
+from flask import flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import UserMixin, current_user, login_url
 
 from attendance_shared.models import Teacher
 
@@ -42,6 +44,20 @@ def load_teacher(user_id: str) -> TeacherUser | None:
     raw_id, _, fingerprint = user_id.partition(":")
     teacher = db().get(Teacher, int(raw_id)) if raw_id.isdigit() else None
     return TeacherUser(teacher) if teacher is not None and login_id_matches(teacher, fingerprint) else None
+
+
+# The home page is where a first visit lands: sending it to the log-in page is no mistake of the visitor's.
+PAGES_WITHOUT_LOGIN_NOTICE = frozenset({"courses.dashboard"})
+
+
+@login_manager.unauthorized_handler
+def ask_to_log_in() -> ResponseReturnValue:
+    """To the log-in page, then back. A first visit of / goes there quietly; any other page says why, as a notice
+    rather than an error."""
+    if request.endpoint in PAGES_WITHOUT_LOGIN_NOTICE:
+        return redirect(url_for("auth.login"))
+    flash(login_manager.login_message, "info")
+    return redirect(login_url("auth.login", next_url=request.url))
 
 
 def current_teacher_id() -> int:
