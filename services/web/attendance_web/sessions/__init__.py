@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("sessions", __name__)
 
-from . import review_views, status, views  # noqa: E402,F401
+from . import editing, review_views, status, views  # noqa: E402,F401
