@@ -72,3 +72,47 @@ def test_confirming_a_second_face_of_the_same_photo_is_refused(app, teacher, see
     teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
     r = teacher.client.post(f"/faces/{seeded.faces['cat']}/assign", data={"student_id": seeded.students["Ann"]})
     assert r.status_code == 303 and _status(app, seeded, "Ann") == AttendanceStatus.PRESENT
+
+
+# --- the student page lists them; each can be removed ---------------------------------------------------------------
+
+
+def test_the_student_page_lists_faces_learned_from_classroom_photos(app, teacher, seeded):
+    ben = seeded.students["Ben"]
+    page = text(teacher.client.get(f"/students/{ben}").get_data(as_text=True))
+    assert "Faces learned from classroom photos (0)" in page and "None yet." in page
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm")
+    html = teacher.client.get(f"/students/{ben}").get_data(as_text=True)
+    page = text(html)
+    assert "Faces learned from classroom photos (1)" in page
+    assert f'href="/sessions/{seeded.session_id}#face-{seeded.faces["ben"]}"' in html  # the session it came from
+    assert "2026-11-24 · P1" in page and "Biology · face 2 in room.jpg" in page
+    # the thumbnail: an SVG crop of the classroom photo around the face (box 170,40 - 270,160)
+    assert 'viewBox="124.0 4.0 192.0 192.0"' in html and f'href="/session-photos/{seeded.photo_id}/view"' in html
+    assert 'aria-label="Ben&#39;s face 2 in room.jpg, session of 2026-11-24 · P1"' in html
+
+
+def test_removing_a_learned_face_keeps_its_verdict_in_the_session(app, teacher, seeded):
+    ben = seeded.students["Ben"]
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm")
+    [embedding] = _gallery(app, ben)
+    r = teacher.client.post(f"/students/{ben}/learned-faces/{embedding.id}/delete")
+    assert r.status_code == 303 and r.location.endswith(f"/students/{ben}#learned-faces")
+    page = text(teacher.client.get(r.location).get_data(as_text=True))
+    assert "The face from the session of 2026-11-24 · P1 no longer helps recognise Ben." in page
+    assert "Faces learned from classroom photos (0)" in page
+    assert _gallery(app, ben) == []
+    face = _face(app, seeded.faces["ben"])
+    assert face.review == FaceReview.CONFIRMED and face.student_id == ben  # the verdict stays
+    assert _status(app, seeded, "Ben") == AttendanceStatus.PRESENT
+    assert teacher.client.post(f"/students/{ben}/learned-faces/{embedding.id}/delete").status_code == 404
+
+
+def test_a_learned_face_is_removed_only_from_its_own_student_by_its_teacher(app, teacher, teacher_factory, seeded):
+    ben, cat = seeded.students["Ben"], seeded.students["Cat"]
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/confirm")
+    [embedding] = _gallery(app, ben)
+    assert teacher.client.post(f"/students/{cat}/learned-faces/{embedding.id}/delete").status_code == 404
+    other = teacher_factory("Bob")
+    assert other.client.post(f"/students/{ben}/learned-faces/{embedding.id}/delete").status_code == 404
+    assert len(_gallery(app, ben)) == 1

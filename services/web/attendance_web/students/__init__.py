@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("students", __name__)
 
-from . import views  # noqa: E402,F401
+from . import learned, views  # noqa: E402,F401

@@ -32,6 +32,7 @@ from ..sessions.display import display_jpeg
 from ..uploads import CheckedUpload, check_uploads
 from . import bp
 from .forms import PhotoForm
+from .learned import learned_faces
 
 MAX_PHOTOS_PER_STUDENT = 5
 BROWSERS_SHOW = frozenset({"image/jpeg", "image/png", "image/webp"})
@@ -141,6 +142,7 @@ def show(student_id: int) -> ResponseReturnValue:
         form=StudentForm(obj=student),
         photo_form=PhotoForm(),
         delete_form=DeleteForm(),
+        learned=learned_faces(db(), student),
     )
 
 
