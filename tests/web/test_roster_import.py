@@ -150,7 +150,7 @@ def test_preview_shows_the_plan_and_writes_nothing(app, teacher):
     import_id, page = _preview(teacher, course, _csv("1001,Zoë Nowak,zoe@example.org", "1002,Sam Lee,"), zip_data)
     assert "2</strong> new student(s)" in page
     assert "3</strong> portrait(s) to add" in page
-    assert "1001.jpg, 1001_2.JPEG" in page
+    assert "<span>1001.jpg</span>" in page and "<span>1001_2.JPEG</span>" in page
     assert "Nothing has been saved yet" in page
     assert _students(app, teacher) == {} and _photo_count(app, teacher) == 0
     assert [p.suffix for p in _temp_files(app, import_id)] == [".csv", ".zip"]
@@ -181,7 +181,8 @@ def test_confirm_creates_students_photos_and_jobs_then_deletes_the_upload(app, t
         assert s.get(RosterImport, import_id).state == "confirmed"
     assert _temp_files(app, import_id) == []
     page = teacher.client.get(r.location).get_data(as_text=True)
-    assert "Added 2 new students, added 3 portraits. The portraits are being checked." in page
+    assert "Added 2 new students, added 3 portraits." in page
+    assert "The portraits are being checked, each for exactly one clear face." in page
     assert "Checking the imported portraits" in page
     roster = teacher.client.get(f"/courses/{course}/roster").get_data(as_text=True)
     assert "2 checking" in roster and "1 checking" in roster and "zoe@example.org" in roster
@@ -189,6 +190,20 @@ def test_confirm_creates_students_photos_and_jobs_then_deletes_the_upload(app, t
     assert status | {"refusals": None} == status | {
         "state": "confirmed", "total": 3, "pending": 3, "accepted": 0, "rejected": 0, "done": False, "refusals": None
     }  # fmt: skip
+
+
+def test_once_every_portrait_is_checked_nothing_says_being_checked(app, teacher, jobs_not_sent):
+    """The confirm message said "The portraits are being checked." above a progress line that said they all were."""
+    course = teacher.create_course()
+    import_id, _ = _preview(teacher, course, _csv("1001,Zoë Nowak,"), _zip([("1001.jpg", _jpeg())]))
+    r = teacher.client.post(f"/roster-imports/{import_id}/confirm")
+    with session_scope(_url(app)) as s:
+        for photo in s.scalars(select(StudentPhoto).where(StudentPhoto.roster_import_id == import_id)):
+            photo.status = PhotoStatus.ACCEPTED
+    page = teacher.client.get(r.location).get_data(as_text=True)
+    assert "Added 1 new student, added 1 portrait." in page
+    assert "All portraits are checked." in page
+    assert "being checked" not in page
 
 
 def _webp() -> bytes:
@@ -266,7 +281,7 @@ def test_the_preview_and_the_message_count_what_changes_and_a_repeat_import_offe
     assert "import 6" not in said and "Students in the file (6)" in said
     r = teacher.client.post(f"/roster-imports/{import_id}/confirm")
     page = teacher.client.get(r.location).get_data(as_text=True)
-    assert "Added 5 new students, renamed 1, added 7 portraits. The portraits are being checked." in page
+    assert "Added 5 new students, renamed 1, added 7 portraits." in page
     assert _students(app, teacher)["1006"].name == "Zoë Nowak" and _photo_count(app, teacher) == 7
 
     import_id, page = _preview(teacher, course, csv_data, zip_data)
@@ -690,6 +705,32 @@ def test_stale_previews_are_dropped_with_their_files(app, teacher):
         assert s.get(RosterImport, old_id).state == "expired"
 
 
+def _thumbnail_urls(page: str) -> list[str]:
+    return re.findall(r'<img src="(/roster-imports/[0-9a-f]{32}/portraits/\d+\.jpg)"', page)
+
+
+def test_the_preview_shows_a_thumbnail_of_each_portrait_it_will_add(app, teacher):
+    course = teacher.create_course()
+    big = _jpeg((200, 30, 30), size=900)
+    zip_data = _zip([("1001.jpg", big), ("1001_2.jpg", _jpeg((9, 9, 9))), ("class/1002.png", _png()), ("x.txt", b"no")])
+    import_id, page = _preview(teacher, course, _csv("1001,Zoë Nowak,", "1002,Sam Lee,"), zip_data)
+    urls = _thumbnail_urls(page)
+    assert len(urls) == 3 and all(f"/roster-imports/{import_id}/portraits/" in u for u in urls)
+    for url in urls:
+        r = teacher.client.get(url)
+        assert r.status_code == 200 and r.mimetype == "image/jpeg", url
+        assert "private" in r.headers["Cache-Control"]
+        thumb = Image.open(io.BytesIO(r.data))
+        assert thumb.format == "JPEG" and max(thumb.size) <= 160  # re-encoded, small: never the ZIP's own bytes
+    assert teacher.client.get(f"/roster-imports/{import_id}/portraits/999999.jpg").status_code == 404
+    text_entry = next(i for i in zipfile.ZipFile(io.BytesIO(zip_data)).infolist() if i.filename == "x.txt")
+    assert (
+        teacher.client.get(f"/roster-imports/{import_id}/portraits/{text_entry.header_offset}.jpg").status_code == 404
+    )
+    teacher.client.post(f"/roster-imports/{import_id}/cancel")
+    assert teacher.client.get(urls[0]).status_code == 404  # the preview's files are gone with it
+
+
 # --- isolation ------------------------------------------------------------------------------------
 
 
@@ -706,6 +747,7 @@ def test_every_roster_route_is_404_for_another_teacher(app, teacher_factory):
         ("GET", f"/courses/{course}/roster/template.csv"),
         ("POST", f"/courses/{course}/roster/imports"),
         ("GET", f"/roster-imports/{waiting}"),
+        ("GET", f"/roster-imports/{waiting}/portraits/0.jpg"),
         ("POST", f"/roster-imports/{waiting}/confirm"),
         ("POST", f"/roster-imports/{waiting}/cancel"),
         ("GET", f"/roster-imports/{done}/progress"),

@@ -13,7 +13,7 @@ from attendance_shared.models import Enrollment, PhotoStatus, RosterImport, Stud
 from attendance_shared.storage import StorageError
 
 from ..auth.user import current_teacher_id
-from ..extensions import db
+from ..extensions import db, settings, store
 from ..jobs_service import UnitOfWork
 from ..ownership import owned_course
 from . import bp
@@ -22,6 +22,7 @@ from .forms import ImportActionForm, ImportForm
 from .plan import build_plan, open_photos
 from .problems import ImportRefused
 from .temp_files import discard_files, expire_stale_previews, load_files, save_files
+from .thumbnails import NoSuchPortrait, portrait_thumbnail, thumbnail_key
 
 PREVIEW_ROWS = 100  # students listed on the preview; the counts always cover every row
 PROBLEMS_SHOWN = 100  # messages listed per section
@@ -141,7 +142,24 @@ def preview(import_id: str) -> ResponseReturnValue:
         form=ImportActionForm(),
         preview_rows=PREVIEW_ROWS,
         problems_shown=PROBLEMS_SHOWN,
+        thumbnail_key=thumbnail_key,
     )
+
+
+@bp.route("/roster-imports/<import_id>/portraits/<int:key>.jpg")
+@login_required
+def portrait(import_id: str, key: int) -> ResponseReturnValue:
+    """A thumbnail of one portrait of a preview, for the teacher who uploaded it, while it is a preview."""
+    roster_import = owned_import(import_id)
+    if roster_import.state != "preview" or not roster_import.zip_key:
+        abort(404)
+    try:
+        data = portrait_thumbnail(store().get(roster_import.zip_key), key, settings().max_image_pixels)
+    except (StorageError, NoSuchPortrait):
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @bp.route("/roster-imports/<import_id>/confirm", methods=["POST"])
@@ -159,7 +177,7 @@ def confirm(import_id: str) -> ResponseReturnValue:
             csv_data, zip_data = load_files(roster_import)
             archive = open_photos(zip_data)
             plan = build_plan(db(), roster_import.teacher_id, roster_import.course_id, csv_data, archive)
-            applied = apply_plan(
+            apply_plan(
                 db(),
                 plan,
                 archive,
@@ -182,8 +200,9 @@ def confirm(import_id: str) -> ResponseReturnValue:
     # The plan applied is the one built in this transaction: its counts are what was done (as on the preview).
     if plan.has_changes:
         unchanged = f" {plan.unchanged} student(s) already in this course stay as they were." if plan.unchanged else ""
-        checking = " The portraits are being checked." if applied.jobs else ""
-        flash(f"{plan.change_summary(done=True)}.{unchanged}{checking}", "success")
+        # Whether the portraits are still being checked is the progress page's live line, not this message: a
+        # banner saying "being checked" stayed there after every portrait was checked.
+        flash(f"{plan.change_summary(done=True)}.{unchanged}", "success")
     else:
         flash(plan.nothing_to_import.replace("Nothing to import", "Nothing was imported"), "info")
     return redirect(url_for("roster.progress", import_id=roster_import.id), code=303)
