@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,11 @@ from typing import Any
 
 import pytest
 
+from attendance_shared.db import session_scope
+from attendance_shared.models import FaceEmbedding
 from tests.browser.in_process import forward_to
 from tests.conftest import ROOT
-from tests.factories import plain_jpeg, seed_session
+from tests.factories import DIM, MODEL, Seeded, db_url, face_vector, plain_jpeg, seed_session
 
 pytestmark = [pytest.mark.browser]
 
@@ -115,14 +118,25 @@ def context_for(chromium: Any, client: Any, width: str) -> Any:
     return context
 
 
-def import_roster(teacher: Any, course_id: int, csv: bytes) -> str:
+def import_roster(teacher: Any, course_id: int, csv: bytes, photos_zip: bytes | None = None) -> str:
+    data: dict[str, Any] = {"roster_csv": (io.BytesIO(csv), "roster.csv")}
+    if photos_zip is not None:
+        data["photos_zip"] = (io.BytesIO(photos_zip), "portraits.zip")
     r = teacher.client.post(
         f"/courses/{course_id}/roster/imports",
-        data={"roster_csv": (io.BytesIO(csv), "roster.csv")},
+        data=data,
         content_type="multipart/form-data",
     )
     assert r.status_code == 303, r.data[:300]
     return str(r.location)
+
+
+def portraits_zip(*names: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in names:
+            zf.writestr(name, plain_jpeg())
+    return buf.getvalue()
 
 
 @pytest.fixture()
@@ -135,10 +149,25 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
     assert c.post(f"/sessions/{s.session_id}/students/{s.students['Cat']}/mark", data=mark).status_code == 303
     preview = import_roster(teacher, s.course_id, b"student_number,name\nN-Ann,Ann\n77,Dora Diaz\n,No Number\n")
     importing = import_roster(teacher, s.course_id, b"student_number,name\n78,Eve Ekberg\n")
+    with_portraits = import_roster(teacher, s.course_id, b"student_number,name\n79,Fay Fox\n", portraits_zip("79.jpg"))
     assert c.post(importing + "/confirm").status_code == 303
     job = teacher.take_attendance(s.course_id, (plain_jpeg(), "second.jpg"), label="Period 2")
     assert job
-    return {"seeded": s, "preview": preview, "progress": importing + "/progress", "job": f"/jobs/{job}"}
+    learn_from_classroom(app, s)
+    return {
+        "seeded": s,
+        "preview": preview,
+        "preview with portraits": with_portraits,
+        "progress": importing + "/progress",
+        "job": f"/jobs/{job}",
+    }
+
+
+def learn_from_classroom(app: Any, s: Seeded) -> None:
+    """Ann's recognised face joins her gallery, as a confirmed one does: her page lists a learned face."""
+    with session_scope(db_url(app)) as db:
+        face = {"detected_face_id": s.faces["ann"], "model_id": MODEL, "dim": DIM, "vector": face_vector(0.0)}
+        db.add(FaceEmbedding(student_id=s.students["Ann"], **face))
 
 
 def teacher_pages(work: dict[str, Any]) -> list[Visit]:
@@ -152,8 +181,9 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("roster", f"/courses/{course}/roster"),
         Visit("roster, no file", f"/courses/{course}/roster", send("form[action$='/roster/imports']")),
         Visit("roster preview", work["preview"]),
+        Visit("roster preview with portraits", work["preview with portraits"]),
         Visit("roster import progress", work["progress"]),
-        Visit("student", f"/students/{ann}"),
+        Visit("student, with a face learned from a classroom photo", f"/students/{ann}"),
         Visit("take attendance", f"/courses/{course}/sessions/new"),
         Visit(
             "take attendance, no photo",
@@ -163,6 +193,10 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("add photos", f"/courses/{course}/sessions/new?session={session}"),
         Visit("job", work["job"]),
         Visit("review", f"/sessions/{session}"),
+        Visit("session, date and label", f"/sessions/{session}/edit"),
+        Visit("session, date missing", f"/sessions/{session}/edit", send("form[action$='/edit']", date="")),
+        Visit("session, delete: what goes", f"/sessions/{session}/delete"),
+        Visit("session, remove a photo: what goes", f"/session-photos/{s.photo_id}/remove"),
         Visit("report, session", f"/reports/sessions/{session}"),
         Visit("report, course", f"/reports/courses/{course}"),
         Visit("report, course, bad dates", f"/reports/courses/{course}?from=2026-02-30&to=soon&threshold=200"),
