@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import DetectedFace, FaceDecision, Job, SessionPhoto, StudentPhoto
+from attendance_shared.models import DetectedFace, FaceDecision, FaceEmbedding, Job, SessionPhoto, StudentPhoto
 
 
 def _jpeg() -> bytes:
@@ -52,6 +52,9 @@ def owned(app, teacher_factory):
         )
         s.add(face)
         s.flush()
+        learned = FaceEmbedding(student_id=student, detected_face_id=face.id, model_id="m", dim=1, vector=b"\0" * 4)
+        s.add(learned)
+        s.flush()
         cphoto.annotated_key = cphoto.storage_key
         ids = {
             "course_id": course,
@@ -60,6 +63,7 @@ def owned(app, teacher_factory):
             "session_id": cphoto.session_id,
             "job_id": job,
             "face_id": face.id,
+            "embedding_id": learned.id,
             "import_id": import_id,
             "_student_photo": sphoto.id,
             "_session_photo": cphoto.id,

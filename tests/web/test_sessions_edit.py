@@ -150,7 +150,10 @@ def test_deleting_a_session_says_what_goes_then_removes_it_everywhere(app, teach
     _succeeded_job(app, seeded)
     with session_scope(db_url(app)) as s:
         key = s.get(SessionPhoto, seeded.photo_id).storage_key
-    assert _store(app).exists(key)
+        record_ids = list(
+            s.scalars(select(AttendanceRecord.id).where(AttendanceRecord.session_id == seeded.session_id))
+        )
+    assert _store(app).exists(key) and _count(app, AttendanceChange, AttendanceChange.record_id.in_(record_ids)) == 1
     page = text(teacher.client.get(f"/sessions/{seeded.session_id}/delete").get_data(as_text=True))
     assert (
         "This deletes the session of 2026-11-24 · P1: 1 photo, 4 faces and the marks of 3 students." in page
@@ -169,13 +172,15 @@ def test_deleting_a_session_says_what_goes_then_removes_it_everywhere(app, teach
     assert _count(app, SessionPhoto, SessionPhoto.session_id == seeded.session_id) == 0
     assert _count(app, DetectedFace, DetectedFace.id.in_(seeded.faces.values())) == 0
     assert _count(app, AttendanceRecord, AttendanceRecord.session_id == seeded.session_id) == 0
-    assert _count(app, AttendanceChange) == 0
+    assert _count(app, AttendanceChange, AttendanceChange.record_id.in_(record_ids)) == 0
     assert _count(app, FaceEmbedding, FaceEmbedding.student_id == seeded.students["Ben"]) == 0
     assert _count(app, Job, Job.kind == JobKind.ATTENDANCE, Job.subject_id == seeded.session_id) == 0
     assert not _store(app).exists(key)
     with session_scope(db_url(app)) as s:
-        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "session_deleted")).all()
-        assert event.teacher_id == seeded.teacher_id and f"session_id={seeded.session_id}" in event.detail
+        [event] = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "session_deleted", AuditEvent.teacher_id == seeded.teacher_id)
+        ).all()
+        assert f"session_id={seeded.session_id} course_id={seeded.course_id}" in event.detail
     # No rate counts it any more.
     report = text(teacher.client.get(f"/reports/courses/{seeded.course_id}").get_data(as_text=True))
     assert "0 session(s)" in report
@@ -243,7 +248,12 @@ def test_removing_a_photo_merges_the_attendance_again_and_keeps_every_hand_mark(
     assert _count(app, DetectedFace, DetectedFace.id.in_(seeded.faces.values())) == 0
     assert _count(app, FaceEmbedding, FaceEmbedding.student_id == seeded.students["Ben"]) == 0
     assert not _store(app).exists(key) and _store(app).exists(later_key)
-    assert _count(app, AuditEvent, AuditEvent.action == "session_photo_deleted") == 1
+    assert (
+        _count(
+            app, AuditEvent, AuditEvent.action == "session_photo_deleted", AuditEvent.teacher_id == seeded.teacher_id
+        )
+        == 1
+    )
 
 
 def test_removing_the_photo_of_a_session_never_recorded_leaves_a_faceless_mark_absent(app, teacher, seeded):

@@ -6,7 +6,7 @@ then deletes the stored files. Every page works without JavaScript.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from flask_wtf import FlaskForm
@@ -35,6 +35,12 @@ class SessionEditForm(FlaskForm):
 
 def _review(session_id: int) -> str:
     return url_for("sessions.show", session_id=session_id)
+
+
+def _still_running(session: AttendanceSession, what: str) -> ResponseReturnValue:
+    """Back to the review page, which follows recognition live, with the reason."""
+    flash(STILL_RUNNING.format(what), "error")
+    return redirect(_review(session.id)), 303 if request.method == "POST" else 302
 
 
 def _taken(session: AttendanceSession, form: SessionEditForm) -> AttendanceSession | None:
@@ -83,8 +89,7 @@ def delete(session_id: int) -> ResponseReturnValue:
     """GET: what deleting would remove, in words. POST: delete it, then its stored photos."""
     session = owned_session(session_id)
     if removal.in_recognition(session):
-        flash(STILL_RUNNING.format("delete the session"), "error")
-        return redirect(_review(session.id)), 303
+        return _still_running(session, "delete the session")
     contents = removal.session_contents(db(), session)
     sentence = removal.session_sentence(session, contents)
     form = ActionForm()
@@ -120,8 +125,7 @@ def remove_photo(photo_id: int) -> ResponseReturnValue:
     photo: SessionPhoto = owned_session_photo(photo_id)
     session = photo.session
     if removal.in_recognition(session):
-        flash(STILL_RUNNING.format("remove the photo"), "error")
-        return redirect(_review(session.id)), 303
+        return _still_running(session, "remove the photo")
     form = ActionForm()
     if not form.validate_on_submit():
         contents = removal.photo_contents(db(), photo)

@@ -101,8 +101,16 @@ def delete_session(db: Session, session: AttendanceSession) -> Contents:
     face_ids = _face_ids(db, [p.id for p in session.photos])
     if face_ids:
         db.execute(delete(FaceEmbedding).where(FaceEmbedding.detected_face_id.in_(face_ids)))
-    # Its jobs would point the teacher's job list at a session that is gone.
-    db.execute(delete(Job).where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session.id))
+    # Its jobs would point the teacher's job list at a session that is gone. (Older ones are another session's that
+    # had the same id: SQLite may reuse the id of a deleted last row.)
+    db.execute(
+        delete(Job).where(
+            Job.kind == JobKind.ATTENDANCE,
+            Job.subject_id == session.id,
+            Job.teacher_id == session.course.teacher_id,
+            Job.created_at >= session.created_at,
+        )
+    )
     db.delete(session)  # photos, faces and records by cascade; the records' history by the database's
     db.flush()
     return contents
