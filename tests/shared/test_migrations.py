@@ -295,3 +295,31 @@ def test_0007_allows_late_and_its_downgrade_marks_late_present(empty_database):
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(text("UPDATE attendance_records SET status = 'late' WHERE id = 3"))
     engine.dispose()
+
+
+def test_0008_adds_face_legibility_keeping_every_face(empty_database):
+    """Faces recognised before 0008 are kept, unflagged (NULL); the column takes only its two codes; the downgrade
+    keeps every face."""
+    url = empty_database
+    migrate.upgrade(url, "0007")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in _ROWS_AT_0001[:9]:  # up to the detected face
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    migrate.upgrade(url, "0008")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id, legibility FROM detected_faces")).all() == [(1, None)]
+        conn.execute(text("UPDATE detected_faces SET legibility = 'too_small' WHERE id = 1"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE detected_faces SET legibility = 'tiny' WHERE id = 1"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # SQLite's rebuilt table kept the decision CHECK
+        conn.execute(text("UPDATE detected_faces SET decision = 'maybe' WHERE id = 1"))
+    engine.dispose()
+    migrate.downgrade(url, "0007")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, decision FROM detected_faces")).all() == [(1, "present")]
+        assert "legibility" not in {c["name"] for c in inspect(conn).get_columns("detected_faces")}
+    engine.dispose()

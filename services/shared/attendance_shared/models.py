@@ -78,6 +78,14 @@ class FaceDecision(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class FaceLegibility(enum.StrEnum):
+    """Why a face the engine could not decide cannot be recognised from this photo: the review page asks for a
+    closer photo of it (attendance_worker.engine.matching.legibility)."""
+
+    TOO_SMALL = "too_small"
+    TOO_POOR = "too_poor"  # blurred or weakly detected
+
+
 class FaceReview(enum.StrEnum):
     NONE = "none"
     CONFIRMED = "confirmed"
@@ -305,6 +313,7 @@ class DetectedFace(Base):
     student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="SET NULL"), index=True)
     candidate_student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="SET NULL"))
     similarity: Mapped[float] = mapped_column(Float, default=0.0)
+    legibility: Mapped[FaceLegibility | None] = mapped_column(_enum(FaceLegibility, "face_legibility"))
     review: Mapped[FaceReview] = mapped_column(_enum(FaceReview, "face_review"), default=FaceReview.NONE)
     model_id: Mapped[str] = mapped_column(String(120))
     # Kept so a face the teacher confirms or assigns can join that student's gallery without re-detection.

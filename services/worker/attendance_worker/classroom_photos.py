@@ -21,6 +21,7 @@ from attendance_shared.models import (
     AttendanceSession,
     DetectedFace,
     FaceDecision,
+    FaceLegibility,
     SessionPhoto,
     SessionPhotoStatus,
     utcnow,
@@ -35,6 +36,7 @@ from attendance_shared.records import (
 from attendance_shared.storage import PhotoStore, annotated_key
 
 from .engine import Engine
+from .engine.matching import legibility
 from .gallery import course_gallery, outsider_gallery
 from .reembed import reembed_course
 from .session_lock import session_job_lock
@@ -104,6 +106,7 @@ def recognise_photo(
     session.execute(delete(DetectedFace).where(DetectedFace.session_photo_id == photo.id))
     faces: list[DetectedFace] = []
     for index, (face, decision) in enumerate(zip(analysis.faces, decisions, strict=True)):
+        unclear = legibility(face.quality, decision.decision, engine.thresholds)
         row = DetectedFace(
             session_photo_id=photo.id,
             face_index=index,
@@ -115,6 +118,7 @@ def recognise_photo(
             student_id=int(decision.person) if decision.person else None,
             candidate_student_id=int(decision.candidate) if decision.candidate else None,
             similarity=float(decision.similarity),
+            legibility=FaceLegibility(unclear) if unclear else None,
             model_id=engine.model_id,
             embedding=face.embedding.astype("float32").tobytes() if face.embedding is not None else None,
         )

@@ -30,6 +30,7 @@ from attendance_shared.models import (
 from attendance_shared.records import PHOTOS_IN_RECOGNITION, session_list_query
 
 from ..extensions import db
+from .retake import RetakeArea, retake_area
 
 
 @dataclass
@@ -156,6 +157,7 @@ class PhotoView:
     photo: SessionPhoto
     number: int
     faces: list[FaceView]
+    closer_photo_added: bool = False  # a photo added after this one was recognised: the retake advice is answered
 
     def tagged_faces(self) -> list[tuple[FaceView, FaceTag]]:
         """The faces with where their labels go (see place_tags)."""
@@ -170,6 +172,12 @@ class PhotoView:
     def label_size(self) -> float:
         """Font size for face labels in the photo's pixel units, readable at any display size."""
         return round(max(self.photo.width, self.photo.height) / 55, 1)
+
+    @property
+    def retake(self) -> RetakeArea | None:
+        """Where the faces too small or unclear to recognise in this photo are (sessions.retake), until a photo is
+        added after it."""
+        return None if self.closer_photo_added else retake_area(self.faces, self.photo.width, self.photo.height)
 
 
 @dataclass
@@ -318,6 +326,8 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
             for f in photo.faces
         ]
         photo_views.append(PhotoView(photo, number, faces))
+    for pv in photo_views:
+        pv.closer_photo_added = any(later.photo.id > pv.photo.id and later.photo.processed_at for later in photo_views)
     to_confirm = [fv for pv in photo_views for fv in pv.faces if fv.kind == "confirm"]
     to_confirm.sort(key=lambda fv: (-fv.face.similarity, fv.photo_number, fv.number))
     listed = [student for student, _, _ in listed_rows]

@@ -53,16 +53,37 @@ def build_templates(gallery: Gallery) -> tuple[list[str], np.ndarray]:
     return people, np.stack(rows)
 
 
-def present_threshold(q: FaceQuality, thresholds: Mapping[str, float]) -> float:
-    """The similarity needed for "present": higher for small, blurred or weakly detected faces."""
-    base = float(thresholds["present"])
-    strict = float(thresholds.get("present_small", base))
-    low_quality = (
+def low_quality(q: FaceQuality, thresholds: Mapping[str, float]) -> bool:
+    """Small, blurred or weakly detected: such a face needs a higher similarity to be "present"."""
+    return (
         q.face_px < thresholds.get("small_face_px", 0.0)
         or q.blur < thresholds.get("blur_low", 0.0)
         or q.detection_score < thresholds.get("det_score_low", 0.0)
     )
-    return max(base, strict) if low_quality else base
+
+
+def present_threshold(q: FaceQuality, thresholds: Mapping[str, float]) -> float:
+    """The similarity needed for "present": higher for small, blurred or weakly detected faces."""
+    base = float(thresholds["present"])
+    strict = float(thresholds.get("present_small", base))
+    return max(base, strict) if low_quality(q, thresholds) else base
+
+
+# Below about 30 px wide the recognizer cannot identify a face reliably (docs/benchmarks.md: at 24 px, degraded,
+# most faces land in "confirm"); a pack may set its own "retake_face_px".
+RETAKE_FACE_PX = 30.0
+TOO_SMALL, TOO_POOR = "too_small", "too_poor"  # attendance_shared.models.FaceLegibility
+
+
+def legibility(q: FaceQuality, decision: str, thresholds: Mapping[str, float]) -> str | None:
+    """Why a face the engine could not name cannot be recognised from this photo, so that the teacher is asked for
+    a closer photo: too small, or too poor (the quality rule of present_threshold); None for a face named present
+    or one clear enough that a closer photo would not help (a stranger, say)."""
+    if decision == PRESENT:
+        return None
+    if q.face_px < thresholds.get("retake_face_px", RETAKE_FACE_PX):
+        return TOO_SMALL
+    return TOO_POOR if low_quality(q, thresholds) else None
 
 
 def match_faces(
