@@ -31,7 +31,7 @@ def test_the_roster_says_who_cannot_be_recognised(teacher):
     assert "1 accepted" in rows["Ann"] and "1 refused" in rows["Ann"]
     assert "none usable: cannot be recognised" in rows["Ben"] and "1 refused" in rows["Ben"]
     assert "being checked" in rows["Cat"]
-    assert '<div class="table-wrap">' in html
+    assert '<div class="table-wrap" role="region" aria-label="Roster" tabindex="0">' in html  # scrolls, by keyboard too
     with session_scope(get_settings().sqlalchemy_url) as s:  # a face the teacher assigned to Ben taught the gallery
         s.add(FaceEmbedding(student_id=ben, model_id="m", dim=2, vector=b"\0" * 8))
     html = teacher.client.get(f"/courses/{course}").get_data(as_text=True)
