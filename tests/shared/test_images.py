@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from attendance_shared.images import ImageRejected, decode_oriented_rgb, inspect_image, jpeg_reaches_eoi
+from attendance_shared.images import (
+    ImageRejected,
+    decode_oriented_rgb,
+    inspect_image,
+    jpeg_reaches_eoi,
+    megapixels,
+)
 
 
 def _save(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -132,6 +138,15 @@ def test_sixty_megapixels_is_accepted_and_one_more_pixel_is_not():
     assert inspect_image(data, "big.jpg").width == 10000
     with pytest.raises(ImageRejected, match="too large: 10000x6000"):
         inspect_image(data, "big.jpg", max_pixels=60_000_000 - 1)
+
+
+def test_a_photo_over_the_limit_never_reads_as_the_limit():
+    """9000x6700 is 60.3 MP: it said "(60 MP). The limit is 60 MP", which contradicts the refusal."""
+    data = _save(Image.new("RGB", (9000, 6700), (90, 120, 150)), "JPEG", quality=50)
+    with pytest.raises(ImageRejected, match=r"9000x6700 pixels \(60\.3 MP\)\. The limit is 60 MP;"):
+        inspect_image(data, "wide.jpg")
+    assert megapixels(60_000_001, round_up=True) == "60.1" and megapixels(60_000_000) == "60"
+    assert megapixels(12_345_678) == "12.3" and megapixels(500_000, round_up=True) == "0.5"
 
 
 # The web proves a JPEG complete from its structure (segments by length, scans up to the main image's EOI)

@@ -95,6 +95,13 @@ class ImageInfo:
         return {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic"}[self.mime]
 
 
+def megapixels(pixels: int, *, round_up: bool = False) -> str:
+    """Pixels in megapixels for a sentence: one decimal at most. A photo's size is rounded up, so a photo just over
+    the limit never reads as the limit itself ("60.1 MP. The limit is 60 MP", not "60 MP. The limit is 60 MP")."""
+    tenths = -(-pixels // 100_000) if round_up else pixels // 100_000
+    return f"{tenths // 10}.{tenths % 10}".removesuffix(".0")
+
+
 def _open(data: bytes, filename: str, max_pixels: int) -> Image.Image:
     if not data:
         raise ImageRejected(f"{filename} is empty (0 bytes). Please choose the photo again.")
@@ -104,7 +111,7 @@ def _open(data: bytes, filename: str, max_pixels: int) -> Image.Image:
             img = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ImageRejected(
-            f"{filename} is too large: its dimensions exceed the limit of {max_pixels / 1e6:.0f} MP. "
+            f"{filename} is too large: its dimensions exceed the limit of {megapixels(max_pixels)} MP. "
             "Please upload a smaller photo."
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
@@ -115,8 +122,8 @@ def _open(data: bytes, filename: str, max_pixels: int) -> Image.Image:
     width, height = img.size
     if width * height > max_pixels:
         raise ImageRejected(
-            f"{filename} is too large: {width}x{height} pixels ({width * height / 1e6:.0f} MP). "
-            f"The limit is {max_pixels / 1e6:.0f} MP; please upload a smaller photo."
+            f"{filename} is too large: {width}x{height} pixels ({megapixels(width * height, round_up=True)} MP). "
+            f"The limit is {megapixels(max_pixels)} MP; please upload a smaller photo."
         )
     return img
 
