@@ -114,7 +114,7 @@ def delete(session_id: int) -> ResponseReturnValue:
         for key in gone.keys:
             work.remove_after_commit(key)
         audit("session_deleted", teacher_id, detail)
-    flash(f"The session of {title} was deleted: {sentence.split(': ', 1)[1]}", "success")
+    flash(f"The session of {title} was deleted: {removal.what_goes(gone)}.", "success")
     return redirect(url_for("courses.show", course_id=course_id)), 303
 
 

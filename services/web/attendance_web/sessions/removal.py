@@ -80,11 +80,16 @@ def session_contents(db: Session, session: AttendanceSession) -> Contents:
     return Contents(len(photos), len(face_ids), int(marks or 0), _learned(db, face_ids), keys)
 
 
-def session_sentence(session: AttendanceSession, contents: Contents) -> str:
-    """ "This deletes the session of 2026-11-24 · Period 1: 2 photos, 14 faces and the marks of 28 students." """
+def what_goes(contents: Contents) -> str:
+    """'2 photos, 14 faces and the marks of 28 students'"""
     parts = [plural(contents.photos, "photo"), plural(contents.faces, "face")]
     marks = f"the marks of {plural(contents.marks, 'student')}" if contents.marks else "no marks"
-    return f"This deletes the session of {session.title}: {', '.join(parts)} and {marks}."
+    return f"{', '.join(parts)} and {marks}"
+
+
+def session_sentence(session: AttendanceSession, contents: Contents) -> str:
+    """'This deletes the session of 2026-11-24 · Period 1: 2 photos, 14 faces and the marks of 28 students.'"""
+    return f"This deletes the session of {session.title}: {what_goes(contents)}."
 
 
 def learned_sentence(contents: Contents) -> str | None:
