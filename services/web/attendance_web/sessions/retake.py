@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from attendance_shared.models import DetectedFace, FaceLegibility
-from attendance_shared.records import FaceKind
 
-UNDECIDED = (FaceKind.CONFIRM, FaceKind.UNKNOWN)  # a face the teacher named or rejected needs no closer photo
+UNDECIDED = ("confirm", "unknown")  # the face's kind on the review page: one named or rejected needs no closer photo
 MARGIN = 0.25  # of the area's larger side, around the faces' boxes
 
 
 class _Face(Protocol):
     face: DetectedFace
-    kind: FaceKind
+
+    @property
+    def kind(self) -> str: ...
 
 
 @dataclass(frozen=True)
