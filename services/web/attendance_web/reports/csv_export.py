@@ -1,8 +1,9 @@
 """A report's first table as CSV.
 
 Spreadsheet formula injection: a student named ``=cmd|' /C calc'!A0`` must reach Excel as text,
-never as a formula. CSV has no cell types, so every text cell that starts with ``= + - @``, a tab or
-a carriage return gets a leading apostrophe (OWASP's CSV injection guidance). The XLSX writer
+never as a formula. CSV has no cell types, so every text cell that starts with ``= + - @``, their
+full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20: spreadsheets in East Asian locales read them as the start of
+a formula too), a tab or a carriage return gets a leading apostrophe (OWASP's CSV injection guidance). The XLSX writer
 (``xlsx_export``) types its cells instead.
 """
 
@@ -13,7 +14,7 @@ import io
 
 from .document import Cell, Document
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r")
 
 
 def neutralise(value: Cell) -> Cell:
