@@ -299,7 +299,10 @@ def test_reports_of_an_empty_course_and_a_new_student(teacher):
 # --- exports ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", INJECTION])
+FULL_WIDTH = ["\uff1d1+2", "\uff0b1", "\uff0d1", "\uff20SUM(A1)"]  # full-width = + - @: formulas in East Asian locales
+
+
+@pytest.mark.parametrize("value", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", INJECTION, *FULL_WIDTH])
 def test_neutralise_prefixes_formula_triggers(value):
     assert csv_export.neutralise(value) == "'" + value
     assert (
