@@ -92,3 +92,14 @@ def test_the_pages_and_the_api_send_the_same_error_shape(client) -> None:
         assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found", r.data
         assert set(r.get_json()) == {"error"} and r.get_json()["error"]["message"]
     assert client.get("/no-such-page").mimetype == "text/html"
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [("/login", "text/html"), ("/jobs/x.json", "application/json"), ("/api/v1/courses", "application/json")],
+)
+def test_a_method_not_allowed_says_which_are(client, path: str, accept: str) -> None:
+    """RFC 9110: a 405 carries Allow. The error handlers build their own response and dropped it."""
+    r = client.delete(path, headers={"Accept": accept})
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET"}, r.headers

@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .responses import json_error, wants_json
+from .responses import error_headers, json_error, wants_json
 
 MESSAGES = {
     400: "That request could not be understood.",
@@ -63,10 +63,14 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
         if code == 429:
-            return _render(429, "Too many attempts. Please wait a few minutes and try again.")
-        if code == 413:
-            return _render(413, too_large_message(app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)))
-        return _render(code, MESSAGES.get(code, exc.description or "Something went wrong."))
+            message = "Too many attempts. Please wait a few minutes and try again."
+        elif code == 413:
+            message = too_large_message(app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
+        else:
+            message = MESSAGES.get(code, exc.description or "Something went wrong.")
+        response = app.make_response(_render(code, message))
+        response.headers.update(error_headers(exc))  # a 405 still says which methods are allowed
+        return response
 
     @app.errorhandler(OperationalError)
     def _db_down(_exc: OperationalError) -> ResponseReturnValue:

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Response, flash, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 JSON = "application/json"
 HTML = "text/html"
@@ -29,6 +30,16 @@ STATUS_WORDS = {
     503: "service_unavailable",
 }
 OTHER_STATUS_WORD = "http_error"
+
+
+#: what an HTTP error says beside its body (405's Allow, 429's and 503's Retry-After, 401's WWW-Authenticate):
+#: kept when an error handler builds its own response
+PASSED_ON_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def error_headers(exc: HTTPException) -> dict[str, str]:
+    """The headers of `exc` a client relies on, for the handler's own response."""
+    return {name: value for name, value in exc.get_headers() if name in PASSED_ON_HEADERS}
 
 
 def status_word(status: int) -> str:

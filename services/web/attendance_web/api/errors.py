@@ -10,7 +10,7 @@ from flask import Blueprint, Response
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..responses import json_error, status_word
+from ..responses import error_headers, json_error, status_word
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ def register_api_errors(bp: Blueprint) -> None:
     def _http(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         message = MESSAGES.get(status, exc.description or "The request failed.")
-        return error_response(status, status_word(status), message)
+        response, status = error_response(status, status_word(status), message)
+        response.headers.update(error_headers(exc))
+        return response, status
 
     @bp.errorhandler(OperationalError)
     def _db_down(_exc: OperationalError) -> tuple[Response, int]:
