@@ -279,6 +279,8 @@ def test_job_status(classroom, api):
     assert body["state"] == "queued"
     assert body["done"] is False
     assert body["session_url"] == f"/api/v1/sessions/{classroom['session_id']}"
+    # One RFC 3339 UTC form everywhere (it was "+00:00" on PostgreSQL and no offset at all on SQLite).
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["created_at"]), body["created_at"]
 
 
 def test_create_session_stores_good_photos_and_refuses_the_rest(app, teacher, api):
@@ -290,6 +292,7 @@ def test_create_session_stores_good_photos_and_refuses_the_rest(app, teacher, ap
     assert [(e["code"], e["file"]) for e in body["errors"]] == [("image_rejected", "notes.txt")]
     assert body["poll_url"] == f"/api/v1/jobs/{body['job']['id']}"
     assert r.headers["Location"] == body["poll_url"]
+    assert body["job"]["created_at"].endswith("Z") and body["session"]["created_at"].endswith("Z")
     store = app.extensions["attendance.store"]
     with _db(app) as s:
         job = s.get(Job, body["job"]["id"])

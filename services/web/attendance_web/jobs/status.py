@@ -7,6 +7,8 @@ from typing import Any
 
 from attendance_shared.models import Job, JobKind, JobOutcome, JobState
 
+from ..times import utc_iso
+
 #: what a teacher reads for each state (the JSON keeps the machine value in "state")
 STATE_WORDS = {
     JobState.QUEUED: "waiting its turn",
@@ -17,7 +19,8 @@ STATE_WORDS = {
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """RFC 3339 in UTC with a Z, as every other timestamp of the site and the API (times.utc_iso)."""
+    return utc_iso(value) if value else None
 
 
 def state_words(job: Job) -> tuple[str, str]:
