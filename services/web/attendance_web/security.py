@@ -1,8 +1,13 @@
-"""Security headers on every response: no inline script, no framing, no sniffing."""
+"""Security headers on every response: no inline script, no framing, no sniffing; and no copy kept of a page.
+
+Pages and downloads show pupils' names, marks and photos, often on a school's shared computer: a response that
+does not choose its own caching (photos and thumbnails do: private, short) is sent with `Cache-Control: no-store`,
+so neither the browser's cache nor a proxy keeps a copy after the teacher signs out. Static files keep theirs.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CSP = (
     "default-src 'self'; img-src 'self' data: blob: https:; script-src 'self'; style-src 'self'; "
@@ -17,6 +22,8 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if "Cache-Control" not in response.headers and request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
