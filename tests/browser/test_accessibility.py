@@ -147,6 +147,8 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
     assert c.post(f"/faces/{s.faces['ben']}/reject").status_code == 303  # a rejected match
     mark = {"status": "excused", "note": "Doctor's appointment"}
     assert c.post(f"/sessions/{s.session_id}/students/{s.students['Cat']}/mark", data=mark).status_code == 303
+    late = {"status": "late", "note": "Missed the bus"}  # its pressed button's colour and the late badges
+    assert c.post(f"/sessions/{s.session_id}/students/{s.students['Ben']}/mark", data=late).status_code == 303
     preview = import_roster(teacher, s.course_id, b"student_number,name\nN-Ann,Ann\n77,Dora Diaz\n,No Number\n")
     importing = import_roster(teacher, s.course_id, b"student_number,name\n78,Eve Ekberg\n")
     with_portraits = import_roster(teacher, s.course_id, b"student_number,name\n79,Fay Fox\n", portraits_zip("79.jpg"))

@@ -326,14 +326,14 @@ def test_csv_export_neutralises_formulas(school):
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset, not two
     assert 'filename="attendance-biologia-1-all.csv"' in r.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0][:2] == ["Student", "Number"] and rows[0][7:] == [
+    assert rows[0][:2] == ["Student", "Number"] and rows[0][8:] == [
         f"{d.isoformat()} · Period {i + 1}" for i, d in enumerate(DATES)
     ]
     names = [row[0] for row in rows[1:]]
     assert "'" + INJECTION in names and INJECTION not in names
     assert "Zoë Ångström" in names and "李雷" in names
     zoe = next(row for row in rows if row[0] == "Zoë Ångström")
-    assert zoe[2:7] == ["2", "1", "1", "66.7", "BELOW"] and zoe[7:] == ["P", "A", "E", "P"]
+    assert zoe[2:8] == ["2", "0", "1", "1", "66.7", "BELOW"] and zoe[8:] == ["P", "A", "E", "P"]
     session_csv = _download(alice.client, f"/reports/sessions/{_sessions[0]}/export", "csv").data.decode("utf-8-sig")
     assert "'" + INJECTION in session_csv and "\n" + INJECTION not in session_csv
     history = list(

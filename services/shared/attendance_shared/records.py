@@ -6,8 +6,8 @@
   corrections: any face still carrying the student's name that the teacher has not rejected (`supporting_faces`).
 - **Automatic vs teacher record.** Recognition writes `auto` records and only ever updates `auto` ones (checked by the
   database at the moment of writing), so a teacher's mark is never overwritten. A teacher's action makes the record
-  `manual` (`write_change`); a hand mark (Present / Absent / Excused buttons) is a manual record not tied to a face
-  (`is_hand_mark`) and survives every face correction.
+  `manual` (`write_change`); a hand mark (Present / Late / Absent / Excused buttons) is a manual record not tied to a
+  face (`is_hand_mark`) and survives every face correction. Late is only ever a hand mark.
 - **A session's list** = the students enrolled in its course now + everyone recorded in it (a student who left the
   course keeps their past marks): `session_list_query`, `session_list_sizes`.
 - **The merge after a run.** The first run records every student of the course; a later run (a photo added, a
@@ -64,6 +64,10 @@ PHOTOS_IN_RECOGNITION = (
 SAME_FACE_IOU = 0.5
 
 NOTE_MAX = 255
+
+#: the statuses that count as attended, in every rate and every "N present": late is there too (only a teacher marks
+#: anyone late: recognition writes present or absent)
+ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
 
 
 # --- a session's list -----------------------------------------------------------------------------
@@ -227,7 +231,7 @@ def face_of_student_in_photo(db: Session, face: DetectedFace, student_id: int) -
 
 
 def is_hand_mark(record: AttendanceRecord) -> bool:
-    """Marked with the Present / Absent / Excused buttons: the teacher's, standing on no face."""
+    """Marked with the Present / Late / Absent / Excused buttons: the teacher's, standing on no face."""
     return record.source == RecordSource.MANUAL and record.detected_face_id is None
 
 
@@ -536,17 +540,18 @@ def _insert_auto_record(db: Session, session_id: int, student_id: int, values: d
     )
 
 
-def present_count(db: Session, session_id: int, student_ids: Iterable[int]) -> int:
-    """How many of these students the session marks present (any photo, any source)."""
-    return (
-        db.scalar(
-            select(func.count())
-            .select_from(AttendanceRecord)
+def attended_count(db: Session, session_id: int, student_ids: Iterable[int]) -> tuple[int, int]:
+    """(attended, of whom late): how many of these students the session counts as attended, present or late (any
+    photo, any source), and how many of those came late. One query."""
+    counts = dict(
+        db.execute(
+            select(AttendanceRecord.status, func.count())
             .where(
                 AttendanceRecord.session_id == session_id,
                 AttendanceRecord.student_id.in_(list(student_ids)),
-                AttendanceRecord.status == AttendanceStatus.PRESENT,
+                AttendanceRecord.status.in_(ATTENDED),
             )
-        )
-        or 0
+            .group_by(AttendanceRecord.status)
+        ).all()
     )
+    return sum(counts.values()), counts.get(AttendanceStatus.LATE, 0)

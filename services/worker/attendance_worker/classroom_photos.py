@@ -28,10 +28,10 @@ from attendance_shared.models import (
 )
 from attendance_shared.records import (
     PHOTOS_IN_RECOGNITION,
+    attended_count,
     carry_over,
     earlier_faces,
     merge_records,
-    present_count,
 )
 from attendance_shared.storage import PhotoStore, annotated_key
 
@@ -52,12 +52,15 @@ class SessionOutcome:
     present: int = 0  # faces named confidently
     confirm: int = 0
     unknown: int = 0
-    students_present: int = 0  # students marked present in the session after this job (any photo, any source)
+    students_present: int = 0  # students attended (present or late) after this job (any photo, any source)
+    students_late: int = 0  # of whom marked late (by the teacher: recognition never marks anyone late)
     students: int = 0
 
     def summary(self) -> str:
         """What the teacher reads first is the list: students present; then what this job did with faces."""
         text = f"{self.students_present} of {self.students} students present"
+        if self.students_late:
+            text += f" ({self.students_late} late)"
         if not self.photos:  # a job after another that took this one's photos too
             return text + "; no new photos to recognise."
         text += f". Recognised {self.photos} photo(s), {self.faces} face(s): {self.present} named"
@@ -185,5 +188,5 @@ def _process_waiting_photos(
     session.commit()
     course_students = [s.id for s in att.course.students]
     outcome.students = len(course_students)
-    outcome.students_present = present_count(session, att.id, course_students)
+    outcome.students_present, outcome.students_late = attended_count(session, att.id, course_students)
     return outcome

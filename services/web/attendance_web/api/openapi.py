@@ -142,7 +142,7 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "student_number": {"type": "string"},
             "enrolled": {"type": "boolean", "description": "False for a student who left the course since."},
-            "status": {"enum": ["present", "absent", "excused", None], "description": "null: not taken yet."},
+            "status": {"enum": ["present", "late", "absent", "excused", None], "description": "null: not taken yet."},
             "source": {"enum": ["auto", "manual", None]},
             "similarity": {"type": ["number", "null"]},
         }
@@ -178,19 +178,21 @@ SCHEMAS: dict[str, Any] = {
             "student_number": {"type": "string"},
             "enrolled": {"type": "boolean", "description": "False for a student who left but has marks in the range."},
             "present": {"type": "integer"},
+            "late": {"type": "integer", "description": "Sessions the student came late to: attended, counted apart."},
             "absent": {"type": "integer"},
             "excused": {"type": "integer"},
             "not_taken": {"type": "integer"},
             "rate": {
                 "type": ["number", "null"],
                 "description": (
-                    "present / (present + absent), 4 decimals; excused and not-taken sessions do not count; "
+                    "(present + late) / (present + late + absent), 4 decimals: late counts as attended; excused and "
+                    "not-taken sessions do not count; "
                     "null when no session counts."
                 ),
             },
             "attendance": {
                 "type": "array",
-                "items": {"enum": ["present", "absent", "excused", None]},
+                "items": {"enum": ["present", "late", "absent", "excused", None]},
                 "description": "One status per entry of `sessions`, in the same order.",
             },
         }

@@ -29,6 +29,7 @@ def _student_row(row: StudentRow) -> dict[str, Any]:
         "student_number": row.student.student_number,
         "enrolled": row.enrolled,
         "present": row.tally.present,
+        "late": row.tally.late,
         "absent": row.tally.absent,
         "excused": row.tally.excused,
         "not_taken": row.tally.not_recorded,

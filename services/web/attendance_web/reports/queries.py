@@ -6,9 +6,10 @@ dataclasses that hold no ORM state, so they can be rendered, exported or seriali
 session is closed. Every function issues a fixed number of queries, whatever the size of the
 course (no query per student or per session).
 
-The attendance rate, everywhere: ``present / (present + absent)``. Excused sessions, and sessions
-where the student has no mark (for example before they joined the course, or while the photos are
-still being processed), are left out of the denominator. ``None`` when nothing counts.
+The attendance rate, everywhere: ``(present + late) / (present + late + absent)``: late counts as
+attended. Excused sessions, and sessions where the student has no mark (for example before they
+joined the course, or while the photos are still being processed), are left out of the denominator.
+``None`` when nothing counts.
 """
 
 from __future__ import annotations
@@ -37,17 +38,20 @@ from attendance_shared.models import (
 from attendance_shared.records import session_list_query
 
 RATE_DEFINITION = (
-    "Attendance rate = sessions present ÷ (sessions present + sessions absent). "
+    "Attendance rate = sessions attended ÷ (sessions attended + sessions absent), where attended means present or"
+    " late. "
     "Excused sessions, and sessions with no mark (\N{EN DASH}, for example before the student joined), are not counted."
 )
 DEFAULT_THRESHOLD = 0.8
 STATUS_OF = {status.value: status for status in AttendanceStatus}
 
 
-def attendance_rate(present: int, absent: int) -> float | None:
-    """The one definition of the rate (see the module docstring); None when no session counts."""
-    held = present + absent
-    return present / held if held else None
+def attendance_rate(present: int, late: int, absent: int) -> float | None:
+    """The one definition of the rate (see the module docstring): late counts as attended; None when no session
+    counts."""
+    attended = present + late
+    held = attended + absent
+    return attended / held if held else None
 
 
 @dataclass(frozen=True)
@@ -97,18 +101,25 @@ class SessionRef:
 @dataclass(frozen=True)
 class Tally:
     present: int = 0
+    late: int = 0  # attended, listed apart from present
     absent: int = 0
     excused: int = 0
     not_recorded: int = 0
 
     @property
     def rate(self) -> float | None:
-        return attendance_rate(self.present, self.absent)
+        return attendance_rate(self.present, self.late, self.absent)
+
+    @property
+    def attended(self) -> int:
+        """Present or late: the sessions the rate counts as attended."""
+        return self.present + self.late
 
     @classmethod
     def of(cls, statuses: list[AttendanceStatus | None]) -> Tally:
         return cls(
             present=statuses.count(AttendanceStatus.PRESENT),
+            late=statuses.count(AttendanceStatus.LATE),
             absent=statuses.count(AttendanceStatus.ABSENT),
             excused=statuses.count(AttendanceStatus.EXCUSED),
             not_recorded=statuses.count(None),
@@ -174,7 +185,7 @@ def latest_notes(db: Session, record_ids: list[int]) -> dict[int, str]:
 
 
 def session_report(db: Session, att: AttendanceSession) -> SessionReport:
-    """Who was present, absent, excused or not yet marked, and the faces nobody was matched to.
+    """Who was present, late, absent, excused or not yet marked, and the faces nobody was matched to.
 
     Students listed: the session's list (records.session_list_query: those enrolled now plus anyone who has a
     mark in this session). Unknown faces: decision "unknown", no student, and
@@ -266,6 +277,7 @@ class CourseMatrix:
     def tally(self) -> Tally:
         return Tally(
             present=sum(r.tally.present for r in self.rows),
+            late=sum(r.tally.late for r in self.rows),
             absent=sum(r.tally.absent for r in self.rows),
             excused=sum(r.tally.excused for r in self.rows),
             not_recorded=sum(r.tally.not_recorded for r in self.rows),

@@ -21,12 +21,14 @@ from .queries import (
 
 MARK_LETTERS = {
     AttendanceStatus.PRESENT: "P",
+    AttendanceStatus.LATE: "L",
     AttendanceStatus.ABSENT: "A",
     AttendanceStatus.EXCUSED: "E",
     None: "\N{EN DASH}",
 }
 MARK_WORDS = {
     AttendanceStatus.PRESENT: "present",
+    AttendanceStatus.LATE: "late",
     AttendanceStatus.ABSENT: "absent",
     AttendanceStatus.EXCUSED: "excused",
     None: "not marked",
@@ -36,6 +38,7 @@ SOURCE_WORDS = {RecordSource.AUTO: "automatic", RecordSource.MANUAL: "by hand", 
 # The matrix cells as ready HTML (constant strings, no user data): 50,000 cells render in milliseconds.
 _CELL_HTML = {
     AttendanceStatus.PRESENT: '<td class="m present">P</td>',
+    AttendanceStatus.LATE: '<td class="m late">L</td>',
     AttendanceStatus.ABSENT: '<td class="m absent">A</td>',
     AttendanceStatus.EXCUSED: '<td class="m excused">E</td>',
     None: '<td class="m none">\N{EN DASH}</td>',
@@ -47,7 +50,7 @@ def matrix_cells(marks: list[AttendanceStatus | None]) -> Markup:
     return Markup("".join([_CELL_HTML[m] for m in marks]))  # noqa: S704  # nosec B704
 
 
-LEGEND = "P = present, A = absent, E = excused, \N{EN DASH} = no mark."
+LEGEND = "P = present, L = late (counts as attended), A = absent, E = excused, \N{EN DASH} = no mark."
 
 
 def percent(rate: float | None) -> float | None:
@@ -56,13 +59,14 @@ def percent(rate: float | None) -> float | None:
 
 def course_document(m: CourseMatrix) -> Document:
     threshold = f"{round(m.threshold * 100)}%"
-    header = ["Student", "Number", "Present", "Absent", "Excused", "Rate %", f"Below {threshold}"]
+    header = ["Student", "Number", "Present", "Late", "Absent", "Excused", "Rate %", f"Below {threshold}"]
     header += [s.title for s in m.sessions]
     rows: list[list[Cell]] = [
         [
             r.student.name + ("" if r.enrolled else " (left the course)"),
             r.student.student_number,
             r.tally.present,
+            r.tally.late,
             r.tally.absent,
             r.tally.excused,
             percent(r.rate),
@@ -72,7 +76,7 @@ def course_document(m: CourseMatrix) -> Document:
         for r in m.rows
     ]
     over_time: list[list[Cell]] = [
-        [t.session.date.isoformat(), t.session.label, t.tally.present, t.tally.absent, t.tally.excused,
+        [t.session.date.isoformat(), t.session.label, t.tally.present, t.tally.late, t.tally.absent, t.tally.excused,
          t.tally.not_recorded, percent(t.tally.rate)]
         for t in m.totals
     ]  # fmt: skip
@@ -92,13 +96,13 @@ def course_document(m: CourseMatrix) -> Document:
                 key_columns=2,
                 pdf_header=[
                     *header[:2],
-                    *["Pres.", "Abs.", "Exc.", "Rate %", "Below"],
+                    *["Pres.", "Late", "Abs.", "Exc.", "Rate %", "Below"],
                     *_short_headings(m.sessions),
                 ],
             ),
             Table(
                 "Attendance over time",
-                ["Date", "Label", "Present", "Absent", "Excused", "Not marked", "Rate %"],
+                ["Date", "Label", "Present", "Late", "Absent", "Excused", "Not marked", "Rate %"],
                 over_time,
             ),
         ],
@@ -140,7 +144,7 @@ def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
         filename_stem=f"session-{safe_filename(r.course_name, 'course')}-{r.session.date.isoformat()}"
         + (f"-{safe_filename(r.session.label, '')}" if safe_filename(r.session.label, "") else ""),
         notes=[
-            f"Present {t.present}, absent {t.absent}, excused {t.excused}, not marked {t.not_recorded}; "
+            f"Present {t.present}, late {t.late}, absent {t.absent}, excused {t.excused}, not marked {t.not_recorded}; "
             f"{len(r.unknown_faces)} unknown face(s), {r.faces_to_confirm} face(s) waiting for confirmation.",
         ],
         tables=[
@@ -179,7 +183,8 @@ def student_document(h: StudentHistory, *, student_columns: bool = True) -> Docu
         title=f"Attendance history: {h.student.name} ({h.student.student_number})",
         filename_stem=f"history-{safe_filename(h.student.student_number, 'student')}-{_period_slug(h.period)}",
         notes=[
-            f"Sessions: {h.period.describe()}. Present {t.present}, absent {t.absent}, excused {t.excused}, "
+            f"Sessions: {h.period.describe()}. Present {t.present}, late {t.late}, absent {t.absent}, "
+            f"excused {t.excused}, "
             f"not marked {t.not_recorded}; rate {'—' if rate is None else f'{rate}%'}.",
             RATE_DEFINITION,
         ],

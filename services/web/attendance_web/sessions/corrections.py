@@ -1,6 +1,6 @@
 """A teacher's corrections to a session's attendance (the review page's actions), as plain functions.
 
-What the teacher can do, and what each says back: mark a student present / absent / excused by hand, confirm a
+What the teacher can do, and what each says back: mark a student present / late / absent / excused by hand, confirm a
 face, reject a match, assign a face to a student. Confirming or assigning a face adds its embedding to the
 student's gallery (so later sessions recognise them better); rejecting it removes that embedding again.
 A "confirm" face never makes anyone present until the teacher confirms it, and rejecting one changes no attendance
@@ -93,7 +93,7 @@ def add_to_gallery(db: Session, face: DetectedFace, student_id: int) -> bool:
 def set_status(
     db: Session, session_id: int, student_id: int, status: AttendanceStatus, teacher_id: int, note: str = ""
 ) -> Outcome:
-    """Mark a student present / absent / excused by hand. The caller checked enrolment and ownership."""
+    """Mark a student present / late / absent / excused by hand. The caller checked enrolment and ownership."""
     name = student_name(db, student_id)
     record, previous = record_for(db, session_id, student_id)
     if previous == status and not note.strip():  # nothing to record (a note alone is worth a history row)

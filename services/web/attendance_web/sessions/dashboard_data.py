@@ -18,7 +18,7 @@ from attendance_shared.models import (
     Student,
     StudentPhoto,
 )
-from attendance_shared.records import session_list_sizes
+from attendance_shared.records import ATTENDED, session_list_sizes
 
 from ..extensions import db
 
@@ -34,8 +34,9 @@ class CourseRow:
 class TodayRow:
     session: AttendanceSession
     course: Course
-    present: int
+    present: int  # attended: present or late (records.ATTENDED)
     students: int
+    late: int = 0  # of those present, marked late
 
 
 @dataclass
@@ -102,7 +103,12 @@ def build_dashboard(teacher_id: int, url_for, today: dt.date | None = None) -> D
     present = _count_by(
         AttendanceRecord.session_id,
         AttendanceRecord.session_id.in_([s.id for s in today_sessions]),
-        AttendanceRecord.status == AttendanceStatus.PRESENT,
+        AttendanceRecord.status.in_(ATTENDED),
+    )
+    late = _count_by(
+        AttendanceRecord.session_id,
+        AttendanceRecord.session_id.in_([s.id for s in today_sessions]),
+        AttendanceRecord.status == AttendanceStatus.LATE,
     )
     listed = session_list_sizes(db(), today_sessions)
     by_id = {c.id: c for c in courses}
@@ -110,6 +116,9 @@ def build_dashboard(teacher_id: int, url_for, today: dt.date | None = None) -> D
     return Dashboard(
         today=today,
         courses=[CourseRow(c, students.get(c.id, 0), sessions.get(c.id, 0)) for c in courses],
-        sessions_today=[TodayRow(s, by_id[s.course_id], present.get(s.id, 0), listed[s.id]) for s in today_sessions],
+        sessions_today=[
+            TodayRow(s, by_id[s.course_id], present.get(s.id, 0), listed[s.id], late=late.get(s.id, 0))
+            for s in today_sessions
+        ],
         jobs=_job_rows(jobs, url_for),
     )

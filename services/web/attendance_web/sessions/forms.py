@@ -46,6 +46,6 @@ class MarkForm(FlaskForm):
     status = RadioField(
         "Attendance",
         choices=[s.value for s in AttendanceStatus],
-        validators=[InputRequired("Choose present, absent or excused.")],
+        validators=[InputRequired("Choose present, late, absent or excused.")],
     )
     note = StringField("Note (optional)", validators=[Optional(), Length(max=200)])

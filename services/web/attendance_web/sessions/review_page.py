@@ -27,7 +27,7 @@ from attendance_shared.models import (
     StudentPhoto,
     Teacher,
 )
-from attendance_shared.records import PHOTOS_IN_RECOGNITION, session_list_query
+from attendance_shared.records import ATTENDED, PHOTOS_IN_RECOGNITION, session_list_query
 
 from ..extensions import db
 from .retake import RetakeArea, retake_area
@@ -190,9 +190,9 @@ class RosterRow:
 
     @property
     def hand_mark_differs(self) -> bool:
-        """Marked absent/excused by hand although a face matches (e.g. after a re-run): say so."""
+        """Marked absent/excused by hand although a face matches (e.g. after a re-run): say so (late is attended)."""
         return bool(self.seen and self.record and self.record.source == RecordSource.MANUAL) and (
-            self.status != AttendanceStatus.PRESENT.value
+            self.status not in ATTENDED
         )
 
     @property
@@ -239,7 +239,9 @@ class ReviewPage:
     @property
     def unrecognisable(self) -> list[Student]:
         """Students whose absence says nothing: no accepted portrait, so no face could have been theirs."""
-        return [row.student for row in self.roster if row.enrolled and not row.recognisable and row.status != "present"]
+        return [
+            row.student for row in self.roster if row.enrolled and not row.recognisable and row.status not in ATTENDED
+        ]
 
 
 def face_kind(face: DetectedFace) -> str:
