@@ -448,3 +448,50 @@ def test_deleting_a_refused_portrait_judges_nothing_again(teacher, jobs_not_sent
     with _db() as s:
         assert s.get(StudentPhoto, ids[1]).status == PhotoStatus.REJECTED
         assert s.scalar(select(func.count()).select_from(Job)) == jobs_before
+
+
+def test_ten_uploads_at_once_store_no_more_than_the_cap(app, teacher, jobs_not_sent, monkeypatch):
+    """Ten requests, one portrait each, at the same moment: each counted the portraits before any was saved, and
+    all ten were stored (the cap is 5). The count and the save now happen under the student's lock."""
+    import threading
+    import time
+
+    import attendance_web.students.views as views
+
+    course = teacher.create_course("Art")
+    student = teacher.add_student(course, "Ann", "1")
+    count = views._within_cap
+
+    def count_slowly(student_row, uploads):
+        result = count(student_row, uploads)
+        time.sleep(0.3)  # every request has counted before the first one saves
+        return result
+
+    monkeypatch.setattr(views, "_within_cap", count_slowly)
+    clients = []
+    for _ in range(10):
+        c = app.test_client()
+        assert c.post("/login", data={"email": teacher.email, "password": teacher.password}).status_code == 302
+        clients.append(c)
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def upload(c, n: int) -> None:
+        photo = _jpeg((n * 20, 30, 200 - n * 10))
+        start.wait()
+        r = c.post(
+            f"/students/{student}/photos",
+            data={"photos": [(io.BytesIO(photo), f"ann-{n}.jpg")]},
+            content_type="multipart/form-data",
+        )
+        statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=upload, args=(c, n)) for n, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert statuses == [303] * 10
+    with _db() as s:
+        stored = s.scalar(select(func.count()).select_from(StudentPhoto).where(StudentPhoto.student_id == student))
+    assert stored == views.MAX_PHOTOS_PER_STUDENT

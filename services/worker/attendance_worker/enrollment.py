@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from attendance_shared import refusals
 from attendance_shared.db import upsert_insert
-from attendance_shared.models import FaceEmbedding, PhotoStatus, Student, StudentPhoto
+from attendance_shared.locks import lock_student
+from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
 from attendance_shared.refusals import Refusal
 from attendance_shared.storage import PhotoStore
 
@@ -68,17 +69,6 @@ def _other_portraits(session: Session, photo: StudentPhoto, model_id: str) -> np
     return np.stack(vectors) if vectors else None
 
 
-def _lock_student(session: Session, student_id: int) -> None:
-    """Serialise the judging of one student's portraits until this transaction commits. Several portraits of one
-    student enrolled at once (a roster import, a multi-file upload, several workers) would otherwise each find no
-    accepted portrait and all be accepted unchecked. PostgreSQL: a row lock on the student, waited for by the
-    next one, whose check then sees what the first committed (READ COMMITTED). FOR NO KEY UPDATE: it does not
-    block the key-share locks that inserting a portrait or an embedding of the student takes on the row (foreign
-    key), so a re-embedding or an upload never waits for it. SQLite ignores the clause, but there the DELETE that
-    follows takes the database's one write lock before the other portraits are read."""
-    session.execute(select(Student.id).where(Student.id == student_id).with_for_update(key_share=True))
-
-
 def _mismatch(session: Session, photo: StudentPhoto, engine: Engine, vector: np.ndarray) -> Refusal | None:
     """The refusal for a portrait that is clearly not the person of the student's accepted portraits, else None.
     One mis-filed photo would otherwise teach the system the wrong face. A portrait accepted before (a second
@@ -105,14 +95,14 @@ def _mismatch(session: Session, photo: StudentPhoto, engine: Engine, vector: np.
 
 def enroll_photo(session: Session, store: PhotoStore, engine: Engine, photo_id: int) -> StudentPhoto | None:
     """Idempotent: a second run replaces the verdict and the embedding, never adds a second one. A portrait to be
-    judged holds its student's lock from the check to the caller's commit (_lock_student)."""
+    judged holds its student's lock from the check to the caller's commit (attendance_shared.locks)."""
     photo = session.get(StudentPhoto, photo_id)
     if photo is None:
         return None
     data = store.get(photo.storage_key)
     result = engine.enroll(data, photo.original_filename)
     if photo.status != PhotoStatus.ACCEPTED:  # accepted ones are not judged, so need not wait (re-embedding)
-        _lock_student(session, photo.student_id)
+        lock_student(session, photo.student_id)
     session.execute(
         delete(FaceEmbedding).where(
             FaceEmbedding.student_photo_id == photo.id, FaceEmbedding.model_id == engine.model_id

@@ -7,6 +7,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from attendance_shared.locks import lock_student
 from attendance_shared.models import (
     Course,
     DetectedFace,
@@ -303,6 +304,10 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
     saved: list[CheckedUpload] = []
     notes: list[Note] = []
     for attempt in (1, 2):
+        # Counted and saved under the student's lock: ten uploads at once would each count the portraits before any
+        # of them is saved, and all pass the cap.
+        lock_student(db(), student.id)
+        db().expire(student, ["photos"])
         fresh, notes = _new_portraits(student, good)  # after a rollback, student.photos is read again
         saved, capped = _within_cap(student, fresh)
         notes += capped
