@@ -351,3 +351,58 @@ def stranger_photo(facedata: Path, folder: Path) -> Path:
     path = folder / "back_row.jpg"
     path.write_bytes(out.getvalue())
     return path
+
+
+# --- a finished attendance job, as the worker would leave it -----------------------------------------
+
+
+def finish_attendance_job(
+    app, session_id: int, *, present: list[int], confirm: list[int], unknown: int = 0
+) -> dict[int, int]:
+    """What the worker writes when the session's job is done (for pages that follow a job, without a worker):
+    every photo done; on the first, a recognised face per `present` student, a "please confirm" face per `confirm`
+    student and `unknown` faces of nobody; automatic records (present, else absent) for the course's students; the
+    session's jobs succeeded. Returns {student id: face id}."""
+    with session_scope(db_url(app)) as s:
+        att = s.get(AttendanceSession, session_id)
+        assert att is not None and att.photos
+        for p in att.photos:
+            p.status, p.face_count = SessionPhotoStatus.DONE, 0
+        photo = att.photos[0]
+        plan = [(sid, FaceDecision.PRESENT) for sid in present] + [(sid, FaceDecision.CONFIRM) for sid in confirm]
+        plan += [(None, FaceDecision.UNKNOWN)] * unknown
+        faces: dict[int, int] = {}
+        for i, (sid, decision) in enumerate(plan):
+            face = DetectedFace(
+                session_photo_id=photo.id,
+                face_index=i,
+                box=[4 + 12 * i, 4, 14 + 12 * i, 16],
+                detection_score=0.9,
+                face_px=10,
+                decision=decision,
+                student_id=sid if decision == FaceDecision.PRESENT else None,
+                candidate_student_id=sid,
+                similarity={FaceDecision.PRESENT: 0.8, FaceDecision.CONFIRM: 0.4}.get(decision, 0.1),
+                model_id=MODEL,
+            )
+            s.add(face)
+            s.flush()
+            if sid is not None:
+                faces[sid] = face.id
+        photo.face_count = len(plan)
+        for student in att.course.students:
+            here = student.id in present
+            s.add(
+                AttendanceRecord(
+                    session_id=att.id,
+                    student_id=student.id,
+                    status=AttendanceStatus.PRESENT if here else AttendanceStatus.ABSENT,
+                    source=RecordSource.AUTO,
+                    detected_face_id=faces[student.id] if here else None,
+                    similarity=0.8 if here else None,
+                )
+            )
+        for job in s.scalars(select(Job).where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == att.id)):
+            job.state, job.progress, job.finished_at = JobState.SUCCEEDED, 100, dt.datetime.now(dt.UTC)
+            job.message = f"{len(present)} of {len(att.course.students)} students present."
+    return faces

@@ -330,3 +330,102 @@ def test_a_rerun_carries_a_confirmed_face_to_the_face_at_the_same_place(db: Sess
     new = lesson.face(0, FaceDecision.CONFIRM, "Ben", 0.31)
     records.carry_over(db, earlier, [new], {lesson.id("Ben")})
     assert (new.student_id, new.review) == (lesson.id("Ben"), FaceReview.CONFIRMED)
+
+
+# --- what the teacher still has to decide, and who decided ---------------------------------------------------------
+
+
+def test_a_rejected_face_is_not_an_unknown_face():
+    kind = records.kind_of
+    assert kind(FaceDecision.PRESENT, FaceReview.NONE, True, True) == records.FaceKind.MATCHED
+    assert kind(FaceDecision.CONFIRM, FaceReview.NONE, False, True) == records.FaceKind.CONFIRM
+    assert kind(FaceDecision.UNKNOWN, FaceReview.NONE, False, False) == records.FaceKind.UNKNOWN
+    assert kind(FaceDecision.CONFIRM, FaceReview.REJECTED, False, True) == records.FaceKind.REJECTED
+    assert kind(FaceDecision.PRESENT, FaceReview.REJECTED, False, True) == records.FaceKind.REJECTED
+    assert kind(FaceDecision.UNKNOWN, FaceReview.ASSIGNED, True, True) == records.FaceKind.MATCHED
+
+
+def test_face_kind_counts_one_grouped_query_for_many_sessions(db: Session):
+    lesson = Lesson(db)
+    lesson.face(0, FaceDecision.PRESENT, "Ann")
+    lesson.face(1, FaceDecision.CONFIRM, "Ben").review = FaceReview.REJECTED
+    lesson.face(2, FaceDecision.CONFIRM, "Cat")
+    lesson.face(3, FaceDecision.UNKNOWN, None)
+    db.flush()
+    other = Lesson(db)
+    counts = records.face_kind_counts(db, [lesson.session.id, other.session.id])
+    K = records.FaceKind
+    assert counts[lesson.session.id] == {K.MATCHED: 1, K.CONFIRM: 1, K.UNKNOWN: 1, K.REJECTED: 1}
+    assert counts[other.session.id] == dict.fromkeys(K, 0)
+    assert records.sessions_with_faces_to_confirm(db, [lesson.course.id, other.course.id]) == {lesson.session.id: 1}
+
+
+def test_a_student_waits_for_confirmation_until_something_decides_their_mark(db: Session):
+    """Waiting: a face in "please confirm" names them and their record is recognition's "absent" (or missing). A
+    face recognition was sure of (present), a hand mark or the teacher's answer ends the wait."""
+    lesson = Lesson(db)
+    ben_low = lesson.face(0, FaceDecision.CONFIRM, "Ben", similarity=0.35)
+    ben_best = lesson.face(1, FaceDecision.CONFIRM, "Ben", similarity=0.45)
+    cat = lesson.face(2, FaceDecision.CONFIRM, "Cat")
+    lesson.face(3, FaceDecision.PRESENT, "Ann")
+    lesson.face(4, FaceDecision.CONFIRM, "Ann")  # Ann is present from another face: she is not waiting
+    assert records.waiting_for_confirmation(db, lesson.session.id) == {
+        lesson.id("Ben"): ben_best.id,
+        lesson.id("Cat"): cat.id,
+    }
+    records.merge_records(db, lesson.session)
+    assert set(records.waiting_for_confirmation(db, lesson.session.id)) == {lesson.id("Ben"), lesson.id("Cat")}
+    record, previous = records.record_for(db, lesson.session.id, lesson.id("Cat"))
+    records.write_change(db, record, previous, AttendanceStatus.EXCUSED, lesson.teacher.id, "Dentist")  # hand mark
+    ben_best.review = FaceReview.REJECTED
+    db.flush()
+    assert records.waiting_for_confirmation(db, lesson.session.id) == {lesson.id("Ben"): ben_low.id}
+    other = Lesson(db)
+    assert records.waiting_by_session(db, [lesson.session.id, other.session.id]) == {
+        lesson.session.id: {lesson.id("Ben"): ben_low.id},
+        other.session.id: {},
+    }
+
+
+def _fact(from_status: str | None, to_status: str, note: str = "n", minute: int = 0) -> records.ChangeFact:
+    return records.ChangeFact(from_status, to_status, note, dt.datetime(2026, 12, 7, 14, minute))
+
+
+def test_who_decided_a_mark():
+    P, A = AttendanceStatus.PRESENT, AttendanceStatus.ABSENT
+    decide = records.decision_of
+    # recognition alone
+    assert decide(P, RecordSource.AUTO, []).by == records.DecidedBy.RECOGNITION
+    # a rejected face left her absent: automatic record, the teacher's decision (what and when)
+    rejected = [_fact("present", "absent", "Rejected face 2 in room.jpg; no other face of Ann", 5)]
+    got = decide(A, RecordSource.AUTO, rejected)
+    assert (got.by, got.action, got.at) == (
+        records.DecidedBy.TEACHER,
+        rejected[0].note,
+        dt.datetime(2026, 12, 7, 14, 5),
+    )
+    # a photo added later marked her present again (the worker writes no history): recognition's again
+    assert decide(P, RecordSource.AUTO, rejected).by == records.DecidedBy.RECOGNITION
+    # "No, not Ben" on the face he waited on: unconfirmed -> absent is the teacher's
+    assert decide(A, RecordSource.AUTO, [_fact("unconfirmed", "absent")]).by == records.DecidedBy.TEACHER
+    # a row that changed nothing does not claim the mark
+    assert decide(P, RecordSource.AUTO, [_fact("present", "present")]).by == records.DecidedBy.RECOGNITION
+    # a manual record is the teacher's, as of its latest change
+    manual = decide(
+        A, RecordSource.MANUAL, [_fact(None, "present", "Confirmed", 1), _fact("present", "absent", "x", 9)]
+    )
+    assert (manual.by, manual.action, manual.at.minute) == (records.DecidedBy.TEACHER, "x", 9)
+
+
+def test_decisions_reads_each_records_history_in_one_query(db: Session):
+    lesson = Lesson(db)
+    face = lesson.face(0, FaceDecision.PRESENT, "Ann")
+    records.merge_records(db, lesson.session)
+    records.detach(db, face, lesson.id("Ann"), lesson.teacher.id, "Rejected face 1")
+    db.flush()
+    ann, ben = lesson.record("Ann"), lesson.record("Ben")
+    found = records.decisions(db, [ann, ben])
+    assert ann.source == RecordSource.AUTO  # a later photo may still mark her present
+    assert found[ann.id].by == records.DecidedBy.TEACHER
+    assert found[ann.id].action == "Rejected face 1; no other face of Ann"
+    assert found[ben.id].by == records.DecidedBy.RECOGNITION

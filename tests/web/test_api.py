@@ -262,9 +262,12 @@ def test_session_result(classroom, api):
     records = {rec["name"]: (rec["status"], rec["source"]) for rec in body["records"]}
     assert records == {
         "Ann Archer": ("present", "auto"),
-        "Ben Brook": ("absent", "auto"),
+        "Ben Brook": ("unconfirmed", "auto"),  # his face waits in "please confirm": not absent until the teacher says
         "Cat Cole": (None, None),
     }
+    ben = next(rec for rec in body["records"] if rec["name"] == "Ben Brook")
+    assert ben["confirm_url"].startswith(f"http://localhost/sessions/{classroom['session_id']}#confirm-")
+    assert {rec["name"]: rec["decided_by"] for rec in body["records"]}["Ann Archer"] == "recognition"
     assert body["faces"] == {"total": 3, "matched": 1, "to_confirm": 1, "unknown": 1}
     assert body["unknown_count"] == 1
     assert [p["status"] for p in body["photos"]] == ["queued"]

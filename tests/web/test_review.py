@@ -102,8 +102,11 @@ def test_review_page_shows_faces_to_confirm_first_then_photos_and_roster(teacher
     assert 'class="face face--unknown"' in html
     assert f'href="#face-{seeded.faces["stranger"]}"' in html
     assert 'aria-label="Classroom photo 1: room.jpg"' in html
-    # Unconfirmed students are not present.
-    assert "1 present" in html and "2 absent" in html
+    # Unconfirmed students are not present, nor absent: they wait for the teacher, with a link to their face.
+    assert "1 present" in html and "0 absent" in html
+    for name in ("ben", "cat"):
+        link = f'href="/sessions/{seeded.session_id}#confirm-{seeded.faces[name]}">'
+        assert link + "waiting for your confirmation" in html
     assert "review.css" in html and "review.js" in html and "<script>" not in html
 
 
@@ -115,7 +118,8 @@ def test_students_without_a_usable_portrait_are_named_not_silently_absent(app, t
     note = note[: note.index("</p>")]
     assert "2 students cannot be recognised yet" in note and ">Ben</a>" in note and ">Cat</a>" in note
     assert ">Ann</a>" not in note  # present: a face was matched to her
-    assert "no usable portrait: recognition cannot find them" in html
+    # Ben and Cat each have a face waiting in "please confirm": their rows say so (not "no usable portrait")
+    assert html.count("waiting for your confirmation</a>") == 2
     with session_scope(db_url(app)) as s:
         s.add(
             StudentPhoto(
@@ -150,7 +154,7 @@ def test_the_teachers_note_reaches_the_reports(app, teacher, seeded):
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     header = rows[0]
     ben_row = next(row for row in rows if row[0] == "Ben")
-    assert header[header.index("How")] == "How" and ben_row[header.index("How")] == "by hand"
+    assert header[header.index("How")] == "How" and ben_row[header.index("How")].startswith("decided by the teacher")
     assert ben_row[header.index("Note")] == "Dentist"
     assert "Dentist" in teacher.client.get(f"/reports/sessions/{seeded.session_id}").get_data(as_text=True)
     assert "Dentist" in teacher.client.get(f"/reports/students/{ben}").get_data(as_text=True)
@@ -164,11 +168,14 @@ def test_the_teachers_note_reaches_the_reports(app, teacher, seeded):
 
 
 def test_the_report_counts_unknown_faces_as_the_review_page_does(app, teacher, seeded):
-    """A rejected match is nobody's face now: "unknown" on the review page and in the session report alike."""
+    """A rejected match is not an unknown face (records.FaceKind): one unknown face on the review page, in the
+    session report, the status JSON and the API alike, after Ben's proposed face is rejected."""
     teacher.client.post(f"/faces/{seeded.faces['ben']}/reject")
     page = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
     report = teacher.client.get(f"/reports/sessions/{seeded.session_id}").get_data(as_text=True)
-    assert "2 unknown faces" in page and "Unknown faces (2)" in report
+    assert "1 unknown face<" in page and "2 unknown faces" not in page and "Unknown faces (1)" in report
+    status = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
+    assert status["unknown"] == 1 and status["to_confirm"] == 1
 
 
 def test_page_escapes_names(app, teacher):
@@ -212,7 +219,10 @@ def test_reject_a_confirm_face_keeps_the_student_absent_and_automatic(app, teach
     assert face.review == FaceReview.REJECTED and face.student_id is None
     rec = record(app, seeded, "Cat")
     assert rec.status == AttendanceStatus.ABSENT and rec.source == RecordSource.AUTO
-    assert changes(app, seeded, "Cat") == []  # "absent -> absent" changes nothing: no history row
+    # Cat was waiting for this answer: "unconfirmed -> absent" is the teacher's decision (not "absent -> absent")
+    [change] = changes(app, seeded, "Cat")
+    assert (change.from_status, change.to_status) == ("unconfirmed", "absent")
+    assert change.note == "Rejected face 3 in room.jpg (not Cat)"
     assert gallery(app, seeded.faces["cat"]) == []
 
 
@@ -598,7 +608,7 @@ def test_a_student_removed_from_the_course_keeps_their_past_record_everywhere(ap
     assert r.status_code == 302
     html = teacher.client.get(f"/sessions/{seeded.session_id}").get_data(as_text=True)
     summary = text(html[html.index('class="summary"') : html.index('class="jump"')])
-    assert "1 present" in summary and "2 absent" in summary and "of 4 students" in summary
+    assert "1 present" in summary and "0 absent" in summary and "of 4 students" in summary  # Ben, Cat: waiting
     assert "Students (4)" in html
     row = html[html.index(f'id="student-{ann}"') :]
     row = row[: row.index("</li>")]
@@ -611,7 +621,8 @@ def test_a_student_removed_from_the_course_keeps_their_past_record_everywhere(ap
     assert f'<option value="{ann}">' not in html
     # the session report and the course report count the same four students and the same one present
     report = teacher.client.get(f"/reports/sessions/{seeded.session_id}").get_data(as_text=True)
-    assert "<dt>Present</dt><dd>1</dd>" in report and "<dt>Absent</dt><dd>2</dd>" in report
+    assert "<dt>Present</dt><dd>1</dd>" in report and "<dt>Absent</dt><dd>0</dd>" in report
+    assert "<dt>Unconfirmed</dt><dd>2</dd>" in report  # Ben and Cat: their faces wait in "please confirm"
     assert "<dt>Not marked</dt><dd>1</dd>" in report and "left the course" in report
     course_report = text(teacher.client.get(f"/reports/courses/{seeded.course_id}").get_data(as_text=True))
     assert "1 session(s), 4 student(s)" in course_report
@@ -623,8 +634,8 @@ def test_a_student_removed_from_the_course_keeps_their_past_record_everywhere(ap
         att = s.get(AttendanceSession, seeded.session_id)
         tally = session_report(s, att).tally
         totals = course_matrix(s, att.course).totals[0].tally
-    assert (tally.present, tally.absent, tally.not_recorded) == (1, 2, 1)
-    assert (totals.present, totals.absent, totals.not_recorded) == (1, 2, 1)
+    assert (tally.present, tally.absent, tally.not_recorded, tally.unconfirmed) == (1, 0, 1, 2)
+    assert (totals.present, totals.absent, totals.not_recorded, totals.unconfirmed) == (1, 0, 1, 2)
 
 
 @pytest.mark.parametrize("action", ["reject", "assign"])

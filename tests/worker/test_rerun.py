@@ -163,7 +163,9 @@ def test_a_rerun_carries_each_verdict_to_the_face_at_the_same_place(engine, cour
     _review(biden_face.id, review=FaceReview.REJECTED, student_id=None, candidate_student_id=biden)
     with session_scope(get_settings().sqlalchemy_url) as s:  # "Re-run recognition" (start_recognition)
         s.execute(update(SessionPhoto).where(SessionPhoto.session_id == session_id).values(status="queued"))
-    _run(engine, session_id)
+    summary = _run(engine, session_id)
+    # "Last run" counts the faces as the review page does (records.face_kind): the rejected face is not unknown
+    assert "1 rejected by you" in summary and "unknown" not in summary, summary
     after = _faces(session_id)
     assert {f.id for f in after}.isdisjoint({f.id for f in first})  # the faces were detected again
     new_obama = _face_of(after, obama)

@@ -14,6 +14,12 @@
   re-run) records a student without a record only when recognised: enrollments have no date, so they may have
   joined since (`merge_records`). A re-run carries the teacher's verdicts on each face to the face found at the same
   place (`carry_over`).
+- **What the teacher still has to decide.** A face's kind, one definition for every count (`kind_of`, `FaceKind`: a
+  rejected face is not unknown); the students waiting for confirmation, shown as such and not as absent
+  (`waiting_by_session`, `waiting_for_confirmation`).
+- **Who decided a mark.** Recognition, or the teacher with what they did and when, read from the history; an automatic
+  record can carry the teacher's decision, e.g. a rejected face that left the student absent (`decision_of`,
+  `decisions`).
 
 Nothing here commits: the callers commit once, so an action is all-or-nothing.
 """
@@ -26,9 +32,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .db import upsert_insert
 from .images import box_iou
@@ -273,23 +279,25 @@ def write_change(
     *,
     make_manual: bool = True,
     typed_note: bool = False,
+    from_code: str | None = None,
 ) -> AttendanceChange | None:
     """Apply the status and log it; the one place an AttendanceChange is written. A row that changes nothing
     (the same status, with only the note an action writes by itself) is not written: the history lists changes,
     and the teacher is told what stayed as it was in the action's answer. A note the teacher typed (`typed_note`)
-    is worth a row even beside the same status."""
+    is worth a row even beside the same status. `from_code`: the status the teacher saw when it was not the record's
+    (UNCONFIRMED: waiting for their answer), a change even beside the same stored status."""
     record.status = to_status
     if make_manual:
         record.source = RecordSource.MANUAL
         record.updated_by_id = teacher_id
         record.updated_at = utcnow()
-    if previous == to_status and not typed_note:
+    if previous == to_status and not typed_note and from_code is None:
         return None
     change = AttendanceChange(
         record_id=record.id,
         changed_by_id=teacher_id,
         changed_at=utcnow(),
-        from_status=previous.value if previous else None,
+        from_status=from_code or (previous.value if previous else None),
         to_status=to_status.value,
         note=note[:NOTE_MAX] or None,
     )
@@ -555,3 +563,197 @@ def attended_count(db: Session, session_id: int, student_ids: Iterable[int]) -> 
         ).all()
     )
     return sum(counts.values()), counts.get(AttendanceStatus.LATE, 0)
+
+
+# --- what the teacher still has to decide -----------------------------------------------------------
+
+
+#: the status shown for a student waiting for the teacher's confirmation (waiting_by_session): never stored on a
+#: record (recognition's "absent" stays underneath), but a history row's from_status once the teacher answers
+UNCONFIRMED = "unconfirmed"
+
+
+class FaceKind(enum.StrEnum):
+    """What a face is to the teacher now: named (by recognition or the teacher), waiting for a "yes, it is ...",
+    nobody's (unknown), or a match the teacher said was wrong (rejected: not counted as unknown)."""
+
+    MATCHED = "matched"
+    CONFIRM = "confirm"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+
+
+def kind_of(decision: FaceDecision, review: FaceReview, named: bool, has_candidate: bool) -> FaceKind:
+    """The one definition of a face's kind (the review page, the job summary, the reports and the JSON count it)."""
+    if review == FaceReview.REJECTED:
+        return FaceKind.REJECTED
+    if named:
+        return FaceKind.MATCHED
+    if decision == FaceDecision.CONFIRM and review == FaceReview.NONE and has_candidate:
+        return FaceKind.CONFIRM
+    return FaceKind.UNKNOWN
+
+
+def face_kind(face: DetectedFace) -> FaceKind:
+    return kind_of(face.decision, face.review, face.student_id is not None, face.candidate_student_id is not None)
+
+
+def is_to_confirm() -> ColumnElement[bool]:
+    """FaceKind.CONFIRM as SQL: a face waiting for the teacher's "yes, it is ..." (kind_of's rule)."""
+    return and_(
+        DetectedFace.decision == FaceDecision.CONFIRM,
+        DetectedFace.review == FaceReview.NONE,
+        DetectedFace.student_id.is_(None),
+        DetectedFace.candidate_student_id.is_not(None),
+    )
+
+
+def sessions_with_faces_to_confirm(db: Session, course_ids: Sequence[int]) -> dict[int, int]:
+    """{session: faces waiting for confirmation} for the sessions of these courses that have any. One query."""
+    if not course_ids:
+        return {}
+    rows = db.execute(
+        select(SessionPhoto.session_id, func.count())
+        .join(DetectedFace, DetectedFace.session_photo_id == SessionPhoto.id)
+        .join(AttendanceSession, AttendanceSession.id == SessionPhoto.session_id)
+        .where(AttendanceSession.course_id.in_(list(course_ids)), is_to_confirm())
+        .group_by(SessionPhoto.session_id)
+    )
+    return {session_id: int(n) for session_id, n in rows}
+
+
+def face_kind_counts(db: Session, session_ids: Sequence[int]) -> dict[int, dict[FaceKind, int]]:
+    """How many faces of each kind each session has (every kind present, 0 when none). One grouped query."""
+    counts: dict[int, dict[FaceKind, int]] = {sid: dict.fromkeys(FaceKind, 0) for sid in session_ids}
+    if not counts:
+        return counts
+    for session_id, decision, review, named, has_candidate, n in db.execute(
+        select(
+            SessionPhoto.session_id,
+            DetectedFace.decision,
+            DetectedFace.review,
+            DetectedFace.student_id.is_not(None),
+            DetectedFace.candidate_student_id.is_not(None),
+            func.count(),
+        )
+        .join(SessionPhoto, SessionPhoto.id == DetectedFace.session_photo_id)
+        .where(SessionPhoto.session_id.in_(list(counts)))
+        .group_by(
+            SessionPhoto.session_id,
+            DetectedFace.decision,
+            DetectedFace.review,
+            DetectedFace.student_id.is_not(None),
+            DetectedFace.candidate_student_id.is_not(None),
+        )
+    ):
+        counts[session_id][kind_of(decision, review, bool(named), bool(has_candidate))] += int(n)
+    return counts
+
+
+def waiting_by_session(db: Session, session_ids: Sequence[int]) -> dict[int, dict[int, int]]:
+    """The students waiting for the teacher's confirmation in each session: {session: {student: face}}, the face
+    being their best face still in "please confirm". A student waits while such a face names them as the candidate
+    and nothing else decided their mark: no record yet, or recognition's own "absent" (a face of them that
+    recognition was sure of makes them present; a mark by the teacher is the teacher's decision). Until the teacher
+    answers they are not "absent". One query for any number of sessions."""
+    waiting: dict[int, dict[int, int]] = {sid: {} for sid in session_ids}
+    if not waiting:
+        return waiting
+    named, named_photo = aliased(DetectedFace), aliased(SessionPhoto)
+    rows = db.execute(
+        select(SessionPhoto.session_id, DetectedFace.candidate_student_id, DetectedFace.id)
+        .join(SessionPhoto, SessionPhoto.id == DetectedFace.session_photo_id)
+        .outerjoin(
+            AttendanceRecord,
+            and_(
+                AttendanceRecord.session_id == SessionPhoto.session_id,
+                AttendanceRecord.student_id == DetectedFace.candidate_student_id,
+            ),
+        )
+        .where(
+            SessionPhoto.session_id.in_(list(waiting)),
+            is_to_confirm(),
+            ~exists().where(  # another face already carries their name (before the merge has written it)
+                named.session_photo_id == named_photo.id,
+                named_photo.session_id == SessionPhoto.session_id,
+                named.student_id == DetectedFace.candidate_student_id,
+                named.review != FaceReview.REJECTED,
+            ),
+            or_(
+                AttendanceRecord.id.is_(None),
+                and_(
+                    AttendanceRecord.source == RecordSource.AUTO,
+                    AttendanceRecord.status == AttendanceStatus.ABSENT,
+                ),
+            ),
+        )
+        .order_by(DetectedFace.similarity.desc(), DetectedFace.id)
+    )
+    for session_id, student_id, face_id in rows:
+        if student_id is not None:  # always (the query asks for a candidate): for the type checker
+            waiting[session_id].setdefault(student_id, face_id)  # the best face first
+    return waiting
+
+
+def waiting_for_confirmation(db: Session, session_id: int) -> dict[int, int]:
+    """{student: their best face waiting in "please confirm"} for one session (see waiting_by_session)."""
+    return waiting_by_session(db, [session_id])[session_id]
+
+
+# --- who decided a mark -----------------------------------------------------------------------------
+
+
+class DecidedBy(enum.StrEnum):
+    RECOGNITION = "recognition"
+    TEACHER = "teacher"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who gave a record its status: recognition, or the teacher (with what they did, from the history, and when).
+    A record can be automatic (`source` auto, so that a photo added later may still mark the student present) and
+    still carry the teacher's decision: a rejected face that left the student absent."""
+
+    by: DecidedBy
+    action: str | None = None  # the history's note, e.g. "Rejected face 2 in room.jpg; no other face of Ann"
+    at: Any = None  # datetime of that change (None: not known)
+
+
+class ChangeFact(NamedTuple):
+    from_status: str | None
+    to_status: str
+    note: str | None
+    changed_at: Any
+
+
+def decision_of(status: AttendanceStatus, source: RecordSource, changes: Sequence[ChangeFact]) -> Decision:
+    """The one rule (`changes` oldest first). A manual record is the teacher's, as of its latest change. An
+    automatic one is the teacher's when the latest change that moved its status was theirs and gave it the status
+    it has now (the worker writes no history: a status that moved since came from the photos)."""
+    if source == RecordSource.MANUAL:
+        last = changes[-1] if changes else None
+        return Decision(DecidedBy.TEACHER, last.note if last else None, last.changed_at if last else None)
+    moved = [c for c in changes if c.from_status != c.to_status]
+    if moved and moved[-1].to_status == status.value:
+        return Decision(DecidedBy.TEACHER, moved[-1].note, moved[-1].changed_at)
+    return Decision(DecidedBy.RECOGNITION)
+
+
+def decisions(db: Session, records: Sequence[AttendanceRecord]) -> dict[int, Decision]:
+    """Each record's Decision (see decision_of), keyed by record id. One query."""
+    if not records:
+        return {}
+    history: dict[int, list[ChangeFact]] = defaultdict(list)
+    for record_id, from_status, to_status, note, changed_at in db.execute(
+        select(
+            AttendanceChange.record_id,
+            AttendanceChange.from_status,
+            AttendanceChange.to_status,
+            AttendanceChange.note,
+            AttendanceChange.changed_at,
+        )
+        .where(AttendanceChange.record_id.in_([r.id for r in records]))
+        .order_by(AttendanceChange.changed_at, AttendanceChange.id)
+    ):
+        history[record_id].append(ChangeFact(from_status, to_status, note, changed_at))
+    return {r.id: decision_of(r.status, r.source, history[r.id]) for r in records}

@@ -28,9 +28,11 @@ from attendance_shared.models import (
 )
 from attendance_shared.records import (
     PHOTOS_IN_RECOGNITION,
+    FaceKind,
     attended_count,
     carry_over,
     earlier_faces,
+    face_kind,
     merge_records,
 )
 from attendance_shared.storage import PhotoStore, annotated_key
@@ -52,6 +54,7 @@ class SessionOutcome:
     present: int = 0  # faces named confidently
     confirm: int = 0
     unknown: int = 0
+    rejected: int = 0  # the teacher said earlier that this face is not the student proposed (kept on a re-run)
     students_present: int = 0  # students attended (present or late) after this job (any photo, any source)
     students_late: int = 0  # of whom marked late (by the teacher: recognition never marks anyone late)
     students: int = 0
@@ -68,6 +71,8 @@ class SessionOutcome:
             text += f", {self.confirm} to confirm"
         if self.unknown:
             text += f", {self.unknown} unknown"
+        if self.rejected:
+            text += f", {self.rejected} rejected by you"
         if self.failed_photos:
             text += f"; {self.failed_photos} photo(s) could not be read"
         return text + "."
@@ -175,13 +180,16 @@ def _process_waiting_photos(
             faces = []
         outcome.photos += 1
         outcome.faces += len(faces)
-        for f in faces:
-            if f.decision == FaceDecision.PRESENT:
+        for f in faces:  # as the review page counts them (records.face_kind): a rejected face is not unknown
+            kind = face_kind(f)
+            if kind == FaceKind.MATCHED:
                 outcome.present += 1
-            elif f.decision == FaceDecision.CONFIRM:
+            elif kind == FaceKind.CONFIRM:
                 outcome.confirm += 1
-            else:
+            elif kind == FaceKind.UNKNOWN:
                 outcome.unknown += 1
+            else:
+                outcome.rejected += 1
         session.commit()
         report(5 + int(90 * done / max(len(photos), 1)), f"Photo {done} of {len(photos)} done")
     merge_records(session, att)

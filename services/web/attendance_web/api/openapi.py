@@ -142,9 +142,28 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "student_number": {"type": "string"},
             "enrolled": {"type": "boolean", "description": "False for a student who left the course since."},
-            "status": {"enum": ["present", "late", "absent", "excused", None], "description": "null: not taken yet."},
+            "status": {
+                "enum": ["present", "late", "absent", "excused", "unconfirmed", None],
+                "description": (
+                    "null: not taken yet. unconfirmed: a face of the student waits for the teacher's confirmation "
+                    "(recognition was not sure); not absent until the teacher decides."
+                ),
+            },
             "source": {"enum": ["auto", "manual", None]},
             "similarity": {"type": ["number", "null"]},
+            "confirm_url": {
+                "type": ["string", "null"],
+                "description": "For an unconfirmed student: the web page of the face waiting for confirmation.",
+            },
+            "decided_by": {
+                "enum": ["recognition", "teacher", None],
+                "description": (
+                    "Who gave the status: teacher also for an automatic record whose status came from the "
+                    "teacher's action (a rejected face that left the student absent). null: no record."
+                ),
+            },
+            "decision": {"type": ["string", "null"], "description": "What the teacher did (the history's note)."},
+            "decided_at": {"type": ["string", "null"], "format": "date-time"},
         }
     ),
     "FaceCounts": _object(
@@ -192,8 +211,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "attendance": {
                 "type": "array",
-                "items": {"enum": ["present", "late", "absent", "excused", None]},
-                "description": "One status per entry of `sessions`, in the same order.",
+                "items": {"enum": ["present", "late", "absent", "excused", "unconfirmed", None]},
+                "description": (
+                    "One status per entry of `sessions`, in the same order; unconfirmed: waiting for the "
+                    "teacher's confirmation (not counted in the rate)."
+                ),
             },
         }
     ),

@@ -34,5 +34,5 @@ def _student_row(row: StudentRow) -> dict[str, Any]:
         "excused": row.tally.excused,
         "not_taken": row.tally.not_recorded,
         "rate": round(row.rate, 4) if row.rate is not None else None,
-        "attendance": [mark.value if mark else None for mark in row.marks],
+        "attendance": [str(mark) if mark else None for mark in row.mark_codes()],
     }

@@ -18,7 +18,7 @@ from attendance_shared.models import (
     SessionPhoto,
     Student,
 )
-from attendance_web.reports.queries import SessionLine, session_report
+from attendance_web.reports.queries import UNCONFIRMED, SessionLine, session_report
 
 from ..extensions import db
 from ..jobs.status import job_status
@@ -88,7 +88,7 @@ def session_detail_json(session: AttendanceSession) -> dict[str, Any]:
         "photos": [
             {"id": p.id, "status": p.status.value, "error": p.error, "face_count": p.face_count} for p in session.photos
         ],
-        "records": [_record_json(line) for line in report.lines],
+        "records": [_record_json(line, session.id) for line in report.lines],
         "faces": {
             "total": total,
             "matched": matched,
@@ -113,13 +113,22 @@ def _face_totals(session_id: int) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def _record_json(line: SessionLine) -> dict[str, Any]:
+def _record_json(line: SessionLine, session_id: int) -> dict[str, Any]:
     return {
         "student_id": line.student.id,
         "name": line.student.name,
         "student_number": line.student.student_number,
         "enrolled": line.enrolled,
-        "status": line.status.value if line.status else None,
+        "status": UNCONFIRMED if line.unconfirmed else (line.status.value if line.status else None),
         "source": line.source.value if line.source else None,
         "similarity": line.similarity,
+        "confirm_url": confirm_url(session_id, line.waiting_face) if line.waiting_face else None,
+        "decided_by": line.decision.by.value if line.decision else None,
+        "decision": line.decision.action if line.decision else None,
+        "decided_at": _iso(line.decision.at) if line.decision else None,
     }
+
+
+def confirm_url(session_id: int, face_id: int) -> str:
+    """The review page at the face waiting for the teacher's "yes, it is ..." (absolute: an API client opens it)."""
+    return url_for("sessions.show", session_id=session_id, _external=True) + f"#confirm-{face_id}"

@@ -3,9 +3,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from attendance_shared.models import Course
+from attendance_shared.models import Course, Student
+from attendance_shared.records import waiting_by_session
 
 from ..audit import audit
 from ..auth.user import current_teacher_id
@@ -48,12 +50,26 @@ def create() -> ResponseReturnValue:
     return redirect(url_for("courses.dashboard"))
 
 
+def _waiting(course: Course) -> dict[int, list[tuple[Student, int]]]:
+    """Per session, the students waiting for the teacher's confirmation, with their face (records.waiting_by_session),
+    by name: they are not absent until the teacher decides."""
+    by_session = waiting_by_session(db(), [s.id for s in course.sessions])
+    ids = {student_id for students in by_session.values() for student_id in students}
+    students = {st.id: st for st in db().scalars(select(Student).where(Student.id.in_(ids)))} if ids else {}
+    return {
+        session_id: sorted(((students[sid], face) for sid, face in found.items()), key=lambda p: p[0].name.casefold())
+        for session_id, found in by_session.items()
+        if found
+    }
+
+
 def course_page(course: Course, *, student_form: StudentForm | None = None) -> str:
     """The course page; with `student_form`, the "Add a student" form as sent, showing its errors."""
     return render_template(
         "courses/show.html",
         course=course,
         recognisable=recognisable(s.id for s in course.students),
+        waiting=_waiting(course),
         student_form=student_form or StudentForm(formdata=None),
         session_form=SessionForm(formdata=None),
         course_form=CourseForm(obj=course, formdata=None),

@@ -10,7 +10,11 @@ from .queries import CourseMatrix, SessionTotals
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 36
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-MAX_DATE_LABELS = 6
+#: every bar has its label: under this many px per bar the labels turn on their side, and under MIN_STEP the chart
+#: grows wider than WIDTH (its figure scrolls sideways) rather than leave a bar unnamed
+LEVEL_LABEL_STEP = 76
+MIN_STEP = 18
+ROTATED_BOTTOM = 84  # room under the plot for a label on its side ("2026-11-24" at 11 px, or "· Period 3")
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,16 @@ class Chart:
     x_ticks: list[Tick]
     threshold_y: float
     description: str
+    rotated: bool = False  # the bars' labels stand on their side (narrow bars)
+    wide: bool = False  # wider than WIDTH: shown at its own size, scrolled sideways
+
+    @property
+    def label_y(self) -> float:
+        return self.bottom + (14 if self.rotated else 18)
 
 
 def _y(rate: float) -> float:
-    return TOP + PLOT_H * (1 - rate)
+    return TOP + PLOT_H * (1 - rate)  # PLOT_H is the same whatever the chart's width and labels
 
 
 def _percent(rate: float | None) -> str:
@@ -56,7 +66,9 @@ def attendance_chart(matrix: CourseMatrix) -> Chart | None:
     """One bar per session: the share of marked students who were present (excused not counted)."""
     if not matrix.totals:
         return None
-    step = PLOT_W / len(matrix.totals)
+    plot_w = max(PLOT_W, MIN_STEP * len(matrix.totals))
+    step = plot_w / len(matrix.totals)
+    rotated = step < LEVEL_LABEL_STEP
     bar_w = max(step * 0.7, 1.0)
     bars = []
     for i, total in enumerate(matrix.totals):
@@ -73,18 +85,16 @@ def attendance_chart(matrix: CourseMatrix) -> Chart | None:
                 tooltip=f"{total.session.title}: {_percent(rate)} present",
             )
         )
-    every = max(1, -(-len(matrix.totals) // MAX_DATE_LABELS))
-    x_ticks = [
-        Tick(round(LEFT + (i + 0.5) * step, 2), _tick_text(matrix.totals, i))
-        for i, t in enumerate(matrix.totals)
-        if i % every == 0
-    ]
+    x_ticks = [Tick(round(LEFT + (i + 0.5) * step, 2), _tick_text(matrix.totals, i)) for i in range(len(bars))]
     y_ticks = [Tick(round(_y(r), 2), f"{round(r * 100)}%") for r in (0, 0.25, 0.5, 0.75, 1)]
+    width = round(LEFT + plot_w + RIGHT)
     return Chart(
-        width=WIDTH,
-        height=HEIGHT,
+        width=width,
+        height=TOP + PLOT_H + (ROTATED_BOTTOM if rotated else BOTTOM),
+        rotated=rotated,
+        wide=width > WIDTH,
         left=LEFT,
-        right=WIDTH - RIGHT,
+        right=width - RIGHT,
         top=TOP,
         bottom=TOP + PLOT_H,
         bars=bars,

@@ -29,13 +29,20 @@ from attendance_shared.models import (
     Course,
     DetectedFace,
     Enrollment,
-    FaceDecision,
-    FaceReview,
     RecordSource,
     SessionPhoto,
     Student,
 )
-from attendance_shared.records import session_list_query
+from attendance_shared.records import (
+    UNCONFIRMED,
+    Decision,
+    FaceKind,
+    decisions,
+    face_kind,
+    session_list_query,
+    waiting_by_session,
+    waiting_for_confirmation,
+)
 
 RATE_DEFINITION = (
     "Attendance rate = sessions attended ÷ (sessions attended + sessions absent), where attended means present or"
@@ -105,6 +112,7 @@ class Tally:
     absent: int = 0
     excused: int = 0
     not_recorded: int = 0
+    unconfirmed: int = 0  # waiting for the teacher's confirmation: not absent (nor counted in the rate) until then
 
     @property
     def rate(self) -> float | None:
@@ -116,13 +124,15 @@ class Tally:
         return self.present + self.late
 
     @classmethod
-    def of(cls, statuses: list[AttendanceStatus | None]) -> Tally:
+    def of(cls, statuses: list[AttendanceStatus | None], unconfirmed: int = 0) -> Tally:
+        """`unconfirmed`: how many of the absent marks are students waiting for confirmation (counted apart)."""
         return cls(
             present=statuses.count(AttendanceStatus.PRESENT),
             late=statuses.count(AttendanceStatus.LATE),
-            absent=statuses.count(AttendanceStatus.ABSENT),
+            absent=statuses.count(AttendanceStatus.ABSENT) - unconfirmed,
             excused=statuses.count(AttendanceStatus.EXCUSED),
             not_recorded=statuses.count(None),
+            unconfirmed=unconfirmed,
         )
 
 
@@ -137,6 +147,12 @@ class SessionLine:
     similarity: float | None
     enrolled: bool
     note: str | None = None  # the latest change's note ("doctor's appointment", "Confirmed face 3 in room.jpg")
+    waiting_face: int | None = None  # unconfirmed: their face waits in "please confirm" (records.waiting_by_session)
+    decision: Decision | None = None  # recognition's or the teacher's (records.decision_of)
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.waiting_face is not None
 
 
 @dataclass(frozen=True)
@@ -156,12 +172,20 @@ class SessionReport:
     unknown_faces: list[UnknownFace]
     faces_to_confirm: int
 
-    def with_status(self, status: AttendanceStatus | None) -> list[SessionLine]:
-        return [line for line in self.lines if line.status == status]
+    def with_status(self, status: AttendanceStatus | str | None) -> list[SessionLine]:
+        """The lines with that status; UNCONFIRMED: the students waiting for confirmation (in no other list)."""
+        if status == UNCONFIRMED:
+            return [line for line in self.lines if line.unconfirmed]
+        return [line for line in self.lines if line.status == status and not line.unconfirmed]
 
     @property
     def tally(self) -> Tally:
-        return Tally.of([line.status for line in self.lines])
+        return Tally.of([line.status for line in self.lines], _absent_unconfirmed(self.lines))
+
+
+def _absent_unconfirmed(lines: list[SessionLine] | list[HistoryLine]) -> int:
+    """How many "absent" lines wait for confirmation: counted as unconfirmed, not absent (see Tally.of)."""
+    return sum(line.unconfirmed and line.status == AttendanceStatus.ABSENT for line in lines)
 
 
 def latest_notes(db: Session, record_ids: list[int]) -> dict[int, str]:
@@ -188,12 +212,14 @@ def session_report(db: Session, att: AttendanceSession) -> SessionReport:
     """Who was present, late, absent, excused or not yet marked, and the faces nobody was matched to.
 
     Students listed: the session's list (records.session_list_query: those enrolled now plus anyone who has a
-    mark in this session). Unknown faces: decision "unknown", no student, and
-    not assigned by the teacher. Three queries.
+    mark in this session); a student whose face waits in "please confirm" is unconfirmed, not absent. Unknown
+    faces: records.FaceKind.UNKNOWN (nobody's, and not a match the teacher rejected). Six queries.
     """
     course_name = db.scalar(select(Course.name).where(Course.id == att.course_id)) or ""
     rows = db.execute(session_list_query(att.id, att.course_id)).all()
     notes = latest_notes(db, [rec.id for *_, rec in rows if rec is not None])
+    waiting = waiting_for_confirmation(db, att.id)
+    decided = decisions(db, [rec for *_, rec in rows if rec is not None])
     lines = [
         SessionLine(
             student=StudentRef(student.id, student.name, student.student_number),
@@ -202,38 +228,30 @@ def session_report(db: Session, att: AttendanceSession) -> SessionReport:
             similarity=rec.similarity if rec else None,
             enrolled=bool(is_enrolled),
             note=notes.get(rec.id) if rec else None,
+            waiting_face=waiting.get(student.id),
+            decision=decided.get(rec.id) if rec else None,
         )
         for student, is_enrolled, rec in rows
     ]
     faces = db.execute(
         select(DetectedFace, SessionPhoto.original_filename)
         .join(SessionPhoto, SessionPhoto.id == DetectedFace.session_photo_id)
-        .where(SessionPhoto.session_id == att.id)
-        .where(
-            or_(
-                and_(
-                    DetectedFace.decision == FaceDecision.UNKNOWN,
-                    DetectedFace.student_id.is_(None),
-                    DetectedFace.review != FaceReview.ASSIGNED,
-                ),
-                # a match the teacher rejected is nobody's face now: the review page counts it as unknown too
-                and_(DetectedFace.review == FaceReview.REJECTED, DetectedFace.student_id.is_(None)),
-                and_(DetectedFace.decision == FaceDecision.CONFIRM, DetectedFace.review == FaceReview.NONE),
-            )
-        )
+        .where(SessionPhoto.session_id == att.id, DetectedFace.student_id.is_(None))
         .order_by(SessionPhoto.id, DetectedFace.face_index)
     ).all()
+    # records.FaceKind, as on the review page: a face the teacher rejected is not an unknown face
+    kinds = [(face_kind(f), f, filename) for f, filename in faces]
     unknown = [
         UnknownFace(f.id, f.session_photo_id, filename, list(f.box or []), f.detection_score)
-        for f, filename in faces
-        if f.decision == FaceDecision.UNKNOWN or f.review == FaceReview.REJECTED
+        for kind, f, filename in kinds
+        if kind == FaceKind.UNKNOWN
     ]
     return SessionReport(
         session=SessionRef(att.id, att.course_id, att.date, att.label or ""),
         course_name=course_name,
         lines=lines,
         unknown_faces=unknown,
-        faces_to_confirm=sum(1 for f, _ in faces if f.decision == FaceDecision.CONFIRM and f.review == FaceReview.NONE),
+        faces_to_confirm=sum(1 for kind, _, _ in kinds if kind == FaceKind.CONFIRM),
     )
 
 
@@ -247,6 +265,15 @@ class StudentRow:
     marks: list[AttendanceStatus | None]  # aligned with CourseMatrix.sessions; None = no mark
     tally: Tally
     below_threshold: bool
+    unconfirmed: frozenset[int] = frozenset()  # columns where their face waits in "please confirm" (mark: absent)
+
+    def absent_unconfirmed(self, column: int) -> bool:
+        """Recognition's "absent" in that column, while their face waits in "please confirm": counted apart."""
+        return column in self.unconfirmed and self.marks[column] == AttendanceStatus.ABSENT
+
+    def mark_codes(self) -> list[AttendanceStatus | str | None]:
+        """The marks with "unconfirmed" in the columns where the student waits for the teacher's confirmation."""
+        return [UNCONFIRMED if i in self.unconfirmed else m for i, m in enumerate(self.marks)]
 
     @property
     def rate(self) -> float | None:
@@ -322,7 +349,7 @@ def course_matrix(
 ) -> CourseMatrix:
     """Students x sessions of one course, with each student's rate and the per-session totals.
 
-    Exactly three queries whatever the size (``sessions_query``, ``records_query``,
+    Exactly four queries whatever the size (``sessions_query``, ``records_query``, records.waiting_by_session,
     ``students_query``; two when the range holds no session).
     """
     period = period or DateRange()
@@ -341,11 +368,16 @@ def course_matrix(
             if marks is None:
                 marks = grid[student_id] = empty.copy()
             marks[column_of[session_id]] = STATUS_OF[status]
+    waiting: dict[int, set[int]] = {}  # student: columns
+    for session_id, students in waiting_by_session(db, list(column_of)).items():
+        for student_id in students:
+            waiting.setdefault(student_id, set()).add(column_of[session_id])
 
     rows = []
     for sid, name, number, is_enrolled in conn.execute(students_query(course, set(grid))):
         student_marks = grid.get(sid) or [None] * len(sessions)
-        tally = Tally.of(student_marks)
+        unconfirmed = frozenset(waiting.get(sid, ()))
+        tally = Tally.of(student_marks, sum(student_marks[i] == AttendanceStatus.ABSENT for i in unconfirmed))
         rows.append(
             StudentRow(
                 student=StudentRef(sid, name, number),
@@ -353,6 +385,7 @@ def course_matrix(
                 marks=student_marks,
                 tally=tally,
                 below_threshold=tally.rate is not None and tally.rate < threshold,
+                unconfirmed=unconfirmed,
             )
         )
     columns = zip(*(r.marks for r in rows), strict=True) if rows else ([] for _ in sessions)
@@ -363,7 +396,10 @@ def course_matrix(
         threshold=threshold,
         sessions=sessions,
         rows=rows,
-        totals=[SessionTotals(s, Tally.of(list(col))) for s, col in zip(sessions, columns, strict=True)],
+        totals=[
+            SessionTotals(s, Tally.of(list(col), sum(r.absent_unconfirmed(i) for r in rows)))
+            for i, (s, col) in enumerate(zip(sessions, columns, strict=True))
+        ],
     )
 
 
@@ -379,6 +415,12 @@ class HistoryLine:
     similarity: float | None
     updated_at: dt.datetime | None
     note: str | None = None
+    decision: Decision | None = None  # recognition's or the teacher's (records.decision_of)
+    waiting_face: int | None = None  # unconfirmed: their face waits in "please confirm" (records.waiting_by_session)
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.waiting_face is not None
 
 
 @dataclass(frozen=True)
@@ -389,7 +431,7 @@ class StudentHistory:
 
     @property
     def tally(self) -> Tally:
-        return Tally.of([line.status for line in self.lines])
+        return Tally.of([line.status for line in self.lines], _absent_unconfirmed(self.lines))
 
 
 def student_history(db: Session, student: Student, period: DateRange | None = None) -> StudentHistory:
@@ -416,6 +458,8 @@ def student_history(db: Session, student: Student, period: DateRange | None = No
         .order_by(AttendanceSession.date.desc(), func.lower(Course.name), AttendanceSession.label)
     ).all()
     notes = latest_notes(db, [rec.id for *_, rec in rows if rec is not None])
+    decided = decisions(db, [rec for *_, rec in rows if rec is not None])
+    waiting = waiting_by_session(db, [sid for sid, *_ in rows])
     return StudentHistory(
         student=StudentRef(student.id, student.name, student.student_number),
         period=period,
@@ -428,6 +472,8 @@ def student_history(db: Session, student: Student, period: DateRange | None = No
                 similarity=rec.similarity if rec else None,
                 updated_at=rec.updated_at if rec else None,
                 note=notes.get(rec.id) if rec else None,
+                decision=decided.get(rec.id) if rec else None,
+                waiting_face=waiting[sid].get(student.id),
             )
             for sid, course_id, date, label, course_name, rec in rows
         ],

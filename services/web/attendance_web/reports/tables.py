@@ -8,10 +8,12 @@ from markupsafe import Markup
 
 from attendance_shared.models import AttendanceStatus, RecordSource
 
+from ..decided import decision_words
 from .document import Cell, Document, Table, safe_filename
 from .faces import PlacedFace
 from .queries import (
     RATE_DEFINITION,
+    UNCONFIRMED,
     CourseMatrix,
     DateRange,
     SessionRef,
@@ -19,14 +21,16 @@ from .queries import (
     StudentHistory,
 )
 
-MARK_LETTERS = {
+MARK_LETTERS: dict[AttendanceStatus | str | None, str] = {
+    UNCONFIRMED: "?",
     AttendanceStatus.PRESENT: "P",
     AttendanceStatus.LATE: "L",
     AttendanceStatus.ABSENT: "A",
     AttendanceStatus.EXCUSED: "E",
     None: "\N{EN DASH}",
 }
-MARK_WORDS = {
+MARK_WORDS: dict[AttendanceStatus | str | None, str] = {
+    UNCONFIRMED: "unconfirmed",
     AttendanceStatus.PRESENT: "present",
     AttendanceStatus.LATE: "late",
     AttendanceStatus.ABSENT: "absent",
@@ -36,7 +40,8 @@ MARK_WORDS = {
 #: how a mark was made, in a teacher's words (RecordSource values are for machines)
 SOURCE_WORDS = {RecordSource.AUTO: "automatic", RecordSource.MANUAL: "by hand", None: ""}
 # The matrix cells as ready HTML (constant strings, no user data): 50,000 cells render in milliseconds.
-_CELL_HTML = {
+_CELL_HTML: dict[AttendanceStatus | str | None, str] = {
+    UNCONFIRMED: '<td class="m unconfirmed">?</td>',
     AttendanceStatus.PRESENT: '<td class="m present">P</td>',
     AttendanceStatus.LATE: '<td class="m late">L</td>',
     AttendanceStatus.ABSENT: '<td class="m absent">A</td>',
@@ -45,12 +50,15 @@ _CELL_HTML = {
 }
 
 
-def matrix_cells(marks: list[AttendanceStatus | None]) -> Markup:
-    """One row's mark cells. Safe as markup: every piece is one of the four constants above."""
+def matrix_cells(marks: list[AttendanceStatus | str | None]) -> Markup:
+    """One row's mark cells (StudentRow.mark_codes). Safe as markup: every piece is one of the constants above."""
     return Markup("".join([_CELL_HTML[m] for m in marks]))  # noqa: S704  # nosec B704
 
 
-LEGEND = "P = present, L = late (counts as attended), A = absent, E = excused, \N{EN DASH} = no mark."
+LEGEND = (
+    "P = present, L = late (counts as attended), A = absent, E = excused, "
+    "? = unconfirmed (waiting for your confirmation), \N{EN DASH} = no mark."
+)
 
 
 def percent(rate: float | None) -> float | None:
@@ -71,13 +79,13 @@ def course_document(m: CourseMatrix) -> Document:
             r.tally.excused,
             percent(r.rate),
             "BELOW" if r.below_threshold else "",
-            *[MARK_LETTERS[mark] for mark in r.marks],
+            *[MARK_LETTERS[mark] for mark in r.mark_codes()],
         ]
         for r in m.rows
     ]
     over_time: list[list[Cell]] = [
         [t.session.date.isoformat(), t.session.label, t.tally.present, t.tally.late, t.tally.absent, t.tally.excused,
-         t.tally.not_recorded, percent(t.tally.rate)]
+         t.tally.not_recorded, t.tally.unconfirmed, percent(t.tally.rate)]
         for t in m.totals
     ]  # fmt: skip
     return Document(
@@ -102,7 +110,7 @@ def course_document(m: CourseMatrix) -> Document:
             ),
             Table(
                 "Attendance over time",
-                ["Date", "Label", "Present", "Late", "Absent", "Excused", "Not marked", "Rate %"],
+                ["Date", "Label", "Present", "Late", "Absent", "Excused", "Not marked", "Unconfirmed", "Rate %"],
                 over_time,
             ),
         ],
@@ -122,8 +130,8 @@ def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
         [
             line.student.name + ("" if line.enrolled else " (left the course)"),
             line.student.student_number,
-            MARK_WORDS[line.status],
-            SOURCE_WORDS[line.source],
+            MARK_WORDS[UNCONFIRMED if line.unconfirmed else line.status],
+            "" if line.unconfirmed else decision_words(line.decision),
             None if line.similarity is None else round(line.similarity, 3),
             line.note or "",
         ]
@@ -144,7 +152,8 @@ def session_document(r: SessionReport, faces: list[PlacedFace]) -> Document:
         filename_stem=f"session-{safe_filename(r.course_name, 'course')}-{r.session.date.isoformat()}"
         + (f"-{safe_filename(r.session.label, '')}" if safe_filename(r.session.label, "") else ""),
         notes=[
-            f"Present {t.present}, late {t.late}, absent {t.absent}, excused {t.excused}, not marked {t.not_recorded}; "
+            f"Present {t.present}, late {t.late}, absent {t.absent}, excused {t.excused}, not marked {t.not_recorded}, "
+            f"unconfirmed {t.unconfirmed}; "
             f"{len(r.unknown_faces)} unknown face(s), {r.faces_to_confirm} face(s) waiting for confirmation.",
         ],
         tables=[
@@ -171,8 +180,8 @@ def student_document(h: StudentHistory, *, student_columns: bool = True) -> Docu
             line.session.date.isoformat(),
             line.course_name,
             line.session.label,
-            MARK_WORDS[line.status],
-            SOURCE_WORDS[line.source],
+            MARK_WORDS[UNCONFIRMED if line.unconfirmed else line.status],
+            "" if line.unconfirmed else decision_words(line.decision),
             None if line.similarity is None else round(line.similarity, 3),
             line.note or "",
         ]

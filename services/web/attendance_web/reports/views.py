@@ -7,6 +7,7 @@ from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from ..decided import decision_html
 from ..extensions import db
 from ..ownership import owned_course, owned_session, owned_student
 from . import bp
@@ -33,6 +34,7 @@ TEMPLATE_HELPERS = {
     "matrix_cells": matrix_cells,
     "mark_words": MARK_WORDS,
     "source_words": SOURCE_WORDS,
+    "decision_html": decision_html,
     "percent": percent,
     "legend": LEGEND,
     "rate_definition": RATE_DEFINITION,

@@ -28,6 +28,7 @@ from attendance_shared.models import (
     FaceReview,
 )
 from attendance_shared.records import (
+    UNCONFIRMED,
     Detached,
     detach,
     face_of_student_in_photo,
@@ -35,6 +36,7 @@ from attendance_shared.records import (
     is_enrolled,
     record_for,
     student_name,
+    waiting_for_confirmation,
     write_change,
 )
 
@@ -162,10 +164,20 @@ def reject_face(db: Session, face: DetectedFace, teacher_id: int) -> Outcome:
         return _detach(db, face, student_id, teacher_id, f"Rejected {face_label(face)}")
     if face.candidate_student_id is None:
         raise ReviewRefused("This face is not matched to anyone; assign it to a student instead.")
+    student_id, session_id = face.candidate_student_id, face.photo.session_id
+    was_waiting = student_id in waiting_for_confirmation(db, session_id)
     face.review = FaceReview.REJECTED
-    name = student_name(db, face.candidate_student_id)
-    # The student was never present because of this face: their record and its history stay as they are.
-    record = find_record(db, face.photo.session_id, face.candidate_student_id)
+    db.flush()
+    name = student_name(db, student_id)
+    # The student was never present because of this face: their record stays as it is. When it was the last face
+    # of them waiting for this answer, "absent" is now the teacher's decision, and the history says so
+    # (records.decision_of reads it: unconfirmed -> absent).
+    record = find_record(db, session_id, student_id)
+    if record is not None and was_waiting and student_id not in waiting_for_confirmation(db, session_id):
+        note = f"Rejected {face_label(face)} (not {name})"
+        write_change(
+            db, record, record.status, record.status, teacher_id, note, make_manual=False, from_code=UNCONFIRMED
+        )
     return Outcome(f"Noted: that face is not {name}.", record)
 
 

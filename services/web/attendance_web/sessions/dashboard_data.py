@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from attendance_shared.models import (
     AttendanceRecord,
@@ -18,7 +18,7 @@ from attendance_shared.models import (
     Student,
     StudentPhoto,
 )
-from attendance_shared.records import ATTENDED, session_list_sizes
+from attendance_shared.records import ATTENDED, session_list_sizes, sessions_with_faces_to_confirm, waiting_by_session
 
 from ..extensions import db
 
@@ -36,6 +36,8 @@ class TodayRow:
     course: Course
     present: int  # attended: present or late (records.ATTENDED)
     students: int
+    to_confirm: int = 0  # faces waiting for the teacher's "yes, it is ..."
+    waiting: int = 0  # students waiting for that confirmation (records.waiting_by_session): not absent yet
     late: int = 0  # of those present, marked late
 
 
@@ -93,13 +95,20 @@ def build_dashboard(teacher_id: int, url_for, today: dt.date | None = None) -> D
     course_ids = [c.id for c in courses]
     students = _count_by(Enrollment.course_id, Enrollment.course_id.in_(course_ids))
     sessions = _count_by(AttendanceSession.course_id, AttendanceSession.course_id.in_(course_ids))
-    today_sessions = list(
+    to_confirm = sessions_with_faces_to_confirm(db(), course_ids)
+    # Sessions with faces still to confirm first (any day: a face is never forgotten), most faces first; then today's.
+    today_sessions = sorted(
         db().scalars(
             select(AttendanceSession)
-            .where(AttendanceSession.course_id.in_(course_ids), AttendanceSession.date == today)
+            .where(
+                AttendanceSession.course_id.in_(course_ids),
+                or_(AttendanceSession.date == today, AttendanceSession.id.in_(list(to_confirm))),
+            )
             .order_by(AttendanceSession.created_at)
-        )
+        ),
+        key=lambda s: (-to_confirm.get(s.id, 0), s.date != today),
     )
+    waiting = waiting_by_session(db(), [s.id for s in today_sessions])
     present = _count_by(
         AttendanceRecord.session_id,
         AttendanceRecord.session_id.in_([s.id for s in today_sessions]),
@@ -117,7 +126,15 @@ def build_dashboard(teacher_id: int, url_for, today: dt.date | None = None) -> D
         today=today,
         courses=[CourseRow(c, students.get(c.id, 0), sessions.get(c.id, 0)) for c in courses],
         sessions_today=[
-            TodayRow(s, by_id[s.course_id], present.get(s.id, 0), listed[s.id], late=late.get(s.id, 0))
+            TodayRow(
+                s,
+                by_id[s.course_id],
+                present.get(s.id, 0),
+                listed[s.id],
+                to_confirm=to_confirm.get(s.id, 0),
+                waiting=len(waiting[s.id]),
+                late=late.get(s.id, 0),
+            )
             for s in today_sessions
         ],
         jobs=_job_rows(jobs, url_for),

@@ -6,6 +6,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
 from sqlalchemy import select, union
 from sqlalchemy.orm import selectinload
 
@@ -15,7 +16,6 @@ from attendance_shared.models import (
     AttendanceSession,
     AttendanceStatus,
     DetectedFace,
-    FaceDecision,
     FaceEmbedding,
     FaceReview,
     Job,
@@ -27,19 +27,31 @@ from attendance_shared.models import (
     StudentPhoto,
     Teacher,
 )
-from attendance_shared.records import ATTENDED, PHOTOS_IN_RECOGNITION, session_list_query
+from attendance_shared.records import (
+    ATTENDED,
+    PHOTOS_IN_RECOGNITION,
+    DecidedBy,
+    Decision,
+    FaceKind,
+    decisions,
+    face_kind,
+    session_list_query,
+    waiting_for_confirmation,
+)
 
+from ..decided import decision_html
 from ..extensions import db
 from .retake import RetakeArea, retake_area
 
 
 @dataclass
 class FaceView:
-    """One face as the teacher sees it. `kind` drives its look: matched, confirm, unknown or rejected."""
+    """One face as the teacher sees it. `kind` (records.FaceKind) drives its look: matched, confirm, unknown or
+    rejected."""
 
     face: DetectedFace
     photo_number: int
-    kind: str
+    kind: FaceKind
     student: Student | None = None
     candidate: Student | None = None
     student_left: bool = False  # the matched student is no longer in this session's course
@@ -187,6 +199,21 @@ class RosterRow:
     seen: bool = False  # a face in the photos currently carries this student's name
     recognisable: bool = True  # has an accepted portrait (or a confirmed face): recognition can find them
     enrolled: bool = True  # False: removed from the course since; the session's record of them is kept as it is
+    waiting_face: int | None = None  # their best face waiting in "please confirm" (records.waiting_by_session)
+    decision: Decision | None = None  # who gave the record its status (records.decision_of)
+
+    @property
+    def waiting(self) -> bool:
+        """Waiting for the teacher's confirmation: not "absent" until the teacher answers."""
+        return self.waiting_face is not None
+
+    @property
+    def by_teacher(self) -> bool:
+        return self.decision is not None and self.decision.by == DecidedBy.TEACHER
+
+    @property
+    def decided_html(self) -> Markup:
+        return decision_html(self.decision)
 
     @property
     def hand_mark_differs(self) -> bool:
@@ -197,11 +224,14 @@ class RosterRow:
 
     @property
     def status(self) -> str:
+        if self.waiting:
+            return "waiting"
         return self.record.status.value if self.record else "not marked"
 
     @property
     def source(self) -> str:
-        if self.record is None:
+        """How the status came about, for recognition's marks (the teacher's decisions are shown with their time)."""
+        if self.record is None or self.waiting or self.by_teacher:
             return ""
         if self.record.source == RecordSource.MANUAL:
             return "marked by hand"
@@ -242,16 +272,6 @@ class ReviewPage:
         return [
             row.student for row in self.roster if row.enrolled and not row.recognisable and row.status not in ATTENDED
         ]
-
-
-def face_kind(face: DetectedFace) -> str:
-    if face.review == FaceReview.REJECTED:
-        return "rejected"
-    if face.student_id is not None:
-        return "matched"
-    if face.decision == FaceDecision.CONFIRM and face.candidate_student_id is not None:
-        return "confirm"
-    return "unknown"
 
 
 def latest_jobs(session_id: int, teacher_id: int, limit: int = 5) -> list[Job]:
@@ -330,20 +350,38 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
         photo_views.append(PhotoView(photo, number, faces))
     for pv in photo_views:
         pv.closer_photo_added = any(later.photo.id > pv.photo.id and later.photo.processed_at for later in photo_views)
-    to_confirm = [fv for pv in photo_views for fv in pv.faces if fv.kind == "confirm"]
+    to_confirm = [fv for pv in photo_views for fv in pv.faces if fv.kind == FaceKind.CONFIRM]
     to_confirm.sort(key=lambda fv: (-fv.face.similarity, fv.photo_number, fv.number))
     listed = [student for student, _, _ in listed_rows]
     if len(enrolled) < len(listed):  # those who left go in among the others by name, as in the reports
         listed.sort(key=lambda s: (s.name.casefold(), s.name, s.student_number))
     seen = {fv.face.student_id for pv in photo_views for fv in pv.faces if fv.kind == "matched"}
     known = recognisable(s.id for s in listed)
-    roster = [RosterRow(s, records.get(s.id), s.id in seen, s.id in known, s.id in enrolled) for s in listed]
+    waiting = waiting_for_confirmation(db(), session.id)
+    decided = decisions(db(), list(records.values()))
+    roster = [
+        RosterRow(
+            s,
+            records.get(s.id),
+            s.id in seen,
+            s.id in known,
+            s.id in enrolled,
+            waiting_face=waiting.get(s.id),
+            decision=decided.get(records[s.id].id) if s.id in records else None,
+        )
+        for s in listed
+    ]
     counts = {s.value: 0 for s in AttendanceStatus}
+    counts["waiting"] = 0
     for row in roster:
-        if row.record:
+        if row.waiting:
+            counts["waiting"] += 1
+        elif row.record:
             counts[row.record.status.value] += 1
     counts["confirm"] = len(to_confirm)
-    counts["unknown"] = sum(1 for pv in photo_views for fv in pv.faces if fv.kind in ("unknown", "rejected"))
+    # records.FaceKind: a face the teacher rejected is not an unknown face (the job summary counts the same way)
+    counts["unknown"] = sum(1 for pv in photo_views for fv in pv.faces if fv.kind == FaceKind.UNKNOWN)
+    counts["rejected"] = sum(1 for pv in photo_views for fv in pv.faces if fv.kind == FaceKind.REJECTED)
     return ReviewPage(
         session=session,
         photos=photo_views,

@@ -11,16 +11,18 @@ from sqlalchemy import func, select
 
 from attendance_shared.models import (
     AttendanceRecord,
-    AttendanceStatus,
-    DetectedFace,
-    FaceDecision,
-    FaceReview,
     Job,
     JobState,
     SessionPhoto,
     SessionPhotoStatus,
 )
-from attendance_shared.records import PHOTOS_IN_RECOGNITION
+from attendance_shared.records import (
+    ATTENDED,
+    PHOTOS_IN_RECOGNITION,
+    FaceKind,
+    face_kind_counts,
+    waiting_for_confirmation,
+)
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
@@ -57,21 +59,11 @@ def session_status(session_id: int, teacher_id: int) -> dict[str, Any]:
     photos = list(
         db().scalars(select(SessionPhoto).where(SessionPhoto.session_id == session_id).order_by(SessionPhoto.id))
     )
-    to_confirm = db().scalar(
-        select(func.count())
-        .select_from(DetectedFace)
-        .join(SessionPhoto)
-        .where(
-            SessionPhoto.session_id == session_id,
-            DetectedFace.decision == FaceDecision.CONFIRM,
-            DetectedFace.review == FaceReview.NONE,
-            DetectedFace.student_id.is_(None),
-        )
-    )
+    faces = face_kind_counts(db(), [session_id])[session_id]
     present = db().scalar(
         select(func.count())
         .select_from(AttendanceRecord)
-        .where(AttendanceRecord.session_id == session_id, AttendanceRecord.status == AttendanceStatus.PRESENT)
+        .where(AttendanceRecord.session_id == session_id, AttendanceRecord.status.in_(ATTENDED))  # late included
     )
     jobs = latest_jobs(session_id, teacher_id, limit=1)
     job = jobs[0] if jobs else None
@@ -92,7 +84,9 @@ def session_status(session_id: int, teacher_id: int) -> dict[str, Any]:
         ],
         "job": job_data,
         "present": present or 0,
-        "to_confirm": to_confirm or 0,
+        "to_confirm": faces[FaceKind.CONFIRM],  # faces, counted as on the review page (records.FaceKind)
+        "unknown": faces[FaceKind.UNKNOWN],
+        "waiting": len(waiting_for_confirmation(db(), session_id)),  # students
         "done": bool(job_data["done"]) if job_data else not working,
         "review_url": url_for("sessions.show", session_id=session_id),
     }
