@@ -202,7 +202,7 @@ def test_the_review_page_marks_a_student_late_with_a_note(app, teacher):
     assert "2 of 3 students" not in page  # (the summary badges count each status once)
 
 
-def test_late_counts_as_present_on_the_dashboard(app, teacher):
+def test_late_counts_as_present_on_the_dashboard_and_the_take_attendance_page(app, teacher):
     seeded = seed_session(app, teacher)
     with session_scope(db_url(app)) as s:
         s.get(AttendanceSession, seeded.session_id).date = dt.date.today()
@@ -211,3 +211,5 @@ def test_late_counts_as_present_on_the_dashboard(app, teacher):
     )
     page = text(teacher.client.get("/").get_data(as_text=True))
     assert "2 of 3 present (1 late)" in page
+    status = teacher.client.get(f"/sessions/{seeded.session_id}/status.json").get_json()
+    assert status["present"] == 2  # the take-attendance page's "N present" counts late too
