@@ -8,12 +8,15 @@ from flask import Flask
 
 from attendance_shared.settings import Settings, get_settings
 
+from .ids import IdConverter
+
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or get_settings()
     settings.require_production_secrets()
 
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter  # every <int:...> in a route is an id, read one way (ids.py)
     hops = settings.trusted_proxy_hops if settings.trusted_proxy_hops is not None else int(settings.is_production)
     if hops:
         # Behind the load balancer: the client's address (rate limits, audit log) and https scheme.

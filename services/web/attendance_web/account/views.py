@@ -29,6 +29,7 @@ from ..audit import audit
 from ..auth.user import TeacherUser, current_teacher_id
 from ..extensions import db, limiter
 from ..extensions import settings as app_settings
+from ..ids import parse_id
 from . import bp
 from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm
 
@@ -141,11 +142,10 @@ def create_api_token() -> ResponseReturnValue:
 @login_required
 def revoke_api_token() -> ResponseReturnValue:
     form = RevokeTokenForm()
-    if not form.validate_on_submit() or not str(form.token_id.data).isdigit():
+    token_id = parse_id(form.token_id.data)
+    if not form.validate_on_submit() or token_id is None:
         abort(400)
-    token = db().scalar(
-        select(ApiToken).where(ApiToken.id == int(form.token_id.data), ApiToken.teacher_id == current_teacher_id())
-    )
+    token = db().scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.teacher_id == current_teacher_id()))
     if token is None:
         abort(404)
     if token.revoked_at is None:

@@ -13,6 +13,7 @@ from attendance_shared.models import AttendanceSession, Course, Enrollment
 
 from ..auth.user import current_teacher_id
 from ..extensions import db
+from ..ids import parse_id
 from ..ownership import owned_course, owned_job, owned_session
 from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
 from . import bp
@@ -84,9 +85,10 @@ def course_sessions(course_id: int) -> ResponseReturnValue:
 
 def _target_session(course_id: int, value: str) -> AttendanceSession:
     """The session a client names to add photos to: one of this course's, else 404."""
-    if not value.isdigit():
+    session_id = parse_id(value)
+    if session_id is None:
         raise ApiError(400, "invalid_session_id", "'session_id' must be the id of one of this course's sessions.")
-    session = owned_session(int(value))
+    session = owned_session(session_id)
     if session.course_id != course_id:
         raise ApiError(404, "not_found", "This course has no session with that id.")
     return session

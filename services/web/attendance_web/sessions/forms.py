@@ -7,10 +7,12 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
 from attendance_shared.models import AttendanceStatus
+
+from ..ids import MAX_ID
 
 
 class SessionForm(FlaskForm):
@@ -23,7 +25,7 @@ class SessionForm(FlaskForm):
     # Sent by session.js for every batch but the last when many photos are split over several
     # requests: the photos are stored now, recognition starts with the last batch (one job, not many).
     hold = BooleanField("Wait for more photos", default=False)
-    session_id = IntegerField(widget=HiddenInput(), validators=[Optional()])
+    session_id = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(1, MAX_ID)])
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         """The date is needed only for a new session."""
@@ -39,7 +41,10 @@ class ActionForm(FlaskForm):
 
 
 class AssignFaceForm(FlaskForm):
-    student_id = IntegerField("Who is this?", validators=[InputRequired("Choose the student this face belongs to.")])
+    student_id = IntegerField(
+        "Who is this?",
+        validators=[InputRequired("Choose the student this face belongs to."), NumberRange(1, MAX_ID)],
+    )
 
 
 class MarkForm(FlaskForm):

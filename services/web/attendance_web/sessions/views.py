@@ -16,6 +16,7 @@ from attendance_shared.storage import StorageError
 
 from ..auth.user import current_teacher_id
 from ..extensions import settings, store
+from ..ids import parse_id
 from ..ownership import owned_course, owned_session, owned_session_photo
 from ..photos import send_photo
 from ..responses import json_error, wants_json
@@ -59,8 +60,9 @@ def new(course_id: int) -> ResponseReturnValue:
     course = owned_course(course_id)
     form = SessionForm()
     target = None
-    if request.args.get("session", "").isdigit():
-        target = _course_session(course.id, int(request.args["session"]))
+    session_id = parse_id(request.args.get("session"))
+    if session_id is not None:
+        target = _course_session(course.id, session_id)
         form.session_id.data = target.id
     else:  # back from a refused upload: the date and label the teacher chose, not today's and none
         try:

@@ -17,6 +17,7 @@ from attendance_shared.models import AttendanceSession, Course, DetectedFace, Fa
 
 from ..courses.forms import DeleteForm
 from ..extensions import db
+from ..ids import parse_id
 from ..ownership import owned_student
 from . import bp
 
@@ -74,5 +75,5 @@ def forget_face(student_id: int, embedding_id: int) -> ResponseReturnValue:
         "It stays marked as theirs in that session.",
         "success",
     )
-    course = request.values.get("course", type=int)  # the course page the teacher came from, carried back
+    course = parse_id(request.values.get("course"))  # the course page the teacher came from, carried back
     return redirect(url_for("students.show", student_id=student.id, course=course, _anchor="learned-faces")), 303

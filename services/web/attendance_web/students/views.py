@@ -26,6 +26,7 @@ from ..auth.user import current_teacher_id
 from ..courses.forms import DeleteForm, StudentForm
 from ..courses.views import course_page
 from ..extensions import db, settings, store
+from ..ids import parse_id
 from ..jobs_service import UnitOfWork, new_job
 from ..ownership import owned_course, owned_student, owned_student_photo
 from ..photos import remove_photos, send_photo
@@ -43,7 +44,7 @@ PORTRAIT_SIDE = 1000  # px, the longest side of the JPEG copy of a portrait brow
 def _came_from(student: Student) -> Course | None:
     """The course page the teacher opened this student from (`?course=`, carried through the page's forms),
     if it is one of theirs; else the student's only course; else None (back to the dashboard)."""
-    course_id = request.values.get("course", type=int) or request.form.get("course_id", type=int)
+    course_id = parse_id(request.values.get("course")) or parse_id(request.form.get("course_id"))
     if course_id:
         course = db().scalar(select(Course).where(Course.id == course_id, Course.teacher_id == current_teacher_id()))
         if course is not None:
