@@ -243,7 +243,7 @@ def test_session_and_student_pages(school):
     assert "Unknown faces (1)" in page and "Present (2)" in page and "Not marked (1)" in page
     assert "waiting for you to confirm" in page
     page = alice.client.get(f"/reports/students/{ids['zoe']}").get_data(as_text=True)
-    assert "Chemistry" in page and "Biología 1" in page and "by hand" in page and "0.71" in page
+    assert "Chemistry" in page and "Biología 1" in page and "decided by the teacher" in page and "0.71" in page
     assert RATE_DEFINITION in page
 
 
