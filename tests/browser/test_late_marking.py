@@ -1,6 +1,6 @@
 """Marking a student late on the review page, in real Chromium at 1280 px and on a 375 px phone: the four mark buttons
 (present, late, absent, excused) fit in the student's row side by side, the keyboard reaches each one, and a late mark
-shows on the row. Pages are answered in-process by the Flask app: no server and no worker."""
+with its note shows on the row. Pages are answered in-process by the Flask app: no server and no worker."""
 
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ def test_the_four_mark_buttons_fit_and_late_is_marked_by_keyboard(app, teacher, 
         page.locator(f"{row} details.note select").select_option("late")
         page.locator(f"{row} details.note input[name=note]").fill("Missed the bus")
         page.locator(f"{row} details.note button[type=submit]").click()
+        expect(page.locator(row)).to_contain_text("Missed the bus")  # the note, on the student's row
         expect(page.locator(f"{row} .who .badge").first).to_have_text("late")
         expect(page.locator(".summary .badge.late")).to_have_text("1 late")
     finally:

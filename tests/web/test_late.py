@@ -198,6 +198,7 @@ def test_the_review_page_marks_a_student_late_with_a_note(app, teacher):
     row = _row(page, ben)
     assert re.search(r'value="late" aria-pressed="true"', row)
     assert '<span class="badge late">late</span>' in row
+    assert "Missed the bus" in text(row)  # the note shows on the student's row
     assert '<span class="badge late">1 late</span>' in page
     assert "2 of 3 students" not in page  # (the summary badges count each status once)
 
