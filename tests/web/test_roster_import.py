@@ -725,7 +725,8 @@ def test_the_preview_shows_a_thumbnail_of_each_portrait_it_will_add(app, teacher
     assert teacher.client.get(f"/roster-imports/{import_id}/portraits/999999.jpg").status_code == 404
     text_entry = next(i for i in zipfile.ZipFile(io.BytesIO(zip_data)).infolist() if i.filename == "x.txt")
     assert (
-        teacher.client.get(f"/roster-imports/{import_id}/portraits/{text_entry.header_offset}.jpg").status_code == 404
+        teacher.client.get(f"/roster-imports/{import_id}/portraits/{text_entry.header_offset + 1}.jpg").status_code
+        == 404
     )
     teacher.client.post(f"/roster-imports/{import_id}/cancel")
     assert teacher.client.get(urls[0]).status_code == 404  # the preview's files are gone with it
@@ -747,7 +748,7 @@ def test_every_roster_route_is_404_for_another_teacher(app, teacher_factory):
         ("GET", f"/courses/{course}/roster/template.csv"),
         ("POST", f"/courses/{course}/roster/imports"),
         ("GET", f"/roster-imports/{waiting}"),
-        ("GET", f"/roster-imports/{waiting}/portraits/0.jpg"),
+        ("GET", f"/roster-imports/{waiting}/portraits/1.jpg"),
         ("POST", f"/roster-imports/{waiting}/confirm"),
         ("POST", f"/roster-imports/{waiting}/cancel"),
         ("GET", f"/roster-imports/{done}/progress"),

@@ -30,7 +30,12 @@ SPLIT_ROSTER = (
     "Nothing of it was saved. For a big class, split the portraits over several ZIP files and import the same CSV "
     "with each one: students already imported are kept, and each import adds its photos."
 )
-SPLIT_PORTRAITS = "Nothing of it was saved: upload the portraits one or two at a time."
+# One photo over the limit is not helped by sending "one or two at a time": the advice fits both cases (the server
+# cannot count the files of a request it refuses unread).
+SPLIT_PORTRAITS = (
+    "Nothing of it was saved. A single photo over the limit needs a smaller copy; for several photos, upload the "
+    "portraits one or two at a time."
+)
 
 
 def too_large_message(limit_mb: int) -> str:
@@ -51,6 +56,8 @@ def register_error_handlers(app: Flask) -> None:
             "split_roster": f"{said} For a big class, split the portraits over several ZIP files and import the "
             "same CSV with each one: students already imported are kept, and each import adds its photos.",
             "split_portraits": f"{said} Upload the portraits one or two at a time.",
+            # After the file's name, when one photo alone is over the limit (static/app.js, static/session.js).
+            "too_large_photo": f"is too large: the limit is {limit} MB per photo. Please choose a smaller copy of it.",
         }
 
     @app.errorhandler(CSRFError)

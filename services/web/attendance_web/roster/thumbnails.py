@@ -24,8 +24,9 @@ class NoSuchPortrait(LookupError):
 
 
 def thumbnail_key(photo: PlannedPhoto) -> int:
-    """What names a planned portrait in its thumbnail's address."""
-    return photo.entry.info.header_offset
+    """What names a planned portrait in its thumbnail's address: its offset plus one (an id in a URL is never 0,
+    attendance_web.ids, and the first entry's offset is)."""
+    return photo.entry.info.header_offset + 1
 
 
 def portrait_thumbnail(zip_data: bytes | None, key: int, max_pixels: int) -> bytes:
@@ -34,7 +35,7 @@ def portrait_thumbnail(zip_data: bytes | None, key: int, max_pixels: int) -> byt
         archive = open_photos(zip_data)
         if archive is None:
             raise NoSuchPortrait(key)
-        entry = next((e for e in list_zip(archive).photos if e.info.header_offset == key), None)
+        entry = next((e for e in list_zip(archive).photos if e.info.header_offset + 1 == key), None)
         if entry is None:
             raise NoSuchPortrait(key)
         data = read_entry(archive, entry)

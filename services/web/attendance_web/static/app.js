@@ -13,10 +13,16 @@
     var message = form.getAttribute && form.getAttribute("data-too-large");
     if (!message || event.defaultPrevented) { return; }
     var limit = Number(form.getAttribute("data-max-upload-mb")) * 1048576;
-    var total = 0;
+    var total = 0, largest = null;
     Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
-      Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+      Array.prototype.forEach.call(input.files || [], function (file) {
+        total += file.size;
+        if (!largest || file.size > largest.size) { largest = file; }
+      });
     });
+    // One photo alone over the limit: sending "fewer at a time" would not help, a smaller copy would.
+    var onePhoto = form.getAttribute("data-too-large-photo");
+    var single = !!(onePhoto && largest && largest.size > limit);
     var alert = form.querySelector("[data-too-large-alert]");
     if (!alert) {
       alert = document.createElement("p");
@@ -27,7 +33,8 @@
     }
     if (limit > 0 && total > limit) {
       event.preventDefault();
-      alert.textContent = message + " These files are " + (total / 1048576).toFixed(0) + " MB.";
+      alert.textContent = single ? largest.name + " " + onePhoto :
+        message + " These files are " + (total / 1048576).toFixed(0) + " MB.";
     } else {
       alert.textContent = "";
     }

@@ -6,7 +6,8 @@
   var form = document.querySelector("form[data-take-attendance]");
   if (!form || !window.FormData || !window.XMLHttpRequest) { return; }
 
-  var input = form.querySelector("input[type=file]");
+  var input = form.querySelector("input[type=file]:not([data-camera])");
+  var pickers = form.querySelectorAll("input[type=file]"); // the chooser, and on a phone the camera (data-camera)
   var zone = form.querySelector("[data-dropzone]") || input.parentNode;
   var list = form.querySelector("[data-upload-list]");
   var formError = form.querySelector("[data-form-error]");
@@ -44,6 +45,12 @@
   function tell(text) { spoken.appendChild(el("p", null, text)); }
 
   function notUploaded(row, reason) { tell(row.file.name + " was not uploaded: " + reason); }
+
+  // A photo alone over the limit: "too large: the limit is N MB per photo", not advice to send fewer at once.
+  function tooLargePhoto(file) {
+    return file.name + " " + (form.getAttribute("data-too-large-photo") ||
+      "is too large: the limit is " + Math.round(maxBytes / 1048576) + " MB per photo. Please choose a smaller copy of it.");
+  }
 
   function size(bytes) {
     return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " KB";
@@ -84,8 +91,7 @@
       list.appendChild(li);
       rows.push(row);
       if (file.size > budget) {
-        var tooLarge = file.name + " is larger than the " + Math.round(maxBytes / 1048576) +
-          " MB limit. Please send a smaller photo.";
+        var tooLarge = tooLargePhoto(file);
         setState(row, "refused", tooLarge);
         notUploaded(row, tooLarge);
       } else {
@@ -95,9 +101,11 @@
     formError.textContent = "";
   }
 
-  input.addEventListener("change", function () {
-    addFiles(input.files);
-    input.value = ""; // choosing again adds more photos instead of replacing them
+  Array.prototype.forEach.call(pickers, function (picker) {
+    picker.addEventListener("change", function () {
+      addFiles(picker.files);
+      picker.value = ""; // choosing again (or the next photo from the camera) adds to the list instead of replacing it
+    });
   });
   ["dragenter", "dragover"].forEach(function (type) {
     zone.addEventListener(type, function (event) {
@@ -201,7 +209,8 @@
       else if (takeName(added, row)) { setState(row, "stored"); }
       else {
         var message = body.error && body.error.message;
-        var reason = result.status === 413 ? "the upload was too large; please send fewer photos at once" :
+        var reason = result.status === 413 && batch.length === 1 ? tooLargePhoto(row.file) :
+          result.status === 413 ? "the upload was too large; please send fewer photos at once" :
           result.status === 0 ? "the connection was lost; please try again" :
           message || "the server could not store it; please try again";
         setState(row, "failed", reason);
