@@ -20,12 +20,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import FaceEmbedding
+from attendance_shared.models import (
+    AttendanceRecord,
+    AttendanceSession,
+    AttendanceStatus,
+    DetectedFace,
+    FaceDecision,
+    FaceEmbedding,
+    RecordSource,
+)
 from tests.browser.in_process import forward_to
 from tests.conftest import ROOT
-from tests.factories import DIM, MODEL, Seeded, db_url, face_vector, plain_jpeg, seed_session
+from tests.factories import (
+    DIM,
+    MODEL,
+    Seeded,
+    db_url,
+    face_vector,
+    finish_attendance_job,
+    plain_jpeg,
+    seed_session,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -160,8 +178,11 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
     job = teacher.take_attendance(s.course_id, (plain_jpeg(), "second.jpg"), label="Period 2")
     assert job
     learn_from_classroom(app, s)
+    dan = teacher.add_student(s.course_id, "Dan", "N-Dan")
+    waiting_for_confirmation(app, s, dan)  # the review page, the reports, the course page and the dashboard say so
     return {
         "seeded": s,
+        "finish": lambda page: take_attendance_to_the_end(app, page, s, dan),
         "preview": preview,
         "preview with portraits": with_portraits,
         "progress": importing + "/progress",
@@ -174,6 +195,48 @@ def learn_from_classroom(app: Any, s: Seeded) -> None:
     with session_scope(db_url(app)) as db:
         face = {"detected_face_id": s.faces["ann"], "model_id": MODEL, "dim": DIM, "vector": face_vector(0.0)}
         db.add(FaceEmbedding(student_id=s.students["Ann"], **face))
+
+
+def waiting_for_confirmation(app: Any, s: Seeded, student_id: int) -> int:
+    """A student whose face waits in "please confirm" (recognition's own "absent" record): their face's id."""
+    with session_scope(db_url(app)) as db:
+        face = DetectedFace(
+            session_photo_id=s.photo_id,
+            face_index=4,
+            box=[20, 300, 120, 420],
+            detection_score=0.9,
+            face_px=100,
+            decision=FaceDecision.CONFIRM,
+            candidate_student_id=student_id,
+            similarity=0.42,
+            model_id=MODEL,
+        )
+        db.add(face)
+        db.add(
+            AttendanceRecord(
+                session_id=s.session_id, student_id=student_id, status=AttendanceStatus.ABSENT, source=RecordSource.AUTO
+            )
+        )
+        db.flush()
+        return face.id
+
+
+def take_attendance_to_the_end(app: Any, page: Any, s: Seeded, waiting: int) -> None:
+    """Upload a photo on the take-attendance page, then write what the worker would: the page says it is finished."""
+    page.locator("input[type=file][name=photos]").set_input_files(
+        {"name": "lesson.jpg", "mimeType": "image/jpeg", "buffer": plain_jpeg(64, 48)}
+    )
+    page.locator("form[data-take-attendance] [data-submit]").click()
+    page.locator("[data-live]:not([hidden])").wait_for()
+    with session_scope(db_url(app)) as db:
+        newest = db.scalars(
+            select(AttendanceSession.id)
+            .where(AttendanceSession.course_id == s.course_id)
+            .order_by(AttendanceSession.id.desc())
+        ).first()
+    assert newest is not None and newest != s.session_id
+    finish_attendance_job(app, newest, present=[s.students["Ann"]], confirm=[waiting], unknown=1)
+    page.get_by_role("heading", name="Attendance taken").wait_for()
 
 
 def teacher_pages(work: dict[str, Any]) -> list[Visit]:
@@ -196,6 +259,7 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
             f"/courses/{course}/sessions/new",
             send("form[action$='/sessions']", shown_in="form [role=alert]:not(:empty)"),
         ),
+        Visit("take attendance, finished", f"/courses/{course}/sessions/new", work["finish"]),
         Visit("add photos", f"/courses/{course}/sessions/new?session={session}"),
         Visit("job", work["job"]),
         Visit("review", f"/sessions/{session}"),
@@ -209,6 +273,11 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("report, student", f"/reports/students/{ann}"),
         Visit("settings", "/settings"),
         Visit("settings, wrong password", "/settings", send("form[action$='/password']", current_password="wrong")),
+        Visit(
+            "settings, guessable new password",
+            "/settings",
+            send("form[action$='/password']", new_password="password12", repeat="password12"),
+        ),
         Visit("not found", "/courses/999999"),
     ]
 
@@ -219,7 +288,24 @@ def signed_out_pages() -> list[Visit]:
         Visit("sign in, wrong password", "/login", send("form", email="nobody@school.example.org", password="x")),
         Visit("sign up", "/signup"),
         Visit("sign up, empty", "/signup", send("form")),
+        Visit("sign up, guessable password", "/signup", send("form", password="password12", confirm="password12")),
+        Visit("signed up: sign in", "/signup", send("form", name="Ada", email=A11Y_EMAIL, **STRONG_TWICE)),
+        Visit("signed out everywhere", "/login", sign_in_then_sign_out_everywhere),
     ]
+
+
+# A teacher who signs up, signs in, and signs out everywhere from Settings (the last signed-out page: it signs in).
+A11Y_EMAIL = f"a11y-{os.urandom(4).hex()}@school.example.org"
+STRONG_TWICE = {"password": "correct horse battery", "confirm": "correct horse battery"}
+
+
+def sign_in_then_sign_out_everywhere(page: Any) -> None:
+    send("form", email=A11Y_EMAIL, password=STRONG_TWICE["password"])(page)
+    page.goto("/settings")
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out everywhere").click()
+    page.locator(".flash.success").wait_for()
 
 
 @pytest.mark.timeout(600)

@@ -381,19 +381,37 @@
       if (message) {
         var text = data.job && data.job.message ? data.job.message : "Waiting for the recognition to start…";
         if (data.job && data.job.error) { text = data.job.error; }
-        if (data.done) {
-          text = "Done: " + data.present + " present" + (data.to_confirm ? ", " + data.to_confirm + " face(s) to confirm" : "") + ".";
-        }
+        if (finished(data)) { text = "Finished: " + outcome(data) + "."; }
         message.textContent = text;
       }
+      if (finished(data)) { finish(); }
       if (link) {
         link.hidden = false;
-        link.textContent = data.done ? "Review attendance" : "Open the review page now (it updates by itself)";
+        link.textContent = finished(data) ? "Review" : data.done ? "Review attendance" : "Open the review page now (it updates by itself)";
         link.classList.toggle("primary", !!data.done);
         // Done: the way on to the review, unless the teacher has meanwhile moved on elsewhere on the page.
         var active = document.activeElement;
         if (data.done && (!active || active === document.body || live.contains(active))) { focusVisibly(link); }
       }
+    }
+
+    // Recognition finished: "N present, M to confirm, K unknown" (the review page's counts, from status.json).
+    function finished(data) { return !!data.done && !!data.job && data.job.state === "succeeded"; }
+
+    function outcome(data) {
+      return data.present + " present, " + data.to_confirm + " to confirm, " + data.unknown + " unknown";
+    }
+
+    // The page is done with this lesson: no upload button that would add the next lesson's photo to this session,
+    // but the way on to the review and, beside it, to another lesson (a fresh page, a new session).
+    function finish() {
+      var heading = live.querySelector("h2");
+      if (heading) { heading.textContent = "Attendance taken"; }
+      if (progress) { progress.hidden = true; }
+      Array.prototype.forEach.call(form.querySelectorAll("[data-dropzone], .take-fields, .camera-pick, [data-submit], [data-form-notice]"),
+        function (node) { node.hidden = true; });
+      var another = live.querySelector("[data-another-lesson]");
+      if (another) { another.hidden = false; }
     }
 
     function poll() {
