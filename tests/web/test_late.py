@@ -105,6 +105,7 @@ def test_the_report_pages_list_late_apart(teacher, course):
     assert "L = late (counts as attended)" in course_page
     assert "2 attended of 3, 2 of them late" in text(course_page)  # Lea, below 80%
     assert '<th scope="col">Late</th>' in course_page  # the chart's table
+    assert "share of students present (late included)" in course_page  # the chart's description
 
     history = text(teacher.client.get(f"/reports/students/{ids['Lea Late']}").get_data(as_text=True))
     assert "present 0, late 2, absent 1" in history and "66.7%" in history

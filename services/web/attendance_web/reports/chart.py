@@ -63,7 +63,7 @@ def _percent(rate: float | None) -> str:
 
 
 def attendance_chart(matrix: CourseMatrix) -> Chart | None:
-    """One bar per session: the share of marked students who were present (excused not counted)."""
+    """One bar per session: the share of marked students who were present or late (excused not counted)."""
     if not matrix.totals:
         return None
     plot_w = max(PLOT_W, MIN_STEP * len(matrix.totals))
@@ -82,7 +82,7 @@ def attendance_chart(matrix: CourseMatrix) -> Chart | None:
                 width=round(bar_w, 2),
                 height=round(height, 2),
                 below=rate is not None and rate < matrix.threshold,
-                tooltip=f"{total.session.title}: {_percent(rate)} present",
+                tooltip=f"{total.session.title}: {_percent(rate)} present (late included)",
             )
         )
     x_ticks = [Tick(round(LEFT + (i + 0.5) * step, 2), _tick_text(matrix.totals, i)) for i in range(len(bars))]
@@ -109,7 +109,7 @@ def _describe(matrix: CourseMatrix) -> str:
     rated = [(t.tally.rate, t.session) for t in matrix.totals if t.tally.rate is not None]
     n = len(matrix.totals)
     text = (
-        f"Bar chart of the share of students present in each of {n} session{'s' if n != 1 else ''}, "
+        f"Bar chart of the share of students present (late included) in each of {n} session{'s' if n != 1 else ''}, "
         f"{matrix.sessions[0].date.isoformat()} to {matrix.sessions[-1].date.isoformat()}."
     )
     if rated:
