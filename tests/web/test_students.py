@@ -273,6 +273,7 @@ def _race(monkeypatch, student: int, *photos: bytes) -> list[list[str]]:
     return removed
 
 
+@pytest.mark.postgres  # on SQLite the upload holds the one write lock from its count: no request can slip in
 def test_two_requests_at_once_store_each_portrait_once_and_lose_none(teacher, jobs_not_sent, monkeypatch):
     """Both requests pass the check before either commits: the database's unique constraint refuses this one's
     copy, the batch is tried again against the portraits as they are now, and the file that was not a copy is
@@ -299,6 +300,7 @@ def test_two_requests_at_once_store_each_portrait_once_and_lose_none(teacher, jo
     assert make_store(get_settings()).get(saved.storage_key) == other
 
 
+@pytest.mark.postgres  # on SQLite the upload holds the one write lock from its count: no request can slip in
 def test_a_race_that_happens_again_names_the_files_that_were_not_saved(teacher, jobs_not_sent, monkeypatch):
     course = teacher.create_course("Art")
     student = teacher.add_student(course, "Ann", "1")
