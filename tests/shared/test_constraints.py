@@ -70,7 +70,7 @@ def test_the_migration_checks_list_every_enum_value():
 
     from attendance_shared.models import Base
 
-    migrations = ("0004_enum_checks", "0006_state_columns", "0007_late_status")
+    migrations = ("0004_enum_checks", "0006_state_columns", "0007_late_status", "0008_face_legibility")
     checks = [
         c for m in migrations for c in importlib.import_module(f"attendance_shared.migrations.versions.{m}").CHECKS
     ]

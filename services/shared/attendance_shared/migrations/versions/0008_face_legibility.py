@@ -19,11 +19,11 @@ branch_labels = None
 depends_on = None
 
 # (table, column, enum name, values) as in attendance_shared.models at this revision (as in 0004)
-CHECK = ("detected_faces", "legibility", "face_legibility", ("too_small", "too_poor"))
+CHECKS = (("detected_faces", "legibility", "face_legibility", ("too_small", "too_poor")),)
 
 
 def upgrade() -> None:
-    table, column, name, values = CHECK
+    ((table, column, name, values),) = CHECKS
     allowed = ", ".join(f"'{v}'" for v in values)
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.add_column(sa.Column(column, sa.String(length=16), nullable=True))
@@ -31,7 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    table, column, name, _values = CHECK
+    ((table, column, name, _values),) = CHECKS
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.drop_constraint(op.f(f"ck_{table}_{name}"), type_="check")
         batch_op.drop_column(column)
