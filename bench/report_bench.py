@@ -184,6 +184,7 @@ def main() -> None:
         email = "bench@school.example.org"
         password = "correct horse battery"
         client.post("/signup", data={"name": "Bench", "email": email, "password": password, "confirm": password})
+        client.post("/login", data={"email": email, "password": password})  # sign-up does not sign in
         engine = engine_for(url)
 
         t0 = time.perf_counter()

@@ -250,6 +250,11 @@ def signup(base: str, email: str, password: str = "bench password 123") -> reque
         timeout=10,
     )
     r.raise_for_status()
+    # Sign-up does not sign in (it never says whether the address had an account): sign in, as a teacher does.
+    token = csrf_token(s, base + "/login")
+    r = s.post(base + "/login", data={"csrf_token": token, "email": email, "password": password}, timeout=10)
+    r.raise_for_status()
+    assert not r.url.rstrip("/").endswith("/login"), "sign-in refused"
     return s
 
 

@@ -314,9 +314,12 @@ class TeacherClient:
         self.password = password
 
     def signup(self, name: str = "Teacher") -> TeacherClient:
+        """Sign up, then sign in (sign-up never signs in: it does not say whether the address had an account)."""
         r = self.client.post(
             "/signup", data={"name": name, "email": self.email, "password": self.password, "confirm": self.password}
         )
+        assert r.status_code == 303 and r.location.endswith("/login"), r.data[:500]
+        r = self.client.post("/login", data={"email": self.email, "password": self.password})
         assert r.status_code == 302, r.data[:500]
         return self
 

@@ -65,7 +65,7 @@ def test_teacher_journey(
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = page_problems.watch(context.new_page())
 
-    # 1. Sign up, land on the dashboard, create a course.
+    # 1. Sign up, sign in (the address is filled in), land on the dashboard, create a course.
     page.goto("/signup")
     expect(page.get_by_role("heading", name="Create your teacher account")).to_be_visible()
     snap(page, "signup")
@@ -74,6 +74,10 @@ def test_teacher_journey(
     page.locator("#password").fill("correct horse battery")
     page.locator("#confirm").fill("correct horse battery")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.locator(".flash.success")).to_contain_text("Your account is ready")
+    page.locator("#password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="My courses")).to_be_visible()
     snap(page, "dashboard")
     page.locator("form[action$='/courses'] input[name=name]").fill(COURSE)

@@ -263,6 +263,12 @@ def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
                   "confirm": "a long password 1"},
             allow_redirects=False, timeout=10,
         )  # fmt: skip
+        assert r.status_code == 303, r.text[:1000]  # to the sign-in page: sign-up does not sign in
+        token = _csrf(s.get(f"{base}/login", timeout=10).text)
+        r = s.post(
+            f"{base}/login", data={"csrf_token": token, "email": email, "password": "a long password 1"},
+            allow_redirects=False, timeout=10,
+        )  # fmt: skip
         assert r.status_code == 302, r.text[:1000]
         token = _csrf(s.get(f"{base}/", timeout=10).text)
         r = s.post(

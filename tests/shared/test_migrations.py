@@ -323,3 +323,28 @@ def test_0008_adds_face_legibility_keeping_every_face(empty_database):
         assert conn.execute(text("SELECT id, decision FROM detected_faces")).all() == [(1, "present")]
         assert "legibility" not in {c["name"] for c in inspect(conn).get_columns("detected_faces")}
     engine.dispose()
+
+
+def test_0009_adds_session_epoch_and_disabled_at_keeping_every_teacher(empty_database):
+    """Teachers from before 0009 are kept, at epoch 0 and enabled; the downgrade keeps every teacher."""
+    url = empty_database
+    migrate.upgrade(url, "0008")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_ROWS_AT_0001[0])  # the teacher
+    engine.dispose()
+    migrate.upgrade(url, "0009")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id, email, session_epoch, disabled_at FROM teachers")).all() == [
+            (1, "a@b.c", 0, None)
+        ]
+        conn.execute(text("UPDATE teachers SET session_epoch = session_epoch + 1, disabled_at = CURRENT_TIMESTAMP"))
+    engine.dispose()
+    migrate.downgrade(url, "0008")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, email FROM teachers")).all() == [(1, "a@b.c")]
+        columns = {c["name"] for c in inspect(conn).get_columns("teachers")}
+        assert not columns & {"session_epoch", "disabled_at"}
+    engine.dispose()

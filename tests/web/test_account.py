@@ -397,3 +397,54 @@ def test_the_privacy_text_names_the_delete_button_as_the_student_page_shows_it(t
     settings_page = html.unescape(teacher.client.get("/settings").get_data(as_text=True))
     assert f"<em>{buttons[0]}</em>" in settings_page
     assert "Delete student and all their photos" not in settings_page
+
+
+def test_a_guessable_new_password_is_refused_with_the_reason(app, teacher):
+    for weak, reason in (("password12", "one of the most common passwords"), ("aaaaaaaaaa", "it repeats")):
+        form = {"current_password": teacher.password, "new_password": weak, "repeat": weak}
+        r = teacher.client.post("/settings/password", data=form)
+        assert r.status_code == 400 and "This password is too easy to guess" in r.get_data(as_text=True)
+        assert reason in r.get_data(as_text=True)
+    assert _signs_in(app, teacher.email, teacher.password)  # unchanged
+    runner = app.test_cli_runner()
+    weak = runner.invoke(args=["teachers", "set-password", teacher.email, "--password", "1234567890"])
+    assert weak.exit_code != 0 and "one of the most common passwords" in weak.output
+    assert _signs_in(app, teacher.email, teacher.password)
+
+
+def test_the_it_administrators_new_password_signs_out_every_browser(app, teacher):
+    remembered = app.test_client()
+    r = remembered.post("/login", data={"email": teacher.email, "password": teacher.password, "remember": "y"})
+    assert r.status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("remember_token", remembered.get_cookie("remember_token").value)
+    assert copy.get("/settings").status_code == 200 and teacher.client.get("/settings").status_code == 200
+    done = app.test_cli_runner().invoke(
+        args=["teachers", "set-password", teacher.email, "--password", "reset by the admin"]
+    )
+    assert done.exit_code == 0, done.output
+    for browser in (teacher.client, remembered, copy):
+        assert browser.get("/settings").status_code == 302
+
+
+def test_sign_out_everywhere_ends_every_session_this_one_included(app, teacher):
+    remembered = app.test_client()
+    r = remembered.post("/login", data={"email": teacher.email, "password": teacher.password, "remember": "y"})
+    assert r.status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("remember_token", remembered.get_cookie("remember_token").value)
+    page = teacher.client.get("/settings").get_data(as_text=True)
+    assert 'action="/settings/sign-out-everywhere"' in page and ">Sign out everywhere</button>" in page
+    r = teacher.client.post("/settings/sign-out-everywhere")
+    assert r.status_code == 303 and r.location.endswith("/login")
+    assert "You are signed out on every browser and device" in teacher.client.get(r.location).get_data(as_text=True)
+    for browser in (teacher.client, remembered, copy):
+        assert browser.get("/settings").status_code == 302
+    assert _signs_in(app, teacher.email, teacher.password)  # the password is unchanged
+    with _db(app) as s:
+        actions = s.scalars(
+            select(AuditEvent.action)
+            .join(Teacher, Teacher.id == AuditEvent.teacher_id)
+            .where(Teacher.email == teacher.email)
+        ).all()
+    assert "signed_out_everywhere" in actions

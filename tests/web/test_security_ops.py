@@ -23,13 +23,23 @@ def _limited_app(monkeypatch, **limits: str):
     return create_app(Settings(), TESTING=True, WTF_CSRF_ENABLED=False, RATELIMIT_KEY_PREFIX=f"rl-{uuid.uuid4().hex}")
 
 
+PASSWORD = "correct horse battery"
+
+
+def _signed_up(client) -> str:
+    email = f"limit-{uuid.uuid4().hex[:8]}@school.example.org"
+    form = {"name": "T", "email": email, "password": PASSWORD, "confirm": PASSWORD}
+    assert client.post("/signup", data=form).status_code == 303
+    return email
+
+
 def test_default_limits_let_a_school_sign_in_together():
     s = Settings()
     assert s.login_limit_per_address.startswith("60 per minute")  # staff behind one NAT address at 8 am
     assert s.login_limit_per_account.startswith("10 per minute")
 
 
-def test_login_is_rate_limited_per_address(monkeypatch):
+def test_login_is_rate_limited_per_address(monkeypatch, database):
     client = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ADDRESS="8 per minute").test_client()
     codes = [
         client.post("/login", data={"email": f"x{i}@school.example.org", "password": "wrong-password"}).status_code
@@ -41,7 +51,7 @@ def test_login_is_rate_limited_per_address(monkeypatch):
     assert b"Too many attempts" in r.data
 
 
-def test_login_is_rate_limited_per_account_across_addresses(monkeypatch):
+def test_login_is_rate_limited_per_account_across_addresses(monkeypatch, database):
     client = _limited_app(monkeypatch).test_client()
     email = f"victim-{uuid.uuid4().hex[:6]}@school.example.org"
     codes = []
@@ -65,7 +75,7 @@ def test_audit_log_records_sign_ins_failures_and_deletions(teacher):
         actions = [e.action for e in events]
         assert all(e.ip for e in events)
         assert all(teacher.password not in (e.detail or "") for e in events)
-    assert actions == ["signup", "logout", "login_failed", "login", "student_deleted", "course_deleted"]
+    assert actions == ["signup", "login", "logout", "login_failed", "login", "student_deleted", "course_deleted"]
 
 
 def test_request_id_is_echoed_or_made(client):
@@ -181,13 +191,59 @@ def test_production_serves_metrics_only_with_its_token(monkeypatch):
     assert ok.status_code == 200 and b"attendance_http_requests_total" in ok.data
 
 
-def test_password_changes_are_rate_limited_per_account(monkeypatch):
+def test_password_changes_are_rate_limited_per_account(monkeypatch, database):
     """A session left open must not be a way to guess the current password."""
     client = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ACCOUNT="2 per minute").test_client()
-    email = f"limit-{uuid.uuid4().hex[:8]}@school.example.org"
-    form = {"name": "T", "email": email, "password": "correct horse battery", "confirm": "correct horse battery"}
-    assert client.post("/signup", data=form).status_code == 302
+    email = _signed_up(client)
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
     new = "a new long password"
     guess = {"current_password": "guess number one", "new_password": new, "repeat": new}
     codes = [client.post("/settings/password", data=guess).status_code for _ in range(3)]
     assert codes == [400, 400, 429]
+
+
+def test_successful_sign_ins_are_not_counted(monkeypatch, database):
+    """Only failures count: a teacher signing in and out all day is never refused."""
+    client = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ACCOUNT="3 per minute", LOGIN_LIMIT_PER_ADDRESS="3 per minute")
+    browser = client.test_client()
+    email = _signed_up(browser)
+    codes = []
+    for _ in range(6):
+        codes.append(browser.post("/login", data={"email": email, "password": PASSWORD}).status_code)
+        browser.post("/logout")
+    assert codes == [302] * 6
+
+
+def test_an_attacker_cannot_lock_a_teacher_out_of_their_own_browser(monkeypatch, database):
+    """Someone at the school's own address who knows the teacher's email fails until both the account's and the
+    address's counters are full: a new browser must wait, the teacher's own browser (known device) signs in."""
+    app = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ACCOUNT="3 per minute", LOGIN_LIMIT_PER_ADDRESS="5 per minute")
+    own = app.test_client()
+    email = _signed_up(own)
+    assert own.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    own.post("/logout")
+    attacker = app.test_client()
+    codes = [attacker.post("/login", data={"email": email, "password": f"guess {i}"}).status_code for i in range(6)]
+    assert codes == [401, 401, 401, 429, 429, 429]
+    others = [
+        attacker.post("/login", data={"email": f"x{i}@school.example.org", "password": "guess"}) for i in range(3)
+    ]
+    assert [r.status_code for r in others] == [401, 401, 429]  # the address's counter is full too
+    new_browser = app.test_client()
+    assert new_browser.post("/login", data={"email": email, "password": PASSWORD}).status_code == 429  # slowed
+    assert own.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302  # never refused
+    own.post("/logout")
+    # The known browser has a counter of its own: it cannot be used to guess without limit either.
+    mine = [own.post("/login", data={"email": email, "password": f"typo {i}"}).status_code for i in range(4)]
+    assert mine == [401, 401, 401, 429]
+    # ... and it is known for this account only: for another one it counts as any browser.
+    assert own.post("/login", data={"email": "x9@school.example.org", "password": "guess"}).status_code == 429
+
+
+def test_a_forged_known_device_cookie_is_ignored(monkeypatch, database):
+    app = _limited_app(monkeypatch, LOGIN_LIMIT_PER_ACCOUNT="2 per minute")
+    email = _signed_up(app.test_client())
+    forger = app.test_client()
+    forger.set_cookie("known_device", "eyJkIjoiYWJjIiwiYSI6W119.forged.signature")
+    codes = [forger.post("/login", data={"email": email, "password": f"guess {i}"}).status_code for i in range(3)]
+    assert codes == [401, 401, 429]

@@ -148,6 +148,10 @@ class Teacher(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     photo_retention_days: Mapped[int] = mapped_column(Integer, default=365)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    #: carried by every session and remember-me cookie; one more ends them all (log-out, new password, disabling)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: set by the IT administrator (`flask teachers disable`): no sign-in, no session, no API token
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     courses: Mapped[list[Course]] = relationship(back_populates="teacher", cascade="all, delete-orphan")
 

@@ -1,6 +1,7 @@
 """`flask db upgrade|downgrade`: Alembic migrations, the only way the schema is created in production.
 `flask teachers set-password EMAIL`: the school's IT administrator resets a forgotten password (no email is
-sent from this service, so there is no self-service reset)."""
+sent from this service, so there is no self-service reset). `flask teachers disable|enable EMAIL`: an account
+that must no longer sign in (a teacher who left, a stolen password), and back."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from attendance_shared import migrate
-from attendance_shared.models import AuditEvent, Teacher
+from attendance_shared.models import AuditEvent, Teacher, utcnow
 
+from .auth.passwords import password_problem
+from .auth.user import end_every_session
 from .extensions import db
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
@@ -35,20 +38,54 @@ def downgrade(revision: str) -> None:
     click.echo(f"database downgraded to {revision}")
 
 
+def _teacher(email: str) -> Teacher:
+    teacher = db().scalar(select(Teacher).where(func.lower(Teacher.email) == email.strip().lower()))
+    if teacher is None:
+        raise click.ClickException(f"No teacher account has the email {email}.")
+    return teacher
+
+
 @teachers_cli.command("set-password")
 @click.argument("email")
 @click.password_option("--password", prompt="New password", help="asked for (twice) when not given")
 def set_password(email: str, password: str) -> None:
-    """Give the teacher with EMAIL a new password (at least 10 characters), e.g. when they forgot theirs."""
-    if len(password) < 10:
-        raise click.ClickException("Use at least 10 characters.")
-    teacher = db().scalar(select(Teacher).where(func.lower(Teacher.email) == email.strip().lower()))
-    if teacher is None:
-        raise click.ClickException(f"No teacher account has the email {email}.")
+    """Give the teacher with EMAIL a new password (the same policy as signing up), e.g. when they forgot theirs.
+    Every browser signed in to the account is signed out."""
+    teacher = _teacher(email)
+    problem = password_problem(password, [teacher.name, teacher.email])
+    if problem:
+        raise click.ClickException(problem)
     teacher.password_hash = generate_password_hash(password)
+    end_every_session(teacher)
     db().add(AuditEvent(teacher_id=teacher.id, action="password_set_by_admin", detail="flask teachers set-password"))
     db().commit()
     click.echo(f"New password set for {teacher.email}. Ask them to change it under Settings after signing in.")
+
+
+@teachers_cli.command("disable")
+@click.argument("email")
+def disable(email: str) -> None:
+    """Disable the account with EMAIL (a teacher who left, a stolen password): it can no longer sign in, every
+    browser signed in to it is signed out and its API tokens stop working. Its data stays."""
+    teacher = _teacher(email)
+    if teacher.disabled_at is None:
+        teacher.disabled_at = utcnow()
+        end_every_session(teacher)
+        db().add(AuditEvent(teacher_id=teacher.id, action="disabled_by_admin", detail="flask teachers disable"))
+        db().commit()
+    click.echo(f"The account {teacher.email} is disabled. `flask teachers enable` lets it sign in again.")
+
+
+@teachers_cli.command("enable")
+@click.argument("email")
+def enable(email: str) -> None:
+    """Let the disabled account with EMAIL sign in again (with its password)."""
+    teacher = _teacher(email)
+    if teacher.disabled_at is not None:
+        teacher.disabled_at = None
+        db().add(AuditEvent(teacher_id=teacher.id, action="enabled_by_admin", detail="flask teachers enable"))
+        db().commit()
+    click.echo(f"The account {teacher.email} can sign in again.")
 
 
 def register_commands(app: Flask) -> None:

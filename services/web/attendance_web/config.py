@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
 from attendance_shared.settings import Settings
+
+#: the longest a sign-in lasts, "Keep me logged in" included: the remember-me cookie's lifetime, and the server's
+#: limit on any session (attendance_web.auth.user)
+MAX_SIGNED_IN = dt.timedelta(days=30)
 
 
 def flask_config(settings: Settings) -> dict[str, Any]:
@@ -22,6 +27,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": settings.is_production,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": MAX_SIGNED_IN,
         "WTF_CSRF_TIME_LIMIT": None,
         "PREFERRED_URL_SCHEME": "https" if settings.is_production else "http",
         "RATELIMIT_ENABLED": settings.ratelimit_enabled,

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange
 
+from ..auth.forms import GuessablePasswordRefused
+
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 3650
 
@@ -38,17 +40,14 @@ class RetentionForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    """The same rule as signing up (auth.forms.SignupForm): at least 10 characters."""
+    """The same policy as signing up (auth.passwords)."""
 
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password."), Length(max=200)]
     )
     new_password = PasswordField(
         "New password",
-        validators=[
-            DataRequired("Enter a new password."),
-            Length(min=10, max=200, message="Use at least 10 characters."),
-        ],
+        validators=[DataRequired("Enter a new password."), GuessablePasswordRefused()],
     )
     repeat = PasswordField(
         "Repeat the new password", validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")]

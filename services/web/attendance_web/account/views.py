@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_required, login_user
+from flask_login import login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,7 +26,7 @@ from attendance_shared.models import ApiToken, Teacher, utcnow
 
 from ..api.tokens import create_token
 from ..audit import audit
-from ..auth.user import TeacherUser, current_teacher_id
+from ..auth.user import TeacherUser, current_teacher_id, end_every_session
 from ..extensions import db, limiter
 from ..extensions import settings as app_settings
 from ..ids import parse_id
@@ -194,8 +194,26 @@ def change_password() -> ResponseReturnValue:
         form.new_password.errors = ["Choose a password different from the current one."]
         return _render(password_form=form, status=400)
     teacher.password_hash = generate_password_hash(form.new_password.data)
+    end_every_session(teacher)
     audit("password_changed", teacher.id)
     db().commit()
-    login_user(TeacherUser(teacher))  # this browser stays signed in; every other one is signed out
+    # This browser signs in again with the new password (a new session, remembered as before); every other one
+    # is signed out.
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(TeacherUser(teacher), remember=remembered)
     flash("Your password is changed. Other browsers signed in to your account are signed out.", "success")
     return redirect(url_for("account.settings"), 303)
+
+
+@bp.route("/settings/sign-out-everywhere", methods=["POST"])
+@login_required
+def sign_out_everywhere() -> ResponseReturnValue:
+    """For a session left open elsewhere (a classroom computer, a lost phone): every session and remember-me cookie
+    of the account ends, this browser's too."""
+    teacher = _teacher()
+    end_every_session(teacher)
+    audit("signed_out_everywhere", teacher.id)
+    db().commit()
+    logout_user()
+    flash("You are signed out on every browser and device, this one included. Sign in again here.", "success")
+    return redirect(url_for("auth.login"), 303)

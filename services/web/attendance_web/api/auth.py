@@ -40,5 +40,7 @@ def authenticate() -> None:
     teacher = db().get(Teacher, token.teacher_id)
     if teacher is None:
         raise ApiError(401, "token_invalid", "This API token is not valid. Create one on the Settings page.")
+    if teacher.disabled_at is not None:
+        raise ApiError(401, "token_revoked", "This account is disabled, so its API tokens no longer work.")
     touch(token)
     g._login_user = TeacherUser(teacher)

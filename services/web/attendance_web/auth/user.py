@@ -1,10 +1,17 @@
 """Flask-Login's view of a teacher, and how a session cookie finds it; the shared model stays free of web
-dependencies."""
+dependencies.
+
+Sessions end on the server: the id in the session and remember-me cookies (TeacherUser.get_id) carries the
+teacher's session epoch, the time of sign-in and a fingerprint of the password hash. The user loader accepts it
+only while the epoch is the teacher's current one, the sign-in is at most MAX_SIGNED_IN old and the account is
+not disabled. Log-out, "sign out everywhere", a new password and disabling the account add one to the epoch
+(end_every_session), so every copy of every cookie of that account stops working at once."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -12,38 +19,58 @@ from flask_login import UserMixin, current_user, login_url
 
 from attendance_shared.models import Teacher
 
+from ..config import MAX_SIGNED_IN
 from ..extensions import db, login_manager
 
 
 class TeacherUser(UserMixin):
-    def __init__(self, teacher: Teacher) -> None:
+    def __init__(self, teacher: Teacher, signed_in_at: int | None = None) -> None:
         self.teacher = teacher
         self.id = teacher.id
         self.name = teacher.name
         self.email = teacher.email
+        #: Unix time of the sign-in this session belongs to (now, for a new sign-in)
+        self.signed_in_at = int(time.time()) if signed_in_at is None else signed_in_at
 
     def get_id(self) -> str:
-        """The id in the session and remember-me cookies carries a fingerprint of the password hash: a new
-        password (Settings, or the administrator's reset) signs out every other browser."""
-        return f"{self.id}:{password_fingerprint(self.teacher)}"
+        """ "<id>:<epoch>:<signed in at>:<password fingerprint>" (see the module's docstring)."""
+        return f"{self.id}:{self.teacher.session_epoch or 0}:{self.signed_in_at}:{password_fingerprint(self.teacher)}"
 
 
 def password_fingerprint(teacher: Teacher) -> str:
     return hashlib.sha256(teacher.password_hash.encode()).hexdigest()[:16]
 
 
-def login_id_matches(teacher: Teacher, fingerprint: str) -> bool:
-    """True when a cookie's fingerprint still matches the teacher's password."""
-    return hmac.compare_digest(fingerprint, password_fingerprint(teacher))
+def login_id_matches(teacher: Teacher, epoch: str, fingerprint: str) -> bool:
+    """True when a cookie's epoch is the teacher's current one and its fingerprint matches their password."""
+    return hmac.compare_digest(epoch, str(teacher.session_epoch or 0)) and hmac.compare_digest(
+        fingerprint, password_fingerprint(teacher)
+    )
+
+
+def end_every_session(teacher: Teacher) -> None:
+    """Every session and remember-me cookie of this teacher stops working (the caller commits)."""
+    teacher.session_epoch = (teacher.session_epoch or 0) + 1
+
+
+def _still_signed_in(signed_in_at: int) -> bool:
+    return 0 <= time.time() - signed_in_at <= MAX_SIGNED_IN.total_seconds()
 
 
 @login_manager.user_loader
 def load_teacher(user_id: str) -> TeacherUser | None:
-    """The teacher of a session or remember-me cookie's id ("<id>:<fingerprint>", get_id); None once the password
-    changed, which signs that browser out."""
-    raw_id, _, fingerprint = user_id.partition(":")
-    teacher = db().get(Teacher, int(raw_id)) if raw_id.isdigit() else None
-    return TeacherUser(teacher) if teacher is not None and login_id_matches(teacher, fingerprint) else None
+    """The teacher of a session or remember-me cookie's id (get_id); None, which signs that browser out, once the
+    session was ended on the server, is too old, or the account is disabled."""
+    parts = user_id.split(":")
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() for p in parts[:3]):
+        return None
+    raw_id, epoch, signed_in_at, fingerprint = parts
+    if len(raw_id) > 18 or len(signed_in_at) > 12 or not _still_signed_in(int(signed_in_at)):
+        return None
+    teacher = db().get(Teacher, int(raw_id))
+    if teacher is None or teacher.disabled_at is not None or not login_id_matches(teacher, epoch, fingerprint):
+        return None
+    return TeacherUser(teacher, int(signed_in_at))
 
 
 # The home page is where a first visit lands: sending it to the log-in page is no mistake of the visitor's.
