@@ -65,6 +65,7 @@ def owned(app, teacher_factory):
             "face_id": face.id,
             "embedding_id": learned.id,
             "import_id": import_id,
+            "key": 1,  # a portrait of the roster preview (roster.portrait): the owner check comes first
             "_student_photo": sphoto.id,
             "_session_photo": cphoto.id,
         }
