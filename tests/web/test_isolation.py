@@ -29,7 +29,10 @@ def owned(app, teacher_factory):
     job = alice.take_attendance(course, (_jpeg(), "room.jpg"))
     r = alice.client.post(
         f"/courses/{course}/roster/imports",
-        data={"roster_csv": (io.BytesIO(b"student_number,name\n7,Dora\n"), "class.csv")},
+        data={
+            "roster_csv": (io.BytesIO(b"student_number,name\n7,Dora\n"), "class.csv"),
+            "photos_zip": _portraits_zip(),
+        },
         content_type="multipart/form-data",
     )
     import_id = r.location.rsplit("/", 1)[-1]
@@ -65,12 +68,23 @@ def owned(app, teacher_factory):
             "face_id": face.id,
             "embedding_id": learned.id,
             "import_id": import_id,
-            "key": 1,  # a portrait of the roster preview (roster.portrait): the owner check comes first
+            "key": 1,  # the roster preview's portrait (roster.portrait, _portraits_zip)
             "_student_photo": sphoto.id,
             "_session_photo": cphoto.id,
         }
         assert s.get(Job, job) is not None
     return alice, ids
+
+
+def _portraits_zip() -> tuple[io.BytesIO, str]:
+    """One portrait, the ZIP's first entry: roster.portrait's key 1 (its offset, 0, plus one)."""
+    import zipfile
+
+    image, archive = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(image, "JPEG")
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("7.jpg", image.getvalue())
+    return io.BytesIO(archive.getvalue()), "portraits.zip"
 
 
 def _routes(app):
