@@ -146,6 +146,25 @@ def seed_session(app, tc, *, photo_bytes: bytes | None = None, orientation: int 
         return Seeded(att.id, course, teacher_id, photo.id, students, {k: v.id for k, v in faces.items()})
 
 
+def seed_api_token(app, teacher_id: int, name: str = "script") -> str:
+    """A live API token of this teacher, as the Settings page makes one; returns the token a script sends."""
+    from attendance_web.api.tokens import DISPLAY_CHARS, TOKEN_PREFIX, hash_token
+
+    plain = TOKEN_PREFIX + uuid.uuid4().hex
+    with session_scope(db_url(app)) as s:
+        s.add(ApiToken(teacher_id=teacher_id, name=name, token_hash=hash_token(plain), prefix=plain[:DISPLAY_CHARS]))
+    return plain
+
+
+def seed_job(app, teacher_id: int, session_id: int) -> str:
+    """A queued attendance job of this session (never sent to a broker); returns its id."""
+    with session_scope(db_url(app)) as s:
+        job = Job(teacher_id=teacher_id, kind=JobKind.ATTENDANCE, subject_id=session_id)
+        s.add(job)
+        s.flush()
+        return job.id
+
+
 # --- every kind of moment a page shows -------------------------------------------------------------
 
 

@@ -237,6 +237,22 @@ def test_list_courses(teacher, api, teacher_factory):
     ]
 
 
+def test_one_course(classroom, api, teacher):
+    """GET /courses/{id}: the same row as the list's, for a script that keeps a course id."""
+    course = classroom["course_id"]
+    teacher.create_course("Another")
+    r = api.get(f"/api/v1/courses/{course}")
+    assert r.status_code == 200
+    assert r.headers["Cache-Control"] == "no-store"
+    body = r.get_json()
+    assert_matches(body, "Course")
+    listed = next(c for c in api.get("/api/v1/courses").get_json()["courses"] if c["id"] == course)
+    assert body == listed
+    assert (body["name"], body["student_count"], body["session_count"]) == ("Geography", 3, 1)
+    assert body["created_at"].endswith("Z")
+    assert_error(api.get("/api/v1/courses/999999"), 404, "not_found")
+
+
 def test_list_students_and_sessions(classroom, api):
     course = classroom["course_id"]
     students = api.get(f"/api/v1/courses/{course}/students").get_json()
@@ -362,6 +378,9 @@ def test_create_session_with_a_session_of_another_course_is_refused(teacher, api
     [
         ({"label": "x"}, "invalid_date"),
         ({"date": "24/11/2026"}, "invalid_date"),
+        ({"date": "20261124"}, "invalid_date"),  # ISO's basic form: not the documented YYYY-MM-DD
+        ({"date": "2026-W48-2"}, "invalid_date"),
+        ({"date": ""}, "invalid_date"),
         ({"date": "2026-11-24", "label": "L" * 81}, "invalid_label"),
         ({"date": "2026-11-24"}, "photos_required"),
     ],
@@ -435,6 +454,36 @@ def test_course_report(app, teacher, api):
     assert_error(api.get(f"/api/v1/courses/{course}/report?from=yesterday"), 400, "invalid_date")
 
 
+@pytest.mark.parametrize("query", ["from=20260901", "to=20261001", "from=2026-W36-1", "to=2026-9-1"])
+def test_course_report_refuses_dates_not_as_documented(teacher, api, query):
+    """Only YYYY-MM-DD, as the document says: date.fromisoformat alone read 20260901 and week dates too."""
+    course = teacher.create_course("History")
+    body = assert_error(api.get(f"/api/v1/courses/{course}/report?{query}"), 400, "invalid_date")
+    assert "YYYY-MM-DD" in body["error"]["message"]
+
+
+def test_course_report_empty_bounds_mean_no_bound(teacher, api):
+    """`from=&to=` (a script's unset variables) is the whole course, as documented."""
+    course = teacher.create_course("History")
+    r = api.get(f"/api/v1/courses/{course}/report?from=&to=")
+    assert r.status_code == 200
+    body = r.get_json()
+    assert_matches(body, "CourseReport")
+    assert (body["from"], body["to"]) == (None, None)
+
+
+def test_openapi_documents_what_create_session_requires():
+    """date unless session_id, and at least one photo: the request schema says what the view refuses."""
+    schema = openapi_spec()["paths"]["/api/v1/courses/{course_id}/sessions"]["post"]["requestBody"]["content"]
+    form = schema["multipart/form-data"]["schema"]
+    validator = Draft202012Validator(form)
+    assert not list(validator.iter_errors({"date": "2026-11-24", "photos": ["x"]}))
+    assert not list(validator.iter_errors({"session_id": 7, "photos": ["x"]}))
+    assert list(validator.iter_errors({"label": "Period 1", "photos": ["x"]}))  # neither date nor session_id
+    assert list(validator.iter_errors({"date": "2026-11-24", "photos": []}))
+    assert list(validator.iter_errors({"date": "20261124", "photos": ["x"]}))
+
+
 def test_unknown_ids_are_404_json(api):
     assert_error(api.get("/api/v1/courses/999999/students"), 404, "not_found")
     assert_error(api.get("/api/v1/jobs/nope"), 404, "not_found")
@@ -465,6 +514,7 @@ def test_every_api_route_with_an_id_is_404_for_another_teacher(app, classroom, a
                 assert api.open(url, method).status_code == 200, url
             checked.add(f"{method} {rule.endpoint}")
     assert checked == {
+        "GET api.course",
         "GET api.course_students",
         "GET api.course_sessions",
         "POST api.create_session",

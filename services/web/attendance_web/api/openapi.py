@@ -12,6 +12,12 @@ from typing import Any
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 DATE = {"type": "string", "format": "date"}
+# A date a client sends: RFC 3339's full-date only; ISO 8601's basic (20261201) and week forms answer 400.
+DATE_FIELD = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+# An optional date in a query string: left out or empty means no bound (`from=&to=` is a script's unset variables).
+OPTIONAL_DATE_FIELD = {"anyOf": [DATE_FIELD, {"type": "string", "maxLength": 0}]}
+# ids.py: what both databases store.
+ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
 
 
@@ -235,7 +241,8 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _id_param(name: str, kind: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}, "description": description}
+    schema = ID if kind == "integer" else {"type": kind}
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
 
 
 COURSE_ID = _id_param("course_id", "integer", "One of your courses.")
@@ -254,6 +261,14 @@ PATHS: dict[str, Any] = {
             "operationId": "listCourses",
             "summary": "Your courses",
             "responses": {"200": _json_response("Your courses, by name", "CourseList"), "401": ERRORS["401"]},
+        }
+    },
+    "/api/v1/courses/{course_id}": {
+        "get": {
+            "operationId": "getCourse",
+            "summary": "One course, with its student and session counts",
+            "parameters": [COURSE_ID],
+            "responses": {"200": _json_response("The course", "Course"), **ERRORS},
         }
     },
     "/api/v1/courses/{course_id}/students": {
@@ -278,7 +293,7 @@ PATHS: dict[str, Any] = {
                 "Creates the session (or adds to the existing one with the same date and label), stores the "
                 "photos and queues recognition. Poll `poll_url` until the job is done, then GET the session. "
                 "To add photos to a session by its id instead, send `session_id` (then `date` and `label` are "
-                "not used)."
+                "not used, but refused when invalid). Send `date` or `session_id`, and at least one photo."
             ),
             "parameters": [COURSE_ID],
             "requestBody": {
@@ -288,15 +303,20 @@ PATHS: dict[str, Any] = {
                         "schema": {
                             "type": "object",
                             "required": ["photos"],
+                            "anyOf": [{"required": ["date"]}, {"required": ["session_id"]}],
                             "properties": {
-                                "date": {**DATE, "description": "The lesson's date; required without session_id."},
+                                "date": {
+                                    **DATE_FIELD,
+                                    "description": "The lesson's date, YYYY-MM-DD; required without session_id.",
+                                },
                                 "label": {"type": "string", "maxLength": 80, "examples": ["Period 3"]},
                                 "session_id": {
-                                    "type": "integer",
+                                    **ID,
                                     "description": "Add the photos to this session of the course instead.",
                                 },
                                 "photos": {
                                     "type": "array",
+                                    "minItems": 1,
                                     "items": {"type": "string", "contentMediaType": "application/octet-stream"},
                                     "description": (
                                         "One or more classroom photos (JPEG, PNG, WebP or HEIC). The field may "
@@ -313,7 +333,10 @@ PATHS: dict[str, Any] = {
                     **_json_response("Photos stored, recognition queued", "SessionCreated"),
                     "headers": {"Location": {"description": "The job to poll", "schema": {"type": "string"}}},
                 },
-                "400": _error_response("Missing or invalid date, label, session_id or photos"),
+                "400": _error_response(
+                    "Neither date nor session_id, an invalid one (`invalid_date`, `invalid_session_id`), a label "
+                    "too long (`invalid_label`), or no photo (`photos_required`)"
+                ),
                 **ERRORS,
                 "409": _error_response("Every photo was already uploaded to this session (`already_uploaded`)"),
                 "413": _error_response("The request is larger than the upload limit"),
@@ -328,12 +351,26 @@ PATHS: dict[str, Any] = {
             "summary": "Attendance per student over a date range",
             "parameters": [
                 COURSE_ID,
-                {"name": "from", "in": "query", "required": False, "schema": DATE, "description": "First day"},
-                {"name": "to", "in": "query", "required": False, "schema": DATE, "description": "Last day"},
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": False,
+                    "schema": OPTIONAL_DATE_FIELD,
+                    "description": "First day, YYYY-MM-DD; left out or empty: from the first session",
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": False,
+                    "schema": OPTIONAL_DATE_FIELD,
+                    "description": "Last day, YYYY-MM-DD; left out or empty: to the last session",
+                },
             ],
             "responses": {
                 "200": _json_response("Sessions in the range and each enrolled student's statuses", "CourseReport"),
-                "400": _error_response("An invalid date, or from after to"),
+                "400": _error_response(
+                    "A date not as YYYY-MM-DD (`invalid_date`; 20261201 too), or from after to (`invalid_date_range`)"
+                ),
                 **ERRORS,
             },
         }

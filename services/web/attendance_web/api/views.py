@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from attendance_shared.models import AttendanceSession, Course, Enrollment
 
@@ -40,12 +41,20 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return response
 
 
+# RFC 3339's full-date, as the document's `format: date` says: `date.fromisoformat` alone also took ISO's basic
+# (20261201) and week (2026-W49-2) forms, which no client was told about.
+FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date_arg(value: str | None, field: str, *, required: bool = False) -> dt.date | None:
+    """The date in a form or query field; empty is the same as left out (documented in openapi.py)."""
     if not value:
         if required:
             raise ApiError(400, "invalid_date", f"'{field}' is required, as YYYY-MM-DD.")
         return None
     try:
+        if not FULL_DATE.fullmatch(value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ApiError(400, "invalid_date", f"'{field}' must be a date as YYYY-MM-DD.") from None
@@ -56,8 +65,8 @@ def openapi() -> ResponseReturnValue:
     return jsonify(openapi_spec())
 
 
-@bp.route("/courses")
-def courses() -> ResponseReturnValue:
+def _courses_with_counts() -> Select[Course, int, int]:
+    """This teacher's courses, each with its student and session counts, in one query."""
     students = select(func.count()).select_from(Enrollment).where(Enrollment.course_id == Course.id).scalar_subquery()
     sessions = (
         select(func.count())
@@ -65,10 +74,22 @@ def courses() -> ResponseReturnValue:
         .where(AttendanceSession.course_id == Course.id)
         .scalar_subquery()
     )
-    rows = db().execute(
-        select(Course, students, sessions).where(Course.teacher_id == current_teacher_id()).order_by(Course.name)
-    )
+    return select(Course, students, sessions).where(Course.teacher_id == current_teacher_id())
+
+
+@bp.route("/courses")
+def courses() -> ResponseReturnValue:
+    rows = db().execute(_courses_with_counts().order_by(Course.name))
     return _json({"courses": [course_json(c, n_students, n_sessions) for c, n_students, n_sessions in rows]})
+
+
+@bp.route("/courses/<int:course_id>", endpoint="course")
+def course_detail(course_id: int) -> ResponseReturnValue:
+    row = db().execute(_courses_with_counts().where(Course.id == course_id)).one_or_none()
+    if row is None:
+        abort(404)  # another teacher's course too: the same answer as ownership.py's
+    course, n_students, n_sessions = row
+    return _json(course_json(course, n_students, n_sessions))
 
 
 @bp.route("/courses/<int:course_id>/students")
