@@ -163,7 +163,7 @@ def test_mark_a_student_by_keyboard(app, teacher, chromium: Any, viewport: dict)
         page = context.new_page()
         page.goto(f"/sessions/{seeded.session_id}")
         badge = page.locator(f"#student-{ben} .who .badge")
-        expect(badge).to_have_text("absent")
+        expect(badge).to_have_text("waiting for your confirmation")  # his face waits in "please confirm"
 
         def button(status: str) -> Any:
             return page.locator(f"#student-{ben} form.mark button[value={status}]")
