@@ -617,3 +617,25 @@ def test_manual_records_show_their_source(app, classroom, api):
     records = {rec["name"]: (rec["status"], rec["source"]) for rec in body["records"]}
     assert records["Ben Brook"] == ("excused", "manual")
     assert body["faces"] == {"total": 3, "matched": 2, "to_confirm": 1, "unknown": 0}
+
+
+def test_a_student_waiting_for_confirmation_is_unconfirmed_in_the_api(app, teacher, api):
+    """Ben's and Cat's faces wait in "please confirm" (tests/factories.seed_session): "unconfirmed" with the face's
+    page, in the session's records and the course report (not absent, not in the rate), until the teacher answers."""
+    from tests.factories import seed_session
+
+    seeded = seed_session(app, teacher)
+    body = api.get(f"/api/v1/sessions/{seeded.session_id}").get_json()
+    assert_matches(body, "SessionDetail")
+    ben = next(rec for rec in body["records"] if rec["name"] == "Ben")
+    assert ben["status"] == "unconfirmed"
+    assert ben["confirm_url"].endswith(f"/sessions/{seeded.session_id}#confirm-{seeded.faces['ben']}")
+    report = api.get(f"/api/v1/courses/{seeded.course_id}/report").get_json()
+    assert_matches(report, "CourseReport")
+    rows = {row["name"]: row for row in report["students"]}
+    assert rows["Ben"]["attendance"] == ["unconfirmed"]
+    assert (rows["Ben"]["absent"], rows["Ben"]["unconfirmed"], rows["Ben"]["rate"]) == (0, 1, None)
+    teacher.client.post(f"/faces/{seeded.faces['ben']}/reject")  # "No, not Ben": now absent, the teacher's decision
+    ben = next(r for r in api.get(f"/api/v1/sessions/{seeded.session_id}").get_json()["records"] if r["name"] == "Ben")
+    assert (ben["status"], ben["decided_by"], ben["confirm_url"]) == ("absent", "teacher", None)
+    assert ben["decision"] == "Rejected face 2 in room.jpg (not Ben)" and ben["decided_at"].endswith("Z")

@@ -207,6 +207,10 @@ SCHEMAS: dict[str, Any] = {
             "absent": {"type": "integer"},
             "excused": {"type": "integer"},
             "not_taken": {"type": "integer"},
+            "unconfirmed": {
+                "type": "integer",
+                "description": "Sessions where a face of the student waits for the teacher's confirmation: not absent.",
+            },
             "rate": {
                 "type": ["number", "null"],
                 "description": (

@@ -33,6 +33,7 @@ def _student_row(row: StudentRow) -> dict[str, Any]:
         "absent": row.tally.absent,
         "excused": row.tally.excused,
         "not_taken": row.tally.not_recorded,
+        "unconfirmed": row.tally.unconfirmed,
         "rate": round(row.rate, 4) if row.rate is not None else None,
         "attendance": [str(mark) if mark else None for mark in row.mark_codes()],
     }
