@@ -55,8 +55,13 @@
     var inner = target.tagName === "SUMMARY" ? target.parentNode : target;
     for (var d = inner.parentNode.closest("details"); d; d = d.parentNode.closest("details")) { d.open = true; }
     target.focus({ preventScroll: true });
-    var box = target.getBoundingClientRect();
-    if (box.top < 0 || box.bottom > window.innerHeight) { target.scrollIntoView({ block: "center" }); }
+    function intoView() {  // an element right at the screen's edge is moved in too: its focus ring shows whole
+      var box = target.getBoundingClientRect();
+      if (box.top < 8 || box.bottom > window.innerHeight - 8) { target.scrollIntoView({ block: "center" }); }
+    }
+    intoView();
+    // Once more after the page has settled (times.js rewrites the refreshed times, which can move the layout).
+    if (window.requestAnimationFrame) { window.requestAnimationFrame(intoView); }
   }
 
   // Nothing left where the teacher was: the message that says what was just done (just above the page's content).
