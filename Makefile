@@ -77,9 +77,10 @@ pytest: install models test-pack services browser axe fonts nginx
 test: install models test-pack services browser axe fonts nginx lint typecheck security pytest
 
 ## make test-fast: the rules, parsers, engine units and web views that need no server, in under a minute: the web on
-## a SQLite file, no PostgreSQL, Redis, worker, browser or face photos (the `fast` marker, tests/conftest.py).
+## a SQLite file, no PostgreSQL, Redis, worker, browser or face photos (the `fast` marker, tests/conftest.py), on
+## every core (pytest-xdist: each worker process has its own SQLite file and folders).
 test-fast: install
-	$(BIN)/pytest -m fast --db sqlite -q
+	$(BIN)/pytest -m fast --db sqlite -q -n auto
 
 bench: install models
 	$(PY) -m bench.run
