@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import struct
 import uuid
@@ -163,6 +164,42 @@ def seed_job(app, teacher_id: int, session_id: int) -> str:
         s.add(job)
         s.flush()
         return job.id
+
+
+def add_photo_with_face(app, seeded: Seeded, student: str, similarity: float = 0.7) -> tuple[int, str]:
+    """A photo added to the seeded session later (stored, recognised), in which `student` is recognised with
+    `similarity`: (its face's id, its storage key)."""
+    key = classroom_photo_key(seeded.teacher_id, seeded.session_id, ".jpg")
+    app.extensions["attendance.store"].put(key, plain_jpeg(), "image/jpeg")
+    with session_scope(db_url(app)) as s:
+        photo = SessionPhoto(
+            session_id=seeded.session_id,
+            storage_key=key,
+            original_filename="later.jpg",
+            content_type="image/jpeg",
+            content_sha256=hashlib.sha256(key.encode()).hexdigest(),
+            width=640,
+            height=480,
+            status=SessionPhotoStatus.DONE,
+            face_count=1,
+        )
+        s.add(photo)
+        s.flush()
+        face = DetectedFace(
+            session_photo_id=photo.id,
+            face_index=0,
+            box=[100, 100, 200, 220],
+            detection_score=0.9,
+            face_px=100,
+            decision=FaceDecision.PRESENT,
+            student_id=seeded.students[student],
+            candidate_student_id=seeded.students[student],
+            similarity=similarity,
+            model_id=MODEL,
+        )
+        s.add(face)
+        s.flush()
+        return face.id, key
 
 
 # --- every kind of moment a page shows -------------------------------------------------------------

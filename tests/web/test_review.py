@@ -29,7 +29,7 @@ from attendance_shared.models import (
     StudentPhoto,
     Teacher,
 )
-from tests.factories import DIM, MODEL, Seeded, db_url, face_vector, seed_session
+from tests.factories import DIM, MODEL, Seeded, add_photo_with_face, db_url, face_vector, seed_session
 
 
 def text(html: str) -> str:
@@ -262,43 +262,10 @@ def test_reject_a_match_keeps_present_when_another_face_supports_it(app, teacher
     assert changes(app, seeded, "Ann") == []  # "present -> present" changes nothing: no history row
 
 
-def _add_photo_with_face(app, seeded: Seeded, student: str, similarity: float) -> int:
-    """A photo added to the session later, in which `student` is recognised; returns the face's id."""
-    with session_scope(db_url(app)) as s:
-        photo = SessionPhoto(
-            session_id=seeded.session_id,
-            storage_key=f"later-{seeded.session_id}.jpg",
-            original_filename="later.jpg",
-            content_type="image/jpeg",
-            content_sha256=f"{seeded.session_id + 10**6:064d}",
-            width=640,
-            height=480,
-            status=SessionPhotoStatus.DONE,
-            face_count=1,
-        )
-        s.add(photo)
-        s.flush()
-        face = DetectedFace(
-            session_photo_id=photo.id,
-            face_index=0,
-            box=[100, 100, 200, 220],
-            detection_score=0.9,
-            face_px=100,
-            decision=FaceDecision.PRESENT,
-            student_id=seeded.students[student],
-            candidate_student_id=seeded.students[student],
-            similarity=similarity,
-            model_id=MODEL,
-        )
-        s.add(face)
-        s.flush()
-        return face.id
-
-
 def test_after_a_rejection_a_later_photo_can_still_mark_the_student_present(app, teacher, seeded):
     """The teacher's walkthrough: "Not Ann" on a wrong match, then a photo added where Ann is recognised."""
     teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
-    later = _add_photo_with_face(app, seeded, "Ann", 0.81)
+    later, _ = add_photo_with_face(app, seeded, "Ann", 0.81)
     with session_scope(db_url(app)) as s:  # the worker's merge after the added photo
         records.merge_records(s, s.get(AttendanceSession, seeded.session_id))
     rec = record(app, seeded, "Ann")
@@ -321,7 +288,7 @@ def test_rejection_keeps_a_mark_given_by_hand(app, teacher, seeded, status):
     teacher.client.post(f"/faces/{seeded.faces['ann']}/reject")
     rec = record(app, seeded, "Ann")
     assert rec.status == AttendanceStatus(status) and rec.source == RecordSource.MANUAL
-    _add_photo_with_face(app, seeded, "Ann", 0.81)
+    add_photo_with_face(app, seeded, "Ann", 0.81)
     with session_scope(db_url(app)) as s:
         records.merge_records(s, s.get(AttendanceSession, seeded.session_id))
     rec = record(app, seeded, "Ann")

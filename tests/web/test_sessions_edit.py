@@ -17,7 +17,6 @@ from attendance_shared.models import (
     AttendanceStatus,
     AuditEvent,
     DetectedFace,
-    FaceDecision,
     FaceEmbedding,
     Job,
     JobKind,
@@ -26,8 +25,7 @@ from attendance_shared.models import (
     SessionPhoto,
     SessionPhotoStatus,
 )
-from attendance_shared.storage import classroom_photo_key
-from tests.factories import MODEL, Seeded, db_url, plain_jpeg, seed_session
+from tests.factories import Seeded, add_photo_with_face, db_url, seed_session
 
 
 def text(page: str) -> str:
@@ -69,41 +67,6 @@ def _succeeded_job(app, seeded: Seeded) -> None:
                 created_at=dt.datetime(2100, 1, 1),
             )
         )
-
-
-def _second_photo(app, seeded: Seeded, who: str) -> tuple[int, str]:
-    """A second photo of the session in which `who` is recognised (0.70): (its face's id, its storage key)."""
-    key = classroom_photo_key(seeded.teacher_id, seeded.session_id, ".jpg")
-    _store(app).put(key, plain_jpeg(), "image/jpeg")
-    with session_scope(db_url(app)) as s:
-        photo = SessionPhoto(
-            session_id=seeded.session_id,
-            storage_key=key,
-            original_filename="second.jpg",
-            content_type="image/jpeg",
-            content_sha256="f" * 64,
-            width=640,
-            height=480,
-            status=SessionPhotoStatus.DONE,
-            face_count=1,
-        )
-        s.add(photo)
-        s.flush()
-        face = DetectedFace(
-            session_photo_id=photo.id,
-            face_index=0,
-            box=[100, 100, 200, 220],
-            detection_score=0.9,
-            face_px=100,
-            decision=FaceDecision.PRESENT,
-            student_id=seeded.students[who],
-            candidate_student_id=seeded.students[who],
-            similarity=0.7,
-            model_id=MODEL,
-        )
-        s.add(face)
-        s.flush()
-        return face.id, key
 
 
 # --- date and label -------------------------------------------------------------------------------------------------
@@ -221,7 +184,7 @@ def test_removing_a_photo_merges_the_attendance_again_and_keeps_every_hand_mark(
     teacher.client.post(
         f"/sessions/{seeded.session_id}/students/{seeded.students['Cat']}/mark", data={"status": "excused"}
     )
-    later_face, later_key = _second_photo(app, seeded, "Ann")
+    later_face, later_key = add_photo_with_face(app, seeded, "Ann")
     _succeeded_job(app, seeded)
     with session_scope(db_url(app)) as s:
         key = s.get(SessionPhoto, seeded.photo_id).storage_key
