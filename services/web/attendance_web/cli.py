@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from attendance_shared import migrate
-from attendance_shared.models import AuditEvent, Teacher, utcnow
+from attendance_shared.models import Teacher, utcnow
 
+from .audit import audit
 from .auth.passwords import password_problem
 from .auth.user import end_every_session
 from .extensions import db
@@ -57,7 +58,7 @@ def set_password(email: str, password: str) -> None:
         raise click.ClickException(problem)
     teacher.password_hash = generate_password_hash(password)
     end_every_session(teacher)
-    db().add(AuditEvent(teacher_id=teacher.id, action="password_set_by_admin", detail="flask teachers set-password"))
+    audit("password_set_by_admin", teacher.id, "flask teachers set-password")
     db().commit()
     click.echo(f"New password set for {teacher.email}. Ask them to change it under Settings after signing in.")
 
@@ -71,7 +72,7 @@ def disable(email: str) -> None:
     if teacher.disabled_at is None:
         teacher.disabled_at = utcnow()
         end_every_session(teacher)
-        db().add(AuditEvent(teacher_id=teacher.id, action="disabled_by_admin", detail="flask teachers disable"))
+        audit("disabled_by_admin", teacher.id, "flask teachers disable")
         db().commit()
     click.echo(f"The account {teacher.email} is disabled. `flask teachers enable` lets it sign in again.")
 
@@ -83,7 +84,7 @@ def enable(email: str) -> None:
     teacher = _teacher(email)
     if teacher.disabled_at is not None:
         teacher.disabled_at = None
-        db().add(AuditEvent(teacher_id=teacher.id, action="enabled_by_admin", detail="flask teachers enable"))
+        audit("enabled_by_admin", teacher.id, "flask teachers enable")
         db().commit()
     click.echo(f"The account {teacher.email} can sign in again.")
 
