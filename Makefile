@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test test-fast lint typecheck security pytest models test-pack migrate services browser axe fonts nginx bench bench-load clean install
+.PHONY: run test test-fast lint typecheck security pytest models test-pack migrate services browser axe oidc fonts nginx bench bench-load clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ $(AXE): tools/a11y/package.json tools/a11y/package-lock.json
 
 axe: $(AXE)
 
+# oidc-provider, from the npm registry: the real OpenID provider the single sign-on tests start on loopback
+# (tests/oidc_provider.py), pinned in tools/oidc/package-lock.json, installed again only when the lock changes.
+OIDC := tools/oidc/node_modules/oidc-provider/package.json
+$(OIDC): tools/oidc/package.json tools/oidc/package-lock.json
+	npm ci --prefix tools/oidc --no-audit --no-fund --silent
+	touch $@
+
+oidc: $(OIDC)
+
 # The fonts PDF exports print with (DejaVu Sans; Droid Sans Fallback for Chinese and Japanese names), as in the web image.
 fonts:
 	@tools/ensure_fonts.sh
@@ -70,11 +79,11 @@ typecheck: install
 security: install
 	BIN=$(BIN) tools/security_audit.sh
 
-pytest: install models test-pack services browser axe fonts nginx
+pytest: install models test-pack services browser axe oidc fonts nginx
 	$(BIN)/pytest
 
 ## make test: everything set up, PostgreSQL and Redis started if down, then ruff, mypy, bandit + pip-audit and pytest.
-test: install models test-pack services browser axe fonts nginx lint typecheck security pytest
+test: install models test-pack services browser axe oidc fonts nginx lint typecheck security pytest
 
 ## make test-fast: the rules, parsers, engine units and web views that need no server, in under a minute: the web on
 ## a SQLite file, no PostgreSQL, Redis, worker, browser or face photos (the `fast` marker, tests/conftest.py), on
