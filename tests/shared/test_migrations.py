@@ -348,3 +348,59 @@ def test_0009_adds_session_epoch_and_disabled_at_keeping_every_teacher(empty_dat
         columns = {c["name"] for c in inspect(conn).get_columns("teachers")}
         assert not columns & {"session_epoch", "disabled_at"}
     engine.dispose()
+
+
+def test_0010_adds_session_photo_job_keeping_every_photo(empty_database):
+    """Photos from before 0010 are kept, unstamped (NULL); a stamp names a job, and deleting the job clears it;
+    the downgrade keeps every photo."""
+    url = empty_database
+    migrate.upgrade(url, "0009")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in _ROWS_AT_0001[:8]:  # up to the session photo
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    migrate.upgrade(url, "0010")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id, job_id FROM session_photos")).all() == [(1, None)]
+        conn.execute(text("UPDATE session_photos SET job_id = 'j1' WHERE id = 1"))
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.execute(text("UPDATE session_photos SET job_id = 'no-such-job' WHERE id = 1"))
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.execute(text("DELETE FROM jobs WHERE id = 'j1'"))
+        assert conn.execute(text("SELECT id, job_id FROM session_photos")).all() == [(1, None)]
+    engine.dispose()
+    migrate.downgrade(url, "0009")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, original_filename FROM session_photos")).all() == [(1, "c.jpg")]
+        assert "job_id" not in {c["name"] for c in inspect(conn).get_columns("session_photos")}
+    engine.dispose()
+
+
+def test_0011_adds_job_worker_keeping_every_job(empty_database):
+    """Jobs from before 0011 are kept, with no holder (NULL); the downgrade keeps every job."""
+    url = empty_database
+    migrate.upgrade(url, "0010")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in _ROWS_AT_0001[:3]:  # up to the job
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    migrate.upgrade(url, "0011")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id, state, worker FROM jobs")).all() == [("j1", "succeeded", None)]
+        conn.execute(text("UPDATE jobs SET worker = 'host 123 456789' WHERE id = 'j1'"))
+    engine.dispose()
+    migrate.downgrade(url, "0010")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, state FROM jobs")).all() == [("j1", "succeeded")]
+        assert "worker" not in {c["name"] for c in inspect(conn).get_columns("jobs")}
+    engine.dispose()

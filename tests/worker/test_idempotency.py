@@ -73,6 +73,61 @@ def test_task_delivered_twice_leaves_one_set_of_records(enrolled_session):
     assert statuses == {AttendanceStatus.PRESENT}
 
 
+class WorkerKilled(Exception):
+    """The worker dies mid-job: the task ends without finishing its job (acks_late delivers it again)."""
+
+
+def test_redelivered_job_counts_every_photo_of_the_job(engine, monkeypatch):
+    """A worker dies after the first of two photos; the second delivery recognises only the other one, and the
+    job's summary still counts both photos and all their faces (read back from the rows)."""
+    from attendance_shared.models import DetectedFace, SessionPhoto
+    from attendance_shared.records import FaceKind, face_kind
+    from attendance_worker import classroom_photos
+    from attendance_worker.classroom_photos import SessionOutcome
+    from attendance_worker.tasks import process_session_task
+
+    group = require_facedata() / "groups" / "obama_biden"
+    ids = seed_course(
+        {n: sorted((group / "enroll" / n).glob("*.jpg")) for n in ("Barack_Obama", "Joe_Biden")},
+        [(p.name, p.read_bytes()) for p in sorted((group / "class").glob("*.jpg"))],
+    )
+    enroll_all(engine, ids["students"].values())
+    job_id, session_id = ids["job"], ids["session"]
+    recognise, calls = classroom_photos.recognise_photo, []
+
+    def dies_on_the_second_photo(*args, **kwargs):
+        calls.append(args[3].id)
+        if len(calls) == 2:
+            raise WorkerKilled
+        return recognise(*args, **kwargs)
+
+    monkeypatch.setattr(classroom_photos, "recognise_photo", dies_on_the_second_photo)
+    with pytest.raises(WorkerKilled):
+        process_session_task.run(job_id=job_id, session_id=session_id)
+    monkeypatch.setattr(classroom_photos, "recognise_photo", recognise)
+    assert _counts(session_id)[0] >= 1  # the first photo's faces are written
+    process_session_task.run(job_id=job_id, session_id=session_id)  # the redelivery
+
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        job = s.get(Job, job_id)
+        photos = s.scalars(select(SessionPhoto).where(SessionPhoto.session_id == session_id)).all()
+        faces = s.scalars(select(DetectedFace).where(DetectedFace.session_photo_id.in_([p.id for p in photos]))).all()
+        kinds = [face_kind(f) for f in faces]
+        assert job.state == JobState.SUCCEEDED and job.attempts == 2
+        assert len(photos) == 2 and all(p.processed_at for p in photos)
+        expected = SessionOutcome(
+            photos=2,
+            faces=len(faces),
+            present=kinds.count(FaceKind.MATCHED),
+            confirm=kinds.count(FaceKind.CONFIRM),
+            unknown=kinds.count(FaceKind.UNKNOWN),
+            rejected=kinds.count(FaceKind.REJECTED),
+            students_present=2,
+            students=2,
+        ).summary()
+        assert job.message == expected
+
+
 def test_manual_decision_survives_a_rerun(engine, enrolled_session):
     from attendance_worker.classroom_photos import process_session
 

@@ -294,6 +294,9 @@ class SessionPhoto(Base):
     error: Mapped[str | None] = mapped_column(Text)
     face_count: Mapped[int | None] = mapped_column(Integer)
     processed_at: Mapped[dt.datetime | None] = mapped_column()
+    # the attendance job that took the photo last (stamped by the worker when it starts on it): a redelivered
+    # job's summary counts the photos its first delivery finished too (attendance_worker.classroom_photos)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     session: Mapped[AttendanceSession] = relationship(back_populates="photos")
@@ -377,7 +380,10 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     started_at: Mapped[dt.datetime | None] = mapped_column()
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+    #: queued: when it is taken for lost; running: the end of its worker's lease (renewed by a heartbeat)
     deadline: Mapped[dt.datetime | None] = mapped_column()
+    #: the worker process that started it last: "host pid start-time" (attendance_worker.job_state.this_process)
+    worker: Mapped[str | None] = mapped_column(String(160))
 
 
 class ApiToken(Base):

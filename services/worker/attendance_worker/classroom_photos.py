@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from attendance_shared.images import ImageRejected
@@ -35,8 +35,9 @@ from attendance_shared.records import (
     face_kind,
     merge_records,
 )
-from attendance_shared.storage import PhotoStore, annotated_key
+from attendance_shared.storage import PhotoStore, annotated_key, is_direct_upload
 
+from .direct_uploads import adopt_session_photo
 from .engine import Engine
 from .engine.matching import legibility
 from .gallery import course_gallery, outsider_gallery
@@ -105,7 +106,10 @@ def recognise_photo(
 ) -> list[DetectedFace]:
     """Detect, embed and match one photo; replace its detected faces; store the annotated image."""
     assert photo.storage_key is not None
-    data = store.get(photo.storage_key)
+    if is_direct_upload(photo.storage_key):  # uploaded straight to S3: checked and moved first (direct_uploads)
+        data = adopt_session_photo(session, store, photo)
+    else:
+        data = store.get(photo.storage_key)
     _stage(session, photo, SessionPhotoStatus.DETECTING, PHOTOS_IN_RECOGNITION)
     analysis = engine.analyze(data, photo.original_filename)
     _stage(session, photo, SessionPhotoStatus.MATCHING, (SessionPhotoStatus.DETECTING,))
@@ -146,23 +150,72 @@ def recognise_photo(
 
 
 def process_session(
-    session: Session, store: PhotoStore, engine: Engine, session_id: int, report: Progress
+    session: Session,
+    store: PhotoStore,
+    engine: Engine,
+    session_id: int,
+    report: Progress,
+    job_id: str | None = None,
 ) -> SessionOutcome | None:
+    """job_id: the job this runs for. Its photos are stamped with it, and its outcome counts every photo so
+    stamped: a delivery after a worker died counts those the first delivery finished too."""
     with session_job_lock(session, session_id):  # read only once a job before this one has finished
         att = session.get(AttendanceSession, session_id)
         if att is None:
             return None
-        return _process_waiting_photos(session, store, engine, att, report)
+        return _process_waiting_photos(session, store, engine, att, report, job_id)
+
+
+def _count(outcome: SessionOutcome, photo: SessionPhoto, faces: list[DetectedFace]) -> None:
+    """One recognised (or unreadable) photo and its faces, as the review page counts them (records.face_kind):
+    a rejected face is not unknown."""
+    outcome.photos += 1
+    if photo.status == SessionPhotoStatus.FAILED:
+        outcome.failed_photos += 1
+    outcome.faces += len(faces)
+    for f in faces:
+        kind = face_kind(f)
+        if kind == FaceKind.MATCHED:
+            outcome.present += 1
+        elif kind == FaceKind.CONFIRM:
+            outcome.confirm += 1
+        elif kind == FaceKind.UNKNOWN:
+            outcome.unknown += 1
+        else:
+            outcome.rejected += 1
+
+
+def _job_outcome(session: Session, att: AttendanceSession, job_id: str) -> SessionOutcome:
+    """Every photo of the session stamped with this job, read back from the rows: those this delivery
+    recognised and those an earlier delivery of the same job did before its worker died."""
+    outcome = SessionOutcome()
+    photos = session.scalars(
+        select(SessionPhoto)
+        .where(SessionPhoto.session_id == att.id, SessionPhoto.job_id == job_id)
+        .order_by(SessionPhoto.id)
+    )
+    for photo in photos:
+        _count(outcome, photo, [] if photo.status == SessionPhotoStatus.FAILED else list(photo.faces))
+    return outcome
 
 
 def _process_waiting_photos(
-    session: Session, store: PhotoStore, engine: Engine, att: AttendanceSession, report: Progress
+    session: Session,
+    store: PhotoStore,
+    engine: Engine,
+    att: AttendanceSession,
+    report: Progress,
+    job_id: str | None = None,
 ) -> SessionOutcome:
     outcome = SessionOutcome()
     for gone in (p for p in att.photos if not p.storage_key and p.status in PHOTOS_IN_RECOGNITION):
         gone.status = SessionPhotoStatus.FAILED  # purged by the retention period before its turn came
         gone.error = "This photo was deleted (retention period) before it could be recognised."
     photos = [p for p in att.photos if p.storage_key and p.status in PHOTOS_IN_RECOGNITION]
+    if job_id is not None:  # this job takes them: committed, so a later delivery of it still counts them
+        for photo in photos:
+            photo.job_id = job_id
+        session.commit()
     if reembed_course(session, store, engine, att.course_id):
         report(3, "Updated the class's portraits for the current face model")
     gallery = course_gallery(session, att.course_id, engine.model_id)
@@ -176,24 +229,14 @@ def _process_waiting_photos(
             session.rollback()
             photo.status = SessionPhotoStatus.FAILED
             photo.error = str(exc)
-            outcome.failed_photos += 1
             faces = []
-        outcome.photos += 1
-        outcome.faces += len(faces)
-        for f in faces:  # as the review page counts them (records.face_kind): a rejected face is not unknown
-            kind = face_kind(f)
-            if kind == FaceKind.MATCHED:
-                outcome.present += 1
-            elif kind == FaceKind.CONFIRM:
-                outcome.confirm += 1
-            elif kind == FaceKind.UNKNOWN:
-                outcome.unknown += 1
-            else:
-                outcome.rejected += 1
+        _count(outcome, photo, faces)
         session.commit()
         report(5 + int(90 * done / max(len(photos), 1)), f"Photo {done} of {len(photos)} done")
     merge_records(session, att)
     session.commit()
+    if job_id is not None:
+        outcome = _job_outcome(session, att, job_id)
     course_students = [s.id for s in att.course.students]
     outcome.students = len(course_students)
     outcome.students_present, outcome.students_late = attended_count(session, att.id, course_students)

@@ -100,7 +100,7 @@ def process_session_task(self: Task, job_id: str, session_id: int) -> None:
         job_state.progress(job_id, percent, message)
 
     with session_scope(settings.sqlalchemy_url) as session:
-        processed = process_session(session, make_store(settings), get_engine(), session_id, report)
+        processed = process_session(session, make_store(settings), get_engine(), session_id, report, job_id)
     if processed is None:
         job_state.finish(job_id, "The session was deleted before it could be processed.", JobOutcome.GONE)
     else:
