@@ -36,7 +36,7 @@ CONTAINER_ONLY_VARS = {
     "HTTPS_CERTIFICATE_ARN",
 }
 # Host-side variables used only in compose interpolation (ports on this machine).
-COMPOSE_HOST_VARS = {"WEB_PORT", "DB_PORT", "REDIS_PORT"}
+COMPOSE_HOST_VARS = {"WEB_PORT", "DB_PORT", "REDIS_PORT", "S3_PORT", "S3_CONSOLE_PORT", "FLOWER_PORT"}
 
 # The application services and the images they run (compose service -> image repository).
 APP_SERVICES = {
