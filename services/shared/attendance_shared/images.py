@@ -79,6 +79,22 @@ def jpeg_reaches_eoi(data: bytes) -> bool:
     return False
 
 
+def unreadable(filename: str) -> str:
+    return f"{filename} is not a photo we can read. Please upload a {ACCEPTED_WORDS} image."
+
+
+def incomplete(filename: str) -> str:
+    return f"{filename} is incomplete (the file was cut off, perhaps during upload). Please upload it again."
+
+
+def never_arrived(filename: str) -> str:
+    """A photo the browser was to upload straight to the store that is not there (attendance_web.direct_uploads)."""
+    return (
+        f"{filename} never reached the photo store (its upload did not finish), so nothing of it was saved. "
+        "Please choose it again."
+    )
+
+
 class ImageRejected(ValueError):
     """The upload is not a photo we can use; `str(exc)` is the sentence shown to the teacher."""
 
@@ -115,7 +131,7 @@ def _open(data: bytes, filename: str, max_pixels: int) -> Image.Image:
             "Please upload a smaller photo."
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ImageRejected(f"{filename} is not a photo we can read. Please upload a {ACCEPTED_WORDS} image.") from None
+        raise ImageRejected(unreadable(filename)) from None
     if img.format not in ACCEPTED_FORMATS:
         kind = img.format or "this kind of file"
         raise ImageRejected(f"{filename} is a {kind} file. Please upload a {ACCEPTED_WORDS} photo instead.")
@@ -142,9 +158,7 @@ def inspect_image(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MAX_P
             img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))
             img.load()
         except (OSError, SyntaxError, ValueError):
-            raise ImageRejected(
-                f"{filename} is incomplete (the file was cut off, perhaps during upload). Please upload it again."
-            ) from None
+            raise ImageRejected(incomplete(filename)) from None
     if fmt == "PNG":
         try:
             img.verify()

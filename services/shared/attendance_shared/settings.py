@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     s3_connect_timeout: float = Field(default=3.0, alias="S3_CONNECT_TIMEOUT")
     s3_read_timeout: float = Field(default=10.0, alias="S3_READ_TIMEOUT")
     s3_max_attempts: int = Field(default=3, alias="S3_MAX_ATTEMPTS")
+    # With S3: the browser sends photos straight to the bucket (a presigned POST, valid this many seconds) and the
+    # web only signs and registers them (attendance_web.direct_uploads). Off: every photo goes through the web.
+    direct_uploads: bool = Field(default=True, alias="DIRECT_UPLOADS")
+    direct_upload_seconds: int = Field(default=300, alias="DIRECT_UPLOAD_SECONDS")
 
     # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (EB: the load balancer and nginx
     # count as one hop each way they rewrite; None = 1 in production, 0 in development).

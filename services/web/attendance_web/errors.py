@@ -38,6 +38,11 @@ SPLIT_PORTRAITS = (
 )
 
 
+def too_large_photo(limit_mb: int) -> str:
+    """After a file's name, when one photo alone is over the limit (app.js, session.js, a direct upload)."""
+    return f"is too large: the limit is {limit_mb} MB per photo. Please choose a smaller copy of it."
+
+
 def too_large_message(limit_mb: int) -> str:
     """The sentence nginx also gives (deploy/proxy), then what to do instead for the form that was sent."""
     said = f"That upload is too large (the limit is {limit_mb} MB per upload). Please send fewer or smaller photos."
@@ -57,7 +62,7 @@ def register_error_handlers(app: Flask) -> None:
             "same CSV with each one: students already imported are kept, and each import adds its photos.",
             "split_portraits": f"{said} Upload the portraits one or two at a time.",
             # After the file's name, when one photo alone is over the limit (static/app.js, static/session.js).
-            "too_large_photo": f"is too large: the limit is {limit} MB per photo. Please choose a smaller copy of it.",
+            "too_large_photo": too_large_photo(limit),
         }
 
     @app.errorhandler(CSRFError)

@@ -65,6 +65,11 @@ class UnitOfWork:
         store().put(key, data, content_type)
         self.stored.append(key)
 
+    def adopt(self, key: str) -> None:
+        """A file already in the store (a direct upload) that the commit makes part of the data: deleted again,
+        like a stored one, if the commit does not happen."""
+        self.stored.append(key)
+
     def new_job(self, kind: JobKind, subject_id: int) -> Job:
         """A job row in this transaction, published once it is committed."""
         return self.add_job(new_job(self.teacher_id, kind, subject_id))

@@ -15,10 +15,25 @@ CSP = (
 )
 
 
+def content_security_policy(upload_origin: str | None) -> str:
+    """CSP; with direct uploads on, the bucket's origin is where the pages' scripts send photos (and forms post)."""
+    if not upload_origin:
+        return CSP
+    return CSP.replace("form-action 'self'", f"form-action 'self' {upload_origin}").replace(
+        "default-src 'self';", f"default-src 'self'; connect-src 'self' {upload_origin};"
+    )
+
+
 def register_security_headers(app: Flask) -> None:
+    from .direct_uploads import upload_origin
+
+    settings = app.config["ATTENDANCE_SETTINGS"]
+    origin = upload_origin(app.extensions["attendance.store"]) if settings.direct_uploads else None
+    policy = content_security_policy(origin)
+
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from attendance_shared import refusals
 from attendance_shared.db import upsert_insert
+from attendance_shared.images import ImageRejected
 from attendance_shared.locks import lock_student
 from attendance_shared.models import FaceEmbedding, PhotoStatus, StudentPhoto
 from attendance_shared.refusals import Refusal
-from attendance_shared.storage import PhotoStore
+from attendance_shared.storage import PhotoStore, is_direct_upload
 
+from .direct_uploads import adopt_portrait
 from .engine import Engine
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,16 @@ def enroll_photo(session: Session, store: PhotoStore, engine: Engine, photo_id: 
     photo = session.get(StudentPhoto, photo_id)
     if photo is None:
         return None
-    data = store.get(photo.storage_key)
+    if is_direct_upload(photo.storage_key):  # uploaded straight to S3: checked and moved first (direct_uploads)
+        try:
+            data = adopt_portrait(session, store, photo)
+        except ImageRejected as exc:
+            photo.status = PhotoStatus.REJECTED
+            photo.refusal, photo.reason = refusals.unreadable(exc).code, str(exc)
+            photo.face_box = None
+            return photo
+    else:
+        data = store.get(photo.storage_key)
     result = engine.enroll(data, photo.original_filename)
     if photo.status != PhotoStatus.ACCEPTED:  # accepted ones are not judged, so need not wait (re-embedding)
         lock_student(session, photo.student_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, select
@@ -26,6 +26,7 @@ from werkzeug.datastructures import FileStorage
 from attendance_shared.models import AttendanceSession, Job, JobKind, SessionPhoto, SessionPhotoStatus
 from attendance_shared.storage import StorageError, classroom_photo_key
 
+from ..direct_uploads import DirectUpload
 from ..extensions import db
 from ..jobs_service import UnitOfWork
 from ..uploads import CheckedUpload, check_uploads, display_name
@@ -41,6 +42,10 @@ class UploadProblem:
     code: str
     filename: str
     message: str
+
+
+#: a photo checked by the web (posted), or one the browser put in the bucket itself (checked by the worker)
+Photo = CheckedUpload | DirectUpload
 
 
 class StoreUnavailable(RuntimeError):
@@ -120,9 +125,7 @@ def _same_upload(course_id: int, date: dt.date, label: str, hashes: set[str]) ->
     return session if stored >= hashes else None
 
 
-def new_session(
-    course_id: int, date: dt.date, label: str, photos: list[CheckedUpload]
-) -> tuple[AttendanceSession, bool]:
+def new_session(course_id: int, date: dt.date, label: str, photos: Sequence[Photo]) -> tuple[AttendanceSession, bool]:
     """A new session for this upload: taking attendance twice on one day must give two lists, never one
     merged list. When the date and label are taken, the next free label is used (see label_notice).
 
@@ -202,7 +205,7 @@ def _waiting_photos(session_id: int) -> bool:
 def store_photos(
     teacher_id: int,
     session: AttendanceSession,
-    photos: list[CheckedUpload],
+    photos: Sequence[Photo],
     *,
     hold: bool = False,
     fresh: bool = False,
@@ -224,19 +227,28 @@ def store_photos(
             for upload in photos:
                 if upload.sha256 in known:
                     intake.duplicates.append(upload.filename)
+                    if isinstance(upload, DirectUpload):  # its object is not needed: gone once this commits
+                        work.remove_after_commit(upload.key)
                     continue
                 known.add(upload.sha256)
-                key = classroom_photo_key(teacher_id, session.id, upload.info.extension)
-                work.put(key, upload.data, upload.info.mime)
+                if isinstance(upload, DirectUpload):
+                    # Already in the bucket under temp/: the worker checks it by content, then moves it to its key
+                    # (its size is known once it has: 0 x 0 until then).
+                    work.adopt(upload.key)
+                    key, content_type, width, height = upload.key, upload.content_type, 0, 0
+                else:
+                    key = classroom_photo_key(teacher_id, session.id, upload.info.extension)
+                    work.put(key, upload.data, upload.info.mime)
+                    content_type, width, height = upload.info.mime, upload.info.width, upload.info.height
                 db().add(
                     SessionPhoto(
                         session_id=session.id,
                         storage_key=key,
                         original_filename=upload.filename,
-                        content_type=upload.info.mime,
+                        content_type=content_type,
                         content_sha256=upload.sha256,
-                        width=upload.info.width,
-                        height=upload.info.height,
+                        width=width,
+                        height=height,
                         status=SessionPhotoStatus.QUEUED,
                     )
                 )

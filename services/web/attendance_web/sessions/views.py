@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from attendance_shared.images import ImageRejected
 from attendance_shared.models import AttendanceSession
 from attendance_shared.storage import StorageError
 
+from .. import direct_uploads
 from ..auth.user import current_teacher_id
 from ..extensions import settings, store
 from ..ids import parse_id
@@ -23,6 +25,7 @@ from ..responses import json_error, wants_json
 from . import bp
 from .classroom_photos import (
     Intake,
+    Photo,
     StoreUnavailable,
     check_each,
     label_notice,
@@ -73,7 +76,14 @@ def new(course_id: int) -> ResponseReturnValue:
             form.date.render_kw = {**(form.date.render_kw or {}), "data-local-today": ""}
         form.label.data = request.args.get("label", "")[:80] or form.label.data
     max_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-    return render_template("sessions/new.html", course=course, form=form, target=target, max_upload_mb=max_mb)
+    return render_template(
+        "sessions/new.html",
+        course=course,
+        form=form,
+        target=target,
+        max_upload_mb=max_mb,
+        direct=direct_uploads.enabled(),
+    )
 
 
 def _already_in(intake: Intake) -> str | None:
@@ -154,14 +164,23 @@ def create(course_id: int) -> ResponseReturnValue:
         return _refused(course.id, " ".join(messages) or "Please check the form.", [], "invalid_form", 400, back_to)
     good, refusals = check_each(request.files.getlist(form.photos.name))
     errors = [{"code": r.code, "filename": r.filename, "message": r.message} for r in refusals]
+    return _take(course.id, form, good, errors)
+
+
+def _take(
+    course_id: int, form: SessionForm, good: Sequence[Photo], errors: list[dict[str, str]]
+) -> ResponseReturnValue:
+    """The photos (posted and checked, or uploaded straight to S3 and registered) into a new session or the one
+    named by `session_id`; the job created, committed and published. create() and register() answer with it."""
+    back_to = form.session_id.data
     if not good:
-        return _refused(course.id, "None of the files is a photo we can use.", errors, "no_usable_photos", 400, back_to)
+        return _refused(course_id, "None of the files is a photo we can use.", errors, "no_usable_photos", 400, back_to)
     notice = None
     if back_to is not None:
-        session, fresh = _course_session(course.id, back_to), False
+        session, fresh = _course_session(course_id, back_to), False
     else:
         label = (form.label.data or "").strip()
-        session, fresh = new_session(course.id, form.date.data, label, good)
+        session, fresh = new_session(course_id, form.date.data, label, good)
         # Not fresh: the very same photos sent again (a double click) are answered with the session holding
         # them; the teacher is told that (_already_in), not that a session was saved under another label.
         notice = label_notice(session, label) if fresh else None
@@ -170,7 +189,7 @@ def create(course_id: int) -> ResponseReturnValue:
     try:
         intake = store_photos(current_teacher_id(), session, good, hold=bool(form.hold.data), fresh=fresh)
     except StoreUnavailable as exc:
-        return _refused(course.id, str(exc), errors, "storage_unavailable", 503, back_to)
+        return _refused(course_id, str(exc), errors, "storage_unavailable", 503, back_to)
     if wants_json():
         return _created_json(intake, errors, notice)
     if notice:
@@ -181,7 +200,7 @@ def create(course_id: int) -> ResponseReturnValue:
     if already and not form.hold.data:
         link = url_for("sessions.show", session_id=intake.session.id)
         flash(Markup('{} <a href="{}">Open that session</a>').format(already, link), "info")
-        return _back_to_form(course.id, back_to)
+        return _back_to_form(course_id, back_to)
     for name in intake.duplicates:
         flash(f"{name} was already uploaded to this session; it was not added twice.", "info")
     if intake.job is None:
@@ -189,6 +208,51 @@ def create(course_id: int) -> ResponseReturnValue:
     if not intake.published:
         flash("The photos are saved; recognition will start as soon as the worker is reachable.", "info")
     return redirect(url_for("jobs.show", job_id=intake.job.id)), 303
+
+
+@bp.route("/courses/<int:course_id>/sessions/sign", methods=["POST"])
+@login_required
+def sign_uploads(course_id: int) -> ResponseReturnValue:
+    """Direct uploads, step 1 (direct_uploads.sign): a presigned POST per announced photo, or why it is refused.
+    A `session_id` names the session the photos will be added to (it must be one of this course's)."""
+    course = owned_course(course_id)
+    if not direct_uploads.enabled():
+        abort(404)
+    body = request.get_json(silent=True)
+    session_id = parse_id(body.get("session_id")) if isinstance(body, dict) else None
+    if session_id is not None:
+        _course_session(course.id, session_id)
+    try:
+        signed, refused = direct_uploads.sign(current_teacher_id(), direct_uploads.announced_files(body))
+    except StorageError:
+        message = "The photo store is not answering; nothing was saved. Please try again in a minute."
+        return json_error(503, "storage_unavailable", message)
+    return jsonify({"uploads": signed, "errors": [r.as_json() for r in refused]})
+
+
+@bp.route("/courses/<int:course_id>/sessions/register", methods=["POST"])
+@login_required
+def register_uploads(course_id: int) -> ResponseReturnValue:
+    """Direct uploads, step 3: the form's fields as for create(), with a `ticket` per photo already in the bucket
+    instead of the photos. Answered exactly as create() answers."""
+    course = owned_course(course_id)
+    if not direct_uploads.enabled():
+        abort(404)
+    form = SessionForm()
+    form.photos.validators = []  # the photos are in the bucket already: their tickets stand for them
+    back_to = form.session_id.data
+    if not form.validate_on_submit():
+        messages = [str(e) for errs in form.errors.values() for e in errs]
+        return _refused(course.id, " ".join(messages) or "Please check the form.", [], "invalid_form", 400, back_to)
+    if back_to is not None:
+        _course_session(course.id, back_to)  # another teacher's session (or course's) is a 404 before anything
+    try:
+        registration = direct_uploads.register(current_teacher_id(), request.form.getlist("ticket"))
+    except StorageError:
+        message = "The photo store is not answering; nothing was saved. Please try again in a minute."
+        return _refused(course.id, message, [], "storage_unavailable", 503, back_to)
+    errors = [r.as_json() for r in registration.refused]
+    return _take(course.id, form, registration.uploads, errors)
 
 
 @bp.route("/sessions/<int:session_id>")

@@ -143,7 +143,47 @@
     return data;
   }
 
+  // S3 configured: each photo goes from this page straight to the bucket (direct.js), and the web only registers
+  // it; the answer has the same shape as a posted batch's, so everything after is the same.
+  var direct = form.getAttribute("data-direct-sign") && window.attendanceDirect && window.attendanceDirect.available() ?
+    window.attendanceDirect : null;
+  if (direct) { budget = maxBytes; } // one photo per POST to S3: the limit is per photo, never per batch
+
+  function sendDirect(batch, hold) {
+    batch.forEach(function (row) { setState(row, "uploading"); });
+    var failed = [], tickets = [];
+    var extra = { session_id: sessionInput && sessionInput.value ? sessionInput.value : null };
+    var files = batch.map(function (row) { return row.file; });
+    return direct.sign(form, files, files.map(sentName), extra).then(function (signed) {
+      if (!signed.ok) { return { status: signed.status, body: signed.body }; }
+      var uploads = (signed.body.uploads || []).slice();
+      var chain = Promise.resolve();
+      batch.forEach(function (row) {
+        var i = -1;
+        for (var k = 0; k < uploads.length; k++) { if (uploads[k].filename === serverName(row.file)) { i = k; break; } }
+        if (i < 0) { return; }
+        var up = uploads.splice(i, 1)[0];
+        chain = chain.then(function () {
+          return direct.upload(up, row.file, function (pct) { row.bar.value = pct; });
+        }).then(function (why) {
+          if (why) { failed.push({ code: why, filename: up.filename, message: up.messages[why] }); }
+          else { tickets.push(up.ticket); }
+        });
+      });
+      return chain.then(function () {
+        var errors = (signed.body.errors || []).concat(failed);
+        if (!tickets.length) { return { status: 400, body: { errors: errors } }; }
+        return direct.register(form, fields(hold), tickets).then(function (result) {
+          result.body = result.body || {};
+          result.body.errors = errors.concat(result.body.errors || []);
+          return result;
+        });
+      });
+    }).catch(function () { return { status: 0, body: null }; });
+  }
+
   function send(batch, hold) {
+    if (direct) { return sendDirect(batch, hold); }
     return new Promise(function (resolve) {
       var data = fields(hold);
       batch.forEach(function (row) { data.append(input.name, row.file, sentName(row.file)); });

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from collections.abc import Sequence
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from markupsafe import Markup, escape
@@ -21,15 +23,18 @@ from attendance_shared.models import (
 from attendance_shared.refusals import PortraitRefusal
 from attendance_shared.storage import StorageError, student_photo_key
 
+from .. import direct_uploads
 from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..courses.forms import DeleteForm, StudentForm
 from ..courses.views import course_page
+from ..direct_uploads import DirectUpload
 from ..extensions import db, settings, store
 from ..ids import parse_id
 from ..jobs_service import UnitOfWork, new_job
 from ..ownership import owned_course, owned_student, owned_student_photo
 from ..photos import remove_photos, send_photo
+from ..responses import json_error, wants_json
 from ..sessions.display import display_jpeg
 from ..uploads import CheckedUpload, check_uploads
 from . import bp
@@ -145,6 +150,7 @@ def show(student_id: int) -> ResponseReturnValue:
         photo_form=PhotoForm(),
         delete_form=DeleteForm(),
         learned=learned_faces(db(), student),
+        direct=direct_uploads.enabled(),
     )
 
 
@@ -220,14 +226,16 @@ def refused_earlier(filename: str, name: str, reason: str | None) -> str:
 
 
 Note = tuple[str, str]  # a flash message and its category
+#: a portrait checked by the web (posted), or one the browser put in the bucket itself (checked by the worker)
+Portrait = CheckedUpload | DirectUpload
 
 
-def _new_portraits(student: Student, uploads: list[CheckedUpload]) -> tuple[list[CheckedUpload], list[Note]]:
+def _new_portraits(student: Student, uploads: Sequence[Portrait]) -> tuple[list[Portrait], list[Note]]:
     """The uploads that are not already this student's portraits (nor repeated in the batch), and a note for each
     one left out, saying why a refused one was refused. Otherwise a form sent twice takes two of the five places."""
     known = {p.content_sha256: p for p in student.photos if p.content_sha256}
     seen: set[str] = set()
-    fresh: list[CheckedUpload] = []
+    fresh: list[Portrait] = []
     notes: list[Note] = []
     for upload in uploads:
         earlier = known.get(upload.sha256)
@@ -244,7 +252,7 @@ def _new_portraits(student: Student, uploads: list[CheckedUpload]) -> tuple[list
     return fresh, notes
 
 
-def _within_cap(student: Student, uploads: list[CheckedUpload]) -> tuple[list[CheckedUpload], list[Note]]:
+def _within_cap(student: Student, uploads: list[Portrait]) -> tuple[list[Portrait], list[Note]]:
     """The first uploads that fit under MAX_PHOTOS_PER_STUDENT, and the note saying why the rest were not added.
     Refused portraits do not count: they are never used, and the teacher is uploading to replace them."""
     counted = sum(1 for p in student.photos if p.status != PhotoStatus.REJECTED)
@@ -262,21 +270,27 @@ def _within_cap(student: Student, uploads: list[CheckedUpload]) -> tuple[list[Ch
     return uploads[:room], [(message, "error")]
 
 
-def _save_portraits(student: Student, uploads: list[CheckedUpload]) -> None:
+def _save_portraits(student: Student, uploads: list[Portrait]) -> None:
     """Store the photos, add their rows and enrollment jobs, COMMIT, then publish. On any error nothing is kept:
     the rows are rolled back and the stored files removed, then the error is raised (StorageError, or
     IntegrityError when another request saved one of these photos for this student in the meantime)."""
     with UnitOfWork(current_teacher_id()) as work:
         for upload in uploads:
-            key = student_photo_key(current_teacher_id(), student.id, upload.info.extension)
-            work.put(key, upload.data, upload.info.mime)
+            if isinstance(upload, DirectUpload):
+                # Already in the bucket under temp/: the worker checks it by content, then moves it to its key.
+                work.adopt(upload.key)
+                key, content_type, width, height = upload.key, upload.content_type, 0, 0
+            else:
+                key = student_photo_key(current_teacher_id(), student.id, upload.info.extension)
+                work.put(key, upload.data, upload.info.mime)
+                content_type, width, height = upload.info.mime, upload.info.width, upload.info.height
             photo = StudentPhoto(
                 student_id=student.id,
                 storage_key=key,
                 original_filename=upload.filename,
-                content_type=upload.info.mime,
-                width=upload.info.width,
-                height=upload.info.height,
+                content_type=content_type,
+                width=width,
+                height=height,
                 status=PhotoStatus.PENDING,
                 content_sha256=upload.sha256,
             )
@@ -300,9 +314,14 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
         flash("Choose at least one photo to upload.", "error")
         return redirect(page), 303
     good, errors = check_uploads(request.files.getlist(form.photos.name))
+    return _add_portraits(student, page, good, errors)
+
+
+def _add_portraits(student: Student, page: str, good: Sequence[Portrait], errors: list[str]) -> ResponseReturnValue:
+    """The checked (posted) or registered (direct) portraits saved, within the cap, each told in words."""
     for error in errors:
         flash(error, "error")
-    saved: list[CheckedUpload] = []
+    saved: list[Portrait] = []
     notes: list[Note] = []
     for attempt in (1, 2):
         # Counted and saved under the student's lock: ten uploads at once would each count the portraits before any
@@ -331,9 +350,54 @@ def upload_photos(student_id: int) -> ResponseReturnValue:
             )
             return redirect(page), 303
     _flash_all(notes)
+    # Direct uploads left out (already a portrait, over the cap): their objects go, nothing stays half-stored.
+    direct_uploads.discard([u for u in good if isinstance(u, DirectUpload) and u not in saved])
     if saved:
         flash(f"{len(saved)} photo(s) uploaded; checking each for a usable face.", "success")
     return redirect(page), 303
+
+
+@bp.route("/students/<int:student_id>/photos/sign", methods=["POST"])
+@login_required
+def sign_photos(student_id: int) -> ResponseReturnValue:
+    """Direct uploads, step 1 (direct_uploads.sign): a presigned POST per announced portrait, or why not."""
+    owned_student(student_id)
+    if not direct_uploads.enabled():
+        abort(404)
+    body = request.get_json(silent=True)
+    try:
+        signed, refused = direct_uploads.sign(current_teacher_id(), direct_uploads.announced_files(body))
+    except StorageError:
+        message = "The photo store is not answering; nothing was saved. Please try again in a minute."
+        return json_error(503, "storage_unavailable", message)
+    return jsonify({"uploads": signed, "errors": [r.as_json() for r in refused]})
+
+
+@bp.route("/students/<int:student_id>/photos/register", methods=["POST"])
+@login_required
+def register_photos(student_id: int) -> ResponseReturnValue:
+    """Direct uploads, step 3: a `ticket` per portrait already in the bucket; then as upload_photos (its messages
+    flashed). A script (JSON) is told where the page is, to show them."""
+    student = owned_student(student_id)
+    if not direct_uploads.enabled():
+        abort(404)
+    page = _student_page(student, _came_from(student))
+    form = PhotoForm()
+    form.photos.validators = []  # the photos are in the bucket already: only the CSRF token is checked here
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        registration = direct_uploads.register(current_teacher_id(), request.form.getlist("ticket"))
+    except StorageError:
+        flash("The photo store is not answering; nothing was saved. Please try again in a minute.", "error")
+        return (jsonify({"redirect": page}), 503) if wants_json() else (redirect(page), 303)
+    failed = direct_uploads.reported_failures(request.form.getlist("failed"))  # what S3 refused (direct.js)
+    errors = [r.message for r in failed + registration.refused]
+    if not registration.uploads and not errors:
+        flash("Choose at least one photo to upload.", "error")
+        return (jsonify({"redirect": page}), 400) if wants_json() else (redirect(page), 303)
+    answer = _add_portraits(student, page, registration.uploads, errors)
+    return jsonify({"redirect": page}) if wants_json() else answer
 
 
 def _flash_all(notes: list[Note]) -> None:
