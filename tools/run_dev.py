@@ -4,6 +4,11 @@ Ctrl-C.
 Everything embedded: SQLite file and photos under ./instance, kombu's filesystem transport as broker.
 The children's output goes through this process, so that the address is printed last, once the web answers and
 both have gone quiet (printed first, it scrolled away under the worker's banner).
+
+Each child runs in a process group of its own, which this process stops as a whole: the worker's beat and pool
+processes go with it, even when the worker itself was killed (its beat lived on as an orphan). Ctrl-C, SIGTERM and
+SIGHUP stop everything the same way, and if this process is killed outright the kernel sends each child SIGTERM
+(PR_SET_PDEATHSIG on Linux).
 """
 
 from __future__ import annotations
@@ -102,22 +107,93 @@ def wait_until_started(
     return True
 
 
+_Popen = subprocess.Popen  # the real one: only its children have a process group of their own to signal
+PR_SET_PDEATHSIG = 1
+STOP_GRACE_S = 15.0  # each child's own clean shutdown, before the kill
+LEFTOVER_GRACE_S = 5.0  # processes left in a child's group once the child has gone (an orphaned beat)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """For the child, run between fork and exec: SIGTERM when this launcher dies, even by SIGKILL. Linux only;
+    libc is loaded here, in the parent, so that the child only makes the one call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def set_pdeathsig() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return set_pdeathsig
+
+
 def start(args: list[str], env: dict[str, str]) -> Any:
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if os.name != "posix":
+        return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        args,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        process_group=0,  # its own group: the terminal's Ctrl-C reaches this launcher only, which stops the group
+        preexec_fn=die_with_parent(),
+    )
 
 
-def stop(procs: Sequence[Any], interrupted: bool) -> None:
-    """Each child's own clean shutdown, then a kill after 15 s. After Ctrl-C the terminal has already sent SIGINT to
-    every process of the group: a second one would make celery cut its warm shutdown short."""
+def _own_group(p: Any) -> bool:
+    return os.name == "posix" and isinstance(p, _Popen)
+
+
+def signal_group(p: Any, sig: int) -> bool:
+    """Send sig to the child and everything in its process group; False when nothing of it is left."""
+    if not _own_group(p):
+        if p.poll() is None:
+            p.send_signal(sig)
+        return p.poll() is None
+    try:
+        os.killpg(p.pid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the group id now belongs to someone else's processes: ours are gone
+        return False
+    return True
+
+
+def stop(procs: Sequence[Any], interrupted: bool = False) -> None:
+    """Each child's own clean shutdown (SIGINT to its whole group, once), a kill after STOP_GRACE_S; then whatever
+    is left in its group (a beat whose worker was killed) is stopped too. `interrupted`: Ctrl-C, which reached only
+    this launcher, the children being in groups of their own."""
     for p in procs:
-        if p.poll() is None and not interrupted:
-            p.send_signal(signal.SIGINT if os.name != "nt" else getattr(signal, "CTRL_C_EVENT", signal.SIGINT))
-    deadline = time.time() + 15
+        if p.poll() is None:
+            signal_group(p, signal.SIGINT if os.name != "nt" else getattr(signal, "CTRL_C_EVENT", signal.SIGINT))
+    deadline = time.monotonic() + STOP_GRACE_S
     for p in procs:
         try:
-            p.wait(timeout=max(0.1, deadline - time.time()))
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            p.kill()
+            if not signal_group(p, signal.SIGKILL):
+                p.kill()
+            p.wait(timeout=5)
+    for p in procs:
+        if not _own_group(p) or not signal_group(p, 0):
+            continue
+        signal_group(p, signal.SIGTERM)
+        leftover_deadline = time.monotonic() + LEFTOVER_GRACE_S
+        while time.monotonic() < leftover_deadline and signal_group(p, 0):
+            time.sleep(0.1)
+        signal_group(p, signal.SIGKILL)
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGHUP: stop everything as Ctrl-C does."""
+
+
+def _raise_stop(signum: int, _frame: Any) -> None:
+    raise _Stop(signal.Signals(signum).name)
 
 
 def main() -> int:
@@ -150,20 +226,26 @@ def main() -> int:
     for p in procs:
         relay.follow(p.stdout)
     interrupted = False
+    handled = [sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if sig is not None]
+    before = {sig: signal.signal(sig, _raise_stop) for sig in handled}
     try:
         if wait_until_started(procs, relay, port):
             relay.say(ready_banner(port))
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stop):
         # Ctrl-C is how the teacher stops it: a clean exit, not make's "*** Error 1" from the children's status.
         interrupted = True
     finally:
+        for sig in handled:
+            signal.signal(sig, signal.SIG_IGN)  # a second one must not cut the shutdown short
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
         try:
             stop(procs, interrupted)
         finally:
             signal.signal(signal.SIGINT, previous)
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
     if interrupted:
         relay.say("Stopped.")
         return 0

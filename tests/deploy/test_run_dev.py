@@ -137,3 +137,22 @@ def test_the_readme_documents_port() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "PORT=5077 make run" in readme
     assert "| `PORT` |" in readme
+
+
+def test_each_child_has_a_process_group_of_its_own_and_dies_with_the_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """So that stopping a child's group stops what it started (the worker's beat and pool), and a launcher killed
+    outright still stops them (tests/faults/test_run_dev_tree.py runs the real processes)."""
+    import sys
+
+    seen: list[dict[str, Any]] = []
+
+    class _Recorded(_Finished):
+        def __init__(self, args: list[str], env: dict[str, str] | None = None, **kwargs: Any) -> None:
+            super().__init__(args, env, **kwargs)
+            seen.append(kwargs)
+
+    monkeypatch.setattr(run_dev.subprocess, "Popen", _Recorded)
+    assert run_dev.main() == 0
+    assert len(seen) == 2 and all(kwargs["process_group"] == 0 for kwargs in seen)
+    if sys.platform.startswith("linux"):
+        assert all(callable(kwargs["preexec_fn"]) for kwargs in seen)

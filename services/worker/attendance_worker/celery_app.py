@@ -3,6 +3,8 @@
 Start with `celery -A attendance_worker.celery_app worker --queues attendance,enrollment,maintenance`.
 Models are loaded once per worker process (worker_process_init), never per task; a missing or
 corrupt model pack stops the worker at start with a message naming the file and the fix.
+A worker that starts looks at once for the jobs a dead predecessor held (worker_ready), and again once their
+leases have run out; a task's end hands its job's lease back (task_postrun, job_state.release).
 """
 
 from __future__ import annotations
@@ -11,8 +13,16 @@ import logging
 import sys
 from typing import Any
 
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
+from celery.signals import (
+    beat_embedded_init,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+)
 
+from attendance_shared.contracts import SWEEP_TASK
 from attendance_shared.logs import configure_logging, job_id
 from attendance_shared.queue import make_celery
 from attendance_shared.settings import ConfigurationError, get_settings
@@ -56,5 +66,36 @@ def _bind_job_id(task_id: str | None = None, kwargs: dict[str, Any] | None = Non
 
 
 @task_postrun.connect
-def _unbind_job_id(**_: Any) -> None:
+def _unbind_job_id(task_id: str | None = None, kwargs: dict[str, Any] | None = None, **_: Any) -> None:
     job_id.set(None)
+    held = (kwargs or {}).get("job_id")
+    if held:
+        from .job_state import release
+
+        try:
+            release(held)
+        except Exception:  # the database is down: the lease runs out and the sweeper takes the job back
+            log.warning("could not hand back job %s", held, exc_info=True)
+
+
+@worker_ready.connect
+def _take_back_lost_jobs(**_: Any) -> None:
+    """A worker restarted after its predecessor was killed takes back the jobs that one held: at once those of a
+    process gone from this machine, and after the lease those of a worker that died elsewhere (the sweeper, run in
+    the pool, decides; beat's minutely run does the same)."""
+    from .job_state import LEASE_SECONDS
+
+    for countdown in (0, LEASE_SECONDS + 5):
+        try:
+            celery_app.send_task(SWEEP_TASK, countdown=countdown or None)
+        except Exception:  # the broker is down; beat's sweeper runs once it is back
+            log.warning("could not ask for a sweep of lost jobs", exc_info=True)
+
+
+@beat_embedded_init.connect
+def _stop_with_the_worker(**_: Any) -> None:
+    """The beat inside `celery worker --beat` (make run) is a child process: when its worker is killed it must not
+    live on (and keep sending periodic tasks) as an orphan."""
+    from celery.platforms import set_pdeathsig
+
+    set_pdeathsig("SIGTERM")
