@@ -108,3 +108,19 @@ def test_a_portrait_that_is_not_a_photo_is_refused_with_its_code(teacher, s3_buc
         assert row.status == PhotoStatus.REJECTED and row.refusal == PortraitRefusal.UNREADABLE
         assert row.reason == "ann.jpg is not a photo we can read. Please upload a JPEG, PNG, WebP or HEIC image."
     assert s3_bucket.keys() == []
+
+
+def test_a_phone_photo_is_stored_upright_without_gps_or_device(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+    from tests.shared.test_photo_metadata import carries_nothing, phone_photo
+
+    photo = phone_photo()
+    session_id = _classroom(teacher, "room.jpg", photo)
+    store = S3PhotoStore(get_settings())
+    with session_scope(get_settings().sqlalchemy_url) as s:
+        row = s.scalar(select(SessionPhoto).where(SessionPhoto.session_id == session_id))
+        assert row is not None
+        adopt_session_photo(s, store, row)
+        stored = carries_nothing(store.get(row.storage_key))
+        assert stored.size == (row.width, row.height) == (300, 400)  # upright, as the phone showed it
+        assert row.content_sha256 == announce("room.jpg", photo)["sha256"]  # of the bytes the browser sent
+    assert s3_bucket.keys() == [row.storage_key]

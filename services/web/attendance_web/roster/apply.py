@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attendance_shared.models import Enrollment, Job, JobKind, PhotoStatus, Student, StudentPhoto
+from attendance_shared.photo_metadata import without_metadata
 from attendance_shared.storage import student_photo_key
 
+from ..extensions import settings
 from ..jobs_service import UnitOfWork
 from .plan import ImportPlan, PlannedStudent
 from .zip_photos import read_entry
@@ -48,16 +50,20 @@ def apply_plan(
         for photo in planned.photos:
             if archive is None:
                 break
-            key = student_photo_key(teacher_id, student.id, photo.info.extension)
-            work.put(key, read_entry(archive, photo.entry), photo.info.mime)
+            # stored upright and without its EXIF (GPS, device); its hash stays that of the file in the ZIP
+            data, info = without_metadata(
+                read_entry(archive, photo.entry), photo.entry.basename, max_pixels=settings().max_image_pixels
+            )
+            key = student_photo_key(teacher_id, student.id, info.extension)
+            work.put(key, data, info.mime)
             photos.append(
                 StudentPhoto(
                     student_id=student.id,
                     storage_key=key,
                     original_filename=photo.entry.basename[:255],
-                    content_type=photo.info.mime,
-                    width=photo.info.width,
-                    height=photo.info.height,
+                    content_type=info.mime,
+                    width=info.width,
+                    height=info.height,
                     status=PhotoStatus.PENDING,
                     roster_import_id=roster_import_id,
                     content_sha256=photo.sha256,
