@@ -95,12 +95,14 @@ bench: install models
 	$(PY) -m bench.run
 
 ## Load and scale figures (issue 6): 50 teachers uploading (each on its own ~3 s loop, through both production
-## proxies; then all 50 in the same instant, the stress case), queue drain with 1 and 2 workers, course report.
+## proxies; then all 50 in the same instant, the stress case), queue drain with 1 and 2 workers, a school's morning
+## peak (100 teachers, 600 classroom photos over 10 minutes, 1, 2 and 4 workers: about 45 minutes), course report.
 bench-load: install models services nginx
 	$(PY) -m bench.load --stagger --proxy docker-proxy
 	$(PY) -m bench.load --stagger --proxy eb-python
 	$(PY) -m bench.load --proxy docker-proxy
 	$(PY) -m bench.drain
+	$(PY) -m bench.morning
 	$(PY) -m bench.report_bench
 
 clean:
