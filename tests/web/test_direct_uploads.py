@@ -14,13 +14,15 @@ from sqlalchemy import select
 from attendance_shared.db import session_scope
 from attendance_shared.models import AttendanceSession, SessionPhoto, SessionPhotoStatus, StudentPhoto
 from attendance_shared.settings import get_settings
-from tests.s3_direct import announce, post_to_s3, s3_bucket  # noqa: F401 (a fixture)
+from tests import s3_direct
+from tests.s3_direct import announce, post_to_s3
 
+s3_bucket = s3_direct.s3_bucket  # the fixture
 JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture()
-def app(s3_bucket, database):  # noqa: F811 (this module's app stores photos in the S3 bucket)
+def app(s3_bucket, database):
     from attendance_web import create_app
 
     get_settings.cache_clear()
@@ -48,7 +50,7 @@ def _photos(session_id: int) -> list[SessionPhoto]:
         return list(s.scalars(select(SessionPhoto).where(SessionPhoto.session_id == session_id)))
 
 
-def test_the_pages_offer_direct_uploads_and_the_csp_allows_the_bucket(teacher, s3_bucket) -> None:  # noqa: F811
+def test_the_pages_offer_direct_uploads_and_the_csp_allows_the_bucket(teacher, s3_bucket) -> None:
     course = teacher.create_course("Physics")
     page = teacher.client.get(f"/courses/{course}/sessions/new")
     html = page.get_data(as_text=True)
@@ -61,7 +63,7 @@ def test_the_pages_offer_direct_uploads_and_the_csp_allows_the_bucket(teacher, s
     assert f'data-direct-sign="/students/{student}/photos/sign"' in html
 
 
-def test_sign_gives_a_policy_for_that_key_type_size_and_five_minutes(teacher, s3_bucket) -> None:  # noqa: F811
+def test_sign_gives_a_policy_for_that_key_type_size_and_five_minutes(teacher, s3_bucket) -> None:
     course = teacher.create_course("Physics")
     photo = _jpeg()
     r = _sign(teacher, course, announce("board.jpg", photo))
@@ -82,7 +84,7 @@ def test_sign_gives_a_policy_for_that_key_type_size_and_five_minutes(teacher, s3
     assert 240 < left <= 300
 
 
-def test_sign_refuses_wrong_type_and_too_large_in_the_usual_words(teacher, s3_bucket) -> None:  # noqa: F811
+def test_sign_refuses_wrong_type_and_too_large_in_the_usual_words(teacher, s3_bucket) -> None:
     course = teacher.create_course("Physics")
     big = {"name": "huge.jpg", "type": "image/jpeg", "size": 41 * 1024 * 1024, "sha256": "0" * 64}
     r = _sign(teacher, course, announce("notes.txt", b"hello", "text/plain"), big)
@@ -94,7 +96,7 @@ def test_sign_refuses_wrong_type_and_too_large_in_the_usual_words(teacher, s3_bu
     assert s3_bucket.keys() == []
 
 
-def test_a_classroom_photo_signed_uploaded_and_registered(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+def test_a_classroom_photo_signed_uploaded_and_registered(teacher, s3_bucket, jobs_not_sent) -> None:
     course = teacher.create_course("Physics")
     photo = _jpeg()
     (signed,) = _sign(teacher, course, announce("board.jpg", photo)).json["uploads"]
@@ -113,7 +115,7 @@ def test_a_classroom_photo_signed_uploaded_and_registered(teacher, s3_bucket, jo
     assert s3_bucket.keys() == [row.storage_key]
 
 
-def test_an_object_that_never_arrived_is_reported_and_nothing_is_made(teacher, s3_bucket) -> None:  # noqa: F811
+def test_an_object_that_never_arrived_is_reported_and_nothing_is_made(teacher, s3_bucket) -> None:
     course = teacher.create_course("Physics")
     (signed,) = _sign(teacher, course, announce("lost.jpg", _jpeg())).json["uploads"]
     r = _register(teacher, course, [signed["ticket"]])  # the browser never sent it
@@ -125,7 +127,7 @@ def test_an_object_that_never_arrived_is_reported_and_nothing_is_made(teacher, s
         assert s.scalar(select(AttendanceSession).where(AttendanceSession.course_id == course)) is None
 
 
-def test_register_refuses_what_s3_should_have(teacher, s3_bucket) -> None:  # noqa: F811
+def test_register_refuses_what_s3_should_have(teacher, s3_bucket) -> None:
     """The policy makes S3 refuse these; an S3-compatible store that does not enforce it (moto) still gets them
     refused at registration, each deleted: another type than announced, more bytes than announced."""
     course = teacher.create_course("Physics")
@@ -140,7 +142,7 @@ def test_register_refuses_what_s3_should_have(teacher, s3_bucket) -> None:  # no
     assert s3_bucket.keys() == []
 
 
-def test_an_expired_ticket_is_refused_and_its_object_deleted(teacher, s3_bucket, monkeypatch) -> None:  # noqa: F811
+def test_an_expired_ticket_is_refused_and_its_object_deleted(teacher, s3_bucket, monkeypatch) -> None:
     import time
 
     course = teacher.create_course("Physics")
@@ -156,7 +158,7 @@ def test_an_expired_ticket_is_refused_and_its_object_deleted(teacher, s3_bucket,
     assert s3_bucket.keys() == []
 
 
-def test_another_teachers_uploads_and_sessions_are_not_reachable(teacher_factory, s3_bucket) -> None:  # noqa: F811
+def test_another_teachers_uploads_and_sessions_are_not_reachable(teacher_factory, s3_bucket) -> None:
     alice, bob = teacher_factory("Alice"), teacher_factory("Bob")
     a_course, b_course = alice.create_course("A"), bob.create_course("B")
     photo = _jpeg()
@@ -177,7 +179,7 @@ def test_another_teachers_uploads_and_sessions_are_not_reachable(teacher_factory
     assert _register(alice, b_course, []).status_code == 404
 
 
-def test_a_portrait_signed_uploaded_and_registered(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+def test_a_portrait_signed_uploaded_and_registered(teacher, s3_bucket, jobs_not_sent) -> None:
     course = teacher.create_course("Physics")
     student = teacher.add_student(course, "Ann", "1")
     photo = _jpeg()
@@ -198,7 +200,7 @@ def test_a_portrait_signed_uploaded_and_registered(teacher, s3_bucket, jobs_not_
         assert row.storage_key == signed["fields"]["key"]
 
 
-def test_without_s3_the_forms_post_to_the_web_as_before(s3_bucket, database, tmp_path) -> None:  # noqa: F811
+def test_without_s3_the_forms_post_to_the_web_as_before(s3_bucket, database, tmp_path) -> None:
     """The embedded default: no signing route, no script, no bucket in the CSP (posting is test_take_attendance's)."""
     from attendance_web import create_app
     from tests.conftest import TeacherClient

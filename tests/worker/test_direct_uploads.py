@@ -18,13 +18,15 @@ from attendance_shared.settings import get_settings
 from attendance_shared.storage import S3PhotoStore
 from attendance_worker.direct_uploads import adopt_session_photo
 from attendance_worker.enrollment import enroll_photo
-from tests.s3_direct import announce, post_to_s3, s3_bucket  # noqa: F401 (a fixture)
+from tests import s3_direct
+from tests.s3_direct import announce, post_to_s3
 
+s3_bucket = s3_direct.s3_bucket  # the fixture
 JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture()
-def app(s3_bucket, database):  # noqa: F811 (this module's app stores photos in the S3 bucket)
+def app(s3_bucket, database):
     from attendance_web import create_app
 
     get_settings.cache_clear()
@@ -52,7 +54,7 @@ def _classroom(tc, name: str, data: bytes, sent: bytes | None = None) -> int:
     return int(r.json["session_id"])
 
 
-def test_a_good_photo_is_moved_under_classroom_photos(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+def test_a_good_photo_is_moved_under_classroom_photos(teacher, s3_bucket, jobs_not_sent) -> None:
     photo = _jpeg()
     session_id = _classroom(teacher, "board.jpg", photo)
     store = S3PhotoStore(get_settings())
@@ -65,7 +67,7 @@ def test_a_good_photo_is_moved_under_classroom_photos(teacher, s3_bucket, jobs_n
         assert s3_bucket.keys() == [row.storage_key]  # the temp object is gone
 
 
-def test_a_file_that_is_not_a_photo_is_refused_in_the_usual_words(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+def test_a_file_that_is_not_a_photo_is_refused_in_the_usual_words(teacher, s3_bucket, jobs_not_sent) -> None:
     notes = b"just some notes, not a photo"
     session_id = _classroom(teacher, "notes.jpg", notes)
     store = S3PhotoStore(get_settings())
@@ -79,7 +81,7 @@ def test_a_file_that_is_not_a_photo_is_refused_in_the_usual_words(teacher, s3_bu
     assert s3_bucket.keys() == []
 
 
-def test_other_bytes_than_announced_are_refused(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+def test_other_bytes_than_announced_are_refused(teacher, s3_bucket, jobs_not_sent) -> None:
     photo = _jpeg()
     other = bytearray(photo)
     other[200] ^= 0xFF  # same size, not the same bytes
@@ -92,7 +94,7 @@ def test_other_bytes_than_announced_are_refused(teacher, s3_bucket, jobs_not_sen
     assert s3_bucket.keys() == []
 
 
-def test_a_portrait_that_is_not_a_photo_is_refused_with_its_code(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+def test_a_portrait_that_is_not_a_photo_is_refused_with_its_code(teacher, s3_bucket, jobs_not_sent) -> None:
     course = teacher.create_course("Physics")
     student = teacher.add_student(course, "Ann", "1")
     data = b"%PDF-1.4 not a portrait"
@@ -110,7 +112,7 @@ def test_a_portrait_that_is_not_a_photo_is_refused_with_its_code(teacher, s3_buc
     assert s3_bucket.keys() == []
 
 
-def test_a_phone_photo_is_stored_upright_without_gps_or_device(teacher, s3_bucket, jobs_not_sent) -> None:  # noqa: F811
+def test_a_phone_photo_is_stored_upright_without_gps_or_device(teacher, s3_bucket, jobs_not_sent) -> None:
     from tests.shared.test_photo_metadata import carries_nothing, phone_photo
 
     photo = phone_photo()
