@@ -297,7 +297,10 @@ PATHS: dict[str, Any] = {
                 "Creates the session (or adds to the existing one with the same date and label), stores the "
                 "photos and queues recognition. Poll `poll_url` until the job is done, then GET the session. "
                 "To add photos to a session by its id instead, send `session_id` (then `date` and `label` are "
-                "not used, but refused when invalid). Send `date` or `session_id`, and at least one photo."
+                "not used, but refused when invalid). Send `date` or `session_id`, and at least one photo. "
+                "The photos always come in this request, also where the service stores them in S3: uploading "
+                "straight to the bucket (sign, POST to S3, register) is the web pages' way, for browsers; API v1 "
+                "keeps one request per batch, which a script can retry as a whole."
             ),
             "parameters": [COURSE_ID],
             "requestBody": {
