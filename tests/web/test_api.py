@@ -498,7 +498,9 @@ def _api_rules(app):
 
 def test_every_api_route_with_an_id_is_404_for_another_teacher(app, classroom, api, teacher_factory):
     bob = Api(app, make_token(teacher_factory("Bob")))
-    ids = {k: classroom[k] for k in ("course_id", "session_id", "job_id")}
+    ids = {k: classroom[k] for k in ("course_id", "session_id", "job_id")} | {
+        "student_id": classroom["students"]["ann"]
+    }
     checked = set()
     for rule in _api_rules(app):
         if not rule.arguments:
@@ -516,6 +518,7 @@ def test_every_api_route_with_an_id_is_404_for_another_teacher(app, classroom, a
     assert checked == {
         "GET api.course",
         "GET api.course_students",
+        "GET api.student_export",
         "GET api.course_sessions",
         "POST api.create_session",
         "GET api.course_report",

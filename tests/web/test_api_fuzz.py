@@ -53,6 +53,7 @@ def api_schema(app, teacher, jobs_not_sent):
                 "course_id": seeded.course_id,
                 "session_id": seeded.session_id,
                 "job_id": job_id,
+                "student_id": seeded.students["Ann"],
             },
         }
     )

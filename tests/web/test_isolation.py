@@ -125,6 +125,7 @@ def test_every_id_route_is_404_for_another_teacher(app, owned, teacher_factory):
         "courses.show",
         "students.show",
         "students.photo",
+        "students.subject_access",  # the export of everything held about the student
         "sessions.show",
         "sessions.photo",
         "jobs.status",

@@ -283,6 +283,27 @@ PATHS: dict[str, Any] = {
             "responses": {"200": _json_response("Students, by name", "StudentList"), **ERRORS},
         }
     },
+    "/api/v1/students/{student_id}/export": {
+        "get": {
+            "operationId": "exportStudent",
+            "summary": "Everything held about one student, as one ZIP (a subject-access export)",
+            "description": (
+                "The student's record, portraits as stored, faces learned from classroom photos, face templates, "
+                "recognised faces, every attendance mark with its history, and the audit log's entries about them, "
+                "with a README.txt saying what each file is. The export is written to the audit log."
+            ),
+            "parameters": [_id_param("student_id", "integer", "One of your students.")],
+            "responses": {
+                "200": {
+                    "description": "The ZIP, as an attachment (never cached)",
+                    "content": {
+                        "application/zip": {"schema": {"type": "string", "contentMediaType": "application/zip"}}
+                    },
+                },
+                **ERRORS,
+            },
+        }
+    },
     "/api/v1/courses/{course_id}/sessions": {
         "get": {
             "operationId": "listSessions",

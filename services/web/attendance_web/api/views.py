@@ -15,8 +15,9 @@ from attendance_shared.models import AttendanceSession, Course, Enrollment
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ids import parse_id
-from ..ownership import owned_course, owned_job, owned_session
+from ..ownership import owned_course, owned_job, owned_session, owned_student
 from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
+from ..students.subject_access import export_response
 from . import bp
 from .errors import ApiError
 from .openapi import openapi_spec
@@ -96,6 +97,12 @@ def course_detail(course_id: int) -> ResponseReturnValue:
 def course_students(course_id: int) -> ResponseReturnValue:
     course = owned_course(course_id)
     return _json({"course_id": course.id, "students": [student_json(s) for s in course.students]})
+
+
+@bp.route("/students/<int:student_id>/export", endpoint="student_export")
+def student_export(student_id: int) -> ResponseReturnValue:
+    """The subject-access export (attendance_web.students.subject_access), as the student's page offers it."""
+    return export_response(owned_student(student_id))
 
 
 @bp.route("/courses/<int:course_id>/sessions")

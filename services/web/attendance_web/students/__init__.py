@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("students", __name__)
 
-from . import learned, views  # noqa: E402,F401
+from . import learned, subject_access, views  # noqa: E402,F401
