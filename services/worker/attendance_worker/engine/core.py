@@ -103,10 +103,12 @@ class Engine:
                     make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=False, **threads)
                 )
         else:
-            from insightface.model_zoo.scrfd import SCRFD
+            # insightface's wrappers, imported only for such a pack (the optional part: insightface_wrappers.py)
+            from . import insightface_wrappers
 
+            insightface_wrappers.require(pack.directory)
             det_session = make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
-            backend = coarse = ScrfdBackend(SCRFD(model_file=str(pack.detector_path), session=det_session))
+            backend = coarse = ScrfdBackend(insightface_wrappers.scrfd(pack.detector_path, det_session))
         self.detector = TwoStageDetector(TiledDetector(backend), coarse=TiledDetector(coarse))
         # The int8 recognizer (equalized by the pack builder) where it was measured, unless RECOGNIZER_PRECISION says.
         recognizer_path, self._model_id = pack.recognizer_path, pack.model_id

@@ -1,24 +1,24 @@
-"""Alignment (insightface norm_crop) and batched embedding through insightface's ArcFaceONNX wrapper."""
+"""Alignment (align.norm_crop) and batched embedding of the aligned crops through onnxruntime."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+import cv2
 import numpy as np
-from insightface.utils import face_align
 
+from .align import norm_crop
+from .errors import ModelPackError
 from .runtime import make_session
-
-# norm_crop calls skimage's SimilarityTransform.estimate, deprecated (not changed) in skimage 0.26.
-warnings.filterwarnings("ignore", message=r".*`estimate` is deprecated.*", category=FutureWarning)
 
 
 class Recognizer:
     """Embeds aligned 112x112 crops; embeddings are L2-normalised float32.
 
-    ArcFaceONNX.get_feat builds its blob with swapRB=True, i.e. it expects BGR crops and feeds the
-    network RGB; we keep RGB images throughout and flip to BGR only at this boundary.
+    The input blob is built as insightface's ArcFaceONNX.get_feat builds it (cv2.dnn.blobFromImages of BGR crops
+    with swapRB=True, i.e. the network sees RGB): we keep RGB images throughout and flip to BGR only at this
+    boundary. The default pack's SFace takes raw 0-255 RGB (its normalisation is inside the graph); an
+    insightface-format pack's ArcFace gets the normalisation insightface reads off its graph (insightface_wrappers).
     """
 
     #: batches are padded to a power of two up to this, so onnxruntime sees at most 4 input shapes;
@@ -34,20 +34,32 @@ class Recognizer:
         inter_op_threads: int = 1,
         providers: list[str] | None = None,
     ) -> None:
-        from insightface.model_zoo.arcface_onnx import ArcFaceONNX
-
-        session = make_session(
+        self.session = make_session(
             model_path, intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads, providers=providers
         )
-        self.model = ArcFaceONNX(model_file=str(model_path), session=session)
         if raw_rgb_input:  # SFace: 0-255 RGB, normalisation is inside the graph
-            self.model.input_mean = 0.0
-            self.model.input_std = 1.0
-        self.size = int(self.model.input_size[0])
-        self.dim = int(self.model.output_shape[-1])
+            self.input_mean, self.input_std = 0.0, 1.0
+        else:
+            from .insightface_wrappers import arcface_input_normalisation
+
+            self.input_mean, self.input_std = arcface_input_normalisation(model_path, self.session)
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(outputs) != 1:
+            raise ModelPackError.for_file(model_path, f"has {len(outputs)} outputs, not one embedding")
+        self.input_name = inputs[0].name
+        self.output_name = outputs[0].name
+        self.input_size = (int(inputs[0].shape[3]), int(inputs[0].shape[2]))  # (w, h)
+        self.size = self.input_size[0]
+        self.dim = int(outputs[0].shape[-1])
 
     def align(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        return face_align.norm_crop(rgb, landmark=np.asarray(landmarks, np.float32), image_size=self.size)
+        return norm_crop(rgb, np.asarray(landmarks, np.float32), image_size=self.size)
+
+    def _feat(self, crops_bgr: list[np.ndarray]) -> np.ndarray:
+        mean = self.input_mean
+        blob = cv2.dnn.blobFromImages(crops_bgr, 1.0 / self.input_std, self.input_size, (mean, mean, mean), swapRB=True)
+        blob = np.ascontiguousarray(blob, dtype=np.float32)
+        return np.asarray(self.session.run([self.output_name], {self.input_name: blob})[0], np.float32)
 
     def embed(self, crops_rgb: list[np.ndarray]) -> np.ndarray:
         """(n, dim) L2-normalised embeddings of aligned RGB crops."""
@@ -59,7 +71,7 @@ class Recognizer:
             n = len(chunk)
             padded = 1 << (n - 1).bit_length()
             chunk += [chunk[0]] * (padded - n)
-            out.append(np.asarray(self.model.get_feat(chunk), np.float32)[:n])
+            out.append(self._feat(chunk)[:n])
         feats = np.concatenate(out).reshape(len(crops_rgb), -1)
         return l2_normalize(feats)
 
