@@ -15,6 +15,8 @@ $(BIN)/python:
 
 # Reinstall only when a dependency list changes.
 # services/worker/model_export: the model-pack builder (`make models`), never in the worker's runtime image.
+# insightface: the optional part for insightface-format packs (requirements/worker-nodeps.txt), never in the worker
+# image either; here for the tests of that path. --no-deps: its metadata pulls the GUI build of OpenCV.
 $(VENV)/.installed: $(BIN)/python services/shared/pyproject.toml services/web/pyproject.toml services/worker/pyproject.toml services/worker/model_export/pyproject.toml requirements-dev.txt
 	$(BIN)/pip install -q -e services/shared -e services/web -e services/worker -e services/worker/model_export -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps insightface==2.1 tqdm requests onnx

@@ -105,12 +105,12 @@ def test_worker_image_device_argument_and_model_pack() -> None:
     # ${DEVICE:-cpu}: buildah 1.28 chooses the stages to build before applying ARG defaults (see the Dockerfile).
     assert "FROM base-${DEVICE:-cpu} AS build" in text and "FROM base-${DEVICE:-cpu} AS runtime" in text
     assert "cpu) lock=/tmp/requirements/worker.lock" in text and "gpu) lock=/tmp/requirements/worker-gpu.lock" in text
-    assert "pip install --no-cache-dir --no-deps -r /tmp/requirements/worker-nodeps.txt" in text
     # The model pack is built at build time (in a stage of its own, by the builder installed only there), never
     # fetched at start; the runtime copies the pack from that stage and the venv from the one without the builder.
     models = " ".join(rest for _, rest in _stage("services/worker/Dockerfile", "models"))
     assert "FROM base-${DEVICE:-cpu} AS build" in text and "FROM build AS models" in text
     assert "pip install --no-cache-dir --no-deps /src/services/worker/model_export" in models
+    assert "pip install --no-cache-dir -r /tmp/requirements/worker-models.lock" in models  # onnx, for it alone
     assert "python -m attendance_model_export.build --out /opt/models/default" in models
     assert "model_export" not in " ".join(rest for _, rest in _stage("services/worker/Dockerfile", "build"))
     assert "COPY --from=models /opt/models /opt/models" in text
@@ -204,8 +204,6 @@ def test_worker_pip_check_filter_lets_only_the_intended_gaps_through() -> None:
     assert m, "the pip check filter moved"
     allowed = re.compile(m.group(1))
     intended = [
-        "insightface 2.1 requires opencv-python, which is not installed.",
-        "insightface 2.1 requires onnxruntime, which is not installed.",
         "attendance-worker 0.1.0 requires onnxruntime, which is not installed.",
         "No broken requirements found.",
     ]
@@ -215,8 +213,25 @@ def test_worker_pip_check_filter_lets_only_the_intended_gaps_through() -> None:
         "flask 3.1.3 requires werkzeug, which is not installed.",
         "attendance-worker 0.1.0 requires scipy, which is not installed.",
         "celery 5.7.0 has requirement kombu<5.8,>=5.7, but you have kombu 5.3.0.",
+        "insightface 2.1 requires opencv-python, which is not installed.",  # insightface is not in the image
     ):
         assert not allowed.search(line), line
+
+
+def test_the_worker_runtime_stage_has_neither_onnx_nor_insightface() -> None:
+    """onnx is the model-pack builder's (installed in `models` only), insightface the optional part for
+    insightface-format packs (never installed): the runtime's venv comes from `build`, which installs neither."""
+    dockerfile = "services/worker/Dockerfile"
+    build = " ".join(rest for _, rest in _stage(dockerfile, "build"))
+    assert "worker-nodeps.txt" not in build and "insightface" not in build and "worker-models" not in build
+    final = _final_stage(dockerfile)
+    venvs = [rest for w, rest in final if w == "COPY" and "/opt/venv" in rest]
+    assert venvs == ["--from=build /opt/venv /opt/venv"]
+    for lock in ("worker.lock", "worker-gpu.lock"):
+        names = {line.split("==")[0] for line in (ROOT / "requirements" / lock).read_text().splitlines()}
+        assert "onnx" not in names and "insightface" not in names, lock
+    models_lock = (ROOT / "requirements" / "worker-models.lock").read_text()
+    assert re.search(r"^onnx==", models_lock, flags=re.M)
 
 
 def test_gpu_base_image_matches_the_cuda_major_of_the_locked_onnxruntime_gpu() -> None:

@@ -25,11 +25,18 @@ from .conftest import ROOT
 
 REQ = ROOT / "requirements"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)\s*(?:;\s*([^#]+?))?\s*(?:#.*)?$")
-LOCKS = ["web.lock", "worker.lock", "worker-gpu.lock", "eb-python.lock", "dev.lock"]
+LOCKS = ["web.lock", "worker.lock", "worker-gpu.lock", "worker-models.lock", "eb-python.lock", "dev.lock"]
 PY_ENVS = [{"python_version": v, "python_full_version": f"{v}.0"} for v in ("3.11", "3.12")]
 
 
-def _pins(lock: str) -> dict[str, list[tuple[Version, Marker | None]]]:
+def _pins(*locks: str) -> dict[str, list[tuple[Version, Marker | None]]]:
+    """Pins by name; of several locks installed one after the other, the later one's pin of a name wins."""
+    if len(locks) > 1:
+        merged: dict[str, list[tuple[Version, Marker | None]]] = {}
+        for one in locks:
+            merged.update(_pins(one))
+        return merged
+    (lock,) = locks
     pins: dict[str, list[tuple[Version, Marker | None]]] = defaultdict(list)
     for line in (REQ / lock).read_text().splitlines():
         line = line.strip()
@@ -52,8 +59,9 @@ def _project_deps(*projects: str) -> list[Requirement]:
     return reqs
 
 
-def _check(lock: str, reqs: list[Requirement], *, replaced: dict[str, str] | None = None) -> None:
-    pins = _pins(lock)
+def _check(lock: str, reqs: list[Requirement], *, replaced: dict[str, str] | None = None, then: str = "") -> None:
+    """Every requirement pinned in `lock` (plus `then`, a lock installed after it), at a version it accepts."""
+    pins = _pins(lock, then) if then else _pins(lock)
     replaced = replaced or {}
     for req in reqs:
         name = canonicalize_name(req.name)
@@ -105,11 +113,24 @@ def test_worker_gpu_lock_has_onnxruntime_gpu_instead() -> None:
 
 
 def test_the_model_pack_builder_runs_in_the_worker_images_venv() -> None:
-    """The image's `models` stage installs the builder with --no-deps over the worker's venv: every dependency it
-    has is there (onnxruntime as onnxruntime-gpu in the GPU image), at a version it accepts."""
+    """The image's `models` stage installs worker-models.lock (onnx) and the builder with --no-deps over the
+    worker's venv: every dependency it has is there (onnxruntime as onnxruntime-gpu in the GPU image), at a version
+    it accepts, and worker-models.lock moves nothing the worker's venv already has."""
     builder = _project_deps("worker/model_export")
-    _check("worker.lock", builder)
-    _check("worker-gpu.lock", builder, replaced={"onnxruntime": "onnxruntime-gpu"})
+    _check("worker.lock", builder, then="worker-models.lock")
+    _check("worker-gpu.lock", builder, replaced={"onnxruntime": "onnxruntime-gpu"}, then="worker-models.lock")
+    for lock in ("worker.lock", "worker-gpu.lock"):
+        runtime = _pins(lock)
+        for name, versions in _pins("worker-models.lock").items():
+            assert name not in runtime or runtime[name] == versions, f"{name}: the models stage would move it"
+
+
+def test_the_worker_runtime_locks_have_neither_onnx_nor_insightface() -> None:
+    """onnx is the pack builder's (worker-models.lock), insightface the optional part (worker-nodeps.txt)."""
+    for lock in ("worker.lock", "worker-gpu.lock"):
+        pins = _pins(lock)
+        assert "onnx" not in pins and "insightface" not in pins, lock
+    assert "onnx" in _pins("worker-models.lock")
 
 
 def test_eb_python_lock() -> None:
@@ -134,6 +155,8 @@ def test_web_and_worker_images_agree_on_shared_dependencies() -> None:
 
 
 def test_insightface_is_pinned_and_its_runtime_dependencies_are_locked() -> None:
+    """The optional part: pinned in worker-nodeps.txt; what it needs is in the dev venv's lock, and what the
+    worker's lock lacks is named in the install command the worker gives when it is missing."""
     lines = [
         line.strip()
         for line in (REQ / "worker-nodeps.txt").read_text().splitlines()
@@ -146,16 +169,20 @@ def test_insightface_is_pinned_and_its_runtime_dependencies_are_locked() -> None
         requires = metadata.requires("insightface") or []
     except metadata.PackageNotFoundError:
         pytest.skip("insightface is not installed here")
-    pins = _pins("worker.lock")
+    from attendance_worker.engine.insightface_wrappers import INSTALL
+
+    dev, worker = _pins("dev.lock"), _pins("worker.lock")
     for dep in requires:
         req = Requirement(dep)
         if req.marker is not None:  # extras (gui, face3d, ...)
             continue
         name = canonicalize_name(req.name)
         if name == "opencv-python":
-            assert "opencv-python-headless" in pins
+            assert "opencv-python-headless" in dev and "opencv-python-headless" in worker
             continue
-        assert name in pins, f"insightface needs {req}; add it to requirements/worker.in"
+        assert name in dev, f"insightface needs {req}; add it to requirements/dev.in"
+        if name not in worker:
+            assert f" {name} " in f" {INSTALL.split('&&')[0]} ", f"insightface needs {req}: name it in INSTALL"
 
 
 def test_lock_inputs_exist() -> None:
