@@ -69,3 +69,16 @@ def test_the_annotated_image_carries_no_metadata():
     annotate = pytest.importorskip("attendance_worker.engine.annotate")
     image = np.asarray(decode_oriented_rgb(phone_photo()))
     carries_nothing(annotate.annotate(image, [], [], {}))
+
+
+def test_an_iphone_heic_becomes_a_jpeg_without_its_metadata_and_a_bare_one_is_kept():
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    with_exif, bare = phone_photo("HEIF"), io.BytesIO()
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(bare, "HEIF")
+    stored, info = without_metadata(with_exif, "IMG_0001.heic")
+    assert carries_nothing(stored).format == "JPEG" and info.mime == "image/jpeg" and info.extension == ".jpg"
+    assert without_metadata(bare.getvalue(), "bare.heic") == (
+        bare.getvalue(),
+        info.__class__("HEIF", "image/heic", 64, 48),
+    )

@@ -46,7 +46,13 @@ _HARMLESS_JPEG_SEGMENTS = frozenset({b"JFIF", b"ICC_PROFILE", b"Adobe"})  # APP0
 STRIPPED_JPEG_QUALITY = 95
 
 
+#: where pillow-heif puts what an iPhone's HEIC says about itself (its info also lists thumbnails, depth maps, ...)
+_HEIF_METADATA = ("exif", "xmp", "metadata")
+
+
 def _carries_metadata(img: Image.Image) -> bool:
+    if img.format == "HEIF":
+        return any(img.info.get(key) for key in _HEIF_METADATA)
     if set(img.info) - _HARMLESS_INFO:
         return True
     segments = getattr(img, "applist", [])
@@ -104,11 +110,12 @@ def without_metadata(data: bytes, filename: str, *, max_pixels: int = DEFAULT_MA
     when or with what it was taken (EXIF with its GPS position and device, XMP, IPTC, comments, PNG text). The colour
     profile is kept. An upright JPEG only loses those segments (its picture bytes are kept as they are); a turned
     one (and an iPhone's MPO or HEIC) is written again as a JPEG at quality 95, a PNG as a lossless PNG, a WebP as a
-    WebP. A photo that carries nothing of the kind and is upright is returned as it came, byte for byte.
+    WebP. A photo that carries nothing of the kind and is upright (a HEIC without EXIF too) is returned as it came,
+    byte for byte.
     Call it on bytes inspect_image accepted; the info is that of the returned bytes."""
     img = _open(data, filename, max_pixels)
     fmt = img.format or ""
-    if fmt in ("JPEG", "PNG", "WEBP") and not _carries_metadata(img) and getattr(img, "n_frames", 1) == 1:
+    if fmt in ("JPEG", "PNG", "WEBP", "HEIF") and not _carries_metadata(img) and getattr(img, "n_frames", 1) == 1:
         return data, ImageInfo(format=fmt, mime=ACCEPTED_FORMATS[fmt], width=img.width, height=img.height)
     if fmt == "JPEG" and img.getexif().get(_ORIENTATION, 1) == 1:
         kept = _jpeg_without_segments(data)  # upright already: the picture's own bytes, not encoded again
