@@ -45,6 +45,7 @@ def seed_jobs(stack: Stack, n: int) -> list[tuple[str, int]]:
         Enrollment,
         Job,
         JobKind,
+        School,
         SessionPhoto,
         Student,
         StudentPhoto,
@@ -58,7 +59,12 @@ def seed_jobs(stack: Stack, n: int) -> list[tuple[str, int]]:
     store = make_store(settings)
     photo = classroom_photo(0)
     with session_scope(settings.sqlalchemy_url) as s:
-        t = Teacher(email=f"drain-{uuid.uuid4().hex[:6]}@school.example.org", name="D", password_hash="x")
+        t = Teacher(
+            email=f"drain-{uuid.uuid4().hex[:6]}@school.example.org",
+            name="D",
+            password_hash="x",
+            school=School(name="S"),
+        )
         s.add(t)
         s.flush()
         course = Course(teacher_id=t.id, name="Drain")

@@ -34,6 +34,7 @@ from attendance_shared.models import (
     JobState,
     RecordSource,
     RosterImport,
+    School,
     SessionPhoto,
     SessionPhotoStatus,
     Student,
@@ -262,7 +263,9 @@ def seed_course(students: dict[str, list[Path]], classroom: list[tuple[str, byte
     settings = get_settings()
     store = make_store(settings)
     with session_scope(settings.sqlalchemy_url) as s:
-        t = Teacher(email=f"{uuid.uuid4().hex[:8]}@school.example.org", name="T", password_hash="x")
+        t = Teacher(
+            email=f"{uuid.uuid4().hex[:8]}@school.example.org", name="T", password_hash="x", school=School(name="S")
+        )
         s.add(t)
         s.flush()
         course = Course(teacher_id=t.id, name=f"Course {uuid.uuid4().hex[:6]}")

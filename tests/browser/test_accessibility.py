@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from attendance_shared.models import (
     FaceDecision,
     FaceEmbedding,
     RecordSource,
+    Teacher,
 )
 from tests.browser.in_process import forward_to
 from tests.conftest import ROOT
@@ -271,6 +273,9 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("report, course", f"/reports/courses/{course}"),
         Visit("report, course, bad dates", f"/reports/courses/{course}?from=2026-02-30&to=soon&threshold=200"),
         Visit("report, student", f"/reports/students/{ann}"),
+        Visit("school", "/school"),
+        Visit("school, invitation made", "/school", send("form[action$='/invitations']", email=INVITED_EMAIL)),
+        Visit("school, invitation without an address", "/school", send("form[action$='/invitations']", email="")),
         Visit("settings", "/settings"),
         Visit("settings, wrong password", "/settings", send("form[action$='/password']", current_password="wrong")),
         Visit(
@@ -282,8 +287,12 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
     ]
 
 
-def signed_out_pages() -> list[Visit]:
+def signed_out_pages(links: dict[str, str]) -> list[Visit]:
     return [
+        Visit("invitation", links["join"]),
+        Visit("invitation, guessable password", links["join"], send("form", name="Newt", password="password12")),
+        Visit("password reset", links["reset"]),
+        Visit("link that does not work", "/join/not-a-link"),
         Visit("sign in", "/login"),
         Visit("sign in, wrong password", "/login", send("form", email="nobody@school.example.org", password="x")),
         Visit("sign up", "/signup"),
@@ -292,6 +301,31 @@ def signed_out_pages() -> list[Visit]:
         Visit("signed up: sign in", "/signup", send("form", name="Ada", email=A11Y_EMAIL, **STRONG_TWICE)),
         Visit("signed out everywhere", "/login", sign_in_then_sign_out_everywhere),
     ]
+
+
+INVITED_EMAIL = f"invited-{os.urandom(4).hex()}@school.example.org"
+
+
+@pytest.fixture()
+def school_links(app, teacher_factory) -> dict[str, str]:
+    """An invitation link and a password-reset link, made by a school's admin (each sign-up opens a school)."""
+    admin = teacher_factory("Ada")
+    made = admin.client.post("/school/invitations", data={"email": f"join-{os.urandom(4).hex()}@school.example.org"})
+    join = re.search(rb'id="new-link" type="text" value="http://localhost([^"]+)"', made.data)
+    address = f"reset-{os.urandom(4).hex()}@school.example.org"
+    invited = admin.client.post("/school/invitations", data={"email": address})
+    invitation = re.search(rb'value="http://localhost(/join/[^"]+)"', invited.data)
+    assert join and invitation
+    accepted = app.test_client().post(
+        invitation.group(1).decode(), data={"name": "Rae", "password": STRONG_TWICE["password"], **STRONG_TWICE}
+    )
+    assert accepted.status_code == 303
+    with session_scope(db_url(app)) as db:
+        rae = db.scalar(select(Teacher.id).where(Teacher.email == address))
+    made = admin.client.post(f"/school/teachers/{rae}/reset-link")
+    reset = re.search(rb'value="http://localhost(/reset/[^"]+)"', made.data)
+    assert reset
+    return {"join": join.group(1).decode(), "reset": reset.group(1).decode()}
 
 
 # A teacher who signs up, signs in, and signs out everywhere from Settings (the last signed-out page: it signs in).
@@ -321,10 +355,10 @@ def test_every_teacher_page_passes_axe(app, teacher, workspace, chromium: Any, w
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_signed_out_pages_pass_axe(app, chromium: Any, width: str) -> None:
+def test_signed_out_pages_pass_axe(app, school_links, chromium: Any, width: str) -> None:
     context = context_for(chromium, app.test_client(), width)
     try:
-        found = check(context.new_page(), signed_out_pages(), width)
+        found = check(context.new_page(), signed_out_pages(school_links), width)
     finally:
         context.close()
     assert not found, "axe found WCAG 2.1 AA violations:\n" + describe(found)

@@ -16,6 +16,7 @@ from attendance_shared.models import (
     Course,
     Job,
     JobKind,
+    School,
     Student,
     Teacher,
 )
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("database")
 def test_one_record_per_session_and_student():
     url = get_settings().sqlalchemy_url
     with session_scope(url) as s:
-        t = Teacher(email=f"{uuid.uuid4().hex}@x.org", name="T", password_hash="x")
+        t = Teacher(email=f"{uuid.uuid4().hex}@x.org", name="T", password_hash="x", school=School(name="S"))
         s.add(t)
         s.flush()
         c = Course(teacher_id=t.id, name="C")
@@ -51,7 +52,7 @@ def test_enum_columns_refuse_unknown_values():
 
     url = get_settings().sqlalchemy_url
     with session_scope(url) as s:
-        t = Teacher(email=f"{uuid.uuid4().hex}@x.org", name="T", password_hash="x")
+        t = Teacher(email=f"{uuid.uuid4().hex}@x.org", name="T", password_hash="x", school=School(name="S"))
         s.add(t)
         s.flush()
         job = Job(teacher_id=t.id, kind=JobKind.ATTENDANCE, subject_id=1)
@@ -70,7 +71,7 @@ def test_the_migration_checks_list_every_enum_value():
 
     from attendance_shared.models import Base
 
-    migrations = ("0004_enum_checks", "0006_state_columns", "0007_late_status", "0008_face_legibility")
+    migrations = ("0004_enum_checks", "0006_state_columns", "0007_late_status", "0008_face_legibility", "0012_schools")
     checks = [
         c for m in migrations for c in importlib.import_module(f"attendance_shared.migrations.versions.{m}").CHECKS
     ]

@@ -403,4 +403,39 @@ def test_0011_adds_job_worker_keeping_every_job(empty_database):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id, state FROM jobs")).all() == [("j1", "succeeded")]
         assert "worker" not in {c["name"] for c in inspect(conn).get_columns("jobs")}
+
+
+def test_0012_gives_every_teacher_a_school_of_their_own_as_its_admin(empty_database):
+    """Each teacher from before schools becomes the admin of a school named after them; their courses stay theirs.
+    The downgrade drops schools and links and keeps every teacher and course."""
+    url = empty_database
+    migrate.upgrade(url, "0011")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_ROWS_AT_0001[0])  # teacher 1
+        conn.execute(
+            text(
+                "INSERT INTO teachers (id, email, name, password_hash, photo_retention_days)"
+                " VALUES (2, 'b@b.c', 'Bea', 'x', 30)"
+            )
+        )
+        conn.execute(text("INSERT INTO courses (id, teacher_id, name) VALUES (7, 2, 'Art')"))
+    engine.dispose()
+    migrate.upgrade(url, "0012")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        rows = conn.execute(
+            text("SELECT t.id, t.role, s.name FROM teachers t JOIN schools s ON s.id = t.school_id ORDER BY t.id")
+        ).all()
+        assert [(r[0], r[1]) for r in rows] == [(1, "admin"), (2, "admin")]
+        assert rows[1][2] == "Bea's school"
+        assert conn.execute(text("SELECT count(DISTINCT school_id) FROM teachers")).scalar() == 2
+        assert conn.execute(text("SELECT teacher_id FROM courses WHERE id = 7")).scalar() == 2
+    engine.dispose()
+    migrate.downgrade(url, "0011")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM teachers ORDER BY id")).scalars().all() == [1, 2]
+        assert conn.execute(text("SELECT name FROM courses")).scalars().all() == ["Art"]
+        assert "schools" not in inspect(conn).get_table_names()
     engine.dispose()

@@ -29,6 +29,7 @@ from attendance_shared.models import (
     JobKind,
     JobState,
     RecordSource,
+    School,
     SessionPhoto,
     SessionPhotoStatus,
     Student,
@@ -57,7 +58,9 @@ class Lesson:
 
     def __init__(self, db: Session) -> None:
         self.db = db
-        self.teacher = Teacher(email=f"t{id(self)}@school.example.org", name="T", password_hash="x")
+        self.teacher = Teacher(
+            email=f"t{id(self)}@school.example.org", name="T", password_hash="x", school=School(name="S")
+        )
         self.course = Course(teacher=self.teacher, name="Biology")
         db.add_all([self.teacher, self.course])
         db.flush()

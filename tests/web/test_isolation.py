@@ -10,7 +10,16 @@ from PIL import Image
 from sqlalchemy import select
 
 from attendance_shared.db import session_scope
-from attendance_shared.models import DetectedFace, FaceDecision, FaceEmbedding, Job, SessionPhoto, StudentPhoto
+from attendance_shared.models import (
+    AccountLink,
+    DetectedFace,
+    FaceDecision,
+    FaceEmbedding,
+    Job,
+    SessionPhoto,
+    StudentPhoto,
+    Teacher,
+)
 
 
 def _jpeg() -> bytes:
@@ -36,8 +45,12 @@ def owned(app, teacher_factory):
         content_type="multipart/form-data",
     )
     import_id = r.location.rsplit("/", 1)[-1]
+    r = alice.client.post("/school/invitations", data={"email": f"new-{import_id}@school.example.org"})
+    assert r.status_code == 201, r.data[:300]
     url = app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
     with session_scope(url) as s:
+        alice_id = s.scalar(select(Teacher.id).where(Teacher.email == alice.email))
+        link_id = s.scalar(select(AccountLink.id).where(AccountLink.created_by_id == alice_id))
         sphoto = s.scalar(select(StudentPhoto).where(StudentPhoto.student_id == student))
         cphoto = s.scalar(
             select(SessionPhoto)
@@ -68,6 +81,8 @@ def owned(app, teacher_factory):
             "face_id": face.id,
             "embedding_id": learned.id,
             "import_id": import_id,
+            "teacher_id": alice_id,  # another school's teacher (each sign-up here opens a school of its own)
+            "link_id": link_id,
             "key": 1,  # the roster preview's portrait (roster.portrait, _portraits_zip)
             "_student_photo": sphoto.id,
             "_session_photo": cphoto.id,
@@ -92,6 +107,8 @@ def _routes(app):
     tests/web/test_api.py walks each of them the same way."""
     for rule in app.url_map.iter_rules():
         if not rule.arguments or rule.endpoint == "static" or rule.rule.startswith("/api/"):
+            continue
+        if rule.arguments == {"token"}:  # single-use links open by their secret, not by owner: tests/web/test_school.py
             continue
         yield rule
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 import attendance_web.jobs_service as jobs_service
 from attendance_shared.db import session_scope
-from attendance_shared.models import Job, JobKind, JobState, Teacher
+from attendance_shared.models import Job, JobKind, JobState, School, Teacher
 from attendance_shared.storage import StorageError, student_photo_key
 from attendance_web.extensions import db, store
 from attendance_web.jobs_service import UnitOfWork
@@ -26,7 +26,9 @@ from attendance_web.jobs_service import UnitOfWork
 def teacher_id(app: Flask) -> Iterator[int]:
     """A teacher row, with the app context the unit of work runs in."""
     with app.app_context():
-        teacher = Teacher(email=f"uow-{uuid.uuid4().hex[:8]}@school.example.org", name="T", password_hash="x")
+        teacher = Teacher(
+            email=f"uow-{uuid.uuid4().hex[:8]}@school.example.org", name="T", password_hash="x", school=School(name="S")
+        )
         db().add(teacher)
         db().commit()
         yield teacher.id
@@ -51,7 +53,7 @@ def _stored(key: str) -> bool:
 def _same_email_as(teacher_id: int) -> Teacher:
     """A row the commit refuses (teachers.email is UNIQUE); added last, so it is the commit that fails."""
     email = db().get_one(Teacher, teacher_id).email
-    return Teacher(email=email, name="Copy", password_hash="x")
+    return Teacher(email=email, name="Copy", password_hash="x", school=School(name="S"))
 
 
 def test_a_failed_commit_deletes_the_stored_files_and_publishes_nothing(app, teacher_id, monkeypatch):

@@ -18,6 +18,7 @@ from attendance_shared.models import (
     FaceDecision,
     FaceEmbedding,
     PhotoStatus,
+    School,
     SessionPhoto,
     Student,
     StudentPhoto,
@@ -73,7 +74,9 @@ def test_outsiders_are_the_teachers_other_students_of_this_model_only():
     with session_scope(url) as s:
         mine = _student_with_embeddings(s, engine, ids["teacher"], "Joe Biden", biden, engine.model_id)
         stale = _student_with_embeddings(s, engine, ids["teacher"], "Old Model", biden[:1], "old-model")
-        other = Teacher(email=f"{uuid.uuid4().hex[:8]}@school.example.org", name="Other", password_hash="x")
+        other = Teacher(
+            email=f"{uuid.uuid4().hex[:8]}@school.example.org", name="Other", password_hash="x", school=School(name="S")
+        )
         s.add(other)
         s.flush()
         theirs = _student_with_embeddings(s, engine, other.id, "Their Student", biden[:1], engine.model_id)

@@ -126,6 +126,20 @@ class JobOutcome(enum.StrEnum):
     GONE = "gone"  # the photo or session was deleted before the job ran
 
 
+class TeacherRole(enum.StrEnum):
+    """What an account may do in its school: an admin also manages the school's teachers."""
+
+    ADMIN = "admin"
+    TEACHER = "teacher"
+
+
+class AccountLinkKind(enum.StrEnum):
+    """A single-use link an admin hands out: to join the school, or to choose a new password."""
+
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind of link, not a password)
+
+
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as plain strings with a CHECK (ck_<table>_<name>, migration 0004): portable between SQLite and
     # PostgreSQL, and a new value is a constraint change, not a type change.
@@ -139,10 +153,27 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
     )
 
 
+class School(Base):
+    """Owns its teachers (and through them their courses and students); the first account of a school is its
+    admin. Migration 0012 gave each teacher from before schools a school of their own."""
+
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    teachers: Mapped[list[Teacher]] = relationship(back_populates="school", order_by="Teacher.name")
+
+
 class Teacher(Base):
     __tablename__ = "teachers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    role: Mapped[TeacherRole] = mapped_column(
+        _enum(TeacherRole, "teacher_role"), default=TeacherRole.TEACHER, server_default=TeacherRole.TEACHER.value
+    )
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -153,7 +184,12 @@ class Teacher(Base):
     #: set by the IT administrator (`flask teachers disable`): no sign-in, no session, no API token
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
+    school: Mapped[School] = relationship(back_populates="teachers")
     courses: Mapped[list[Course]] = relationship(back_populates="teacher", cascade="all, delete-orphan")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is TeacherRole.ADMIN
 
 
 class Course(Base):
@@ -399,6 +435,31 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_used_at: Mapped[dt.datetime | None] = mapped_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AccountLink(Base):
+    """A single-use link with an expiry: an invitation to join a school, or a password reset. Only the SHA-256 of
+    its token is stored; the link is shown once to the admin who made it (and e-mailed when SMTP is set up)."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AccountLinkKind] = mapped_column(_enum(AccountLinkKind, "account_link_kind"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    #: the invited address (invitations) or the account's (password resets)
+    email: Mapped[str] = mapped_column(String(254))
+    #: the role an invitation gives; a reset keeps the account's
+    role: Mapped[TeacherRole] = mapped_column(_enum(TeacherRole, "teacher_role"), default=TeacherRole.TEACHER)
+    #: the account a reset is for
+    teacher_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("teachers.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+    school: Mapped[School] = relationship()
 
 
 class AuditEvent(Base):

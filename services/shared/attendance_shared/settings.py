@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     login_limit_per_account: str = Field(default="10 per minute;30 per hour", alias="LOGIN_LIMIT_PER_ACCOUNT")
     signup_limit_per_address: str = Field(default="30 per hour", alias="SIGNUP_LIMIT_PER_ADDRESS")
 
+    # Who may create an account: `open` (anyone: a new school of their own) or `invite` (only an admin's
+    # invitation; the very first account of an installation still creates its school). None: invite in production.
+    signup: Literal["open", "invite"] | None = Field(default=None, alias="SIGNUP")
+    # Invitations and password-reset links are e-mailed through this server when set: smtp://user:pass@host:port
+    # (STARTTLS when the server offers it) or smtps://host:465. Unset: the admin copies the link from the page.
+    smtp_url: SecretStr | None = Field(default=None, alias="SMTP_URL")
+    mail_from: str = Field(default="Student Attendance <attendance@localhost>", alias="MAIL_FROM")
+
     max_upload_mb: int = Field(default=40, alias="MAX_UPLOAD_MB")
     max_image_pixels: int = Field(default=60_000_000, alias="MAX_IMAGE_PIXELS")
 
@@ -71,6 +79,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.flask_env.lower() == "production"
+
+    @property
+    def signup_mode(self) -> Literal["open", "invite"]:
+        return self.signup or ("invite" if self.is_production else "open")
 
     @property
     def sqlalchemy_url(self) -> str:

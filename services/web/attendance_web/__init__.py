@@ -67,6 +67,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(roster_bp)
     from .account import bp as account_bp
     from .api import bp as api_bp
+    from .school import bp as school_bp
 
     app.register_blueprint(account_bp)
+    app.register_blueprint(school_bp)
     app.register_blueprint(api_bp)

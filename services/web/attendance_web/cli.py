@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from attendance_shared import migrate
-from attendance_shared.models import Teacher, utcnow
+from attendance_shared.models import Teacher
 
 from .audit import audit
 from .auth.passwords import password_problem
 from .auth.user import end_every_session
 from .extensions import db
+from .school.accounts import set_disabled
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 teachers_cli = AppGroup("teachers", help="Teacher accounts.")
@@ -69,9 +70,7 @@ def disable(email: str) -> None:
     """Disable the account with EMAIL (a teacher who left, a stolen password): it can no longer sign in, every
     browser signed in to it is signed out and its API tokens stop working. Its data stays."""
     teacher = _teacher(email)
-    if teacher.disabled_at is None:
-        teacher.disabled_at = utcnow()
-        end_every_session(teacher)
+    if set_disabled(teacher, True, keep_an_admin=False):
         audit("disabled_by_admin", teacher.id, "flask teachers disable")
         db().commit()
     click.echo(f"The account {teacher.email} is disabled. `flask teachers enable` lets it sign in again.")
@@ -82,8 +81,7 @@ def disable(email: str) -> None:
 def enable(email: str) -> None:
     """Let the disabled account with EMAIL sign in again (with its password)."""
     teacher = _teacher(email)
-    if teacher.disabled_at is not None:
-        teacher.disabled_at = None
+    if set_disabled(teacher, False):
         audit("enabled_by_admin", teacher.id, "flask teachers enable")
         db().commit()
     click.echo(f"The account {teacher.email} can sign in again.")

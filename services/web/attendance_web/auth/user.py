@@ -29,6 +29,8 @@ class TeacherUser(UserMixin):
         self.id = teacher.id
         self.name = teacher.name
         self.email = teacher.email
+        self.is_admin = teacher.is_admin
+        self.school_id = teacher.school_id
         #: Unix time of the sign-in this session belongs to (now, for a new sign-in)
         self.signed_in_at = int(time.time()) if signed_in_at is None else signed_in_at
 

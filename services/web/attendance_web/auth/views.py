@@ -18,6 +18,7 @@ from attendance_shared.models import Teacher
 
 from ..audit import audit
 from ..extensions import db, limiter, settings
+from ..school.accounts import may_sign_up, open_school
 from . import bp, throttle
 from .forms import LoginForm, SignupForm
 from .user import TeacherUser, end_every_session
@@ -45,14 +46,18 @@ def _safe_next(target: str | None) -> str:
 def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("courses.dashboard"))
+    if not may_sign_up():
+        return render_template("school/invite_only.html"), 200 if request.method == "GET" else 403
     form = SignupForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        teacher = Teacher(
-            name=form.name.data.strip(), email=email, password_hash=generate_password_hash(form.password.data)
+        teacher = open_school(
+            name=form.name.data.strip(),
+            email=email,
+            password_hash=generate_password_hash(form.password.data),
+            school_name=form.school_name.data,
         )
         session_ = db()
-        session_.add(teacher)
         try:
             session_.commit()
         except IntegrityError:  # the address is taken: the same answer, and the account stays as it was
