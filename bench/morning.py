@@ -79,6 +79,7 @@ def seed_school(stack: Stack, teachers: int, arrivals: list[tuple[float, int]]) 
         Job,
         JobKind,
         PhotoStatus,
+        School,
         SessionPhoto,
         Student,
         StudentPhoto,
@@ -105,6 +106,7 @@ def seed_school(stack: Stack, teachers: int, arrivals: list[tuple[float, int]]) 
                 email=f"morning-{t_index}-{uuid.uuid4().hex[:6]}@school.example.org",
                 name=f"T{t_index}",
                 password_hash="x",
+                school=School(name=f"School {t_index}"),
             )
             s.add(t)
             s.flush()
