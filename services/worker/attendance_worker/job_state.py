@@ -137,6 +137,18 @@ def _start_heartbeat(job_id: str, holder: str) -> None:
     beat.thread.start()
 
 
+def stop_heartbeats() -> None:
+    """Stop every heartbeat of this process, leaving the jobs as they are (tests that run tasks in-process without
+    Celery's task_postrun)."""
+    with _beats_lock:
+        beats = list(_beats.values())
+        _beats.clear()
+    for beat in beats:
+        beat.stopped.set()
+    for beat in beats:
+        beat.thread.join(5)
+
+
 def renew(job_id: str, holder: str) -> bool:
     """Push the lease on; False when the job is no longer running under this holder."""
     with session_scope(_url()) as s:
