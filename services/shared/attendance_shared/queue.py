@@ -32,7 +32,9 @@ def queue_name(settings: Settings, queue: str) -> str:
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     transport_options: dict[str, Any] = {
-        # Longer than the hard task limit, so a running task is never handed to a second worker.
+        # Longer than the hard task limit, so a running task is never handed to a second worker. A dead worker's
+        # jobs do not wait for it: the sweeper sends them again once their lease is gone (within 2 minutes,
+        # attendance_worker.job_state), and this late redelivery then finds the job finished or held.
         "visibility_timeout": settings.task_time_limit * 2 + 60,
     }
     if settings.broker_url.startswith("filesystem"):
