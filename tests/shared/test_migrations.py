@@ -439,3 +439,28 @@ def test_0012_gives_every_teacher_a_school_of_their_own_as_its_admin(empty_datab
         assert conn.execute(text("SELECT name FROM courses")).scalars().all() == ["Art"]
         assert "schools" not in inspect(conn).get_table_names()
     engine.dispose()
+
+
+def test_0013_adds_course_sharing_keeping_every_course(empty_database):
+    url = empty_database
+    migrate.upgrade(url, "0012")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO schools (id, name) VALUES (9, 'S')")
+        conn.exec_driver_sql("INSERT INTO teachers (id, email, name, password_hash, photo_retention_days, school_id)"
+                             " VALUES (1, 'a@b.c', 'Al', 'x', 30, 9)")  # fmt: skip
+        conn.exec_driver_sql("INSERT INTO teachers (id, email, name, password_hash, photo_retention_days, school_id)"
+                             " VALUES (2, 'b@b.c', 'Bea', 'x', 30, 9)")  # fmt: skip
+        conn.exec_driver_sql("INSERT INTO courses (id, teacher_id, name) VALUES (5, 1, 'Maths')")
+    engine.dispose()
+    migrate.upgrade(url, "0013")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO course_teachers (course_id, teacher_id) VALUES (5, 2)")
+    engine.dispose()
+    migrate.downgrade(url, "0012")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, teacher_id FROM courses")).all() == [(5, 1)]
+        assert "course_teachers" not in inspect(conn).get_table_names()
+    engine.dispose()

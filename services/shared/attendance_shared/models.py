@@ -203,6 +203,9 @@ class Course(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     teacher: Mapped[Teacher] = relationship(back_populates="courses")
+    #: teachers of the same school the course is shared with: they take attendance and review; only the owner or
+    #: an admin deletes the course or its students (attendance_web.ownership)
+    co_teachers: Mapped[list[Teacher]] = relationship(secondary="course_teachers", order_by="Teacher.name")
     students: Mapped[list[Student]] = relationship(
         secondary="enrollments", back_populates="courses", order_by="Student.name"
     )
@@ -226,6 +229,16 @@ class Student(Base):
     photos: Mapped[list[StudentPhoto]] = relationship(
         back_populates="student", cascade="all, delete-orphan", order_by="StudentPhoto.id"
     )
+
+
+class CourseTeacher(Base):
+    """A course shared with another teacher of its school (a co-teacher); one row per course and teacher."""
+
+    __tablename__ = "course_teachers"
+
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), primary_key=True, index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class Enrollment(Base):

@@ -12,10 +12,9 @@ from sqlalchemy import Select, func, select
 
 from attendance_shared.models import AttendanceSession, Course, Enrollment
 
-from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ids import parse_id
-from ..ownership import owned_course, owned_job, owned_session, owned_student
+from ..ownership import owned_course, owned_job, owned_session, owned_student, visible_courses
 from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
 from ..students.subject_access import export_response
 from . import bp
@@ -75,7 +74,7 @@ def _courses_with_counts() -> Select[Course, int, int]:
         .where(AttendanceSession.course_id == Course.id)
         .scalar_subquery()
     )
-    return select(Course, students, sessions).where(Course.teacher_id == current_teacher_id())
+    return select(Course, students, sessions).where(visible_courses())
 
 
 @bp.route("/courses")

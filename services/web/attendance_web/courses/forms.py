@@ -5,8 +5,8 @@ package back."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 
 class CourseForm(FlaskForm):
@@ -22,3 +22,9 @@ class StudentForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     """A form with only the CSRF token, for buttons that change something."""
+
+
+class TeacherChoiceForm(FlaskForm):
+    """A teacher of the course's school, for sharing and transferring; the choices are set by the view."""
+
+    teacher_id = SelectField("Teacher", coerce=int, validators=[InputRequired("Choose a teacher.")])

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
-from attendance_shared.models import Enrollment, PhotoStatus, RosterImport, Student, StudentPhoto, new_id
+from attendance_shared.models import Course, Enrollment, PhotoStatus, RosterImport, Student, StudentPhoto, new_id
 from attendance_shared.storage import StorageError
 
 from ..auth.user import current_teacher_id
@@ -98,7 +98,7 @@ def upload(course_id: int) -> ResponseReturnValue:
     zip_file: FileStorage | None = form.photos_zip.data
     zip_data = zip_file.read() if zip_file and zip_file.filename else None
     try:
-        build_plan(db(), current_teacher_id(), course.id, csv_data, open_photos(zip_data))
+        build_plan(db(), course.teacher_id, course.id, csv_data, open_photos(zip_data))
     except ImportRefused as exc:
         flash(f"Nothing was imported. {exc}", "error")
         return back
@@ -127,7 +127,7 @@ def preview(import_id: str) -> ResponseReturnValue:
     course = owned_course(roster_import.course_id)
     try:
         csv_data, zip_data = load_files(roster_import)
-        plan = build_plan(db(), current_teacher_id(), course.id, csv_data, open_photos(zip_data))
+        plan = build_plan(db(), course.teacher_id, course.id, csv_data, open_photos(zip_data))
     except StorageError:
         flash(FILES_GONE, "error")
         return redirect(url_for("roster.index", course_id=course.id))
@@ -176,13 +176,16 @@ def confirm(import_id: str) -> ResponseReturnValue:
         with UnitOfWork(roster_import.teacher_id) as work:
             csv_data, zip_data = load_files(roster_import)
             archive = open_photos(zip_data)
-            plan = build_plan(db(), roster_import.teacher_id, roster_import.course_id, csv_data, archive)
+            # The students are the course owner's, whoever imports (a co-teacher may)
+            owner = db().get(Course, roster_import.course_id)
+            assert owner is not None
+            plan = build_plan(db(), owner.teacher_id, roster_import.course_id, csv_data, archive)
             apply_plan(
                 db(),
                 plan,
                 archive,
                 work,
-                teacher_id=roster_import.teacher_id,
+                teacher_id=owner.teacher_id,
                 course_id=roster_import.course_id,
                 roster_import_id=roster_import.id,
             )

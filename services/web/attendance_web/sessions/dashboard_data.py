@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from attendance_shared.models import (
     AttendanceRecord,
@@ -28,6 +29,8 @@ class CourseRow:
     course: Course
     students: int
     sessions: int
+    #: the owner's name when the course is another teacher's (shared with this one, or seen as the school's admin)
+    owner: str | None = None
 
 
 @dataclass
@@ -91,7 +94,16 @@ def _job_rows(jobs: list[Job], url_for) -> list[JobRow]:  # type: ignore[no-unty
 
 def build_dashboard(teacher_id: int, url_for, today: dt.date | None = None) -> Dashboard:  # type: ignore[no-untyped-def]
     today = today or dt.date.today()
-    courses = list(db().scalars(select(Course).where(Course.teacher_id == teacher_id).order_by(Course.name)))
+    from ..ownership import visible_courses  # the one rule of who reaches a course
+
+    courses = list(
+        db().scalars(
+            select(Course)
+            .where(visible_courses())
+            .options(selectinload(Course.teacher))
+            .order_by(Course.teacher_id != teacher_id, Course.name)
+        )
+    )
     course_ids = [c.id for c in courses]
     students = _count_by(Enrollment.course_id, Enrollment.course_id.in_(course_ids))
     sessions = _count_by(AttendanceSession.course_id, AttendanceSession.course_id.in_(course_ids))
@@ -124,7 +136,12 @@ def build_dashboard(teacher_id: int, url_for, today: dt.date | None = None) -> D
     jobs = list(db().scalars(select(Job).where(Job.teacher_id == teacher_id).order_by(Job.created_at.desc()).limit(10)))
     return Dashboard(
         today=today,
-        courses=[CourseRow(c, students.get(c.id, 0), sessions.get(c.id, 0)) for c in courses],
+        courses=[
+            CourseRow(
+                c, students.get(c.id, 0), sessions.get(c.id, 0), None if c.teacher_id == teacher_id else c.teacher.name
+            )
+            for c in courses
+        ],
         sessions_today=[
             TodayRow(
                 s,

@@ -112,7 +112,6 @@ def delete_session(db: Session, session: AttendanceSession) -> Contents:
         delete(Job).where(
             Job.kind == JobKind.ATTENDANCE,
             Job.subject_id == session.id,
-            Job.teacher_id == session.course.teacher_id,
             Job.created_at >= session.created_at,
         )
     )

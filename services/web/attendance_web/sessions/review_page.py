@@ -274,10 +274,12 @@ class ReviewPage:
         ]
 
 
-def latest_jobs(session_id: int, teacher_id: int, limit: int = 5) -> list[Job]:
+def latest_jobs(session: AttendanceSession, limit: int = 5) -> list[Job]:
+    """The session's latest recognition runs, whoever of its teachers started them (created after the session:
+    SQLite may reuse a deleted session's id)."""
     stmt = (
         select(Job)
-        .where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session_id, Job.teacher_id == teacher_id)
+        .where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == session.id, Job.created_at >= session.created_at)
         .order_by(Job.created_at.desc())
         .limit(limit)
     )
@@ -388,6 +390,6 @@ def build(session: AttendanceSession, teacher_id: int) -> ReviewPage:
         to_confirm=to_confirm,
         roster=roster,
         history=history(session.id),
-        jobs=latest_jobs(session.id, teacher_id),
+        jobs=latest_jobs(session),
         counts=counts,
     )

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from attendance_shared.models import (
     AttendanceRecord,
+    AttendanceSession,
     Job,
     JobState,
     SessionPhoto,
@@ -24,7 +25,6 @@ from attendance_shared.records import (
     waiting_for_confirmation,
 )
 
-from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..ownership import owned_session
 from . import bp
@@ -55,7 +55,8 @@ def _job_json(job: Job | None) -> dict[str, Any] | None:
     }
 
 
-def session_status(session_id: int, teacher_id: int) -> dict[str, Any]:
+def session_status(session: AttendanceSession) -> dict[str, Any]:
+    session_id = session.id
     photos = list(
         db().scalars(select(SessionPhoto).where(SessionPhoto.session_id == session_id).order_by(SessionPhoto.id))
     )
@@ -65,7 +66,7 @@ def session_status(session_id: int, teacher_id: int) -> dict[str, Any]:
         .select_from(AttendanceRecord)
         .where(AttendanceRecord.session_id == session_id, AttendanceRecord.status.in_(ATTENDED))  # late included
     )
-    jobs = latest_jobs(session_id, teacher_id, limit=1)
+    jobs = latest_jobs(session, limit=1)
     job = jobs[0] if jobs else None
     job_data = _job_json(job)
     working = any(p.status in PHOTOS_IN_RECOGNITION for p in photos)
@@ -96,6 +97,6 @@ def session_status(session_id: int, teacher_id: int) -> dict[str, Any]:
 @login_required
 def status(session_id: int) -> ResponseReturnValue:
     session = owned_session(session_id)
-    response = jsonify(session_status(session.id, current_teacher_id()))
+    response = jsonify(session_status(session))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -32,7 +32,7 @@ from ..direct_uploads import DirectUpload
 from ..extensions import db, settings, store
 from ..ids import parse_id
 from ..jobs_service import UnitOfWork, new_job
-from ..ownership import owned_course, owned_student, owned_student_photo
+from ..ownership import managed_student, owned_course, owned_student, owned_student_photo, visible_courses
 from ..photos import remove_photos, send_photo
 from ..responses import json_error, wants_json
 from ..sessions.display import display_jpeg
@@ -51,7 +51,7 @@ def _came_from(student: Student) -> Course | None:
     if it is one of theirs; else the student's only course; else None (back to the dashboard)."""
     course_id = parse_id(request.values.get("course")) or parse_id(request.form.get("course_id"))
     if course_id:
-        course = db().scalar(select(Course).where(Course.id == course_id, Course.teacher_id == current_teacher_id()))
+        course = db().scalar(select(Course).where(Course.id == course_id, visible_courses()))
         if course is not None:
             return course
     courses = list(student.courses)
@@ -99,7 +99,7 @@ def create(course_id: int) -> ResponseReturnValue:
     number = form.student_number.data.strip()
     name = form.name.data.strip()
     student = db().scalar(
-        select(Student).where(Student.teacher_id == current_teacher_id(), Student.student_number == number)
+        select(Student).where(Student.teacher_id == course.teacher_id, Student.student_number == number)
     )
     if student is not None and not same_name(student.name, name):
         if db().get(Enrollment, (course.id, student.id)) is not None:
@@ -115,9 +115,7 @@ def create(course_id: int) -> ResponseReturnValue:
         return course_page(course, student_form=form), 400
     existing = student is not None
     if student is None:
-        student = Student(
-            teacher_id=current_teacher_id(), name=name, student_number=number, email=form.email.data or None
-        )
+        student = Student(teacher_id=course.teacher_id, name=name, student_number=number, email=form.email.data or None)
         db().add(student)
         db().flush()
     enrolled = db().get(Enrollment, (course.id, student.id)) is not None
@@ -181,8 +179,9 @@ def edit(student_id: int) -> ResponseReturnValue:
 @login_required
 def delete(student_id: int) -> ResponseReturnValue:
     """Delete the student everywhere: rows, attendance in every session, embeddings, and their photos in
-    storage. Then back to the course page the teacher came from, if any."""
-    student = owned_student(student_id)
+    storage. Then back to the course page the teacher came from, if any. Only their owner, the owner of a course
+    they are in or the school's admin deletes them (a co-teacher gets 404)."""
+    student = managed_student(student_id)
     if not DeleteForm().validate_on_submit():
         abort(400)
     back = _came_from(student)
