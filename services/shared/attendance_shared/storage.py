@@ -277,9 +277,14 @@ class S3PhotoStore:
             {"x-amz-server-side-encryption": "AES256"},
             ["content-length-range", 1, max_bytes],
         ]
-        post: dict[str, Any] = self.client.generate_presigned_post(
-            Bucket=self.bucket, Key=check_key(key), Fields=fields, Conditions=conditions, ExpiresIn=seconds
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            post: dict[str, Any] = self.client.generate_presigned_post(
+                Bucket=self.bucket, Key=check_key(key), Fields=fields, Conditions=conditions, ExpiresIn=seconds
+            )
+        except (BotoCoreError, ClientError, AttributeError) as exc:  # botocore: AttributeError when no credentials
+            raise StorageError(f"could not sign an upload ({type(exc).__name__})") from exc
         return post
 
     def url(self, key: str) -> str | None:

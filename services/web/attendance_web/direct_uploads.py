@@ -135,7 +135,12 @@ def upload_origin(photo_store: Any, seconds: int = 60) -> str | None:
     when the store takes no direct uploads. Read from a real signed form (signing is local: no request)."""
     if not isinstance(photo_store, S3PhotoStore):
         return None
-    url = photo_store.presigned_post(direct_upload_key(0), "image/jpeg", 1, seconds)["url"]
+    try:
+        url = photo_store.presigned_post(direct_upload_key(0), "image/jpeg", 1, seconds)["url"]
+    except StorageError:
+        # No credentials yet (an instance role read later, say): both ways S3 may name the bucket's address.
+        endpoint = urlsplit(photo_store.client.meta.endpoint_url)
+        return f"{endpoint.scheme}://{endpoint.netloc} {endpoint.scheme}://{photo_store.bucket}.{endpoint.netloc}"
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
