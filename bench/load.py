@@ -1,7 +1,7 @@
 """50 teachers at once, uploading classroom photos and polling their jobs, against gunicorn main:app.
 
     .venv/bin/python -m bench.load [--teachers 50] [--seconds 60] [--size WxH] [--client python|wrk]
-                                   [--workers 3] [--stagger] [--proxy eb-python|docker-proxy]
+                                   [--workers 3] [--stagger] [--proxy eb-python|docker-proxy] [--direct]
 
 The upload request only checks, stores and enqueues (no worker runs here, so the queue only grows):
 this measures the web tier. Bounded in time; loopback only. Prints a JSON line of figures, with the
@@ -19,6 +19,11 @@ server needs. `--client wrk`: the same teachers, photos and loop (bench/wrk_uplo
 `eb-python` is EB's nginx with .platform/nginx, `docker-proxy` the Docker platform's proxy container
 (deploy/proxy/default.conf); both open one connection to gunicorn per request.
 Without it the clients talk to gunicorn directly, as they never do on AWS.
+
+`--direct`: photos go straight to S3 as the pages send them with S3 configured (attendance_web/direct_uploads.py):
+each teacher signs (POST .../sessions/sign), POSTs the photo to the bucket itself (moto's S3-API server on
+loopback, not timed: it is S3's work), then registers (POST .../sessions/register). "upload" is then sign +
+register, the web's part of one upload, which no longer depends on the photo's size.
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ import random
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -77,7 +84,9 @@ def server_times(access_log: Path) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"upload": [], "poll": []}
     for line in access_log.read_text().splitlines():
         method, path, _status, micros = line.split()
-        if method == "POST" and path.endswith("/sessions"):
+        if method == "POST" and path.endswith(("/sessions/sign", "/sessions/register")):
+            out.setdefault(path.rsplit("/", 1)[-1], []).append(int(micros) / 1e6)
+        elif method == "POST" and path.endswith("/sessions"):
             out["upload"].append(int(micros) / 1e6)
         elif method == "GET" and path.startswith("/jobs/"):
             out["poll"].append(int(micros) / 1e6)
@@ -151,6 +160,131 @@ def python_clients(
     return results, errors
 
 
+def direct_clients(
+    base: str, clients: list[tuple], photos: list[bytes], seconds: float, stagger: bool
+) -> tuple[dict[str, list[tuple[float, float]]], list[str]]:
+    """As python_clients, with each photo sent as the pages send it with S3: sign, POST to S3, register. The
+    upload's time is sign + register (the web's part); the S3 POST between them is not counted."""
+    import hashlib
+
+    results: dict[str, list[tuple[float, float]]] = {"upload": [], "sign": [], "register": [], "poll": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    barrier = threading.Barrier(len(clients))
+    began = time.perf_counter()
+    digests = [hashlib.sha256(p).hexdigest() for p in photos]
+
+    def teacher(idx: int) -> None:
+        s, course, token = clients[idx]
+        s3 = requests.Session()  # the browser's connection to S3 is not the one to the site
+        rnd = random.Random(idx)
+        n = 0
+        barrier.wait()
+        if stagger:
+            time.sleep(rnd.uniform(0, 3.0))
+        while time.monotonic() < stop_at:
+            n += 1
+            which = rnd.randrange(len(photos))
+            photo = photos[which]
+            announced = {"name": f"room{n}.jpg", "type": "image/jpeg", "size": len(photo), "sha256": digests[which]}
+            try:
+                t0 = time.perf_counter()
+                r = s.post(
+                    f"{base}/courses/{course}/sessions/sign",
+                    json={"files": [announced]},
+                    headers={"X-CSRFToken": token, "Accept": "application/json"},
+                    timeout=30,
+                )
+                t_sign = time.perf_counter() - t0
+                if r.status_code != 200 or not r.json().get("uploads"):
+                    with lock:
+                        errors.append(f"sign {r.status_code}")
+                    continue
+                signed = r.json()["uploads"][0]
+                put = s3.post(signed["url"], data=signed["fields"], files={"file": ("photo", photo)}, timeout=60)
+                if put.status_code != 204:
+                    with lock:
+                        errors.append(f"s3 {put.status_code}")
+                    continue
+                t1 = time.perf_counter()
+                r = s.post(
+                    f"{base}/courses/{course}/sessions/register",
+                    data={"csrf_token": token, "date": "2026-11-24", "label": f"P{n}", "ticket": signed["ticket"]},
+                    headers={"Accept": "application/json"},
+                    timeout=30,
+                )
+                t_register = time.perf_counter() - t1
+            except requests.RequestException as exc:
+                with lock:
+                    errors.append(f"upload {type(exc).__name__}")
+                continue
+            job = r.json().get("job_id") if r.status_code == 201 else None
+            with lock:
+                if job:
+                    results["sign"].append((t_sign, t0 - began))
+                    results["register"].append((t_register, t1 - began))
+                    results["upload"].append((t_sign + t_register, t0 - began))
+                else:
+                    errors.append(f"register {r.status_code}")
+            if not job:
+                continue
+            for _ in range(3):
+                t0 = time.perf_counter()
+                try:
+                    p = s.get(f"{base}/jobs/{job}.json", timeout=30)
+                    status = p.status_code
+                except requests.RequestException as exc:
+                    status = type(exc).__name__
+                with lock:
+                    if status == 200:
+                        results["poll"].append((time.perf_counter() - t0, t0 - began))
+                    else:
+                        errors.append(f"poll {status}")
+                time.sleep(1.0)
+
+    threads = [threading.Thread(target=teacher, args=(i,)) for i in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 120)
+    return results, errors
+
+
+def start_s3(stack: Stack) -> str:
+    """moto's S3-API server on loopback, a bucket with the CORS rule, and the stack's web pointed at it."""
+    import boto3
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stack.procs.append(proc)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            requests.get(endpoint, timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.2)
+    bucket = f"bench-{stack.run_id}"
+    keys = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-secret", "AWS_REGION": "us-east-1"}
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+    )
+    client.create_bucket(Bucket=bucket)
+    rule: Any = {"AllowedOrigins": ["*"], "AllowedMethods": ["POST", "GET"], "AllowedHeaders": ["*"]}
+    client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+    stack.env.update({**keys, "S3_BUCKET": bucket, "S3_ENDPOINT_URL": endpoint})
+    return endpoint
+
+
 def wrk_clients(
     base: str, clients: list[tuple], photos: list[bytes], seconds: float, stagger: bool
 ) -> tuple[dict[str, list[tuple[float, float]]], list[str]]:
@@ -198,9 +332,12 @@ def run(
     workers: int = 3,
     stagger: bool = False,
     proxy: str | None = None,
+    direct: bool = False,
 ) -> dict:
     photos = [phone_photo(i, size) for i in range(4)]
     with Stack() as stack:
+        if direct:
+            start_s3(stack)
         base = stack.start_web(workers=workers)
         nginx = None
         if proxy:
@@ -220,7 +357,7 @@ def run(
             )
             course = int(r.url.rstrip("/").rsplit("/", 1)[-1])
             clients.append((s, course, csrf_token(s, f"{base}/courses/{course}")))
-        drive = wrk_clients if client == "wrk" else python_clients
+        drive = direct_clients if direct else wrk_clients if client == "wrk" else python_clients
         meter = CpuMeter(stack.web_pid)
         nginx_cpu = cpu_seconds(process_tree(nginx.pid)) if nginx else 0.0
         meter.start()
@@ -239,13 +376,15 @@ def run(
         "photo": f"{size[0]}x{size[1]}, {len(photos[0]) // 1024} KB",
         "gunicorn": f"--workers {workers} " + os.environ.get("GUNICORN_CMD_ARGS", "--threads 4"),
         "proxy": proxy or "none (clients talk to gunicorn)",
+        "upload": "direct to S3 (moto on loopback): sign + register" if direct else "through the web",
         "errors": len(errors),
     }
     for kind, timed in results.items():
         values = [latency for latency, _ in timed]
-        out[kind] = {**summarize(values), "per_second": round(len(values) / elapsed, 1)}
+        name = "upload_request" if kind == "upload" and direct else kind  # not the old figure's kind
+        out[name] = {**summarize(values), "per_second": round(len(values) / elapsed, 1)}
         # The same without requests started in the first 5 s (connections opening; a staggered start).
-        out[f"{kind}_after_5s"] = summarize([latency for latency, start in timed if start >= 5.0])
+        out[f"{name}_after_5s"] = summarize([latency for latency, start in timed if start >= 5.0])
     for kind, values in server.items():
         out[f"{kind}_in_gunicorn"] = summarize(values)
     if errors:
@@ -278,6 +417,11 @@ def main() -> None:
         help="each teacher starts at a random point of the ~3 s loop (default: all 50 upload at the same instant)",
     )
     parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="photos straight to S3 (moto on loopback): time sign + register, as the pages do with S3",
+    )
+    parser.add_argument(
         "--proxy",
         choices=sorted(eb_nginx.BUILDERS),
         help="put production's nginx in front of gunicorn (needs nginx: `make nginx`)",
@@ -294,6 +438,7 @@ def main() -> None:
                 args.workers,
                 args.stagger,
                 args.proxy,
+                args.direct,
             )
         )
     )
