@@ -101,6 +101,7 @@ bench: install models
 ## peak (100 teachers, 600 classroom photos over 10 minutes, 1, 2 and 4 workers: about 45 minutes), course report.
 bench-load: install models services nginx
 	$(PY) -m bench.load --stagger --proxy docker-proxy
+	$(PY) -m bench.load --stagger --proxy docker-proxy --direct
 	$(PY) -m bench.load --stagger --proxy eb-python
 	$(PY) -m bench.load --proxy docker-proxy
 	$(PY) -m bench.drain
