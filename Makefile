@@ -7,7 +7,7 @@ PY := $(BIN)/python
 MODEL_PACK ?= models/default
 export MODEL_PACK
 
-.PHONY: run test test-fast lint typecheck security pytest models test-pack migrate services browser axe oidc fonts nginx bench bench-load clean install
+.PHONY: run test test-fast lint typecheck security pytest models test-pack migrate services browser axe oidc fonts nginx bench bench-load clean install containers-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,14 @@ fonts:
 # A real nginx for the Elastic Beanstalk proxy checks (tests/deploy/test_nginx_proxy.py).
 nginx:
 	@tools/ensure_nginx.sh
+
+## make containers-check: the real images and the compose stack (tools/containers/check.sh): podman, buildah and
+## podman-compose installed where missing, stand-in base images built from Debian where no registry answers, the web
+## and worker images built with their Dockerfiles, docker-compose.yml up in stages with every health check, one
+## attendance job through the proxy, pip check and the model pack in the images, then down -v and nothing left.
+## tests/deploy/test_containers.py runs it in make test. Cold (no images) ~15 min on 2 cores; warm < 2 min.
+containers-check: install
+	tools/containers/check.sh
 
 lint: install
 	$(BIN)/ruff check services tests tools bench
