@@ -241,6 +241,68 @@ SCHEMAS: dict[str, Any] = {
             "students": {"type": "array", "items": _ref("ReportStudent")},
         }
     ),
+    "SchoolTally": _object(
+        {
+            "present": {"type": "integer"},
+            "late": {"type": "integer", "description": "Attended, counted apart."},
+            "absent": {"type": "integer", "description": "Not counting students whose face waits for confirmation."},
+            "excused": {"type": "integer"},
+            "rate": {
+                "type": ["number", "null"],
+                "description": "(present + late) / (present + late + absent), 4 decimals, as in CourseReport.",
+            },
+        }
+    ),
+    "SchoolReport": _object(
+        {
+            "school": _object({"id": {"type": "integer"}, "name": {"type": "string"}}),
+            "from": {"type": ["string", "null"], "format": "date"},
+            "to": {"type": ["string", "null"], "format": "date"},
+            "threshold_pct": {"type": "integer", "minimum": 0, "maximum": 100},
+            "overall": _ref("SchoolTally"),
+            "courses": {
+                "type": "array",
+                "description": "Every course of the school, by name; each counted exactly as its course report.",
+                "items": {
+                    "allOf": [
+                        _object(
+                            {
+                                "id": {"type": "integer"},
+                                "name": {"type": "string"},
+                                "teacher": {"type": "string", "description": "The course's owner."},
+                                "sessions": {"type": "integer", "description": "Sessions in the range."},
+                                "students": {"type": "integer"},
+                            }
+                        ),
+                        _ref("SchoolTally"),
+                    ]
+                },
+            },
+            "chronic_absence": {
+                "type": "array",
+                "description": (
+                    "Students who missed threshold_pct% or more of their sessions: absent / (attended + absent), "
+                    "summed over the school's courses; most missed first."
+                ),
+                "items": {
+                    "allOf": [
+                        _object(
+                            {
+                                "id": {"type": "integer"},
+                                "name": {"type": "string"},
+                                "student_number": {"type": "string"},
+                                "teacher": {"type": "string"},
+                                "courses": {"type": "array", "items": {"type": "string"}},
+                                "counted": {"type": "integer", "description": "Sessions attended or absent."},
+                                "missed": {"type": ["number", "null"], "description": "absent / counted, 4 decimals."},
+                            }
+                        ),
+                        _ref("SchoolTally"),
+                    ]
+                },
+            },
+        }
+    ),
 }
 
 
@@ -398,6 +460,46 @@ PATHS: dict[str, Any] = {
                 "200": _json_response("Sessions in the range and each enrolled student's statuses", "CourseReport"),
                 "400": _error_response(
                     "A date not as YYYY-MM-DD (`invalid_date`; 20261201 too), or from after to (`invalid_date_range`)"
+                ),
+                **ERRORS,
+            },
+        }
+    },
+    "/api/v1/school/report": {
+        "get": {
+            "operationId": "schoolReport",
+            "summary": "The school report: each course's attendance rate, the school's, and chronic absence",
+            "description": "For a school's admin; any other token gets 404.",
+            "parameters": [
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": False,
+                    "schema": OPTIONAL_DATE_FIELD,
+                    "description": "First day, YYYY-MM-DD; left out or empty: from the first session",
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": False,
+                    "schema": OPTIONAL_DATE_FIELD,
+                    "description": "Last day, YYYY-MM-DD; left out or empty: to the last session",
+                },
+                {
+                    "name": "threshold",
+                    "in": "query",
+                    "required": False,
+                    "schema": {
+                        "anyOf": [{"type": "integer", "minimum": 0, "maximum": 100}, {"type": "string", "maxLength": 0}]
+                    },
+                    "description": "List students who missed at least this percentage of their sessions; default 10",
+                },
+            ],
+            "responses": {
+                "200": _json_response("The school's courses and chronically absent students", "SchoolReport"),
+                "400": _error_response(
+                    "A date not as YYYY-MM-DD (`invalid_date`), from after to (`invalid_date_range`), or a "
+                    "threshold not a whole percentage from 0 to 100 (`invalid_threshold`)"
                 ),
                 **ERRORS,
             },

@@ -8,19 +8,21 @@ from typing import Any
 
 from flask import Response, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from sqlalchemy import Select, func, select
 
-from attendance_shared.models import AttendanceSession, Course, Enrollment
+from attendance_shared.models import AttendanceSession, Course, Enrollment, School
 
 from ..extensions import db
 from ..ids import parse_id
 from ..ownership import owned_course, owned_job, owned_session, owned_student, visible_courses
+from ..reports.school import DEFAULT_CHRONIC_PCT
 from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
 from ..students.subject_access import export_response
 from . import bp
 from .errors import ApiError
 from .openapi import openapi_spec
-from .reports import course_report
+from .reports import course_report, school_report_json
 from .serializers import (
     course_json,
     job_json,
@@ -193,8 +195,28 @@ def session_detail(session_id: int) -> ResponseReturnValue:
 @bp.route("/courses/<int:course_id>/report", endpoint="course_report")
 def course_report_view(course_id: int) -> ResponseReturnValue:
     course = owned_course(course_id)
+    start, end = _date_range()
+    return _json(course_report(course, start, end))
+
+
+def _date_range() -> tuple[dt.date | None, dt.date | None]:
     start = _date_arg(request.args.get("from"), "from")
     end = _date_arg(request.args.get("to"), "to")
     if start and end and start > end:
         raise ApiError(400, "invalid_date_range", "'from' must not be after 'to'.")
-    return _json(course_report(course, start, end))
+    return start, end
+
+
+@bp.route("/school/report", endpoint="school_report")
+def school_report_view() -> ResponseReturnValue:
+    """The school's admin only: anyone else's token gets 404, as the School page answers them."""
+    if not getattr(current_user, "is_admin", False):
+        abort(404)
+    start, end = _date_range()
+    raw = request.args.get("threshold", "")
+    if raw and not (raw.isascii() and raw.isdigit() and int(raw) <= 100):
+        raise ApiError(400, "invalid_threshold", "'threshold' must be a whole percentage from 0 to 100.")
+    pct = int(raw) if raw else DEFAULT_CHRONIC_PCT
+    school = current_user.school_id
+    name = db().scalar(select(School.name).where(School.id == school)) or ""
+    return _json(school_report_json(school, name, start, end, pct))

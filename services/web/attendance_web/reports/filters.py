@@ -44,14 +44,15 @@ def _date(args: MultiDict[str, str], name: str, label: str, errors: list[str]) -
         return None
 
 
-def read_filters(args: MultiDict[str, str]) -> ReportFilters:
+def read_filters(args: MultiDict[str, str], default_threshold_pct: int | None = None) -> ReportFilters:
+    """`default_threshold_pct`: the threshold when the URL has none (the course report's 80% unless given)."""
     errors: list[str] = []
     start = _date(args, "from", "from", errors)
     end = _date(args, "to", "to", errors)
     if start and end and start > end:
         errors.append("The from date was after the to date; they were swapped.")
         start, end = end, start
-    threshold = round(DEFAULT_THRESHOLD * 100)
+    threshold = round(DEFAULT_THRESHOLD * 100) if default_threshold_pct is None else default_threshold_pct
     raw = (args.get("threshold") or "").strip().rstrip("%")
     if raw:
         try:

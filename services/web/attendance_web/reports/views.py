@@ -3,7 +3,7 @@ another teacher's ids answer 404."""
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -12,10 +12,9 @@ from ..extensions import db
 from ..ownership import owned_course, owned_session, owned_student
 from . import bp
 from .chart import attendance_chart
-from .document import Document
+from .download import download
 from .faces import place_unknown_faces
 from .filters import read_filters, read_format
-from .formats import FORMATS, render
 from .queries import RATE_DEFINITION, course_matrix, session_report, student_history
 from .tables import (
     LEGEND,
@@ -41,16 +40,6 @@ TEMPLATE_HELPERS = {
 }
 
 
-def _download(doc: Document) -> Response:
-    fmt = read_format(request.args)
-    if fmt is None:
-        abort(400, description="Choose csv, xlsx or pdf as the format.")
-    response = Response(render(doc, fmt), content_type=FORMATS[fmt])  # mimetype= would add a second charset
-    response.headers["Content-Disposition"] = f'attachment; filename="{doc.filename_stem}.{fmt}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.route("/courses/<int:course_id>")
 @login_required
 def course(course_id: int) -> ResponseReturnValue:
@@ -72,7 +61,7 @@ def course(course_id: int) -> ResponseReturnValue:
 def course_export(course_id: int) -> ResponseReturnValue:
     owned = owned_course(course_id)
     filters = read_filters(request.args)
-    return _download(course_document(course_matrix(db(), owned, filters.period, filters.threshold)))
+    return download(course_document(course_matrix(db(), owned, filters.period, filters.threshold)))
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -88,7 +77,7 @@ def session(session_id: int) -> ResponseReturnValue:
 @login_required
 def session_export(session_id: int) -> ResponseReturnValue:
     report = session_report(db(), owned_session(session_id))
-    return _download(session_document(report, place_unknown_faces(report)))
+    return download(session_document(report, place_unknown_faces(report)))
 
 
 @bp.route("/students/<int:student_id>")
@@ -106,4 +95,4 @@ def student_export(student_id: int) -> ResponseReturnValue:
     filters = read_filters(request.args)
     history = student_history(db(), owned_student(student_id), filters.period)
     # The PDF's title names the student; the CSV and XLSX rows carry the name and number themselves.
-    return _download(student_document(history, student_columns=read_format(request.args) != "pdf"))
+    return download(student_document(history, student_columns=read_format(request.args) != "pdf"))
