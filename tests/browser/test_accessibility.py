@@ -36,6 +36,7 @@ from attendance_shared.models import (
 )
 from tests.browser.in_process import forward_to
 from tests.conftest import ROOT
+from tests.oneroster_files import school_set
 from tests.factories import (
     DIM,
     MODEL,
@@ -181,6 +182,9 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
     assert job
     learn_from_classroom(app, s)
     dan = teacher.add_student(s.course_id, "Dan", "N-Dan")
+    sis = c.post("/school/sis/imports", content_type="multipart/form-data",
+                 data={"roster_zip": (io.BytesIO(school_set(students=3).to_zip()), "oneroster.zip")})  # fmt: skip
+    assert sis.status_code == 303
     waiting_for_confirmation(app, s, dan)  # the review page, the reports, the course page and the dashboard say so
     return {
         "seeded": s,
@@ -189,6 +193,7 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
         "preview with portraits": with_portraits,
         "progress": importing + "/progress",
         "job": f"/jobs/{job}",
+        "sis preview": sis.location,
     }
 
 
@@ -276,6 +281,10 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("school", "/school"),
         Visit("school, invitation made", "/school", send("form[action$='/invitations']", email=INVITED_EMAIL)),
         Visit("school, invitation without an address", "/school", send("form[action$='/invitations']", email="")),
+        Visit("school, SIS", "/school/sis"),
+        Visit("school, SIS, no file", "/school/sis", send("form[action$='/sis/imports']")),
+        Visit("school, SIS import preview", work["sis preview"]),
+        Visit("school, SIS import done", work["sis preview"], send("form[action$='/confirm']")),
         Visit("settings", "/settings"),
         Visit("settings, wrong password", "/settings", send("form[action$='/password']", current_password="wrong")),
         Visit(
@@ -283,6 +292,8 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
             "/settings",
             send("form[action$='/password']", new_password="password12", repeat="password12"),
         ),
+        Visit("two-step sign-in set-up", "/settings/two-step"),
+        Visit("two-step sign-in set-up, wrong code", "/settings/two-step", send("form[action$='/two-step']", code="1")),
         Visit("not found", "/courses/999999"),
     ]
 
@@ -299,6 +310,8 @@ def signed_out_pages(links: dict[str, str]) -> list[Visit]:
         Visit("sign up, empty", "/signup", send("form")),
         Visit("sign up, guessable password", "/signup", send("form", password="password12", confirm="password12")),
         Visit("signed up: sign in", "/signup", send("form", name="Ada", email=A11Y_EMAIL, **STRONG_TWICE)),
+        Visit("sign-in code", "/login", send("form", email=links["two_step"], password=STRONG_TWICE["password"])),
+        Visit("sign-in code, wrong", "/login", sign_in_with_a_wrong_code(links["two_step"])),
         Visit("signed out everywhere", "/login", sign_in_then_sign_out_everywhere),
     ]
 
@@ -342,6 +355,28 @@ def sign_in_then_sign_out_everywhere(page: Any) -> None:
     page.locator(".flash.success").wait_for()
 
 
+def sign_in_with_a_wrong_code(email: str) -> Callable[[Any], None]:
+    def act(page: Any) -> None:
+        send("form", email=email, password=STRONG_TWICE["password"])(page)
+        send("form", code="12")(page)
+
+    return act
+
+
+@pytest.fixture()
+def two_step_email(teacher_factory) -> str:
+    """An account with two-step sign-in on (auth.two_step): its sign-in asks for a code."""
+    import pyotp
+
+    owner = teacher_factory("Tess")
+    page = owner.client.get("/settings/two-step").get_data(as_text=True)
+    uri = re.search(r'href="(otpauth://[^"]+)"', page)
+    assert uri
+    code = pyotp.parse_uri(uri.group(1).replace("&amp;", "&")).now()
+    assert owner.client.post("/settings/two-step", data={"code": code}).status_code == 303
+    return owner.email
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 def test_every_teacher_page_passes_axe(app, teacher, workspace, chromium: Any, width: str) -> None:
@@ -355,10 +390,10 @@ def test_every_teacher_page_passes_axe(app, teacher, workspace, chromium: Any, w
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_signed_out_pages_pass_axe(app, school_links, chromium: Any, width: str) -> None:
+def test_signed_out_pages_pass_axe(app, school_links, two_step_email, chromium: Any, width: str) -> None:
     context = context_for(chromium, app.test_client(), width)
     try:
-        found = check(context.new_page(), signed_out_pages(school_links), width)
+        found = check(context.new_page(), signed_out_pages({**school_links, "two_step": two_step_email}), width)
     finally:
         context.close()
     assert not found, "axe found WCAG 2.1 AA violations:\n" + describe(found)

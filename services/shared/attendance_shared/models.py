@@ -183,6 +183,10 @@ class Teacher(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: set by the IT administrator (`flask teachers disable`): no sign-in, no session, no API token
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: two-step sign-in: the TOTP secret, sealed with SECRET_KEY (attendance_web.sealed); None while it is off
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    #: the TOTP time step of the last code accepted: that code, and every older one, never works again
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
 
     school: Mapped[School] = relationship(back_populates="teachers")
     courses: Mapped[list[Course]] = relationship(back_populates="teacher", cascade="all, delete-orphan")

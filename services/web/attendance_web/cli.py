@@ -1,7 +1,8 @@
 """`flask db upgrade|downgrade`: Alembic migrations, the only way the schema is created in production.
 `flask teachers set-password EMAIL`: the school's IT administrator resets a forgotten password (no email is
 sent from this service, so there is no self-service reset). `flask teachers disable|enable EMAIL`: an account
-that must no longer sign in (a teacher who left, a stolen password), and back."""
+that must no longer sign in (a teacher who left, a stolen password), and back. `flask teachers two-step-off EMAIL`:
+a teacher who lost the phone with their authenticator app."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from attendance_shared.models import Teacher
 
 from .audit import audit
 from .auth.passwords import password_problem
+from .auth.two_step import turn_off
 from .auth.user import end_every_session
 from .extensions import db
 from .school.accounts import set_disabled
@@ -85,6 +87,19 @@ def enable(email: str) -> None:
         audit("enabled_by_admin", teacher.id, "flask teachers enable")
         db().commit()
     click.echo(f"The account {teacher.email} can sign in again.")
+
+
+@teachers_cli.command("two-step-off")
+@click.argument("email")
+def two_step_off(email: str) -> None:
+    """Turn two-step sign-in off for the account with EMAIL (a lost phone): it signs in with its password alone
+    until the teacher sets it up again under Settings. Every browser signed in to it is signed out."""
+    teacher = _teacher(email)
+    turn_off(teacher)
+    end_every_session(teacher)
+    audit("two_step_off_by_admin", teacher.id, "flask teachers two-step-off")
+    db().commit()
+    click.echo(f"Two-step sign-in is off for {teacher.email}. Ask them to set it up again under Settings.")
 
 
 def register_commands(app: Flask) -> None:

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from . import views  # noqa: E402,F401
+from . import two_step_views, views  # noqa: E402,F401

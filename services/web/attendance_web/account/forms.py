@@ -52,3 +52,20 @@ class PasswordForm(FlaskForm):
     repeat = PasswordField(
         "Repeat the new password", validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")]
     )
+
+
+class TwoStepConfirmForm(FlaskForm):
+    """A current code proves the authenticator app holds the new secret (auth.two_step)."""
+
+    code = StringField(
+        "The 6-digit code your app shows now", validators=[DataRequired("Type the 6-digit code."), Length(max=20)]
+    )
+
+
+class TwoStepOffForm(FlaskForm):
+    """Turning two-step sign-in off needs both: a session left open is not enough, nor is a password alone."""
+
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password."), Length(max=200)])
+    code = StringField(
+        "A code from your authenticator app", validators=[DataRequired("Type the 6-digit code."), Length(max=20)]
+    )

@@ -31,7 +31,7 @@ from ..extensions import db, limiter
 from ..extensions import settings as app_settings
 from ..ids import parse_id
 from . import bp
-from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm
+from .forms import PasswordForm, RetentionForm, RevokeTokenForm, TokenForm, TwoStepOffForm
 
 MAX_ACTIVE_TOKENS = 20
 #: the session's list of create-form nonces not yet spent (see the module's docstring)
@@ -99,6 +99,7 @@ def _render(
         revoke_form=RevokeTokenForm(formdata=None),
         retention_form=retention_form or RetentionForm(formdata=None, obj=teacher),
         password_form=password_form or PasswordForm(formdata=None),
+        two_step_off_form=TwoStepOffForm(formdata=None),
     )
     # The page may hold a freshly created token: keep it out of every cache and the back-forward history.
     return response, status, {"Cache-Control": "no-store"}

@@ -41,3 +41,11 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me logged in on this device for 30 days")
+
+
+class CodeForm(FlaskForm):
+    """The 6-digit code of an authenticator app (auth.two_step)."""
+
+    code = StringField(
+        "Code from your authenticator app", validators=[DataRequired("Type the 6-digit code."), Length(max=20)]
+    )

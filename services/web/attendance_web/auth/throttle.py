@@ -21,11 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, request, session
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ..extensions import limiter, settings
 
 KNOWN_DEVICE_COOKIE = "known_device"
 KNOWN_DEVICE_FOR = dt.timedelta(days=365)
@@ -34,7 +37,44 @@ _SALT = "attendance.known-device"
 
 
 def attempted_email() -> str:
-    return (request.form.get("email") or "").strip().lower()[:254]
+    """The account an attempt is on: the form's email, or on the two-step code page (auth.two_step) the account
+    whose password was right."""
+    pending = session.get("two_step_pending")
+    email = request.form.get("email") or (pending.get("email") if isinstance(pending, dict) else None)
+    return (email if isinstance(email, str) else "").strip().lower()[:254]
+
+
+def guarded(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The three counters above on a sign-in view. They are shared by every view guarded (scopes, not routes): a
+    wrong two-step code counts where a wrong password does."""
+    limits = (
+        limiter.shared_limit(
+            lambda: settings().login_limit_per_address,
+            "login-address",
+            methods=["POST"],
+            deduct_when=failed,
+            exempt_when=from_known_device,
+        ),
+        limiter.shared_limit(
+            lambda: settings().login_limit_per_account,
+            "login-account",
+            methods=["POST"],
+            key_func=account_key,
+            deduct_when=failed,
+            exempt_when=from_known_device,
+        ),
+        limiter.shared_limit(
+            lambda: settings().login_limit_per_account,
+            "login-device",
+            methods=["POST"],
+            key_func=device_key,
+            deduct_when=failed,
+            exempt_when=not_from_known_device,
+        ),
+    )
+    for limit in limits:
+        view = limit(view)
+    return view
 
 
 def failed(response: Response) -> bool:

@@ -31,6 +31,7 @@ class TeacherUser(UserMixin):
         self.email = teacher.email
         self.is_admin = teacher.is_admin
         self.school_id = teacher.school_id
+        self.has_two_step = teacher.totp_secret is not None
         #: Unix time of the sign-in this session belongs to (now, for a new sign-in)
         self.signed_in_at = int(time.time()) if signed_in_at is None else signed_in_at
 

@@ -19,8 +19,8 @@ from attendance_shared.models import Teacher
 from ..audit import audit
 from ..extensions import db, limiter, settings
 from ..school.accounts import may_sign_up, open_school
-from . import bp, throttle
-from .forms import LoginForm, SignupForm
+from . import bp, throttle, two_step
+from .forms import CodeForm, LoginForm, SignupForm
 from .user import TeacherUser, end_every_session
 
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -33,6 +33,11 @@ SIGNED_UP = (
 )
 NOT_MATCHING = "That email and password do not match an account."
 DISABLED = "This account is disabled. Your school's IT administrator can enable it again."
+WRONG_CODE = (
+    "That code is not right, or it was used already. Type the 6 digits your authenticator app shows now "
+    "(a new code appears every 30 seconds)."
+)
+CODE_PAGE_EXPIRED = "Sign in again: the page for your code waits only 5 minutes after your password."
 
 
 def _safe_next(target: str | None) -> str:
@@ -74,26 +79,7 @@ def signup() -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: settings().login_limit_per_address,
-    methods=["POST"],
-    deduct_when=throttle.failed,
-    exempt_when=throttle.from_known_device,
-)
-@limiter.limit(
-    lambda: settings().login_limit_per_account,
-    methods=["POST"],
-    key_func=throttle.account_key,
-    deduct_when=throttle.failed,
-    exempt_when=throttle.from_known_device,
-)
-@limiter.limit(
-    lambda: settings().login_limit_per_account,
-    methods=["POST"],
-    key_func=throttle.device_key,
-    deduct_when=throttle.failed,
-    exempt_when=throttle.not_from_known_device,
-)
+@throttle.guarded
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("courses.dashboard"))
@@ -104,13 +90,17 @@ def login() -> ResponseReturnValue:
         email = form.email.data.strip().lower()
         teacher = db().scalar(select(Teacher).where(Teacher.email == email))
         ok = check_password_hash(teacher.password_hash if teacher else _DUMMY_HASH, form.password.data)
+        if teacher and ok and teacher.disabled_at is None and two_step.is_on(teacher):
+            two_step.start_pending(
+                teacher, remember=bool(form.remember.data), next_url=_safe_next(request.args.get("next"))
+            )
+            audit("login_password_ok", teacher.id, "waiting for the two-step code")
+            db().commit()
+            return redirect(url_for("auth.login_code"), 303)
         if teacher and ok and teacher.disabled_at is None:
             audit("login", teacher.id)
             db().commit()
-            login_user(TeacherUser(teacher), remember=bool(form.remember.data))
-            response = make_response(redirect(_safe_next(request.args.get("next"))))
-            throttle.remember_device(response, email)
-            return response
+            return _signed_in(teacher, remember=bool(form.remember.data), next_url=request.args.get("next"))
         if teacher and ok:  # the right password: saying the account is disabled reveals nothing new
             audit("login_refused_disabled", teacher.id)
             db().commit()
@@ -121,6 +111,40 @@ def login() -> ResponseReturnValue:
         flash(NOT_MATCHING, "error")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
+
+
+def _signed_in(teacher: Teacher, *, remember: bool, next_url: str | None) -> ResponseReturnValue:
+    """Sign the browser in to this account and go on (the caller audited and committed)."""
+    two_step.end_pending()
+    login_user(TeacherUser(teacher), remember=remember)
+    response = make_response(redirect(_safe_next(next_url)))
+    throttle.remember_device(response, teacher.email)
+    return response
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@throttle.guarded
+def login_code() -> ResponseReturnValue:
+    """The second step (auth.two_step): the code from the authenticator app, after the right password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("courses.dashboard"))
+    pending = two_step.pending()
+    teacher = db().get(Teacher, pending["id"]) if pending else None
+    if pending is None or not two_step.pending_still_valid(pending, teacher) or teacher is None:
+        two_step.end_pending()
+        flash(CODE_PAGE_EXPIRED, "info")
+        return redirect(url_for("auth.login"), 303)
+    form = CodeForm()
+    if form.validate_on_submit():
+        if two_step.accept(teacher, form.code.data):
+            audit("login", teacher.id, "two-step")
+            db().commit()
+            return _signed_in(teacher, remember=bool(pending.get("remember")), next_url=pending.get("next"))
+        audit("login_code_refused", teacher.id)
+        db().commit()
+        form.code.errors = [WRONG_CODE]
+        return render_template("auth/code.html", form=form), 401
+    return render_template("auth/code.html", form=form), 200 if request.method == "GET" else 400
 
 
 @bp.route("/logout", methods=["POST"])
