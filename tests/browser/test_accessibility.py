@@ -36,7 +36,6 @@ from attendance_shared.models import (
 )
 from tests.browser.in_process import forward_to
 from tests.conftest import ROOT
-from tests.oneroster_files import school_set
 from tests.factories import (
     DIM,
     MODEL,
@@ -182,9 +181,6 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
     assert job
     learn_from_classroom(app, s)
     dan = teacher.add_student(s.course_id, "Dan", "N-Dan")
-    sis = c.post("/school/sis/imports", content_type="multipart/form-data",
-                 data={"roster_zip": (io.BytesIO(school_set(students=3).to_zip()), "oneroster.zip")})  # fmt: skip
-    assert sis.status_code == 303
     waiting_for_confirmation(app, s, dan)  # the review page, the reports, the course page and the dashboard say so
     return {
         "seeded": s,
@@ -193,7 +189,6 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
         "preview with portraits": with_portraits,
         "progress": importing + "/progress",
         "job": f"/jobs/{job}",
-        "sis preview": sis.location,
     }
 
 
@@ -281,10 +276,6 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("school", "/school"),
         Visit("school, invitation made", "/school", send("form[action$='/invitations']", email=INVITED_EMAIL)),
         Visit("school, invitation without an address", "/school", send("form[action$='/invitations']", email="")),
-        Visit("school, SIS", "/school/sis"),
-        Visit("school, SIS, no file", "/school/sis", send("form[action$='/sis/imports']")),
-        Visit("school, SIS import preview", work["sis preview"]),
-        Visit("school, SIS import done", work["sis preview"], send("form[action$='/confirm']")),
         Visit("settings", "/settings"),
         Visit("settings, wrong password", "/settings", send("form[action$='/password']", current_password="wrong")),
         Visit(

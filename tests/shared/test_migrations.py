@@ -464,3 +464,27 @@ def test_0013_adds_course_sharing_keeping_every_course(empty_database):
         assert conn.execute(text("SELECT id, teacher_id FROM courses")).all() == [(5, 1)]
         assert "course_teachers" not in inspect(conn).get_table_names()
     engine.dispose()
+
+
+def test_0014_adds_two_step_sign_in_off_for_every_teacher(empty_database):
+    """Teachers from before 0014 keep signing in with a password alone (no secret); the downgrade keeps them."""
+    url = empty_database
+    migrate.upgrade(url, "0013")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO schools (id, name) VALUES (9, 'S')")
+        conn.exec_driver_sql("INSERT INTO teachers (id, email, name, password_hash, photo_retention_days, school_id)"
+                             " VALUES (1, 'a@b.c', 'Al', 'x', 30, 9)")  # fmt: skip
+    engine.dispose()
+    migrate.upgrade(url, "0014")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT id, totp_secret, totp_last_step FROM teachers")).all() == [(1, None, None)]
+        conn.exec_driver_sql("UPDATE teachers SET totp_secret = 'sealed', totp_last_step = 59000000 WHERE id = 1")
+    engine.dispose()
+    migrate.downgrade(url, "0013")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, email FROM teachers")).all() == [(1, "a@b.c")]
+        assert not {c["name"] for c in inspect(conn).get_columns("teachers")} & {"totp_secret", "totp_last_step"}
+    engine.dispose()
