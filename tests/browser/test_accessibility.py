@@ -276,6 +276,8 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("school", "/school"),
         Visit("school, invitation made", "/school", send("form[action$='/invitations']", email=INVITED_EMAIL)),
         Visit("school, invitation without an address", "/school", send("form[action$='/invitations']", email="")),
+        Visit("school report", "/school/report"),
+        Visit("school report, bad dates", "/school/report?from=2026-02-30&to=soon&threshold=200"),
         Visit("settings", "/settings"),
         Visit("settings, wrong password", "/settings", send("form[action$='/password']", current_password="wrong")),
         Visit(
