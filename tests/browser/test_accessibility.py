@@ -46,6 +46,7 @@ from tests.factories import (
     plain_jpeg,
     seed_session,
 )
+from tests.oneroster_files import school_set
 
 pytestmark = [pytest.mark.browser]
 
@@ -181,6 +182,9 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
     assert job
     learn_from_classroom(app, s)
     dan = teacher.add_student(s.course_id, "Dan", "N-Dan")
+    sis = c.post("/school/sis/imports", content_type="multipart/form-data",
+                 data={"roster_zip": (io.BytesIO(school_set(students=3).to_zip()), "oneroster.zip")})  # fmt: skip
+    assert sis.status_code == 303
     waiting_for_confirmation(app, s, dan)  # the review page, the reports, the course page and the dashboard say so
     return {
         "seeded": s,
@@ -189,6 +193,7 @@ def workspace(app, teacher, jobs_not_sent) -> dict[str, Any]:
         "preview with portraits": with_portraits,
         "progress": importing + "/progress",
         "job": f"/jobs/{job}",
+        "sis preview": sis.location,
     }
 
 
@@ -278,6 +283,10 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
         Visit("school, invitation without an address", "/school", send("form[action$='/invitations']", email="")),
         Visit("school report", "/school/report"),
         Visit("school report, bad dates", "/school/report?from=2026-02-30&to=soon&threshold=200"),
+        Visit("school, SIS", "/school/sis"),
+        Visit("school, SIS, no file", "/school/sis", send("form[action$='/sis/imports']")),
+        Visit("school, SIS import preview", work["sis preview"]),
+        Visit("school, SIS import done", work["sis preview"], send("form[action$='/confirm']")),
         Visit("settings", "/settings"),
         Visit("settings, wrong password", "/settings", send("form[action$='/password']", current_password="wrong")),
         Visit(

@@ -488,3 +488,39 @@ def test_0014_adds_two_step_sign_in_off_for_every_teacher(empty_database):
         assert conn.execute(text("SELECT id, email FROM teachers")).all() == [(1, "a@b.c")]
         assert not {c["name"] for c in inspect(conn).get_columns("teachers")} & {"totp_secret", "totp_last_step"}
     engine.dispose()
+
+
+def test_0015_adds_sourced_ids_unique_per_owner_keeping_every_row(empty_database):
+    url = empty_database
+    migrate.upgrade(url, "0014")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO schools (id, name) VALUES (9, 'S')")
+        conn.exec_driver_sql("INSERT INTO teachers (id, email, name, password_hash, photo_retention_days, school_id)"
+                             " VALUES (1, 'a@b.c', 'Al', 'x', 30, 9)")  # fmt: skip
+        conn.exec_driver_sql("INSERT INTO courses (id, teacher_id, name) VALUES (5, 1, 'Maths')")
+        conn.exec_driver_sql("INSERT INTO students (id, teacher_id, name, student_number) VALUES (3, 1, 'Zoë', '7')")
+    engine.dispose()
+    migrate.upgrade(url, "0015")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT sourced_id FROM students")).scalars().all() == [None]
+        conn.exec_driver_sql("UPDATE courses SET sourced_id = 'class-1' WHERE id = 5")
+        conn.exec_driver_sql("UPDATE teachers SET sourced_id = 't-1' WHERE id = 1")
+        conn.exec_driver_sql("INSERT INTO students (id, teacher_id, name, student_number, sourced_id)"
+                             " VALUES (4, 1, 'Sam', '8', 's-1')")  # fmt: skip
+        # NULLs never clash: hand-made rows need no sourcedId
+        conn.exec_driver_sql("INSERT INTO students (id, teacher_id, name, student_number) VALUES (6, 1, 'Ida', '9')")
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO students (id, teacher_id, name, student_number, sourced_id)"
+                             " VALUES (5, 1, 'Dup', '10', 's-1')")  # fmt: skip
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO courses (id, teacher_id, name, sourced_id) VALUES (6, 1, 'Art', 'class-1')")
+    engine.dispose()
+    migrate.downgrade(url, "0014")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM students ORDER BY id")).scalars().all() == [3, 4, 6]
+        assert "sourced_id" not in {c["name"] for c in inspect(conn).get_columns("courses")}
+        assert "sis_imports" not in inspect(conn).get_table_names()
+    engine.dispose()

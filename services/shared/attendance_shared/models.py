@@ -168,6 +168,7 @@ class School(Base):
 
 class Teacher(Base):
     __tablename__ = "teachers"
+    __table_args__ = (UniqueConstraint("school_id", "sourced_id", name="uq_teachers_school_sourced_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
@@ -183,6 +184,8 @@ class Teacher(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: set by the IT administrator (`flask teachers disable`): no sign-in, no session, no API token
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    #: the OneRoster sourcedId of the SIS user this account was matched to (sis_import)
+    sourced_id: Mapped[str | None] = mapped_column(String(255))
     #: two-step sign-in: the TOTP secret, sealed with SECRET_KEY (attendance_web.sealed); None while it is off
     totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
     #: the TOTP time step of the last code accepted: that code, and every older one, never works again
@@ -198,12 +201,17 @@ class Teacher(Base):
 
 class Course(Base):
     __tablename__ = "courses"
-    __table_args__ = (UniqueConstraint("teacher_id", "name", name="uq_courses_teacher_name"),)
+    __table_args__ = (
+        UniqueConstraint("teacher_id", "name", name="uq_courses_teacher_name"),
+        UniqueConstraint("teacher_id", "sourced_id", name="uq_courses_teacher_sourced_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     code: Mapped[str | None] = mapped_column(String(40))
+    #: the OneRoster class sourcedId it was imported from; one course per sourcedId in a school (sis_import)
+    sourced_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     teacher: Mapped[Teacher] = relationship(back_populates="courses")
@@ -220,13 +228,18 @@ class Course(Base):
 
 class Student(Base):
     __tablename__ = "students"
-    __table_args__ = (UniqueConstraint("teacher_id", "student_number", name="uq_students_teacher_number"),)
+    __table_args__ = (
+        UniqueConstraint("teacher_id", "student_number", name="uq_students_teacher_number"),
+        UniqueConstraint("teacher_id", "sourced_id", name="uq_students_teacher_sourced_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     student_number: Mapped[str] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(254))
+    #: the OneRoster user sourcedId it was imported from; one student per sourcedId in a school (sis_import)
+    sourced_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
 
     courses: Mapped[list[Course]] = relationship(secondary="enrollments", back_populates="students")
@@ -503,5 +516,18 @@ class RosterImport(Base):
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
     csv_key: Mapped[str] = mapped_column(String(512))
     zip_key: Mapped[str | None] = mapped_column(String(512))
+    state: Mapped[str] = mapped_column(String(16), default="preview")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class SisImport(Base):
+    """A OneRoster ZIP an admin uploaded, waiting under temp/ for the confirm of its preview."""
+
+    __tablename__ = "sis_imports"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teachers.id", ondelete="CASCADE"))
+    zip_key: Mapped[str] = mapped_column(String(512))
     state: Mapped[str] = mapped_column(String(16), default="preview")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -71,4 +71,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(account_bp)
     app.register_blueprint(school_bp)
+    from .sis_import import bp as sis_import_bp
+
+    app.register_blueprint(sis_import_bp)
     app.register_blueprint(api_bp)

@@ -38,6 +38,7 @@ class ExistingStudent:
     photo_shas: frozenset[str] = frozenset()  # of the portraits they have, so the same one is not added again
     # sha -> reason, of those refused: the same photo again is left out with the reason, not as "already there"
     refused: Mapping[str, str] = field(default_factory=dict, hash=False)
+    sourced_id: str | None = None  # from the SIS import: a portrait may be named <sourcedId>.jpg too
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,8 @@ def _plan_photos(archive: zipfile.ZipFile, students: list[PlannedStudent], probl
     problems["unsafe"] += listing.unsafe
     problems["not_images"] += listing.not_images
     problems["unreadable"] += listing.unreadable
-    by_number = {s.row.number.casefold(): s for s in students}
+    by_number = {s.existing.sourced_id.casefold(): s for s in students if s.existing and s.existing.sourced_id}
+    by_number.update((s.row.number.casefold(), s) for s in students)  # a student number wins over a sourcedId
     for entry in listing.photos:
         match = _match(entry.basename, by_number)
         if match is None:
@@ -364,6 +366,7 @@ def _existing_students(
             enrolled=s.id in enrolled,
             photo_shas=frozenset(shas.get(s.id, ())),
             refused=refused.get(s.id, {}),
+            sourced_id=s.sourced_id,
         )
         for s in rows
     }
