@@ -210,6 +210,22 @@ def test_the_export_has_one_row_per_student_class_and_date_keyed_by_sourced_ids(
         "class-1,s-1,2026-11-02,present",
         "class-1,s-2,2026-11-02,present",
     ]
+    # the same file through the API, for the admin's token only
+    from tests.web.test_api import Api, make_token
+
+    api = Api(app, make_token(admin))
+    assert api.get("/api/v1/school/attendance.csv?from=2026-11-01&to=2026-11-30").data == r.data
+    assert api.get("/api/v1/school/attendance.csv?from=2026-11-30&to=2026-11-01").json["error"]["code"] == (
+        "invalid_date_range"
+    )
+    assert api.get("/api/v1/school/attendance.csv?from=2026-11-01").json["error"]["code"] == "invalid_date"
+    plain = teacher_factory("Pat")
+    with session_scope(_db(app)) as s:
+        s.scalar(select(Teacher).where(Teacher.email == plain.email)).role = "teacher"
+    assert (
+        Api(app, make_token(plain)).get("/api/v1/school/attendance.csv?from=2026-11-01&to=2026-11-30").status_code
+        == 404
+    )
     bad = admin.client.get("/school/sis/attendance.csv?start=2026-11-30&end=2026-11-01", follow_redirects=True)
     assert b"comes before" in bad.data
     page = admin.client.get("/school/sis")

@@ -505,6 +505,45 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/v1/school/attendance.csv": {
+        "get": {
+            "operationId": "schoolAttendanceForSis",
+            "summary": "Attendance for the student information system, keyed by OneRoster sourcedIds",
+            "description": (
+                "For a school's admin; any other token gets 404. CSV with the header "
+                "`classSourcedId,userSourcedId,date,status`: one row per student, class and session date in the "
+                "range (status present, absent, late or excused). Courses and students not imported from the SIS "
+                "have no sourcedId and are left out."
+            ),
+            "parameters": [
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": True,
+                    "schema": DATE_FIELD,
+                    "description": "First day, YYYY-MM-DD",
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": True,
+                    "schema": DATE_FIELD,
+                    "description": "Last day (inclusive), YYYY-MM-DD; at most 400 days after from",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The CSV, as an attachment (never cached)",
+                    "content": {"text/csv": {"schema": {"type": "string", "contentMediaType": "text/csv"}}},
+                },
+                "400": _error_response(
+                    "A date missing or not as YYYY-MM-DD (`invalid_date`), or from after to or more than 400 days "
+                    "(`invalid_date_range`)"
+                ),
+                **ERRORS,
+            },
+        }
+    },
     "/api/v1/jobs/{job_id}": {
         "get": {
             "operationId": "getJob",

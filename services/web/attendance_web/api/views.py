@@ -18,6 +18,8 @@ from ..ids import parse_id
 from ..ownership import owned_course, owned_job, owned_session, owned_student, visible_courses
 from ..reports.school import DEFAULT_CHRONIC_PCT
 from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
+from ..sis_import.forms import MAX_EXPORT_DAYS
+from ..sis_import.views import attendance_csv
 from ..students.subject_access import export_response
 from . import bp
 from .errors import ApiError
@@ -220,3 +222,18 @@ def school_report_view() -> ResponseReturnValue:
     school = current_user.school_id
     name = db().scalar(select(School.name).where(School.id == school)) or ""
     return _json(school_report_json(school, name, start, end, pct))
+
+
+@bp.route("/school/attendance.csv", endpoint="school_attendance_csv")
+def school_attendance_csv() -> ResponseReturnValue:
+    """Attendance for the SIS (sis_import.export): the school's admin only, both days required."""
+    if not getattr(current_user, "is_admin", False):
+        abort(404)
+    start = _date_arg(request.args.get("from"), "from", required=True)
+    end = _date_arg(request.args.get("to"), "to", required=True)
+    assert start is not None and end is not None
+    if start > end:
+        raise ApiError(400, "invalid_date_range", "'from' must not be after 'to'.")
+    if (end - start).days > MAX_EXPORT_DAYS:
+        raise ApiError(400, "invalid_date_range", f"Export at most {MAX_EXPORT_DAYS} days at a time.")
+    return attendance_csv(current_user.school_id, start, end)

@@ -7,6 +7,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField
 from wtforms.validators import DataRequired, ValidationError
 
+MAX_EXPORT_DAYS = 400
+
 
 class SisUploadForm(FlaskForm):
     roster_zip = FileField(
@@ -28,5 +30,5 @@ class ExportForm(FlaskForm):
     def validate_end(self, field: DateField) -> None:
         if self.start.data and field.data and field.data < self.start.data:
             raise ValidationError("The last day comes before the first.")
-        if self.start.data and field.data and field.data - self.start.data > dt.timedelta(days=400):
-            raise ValidationError("Export at most 400 days at a time.")
+        if self.start.data and field.data and field.data - self.start.data > dt.timedelta(days=MAX_EXPORT_DAYS):
+            raise ValidationError(f"Export at most {MAX_EXPORT_DAYS} days at a time.")
