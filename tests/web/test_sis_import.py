@@ -265,3 +265,42 @@ def test_portraits_named_by_sourced_id_follow_with_the_roster_import(app, teache
                       .where(Student.teacher_id == me.id)).all()
         )  # fmt: skip
         assert named == {"s-1": "s-1.jpg", "s-2": "S2002.jpg"}
+
+
+def test_an_upload_left_in_preview_for_a_day_is_dropped_with_its_file(app, teacher_factory):
+    from sqlalchemy import update
+
+    from attendance_shared.models import SisImport
+    from attendance_shared.roster_previews import expire_stale_previews
+    from attendance_shared.storage import StorageError, make_store
+
+    admin = teacher_factory("Ada")
+    import_id = _upload(admin, school_set(students=1))
+    settings = app.config["ATTENDANCE_SETTINGS"]
+    store = make_store(settings)
+    with session_scope(_db(app)) as s:
+        key = s.get(SisImport, import_id).zip_key
+        assert store.get(key)
+        s.execute(update(SisImport).where(SisImport.id == import_id).values(created_at=dt.datetime(2026, 1, 1)))
+    with session_scope(_db(app)) as s:
+        expire_stale_previews(s, store)
+        assert s.get(SisImport, import_id).state == "expired"
+    with pytest.raises(StorageError):
+        store.get(key)
+    assert admin.client.post(f"/school/sis/imports/{import_id}/confirm").status_code == 303
+
+
+def test_hand_made_students_are_adopted_by_number_and_a_course_name_in_use_gets_the_class_code(app, teacher_factory):
+    admin = teacher_factory("Ada")
+    hand_made = admin.create_course("Biology 7B")
+    zoe = admin.add_student(hand_made, "Zoë Before", "S2001")
+    import_id = _upload(admin, school_set(students=2))
+    page = admin.client.get(f"/school/sis/imports/{import_id}").get_data(as_text=True)
+    assert "Biology 7B (BIO7-B)" in page and "linked to the SIS by student number S2001" in page
+    admin.client.post(f"/school/sis/imports/{import_id}/confirm")
+    with session_scope(_db(app)) as s:
+        adopted = s.get(Student, zoe)
+        assert (adopted.sourced_id, adopted.name) == ("s-1", "Avery1 Smith")
+        course = s.scalar(select(Course).where(Course.sourced_id == "class-1", Course.teacher_id == adopted.teacher_id))
+        assert course.name == "Biology 7B (BIO7-B)" and {st.id for st in course.students} >= {zoe}
+        assert s.get(Course, hand_made).name == "Biology 7B"  # the hand-made course is left as it was
