@@ -524,3 +524,27 @@ def test_0015_adds_sourced_ids_unique_per_owner_keeping_every_row(empty_database
         assert "sourced_id" not in {c["name"] for c in inspect(conn).get_columns("courses")}
         assert "sis_imports" not in inspect(conn).get_table_names()
     engine.dispose()
+
+
+def test_0016_adds_school_sign_in_settings_off_for_every_school(empty_database):
+    """Schools from before 0016 keep password sign-in and have no provider; the downgrade keeps every school."""
+    url = empty_database
+    migrate.upgrade(url, "0015")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO schools (id, name) VALUES (9, 'S')")
+    engine.dispose()
+    migrate.upgrade(url, "0016")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        row = conn.execute(text("SELECT id, sso_issuer, sso_domains, password_sign_in_off FROM schools")).one()
+        assert tuple(row) == (9, None, None, False)
+        conn.execute(text("UPDATE schools SET sso_issuer = 'https://accounts.google.com', password_sign_in_off = :t"),
+                     {"t": True})  # fmt: skip
+    engine.dispose()
+    migrate.downgrade(url, "0015")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, name FROM schools")).all() == [(9, "S")]
+        assert "sso_issuer" not in {c["name"] for c in inspect(conn).get_columns("schools")}
+    engine.dispose()

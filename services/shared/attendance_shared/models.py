@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -162,6 +164,15 @@ class School(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    #: single sign-on (attendance_web.sso): the school's OpenID Connect provider and this service's client there
+    sso_issuer: Mapped[str | None] = mapped_column(String(300), default=None)
+    sso_client_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    #: sealed with SECRET_KEY (attendance_web.sealed), never shown back
+    sso_client_secret: Mapped[str | None] = mapped_column(Text, default=None)
+    #: the e-mail domains whose addresses sign in through it, lower case, separated by spaces
+    sso_domains: Mapped[str | None] = mapped_column(String(1000), default=None)
+    #: the school's teachers sign in only through its provider (no password sign-in)
+    password_sign_in_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     teachers: Mapped[list[Teacher]] = relationship(back_populates="school", order_by="Teacher.name")
 

@@ -71,6 +71,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(account_bp)
     app.register_blueprint(school_bp)
+    from .sso import bp as sso_bp
+
+    app.register_blueprint(sso_bp)
     from .sis_import import bp as sis_import_bp
 
     app.register_blueprint(sis_import_bp)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -88,6 +89,13 @@ def ask_to_log_in() -> ResponseReturnValue:
         return redirect(url_for("auth.login"))
     flash(login_manager.login_message, "info")
     return redirect(login_url("auth.login", next_url=request.url))
+
+
+def safe_next(target: str | None) -> str:
+    """Where a sign-in goes next: a path on this site, else the dashboard."""
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("courses.dashboard")
 
 
 def current_teacher_id() -> int:

@@ -5,8 +5,6 @@ answer (to the sign-in page, with the same words), and the taken address's accou
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
@@ -19,9 +17,11 @@ from attendance_shared.models import Teacher
 from ..audit import audit
 from ..extensions import db, limiter, settings
 from ..school.accounts import may_sign_up, open_school
+from ..sso.forms import SchoolEmailForm
+from ..sso.schools import password_sign_in_refused, schools_with_sso
 from . import bp, throttle, two_step
 from .forms import CodeForm, LoginForm, SignupForm
-from .user import TeacherUser, end_every_session
+from .user import TeacherUser, end_every_session, safe_next
 
 # Compared against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -38,12 +38,6 @@ WRONG_CODE = (
     "(a new code appears every 30 seconds)."
 )
 CODE_PAGE_EXPIRED = "Sign in again: the page for your code waits only 5 minutes after your password."
-
-
-def _safe_next(target: str | None) -> str:
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("courses.dashboard")
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -90,9 +84,15 @@ def login() -> ResponseReturnValue:
         email = form.email.data.strip().lower()
         teacher = db().scalar(select(Teacher).where(Teacher.email == email))
         ok = check_password_hash(teacher.password_hash if teacher else _DUMMY_HASH, form.password.data)
+        refused = password_sign_in_refused(teacher) if teacher and ok and teacher.disabled_at is None else None
+        if teacher and refused:  # the right password: saying how this school signs in reveals nothing new
+            audit("login_refused_password_off", teacher.id)
+            db().commit()
+            flash(refused, "error")
+            return _login_page(form, 403)
         if teacher and ok and teacher.disabled_at is None and two_step.is_on(teacher):
             two_step.start_pending(
-                teacher, remember=bool(form.remember.data), next_url=_safe_next(request.args.get("next"))
+                teacher, remember=bool(form.remember.data), next_url=safe_next(request.args.get("next"))
             )
             audit("login_password_ok", teacher.id, "waiting for the two-step code")
             db().commit()
@@ -105,19 +105,25 @@ def login() -> ResponseReturnValue:
             audit("login_refused_disabled", teacher.id)
             db().commit()
             flash(DISABLED, "error")
-            return render_template("auth/login.html", form=form), 403
+            return _login_page(form, 403)
         audit("login_failed", teacher.id if teacher else None, f"email={email}")
         db().commit()
         flash(NOT_MATCHING, "error")
-        return render_template("auth/login.html", form=form), 401
-    return render_template("auth/login.html", form=form)
+        return _login_page(form, 401)
+    return _login_page(form, 200)
+
+
+def _login_page(form: LoginForm, status: int) -> ResponseReturnValue:
+    """The sign-in page; with "Sign in with your school account" once a school here has set it up."""
+    sso_form = SchoolEmailForm(formdata=None) if schools_with_sso() else None
+    return render_template("auth/login.html", form=form, sso_form=sso_form), status
 
 
 def _signed_in(teacher: Teacher, *, remember: bool, next_url: str | None) -> ResponseReturnValue:
     """Sign the browser in to this account and go on (the caller audited and committed)."""
     two_step.end_pending()
     login_user(TeacherUser(teacher), remember=remember)
-    response = make_response(redirect(_safe_next(next_url)))
+    response = make_response(redirect(safe_next(next_url)))
     throttle.remember_device(response, teacher.email)
     return response
 
