@@ -10,7 +10,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from attendance_shared.db import session_scope
 from attendance_shared.models import (
@@ -224,3 +224,19 @@ def test_a_teacher_gets_404_and_another_schools_admin_sees_none_of_it(app, schoo
     assert "Dan Baker" not in exported
     assert own
     assert "Olga" not in ada.client.get("/school/report").data.decode()
+
+
+def test_the_report_costs_one_query_plus_the_course_reports_four_per_course(app, school):
+    ada, *_ = school
+    with session_scope(_db(app)) as s:
+        admin = s.scalar(select(Teacher).where(Teacher.email == ada.email))
+        school_id, name = admin.school_id, admin.school.name
+        statements: list[str] = []
+        engine = s.get_bind()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            r = school_report(s, school_id, name)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+    assert len(r.courses) == 2 and len(statements) == 1 + 4 * 2, statements

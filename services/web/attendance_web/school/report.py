@@ -11,7 +11,7 @@ from flask_login import login_required
 from ..extensions import db
 from ..reports.download import download
 from ..reports.filters import read_filters
-from ..reports.queries import RATE_DEFINITION
+from ..reports.queries import DEFAULT_THRESHOLD, RATE_DEFINITION
 from ..reports.school import CHRONIC_DEFINITION, DEFAULT_CHRONIC_PCT, school_document, school_report
 from ..reports.tables import percent
 from . import bp
@@ -31,6 +31,7 @@ def report() -> ResponseReturnValue:
         percent=percent,
         rate_definition=RATE_DEFINITION,
         chronic_definition=CHRONIC_DEFINITION,
+        course_threshold_pct=round(DEFAULT_THRESHOLD * 100),  # a course's link opens its report as it opens alone
     )
 
 
