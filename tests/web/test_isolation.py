@@ -45,6 +45,14 @@ def owned(app, teacher_factory):
         content_type="multipart/form-data",
     )
     import_id = r.location.rsplit("/", 1)[-1]
+    from tests.oneroster_files import school_set
+
+    r = alice.client.post(
+        "/school/sis/imports",
+        data={"roster_zip": (io.BytesIO(school_set(students=1).to_zip()), "oneroster.zip")},
+        content_type="multipart/form-data",
+    )
+    sis_import_id = r.location.rsplit("/", 1)[-1]
     r = alice.client.post("/school/invitations", data={"email": f"new-{import_id}@school.example.org"})
     assert r.status_code == 201, r.data[:300]
     url = app.config["ATTENDANCE_SETTINGS"].sqlalchemy_url
@@ -81,6 +89,7 @@ def owned(app, teacher_factory):
             "face_id": face.id,
             "embedding_id": learned.id,
             "import_id": import_id,
+            "sis_import_id": sis_import_id,  # the school admin's OneRoster upload (sis_import)
             "teacher_id": alice_id,  # another school's teacher (each sign-up here opens a school of its own)
             "link_id": link_id,
             "key": 1,  # the roster preview's portrait (roster.portrait, _portraits_zip)

@@ -80,13 +80,11 @@ def apply_plan(session: Session, plan: SisPlan, admin: Teacher) -> list[Invited]
         session.add(CourseTeacher(course_id=courses[class_sid].id, teacher_id=tid))
     for chunk in _chunks(plan.unenroll):  # type: ignore[arg-type]
         session.execute(delete(Enrollment).where(tuple_(Enrollment.course_id, Enrollment.student_id).in_(chunk)))
-    student_ids = dict(
+    school = select(Teacher.id).where(Teacher.school_id == admin.school_id)
+    student_ids = dict(  # one student per sourcedId in the school (plan.py)
         session.execute(
             select(Student.sourced_id, Student.id).where(
-                Student.teacher_id.in_(
-                    {c.teacher_id for c in courses.values()} | {s.teacher_id for s in students.values()}
-                ),
-                Student.sourced_id.is_not(None),
+                Student.teacher_id.in_(school), Student.sourced_id.is_not(None)
             )
         ).all()
     )
@@ -94,7 +92,7 @@ def apply_plan(session: Session, plan: SisPlan, admin: Teacher) -> list[Invited]
         c.sourced_id: c.id
         for c in session.scalars(
             select(Course).where(
-                Course.teacher_id.in_(select(Teacher.id).where(Teacher.school_id == admin.school_id)),
+                Course.teacher_id.in_(school),
                 Course.sourced_id.is_not(None),
             )
         )

@@ -147,7 +147,7 @@ def build_plan(session: Session, admin: Teacher, zip_data: bytes) -> SisPlan:
     teacher_ids = _plan_teachers(session, admin, plan)
     courses_by_sid = _plan_courses(session, admin, plan, teacher_ids)
     _plan_students(session, admin, plan, courses_by_sid)
-    _plan_enrollments(session, plan, courses_by_sid)
+    _plan_enrollments(session, admin, plan, courses_by_sid)
     return plan
 
 
@@ -339,12 +339,15 @@ def _plan_students(session: Session, admin: Teacher, plan: SisPlan, courses: dic
 
 
 # -- enrollments -------------------------------------------------------------------------------------------------------
-def _plan_enrollments(session: Session, plan: SisPlan, courses: dict[str, PlannedCourse | Course]) -> None:
+def _plan_enrollments(
+    session: Session, admin: Teacher, plan: SisPlan, courses: dict[str, PlannedCourse | Course]
+) -> None:
     roster = plan.roster
     student_ids: dict[str, int | None] = {s.person.sourced_id: s.existing_id for s in plan.students}
     for s in session.execute(
         select(Student.sourced_id, Student.id).where(
-            Student.teacher_id.in_({_owner_of(c) for c in courses.values()} or {0}), Student.sourced_id.is_not(None)
+            Student.teacher_id.in_(select(Teacher.id).where(Teacher.school_id == admin.school_id)),
+            Student.sourced_id.is_not(None),
         )
     ):
         student_ids.setdefault(str(s[0]), s[1])

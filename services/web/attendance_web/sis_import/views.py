@@ -105,14 +105,14 @@ def upload() -> ResponseReturnValue:
         return back
     db().add(SisImport(id=import_id, school_id=admin.school_id, teacher_id=admin.id, zip_key=key))
     db().commit()
-    return redirect(url_for("sis_import.preview", import_id=import_id), code=303)
+    return redirect(url_for("sis_import.preview", sis_import_id=import_id), code=303)
 
 
-@bp.route("/school/sis/imports/<import_id>")
+@bp.route("/school/sis/imports/<sis_import_id>")
 @login_required
-def preview(import_id: str) -> ResponseReturnValue:
+def preview(sis_import_id: str) -> ResponseReturnValue:
     admin = _admin()
-    sis_import = _import(admin, import_id)
+    sis_import = _import(admin, sis_import_id)
     if sis_import.state != "preview":
         flash(f"That import was {sis_import.state}; upload the file again if needed.", "error")
         return redirect(url_for("sis_import.index"))
@@ -144,13 +144,13 @@ def _claim(sis_import: SisImport, state: str) -> bool:
     return False
 
 
-@bp.route("/school/sis/imports/<import_id>/confirm", methods=["POST"])
+@bp.route("/school/sis/imports/<sis_import_id>/confirm", methods=["POST"])
 @login_required
-def confirm(import_id: str) -> ResponseReturnValue:
+def confirm(sis_import_id: str) -> ResponseReturnValue:
     from .apply import apply_plan
 
     admin = _admin()
-    sis_import = _import(admin, import_id)
+    sis_import = _import(admin, sis_import_id)
     if not SisActionForm().validate_on_submit():
         abort(400)
     if not _claim(sis_import, "confirmed"):
@@ -168,7 +168,7 @@ def confirm(import_id: str) -> ResponseReturnValue:
         else:
             message = STORE_DOWN if isinstance(exc, StorageError) else f"Nothing was imported. {exc}"
         flash(message, "error")
-        return redirect(url_for("sis_import.preview", import_id=sis_import.id), 303)
+        return redirect(url_for("sis_import.preview", sis_import_id=sis_import.id), 303)
     remove_photos([sis_import.zip_key])
     sent = []
     for person in invited:
@@ -186,11 +186,11 @@ def confirm(import_id: str) -> ResponseReturnValue:
     return render_template("sis_import/done.html", plan=plan, invited=sent, changed=plan.has_changes)
 
 
-@bp.route("/school/sis/imports/<import_id>/cancel", methods=["POST"])
+@bp.route("/school/sis/imports/<sis_import_id>/cancel", methods=["POST"])
 @login_required
-def cancel(import_id: str) -> ResponseReturnValue:
+def cancel(sis_import_id: str) -> ResponseReturnValue:
     admin = _admin()
-    sis_import = _import(admin, import_id)
+    sis_import = _import(admin, sis_import_id)
     if not SisActionForm().validate_on_submit():
         abort(400)
     if _claim(sis_import, "cancelled"):
