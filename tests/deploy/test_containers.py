@@ -7,7 +7,7 @@ check, drives one attendance job through the proxy with face photos from ../shar
 
 Skipped only where no container engine is installed and none can be (the check exits 3: not root, no
 apt-get); a machine without ../shared/facedata skips it like the other facedata tests, and fails it under
-REQUIRE_FACEDATA=1. Cold (no images) about 15 minutes on 2 cores, warm under 2 (README.md, Containers).
+REQUIRE_FACEDATA=1. Cold (no images) 12 minutes on 2 cores, warm 91 s (README.md, Containers).
 """
 
 from __future__ import annotations

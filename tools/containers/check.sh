@@ -170,7 +170,8 @@ compose up -d --no-build --no-deps proxy
 wait_healthy worker 240
 wait_healthy flower 120
 wait_running beat
-curl -fsS --max-time 10 "http://127.0.0.1:$WEB_PORT/healthz" >/dev/null || die "the proxy does not answer /healthz"
+python3 -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)" "http://127.0.0.1:$WEB_PORT/healthz" \
+  || die "the proxy does not answer /healthz"
 log "proxy answers /healthz"
 timing "services healthy"
 
