@@ -71,3 +71,6 @@ CONF
 }
 
 image_exists() { podman image exists "$1"; }
+
+# Each script can run on its own: the configuration exists before podman first reads it.
+[ -f "$CONTAINERS_CONF" ] || write_containers_conf
