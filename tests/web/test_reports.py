@@ -28,6 +28,7 @@ from attendance_shared.models import (
     FaceDecision,
     FaceReview,
     RecordSource,
+    School,
     SessionPhoto,
     Student,
     Teacher,
@@ -761,8 +762,11 @@ def big_course(app):
     url = _url(app)
     emails = [f"big-{uuid.uuid4().hex[:8]}@school.example.org", f"other-{uuid.uuid4().hex[:8]}@school.example.org"]
     with session_scope(url) as s:
+        school = s.scalar(insert(School).values(name="Big school").returning(School.id))
         teachers = [
-            s.scalar(insert(Teacher).values(email=e, name="Big", password_hash="x").returning(Teacher.id))
+            s.scalar(
+                insert(Teacher).values(email=e, name="Big", password_hash="x", school_id=school).returning(Teacher.id)
+            )
             for e in emails
         ]
         course_id = _seed_big_course(s, teachers[0])
@@ -774,6 +778,7 @@ def big_course(app):
     yield url, course_id
     with session_scope(url) as s:
         s.execute(delete(Teacher).where(Teacher.id.in_(teachers)))
+        s.execute(delete(School).where(School.id == school))
 
 
 @pytest.mark.postgres
