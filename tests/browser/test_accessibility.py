@@ -294,6 +294,10 @@ def teacher_pages(work: dict[str, Any]) -> list[Visit]:
             "/settings",
             send("form[action$='/password']", new_password="password12", repeat="password12"),
         ),
+        Visit("school sign-in", "/school/sign-in"),
+        Visit(
+            "school sign-in, bad domain", "/school/sign-in", send("form[action$='/sign-in']", domains="not a domain")
+        ),
         Visit("two-step sign-in set-up", "/settings/two-step"),
         Visit("two-step sign-in set-up, wrong code", "/settings/two-step", send("form[action$='/two-step']", code="1")),
         Visit("not found", "/courses/999999"),
@@ -314,6 +318,8 @@ def signed_out_pages(links: dict[str, str]) -> list[Visit]:
         Visit("signed up: sign in", "/signup", send("form", name="Ada", email=A11Y_EMAIL, **STRONG_TWICE)),
         Visit("sign-in code", "/login", send("form", email=links["two_step"], password=STRONG_TWICE["password"])),
         Visit("sign-in code, wrong", "/login", sign_in_with_a_wrong_code(links["two_step"])),
+        Visit("sign in, no school for the address", "/login", send(SSO_FORM, school_email="a@nowhere.example.org")),
+        Visit("opening the school's sign-in page", "/login", open_the_school_sign_in(links["sso"])),
         Visit("signed out everywhere", "/login", sign_in_then_sign_out_everywhere),
     ]
 
@@ -365,6 +371,33 @@ def sign_in_with_a_wrong_code(email: str) -> Callable[[Any], None]:
     return act
 
 
+SSO_FORM = "form[action*='/login/sso']"
+#: where the stand-in provider's sign-in page would be: it answers 204 No Content, so the browser stays on the page
+STAND_IN_PROVIDER = "http://127.0.0.1:9"
+
+
+def open_the_school_sign_in(email: str) -> Callable[[Any], None]:
+    def act(page: Any) -> None:
+        page.route(f"{STAND_IN_PROVIDER}/**", lambda route: route.fulfill(status=204))
+        send(SSO_FORM, school_email=email)(page)
+        page.get_by_role("heading", name="Opening your school's sign-in page").wait_for()
+
+    return act
+
+
+@pytest.fixture()
+def sso_email(teacher_factory, monkeypatch) -> str:
+    """An address of a school with single sign-on set up (attendance_web.sso); its provider is a stand-in."""
+    from attendance_web.sso import provider
+
+    admin = teacher_factory("Sol")
+    domain = f"s{os.urandom(4).hex()}.example.org"
+    settings = {"issuer": STAND_IN_PROVIDER, "client_id": "attendance", "client_secret": "s" * 32, "domains": domain}
+    assert admin.client.post("/school/sign-in", data=settings).status_code == 303
+    monkeypatch.setattr(provider, "start", lambda school, redirect_uri, hint: f"{STAND_IN_PROVIDER}/authorize")
+    return f"ann@{domain}"
+
+
 @pytest.fixture()
 def two_step_email(teacher_factory) -> str:
     """An account with two-step sign-in on (auth.two_step): its sign-in asks for a code."""
@@ -392,10 +425,11 @@ def test_every_teacher_page_passes_axe(app, teacher, workspace, chromium: Any, w
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_signed_out_pages_pass_axe(app, school_links, two_step_email, chromium: Any, width: str) -> None:
+def test_signed_out_pages_pass_axe(app, school_links, two_step_email, sso_email, chromium: Any, width: str) -> None:
     context = context_for(chromium, app.test_client(), width)
     try:
-        found = check(context.new_page(), signed_out_pages({**school_links, "two_step": two_step_email}), width)
+        links = {**school_links, "two_step": two_step_email, "sso": sso_email}
+        found = check(context.new_page(), signed_out_pages(links), width)
     finally:
         context.close()
     assert not found, "axe found WCAG 2.1 AA violations:\n" + describe(found)

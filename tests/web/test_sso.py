@@ -218,7 +218,7 @@ def test_a_token_made_for_another_application_is_refused(app, teacher_factory, p
     theirs = _token_for(provider, OTHER_CLIENT, f"ann@{domain}", "n1")
     with app.test_request_context():
         assert sso_provider.verify(school, ours, "n1")["email"] == f"ann@{domain}"
-        with pytest.raises(sso_provider.SignInFailed, match="another application.*InvalidClaimError"):
+        with pytest.raises(sso_provider.SignInFailed, match=r"another application.*InvalidClaimError"):
             sso_provider.verify(school, theirs, "n1")
         with pytest.raises(sso_provider.SignInFailed):
             sso_provider.verify(school, ours, "another nonce")
