@@ -29,6 +29,7 @@ from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import limiter, settings
+from .two_step import PENDING_KEY
 
 KNOWN_DEVICE_COOKIE = "known_device"
 KNOWN_DEVICE_FOR = dt.timedelta(days=365)
@@ -39,7 +40,7 @@ _SALT = "attendance.known-device"
 def attempted_email() -> str:
     """The account an attempt is on: the form's email, or on the two-step code page (auth.two_step) the account
     whose password was right."""
-    pending = session.get("two_step_pending")
+    pending = session.get(PENDING_KEY)
     email = request.form.get("email") or (pending.get("email") if isinstance(pending, dict) else None)
     return (email if isinstance(email, str) else "").strip().lower()[:254]
 
