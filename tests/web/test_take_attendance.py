@@ -127,9 +127,7 @@ def test_held_batches_share_one_session_and_one_job(app, teacher):
     assert sorted(p.original_filename for p in _photos(first["session_id"])) == ["a.jpg", "b.jpg"]
     with session_scope(get_settings().sqlalchemy_url) as s:
         # Attendance jobs only: an enrollment job's subject is a portrait, whose id may equal this session's.
-        jobs = list(
-            s.scalars(select(Job).where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == first["session_id"]))
-        )
+        jobs = list(s.scalars(select(Job).where(Job.kind == JobKind.ATTENDANCE, Job.subject_id == first["session_id"])))
     assert [j.id for j in jobs] == [second["job_id"]]
     # If the last batch fails in the browser, session.js starts recognition with start_url.
     r = teacher.client.post(first["start_url"], headers=JSON)
