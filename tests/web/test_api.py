@@ -496,8 +496,12 @@ def _api_rules(app):
     return [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
 
 
-def test_every_api_route_with_an_id_is_404_for_another_teacher(app, classroom, api, teacher_factory):
-    bob = Api(app, make_token(teacher_factory("Bob")))
+@pytest.mark.parametrize("who", ["another school's teacher", "a teacher of the same school, not shared"])
+def test_every_api_route_with_an_id_is_404_for_another_teacher(app, classroom, api, teacher, teacher_factory, who):
+    from tests.web.test_isolation import _colleague_of
+
+    other = teacher_factory("Bob") if who.startswith("another") else _colleague_of(app, teacher)
+    bob = Api(app, make_token(other))
     ids = {k: classroom[k] for k in ("course_id", "session_id", "job_id")} | {
         "student_id": classroom["students"]["ann"]
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import uuid
 
 import pytest
 from flask import url_for
@@ -20,6 +22,7 @@ from attendance_shared.models import (
     StudentPhoto,
     Teacher,
 )
+from tests.conftest import TeacherClient
 
 
 def _jpeg() -> bytes:
@@ -132,16 +135,33 @@ def _fill(rule, ids):
     return url_for(rule.endpoint, **values)
 
 
-def test_every_id_route_is_404_for_another_teacher(app, owned, teacher_factory):
+def _colleague_of(app, alice) -> TeacherClient:
+    """A teacher Alice (her school's admin) invited into her own school; no course of hers is shared with them."""
+    address = f"colleague-{uuid.uuid4().hex[:8]}@school.example.org"
+    made = alice.client.post("/school/invitations", data={"email": address, "role": "teacher"})
+    link = re.search(rb'value="http://localhost(/join/[^"]+)"', made.data)
+    assert made.status_code == 201 and link, made.data[:300]
+    password = "correct horse battery"
+    joined = app.test_client().post(
+        link.group(1).decode(), data={"name": "Col", "password": password, "confirm": password}
+    )
+    assert joined.status_code == 303
+    colleague = TeacherClient(app.test_client(), address, password)
+    assert colleague.client.post("/login", data={"email": address, "password": password}).status_code == 302
+    return colleague
+
+
+@pytest.mark.parametrize("who", ["another school's teacher", "a teacher of the same school, not shared"])
+def test_every_id_route_is_404_for_another_teacher(app, owned, teacher_factory, who):
     alice, ids = owned
-    bob = teacher_factory("Bob")
+    bob = teacher_factory("Bob") if who.startswith("another") else _colleague_of(app, alice)
     checked = []
     with app.test_request_context():
         urls = [(rule, _fill(rule, ids)) for rule in _routes(app)]
     for rule, url in urls:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             r = bob.client.open(url, method=method, data={"name": "x", "student_number": "9", "date": "2026-01-01"})
-            assert r.status_code == 404, f"{method} {url} answered {r.status_code} to another teacher"
+            assert r.status_code == 404, f"{method} {url} answered {r.status_code} to {who}"
             checked.append(f"{method} {rule.endpoint}")
             # ...and the owner reaches the same URL (the 404 is about ownership, not a broken route).
             if method == "GET":
