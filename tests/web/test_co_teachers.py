@@ -98,3 +98,62 @@ def _jpeg() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (64, 64), (120, 90, 60)).save(buf, "JPEG")
     return buf.getvalue()
+
+
+def test_a_co_teacher_corrects_but_never_deletes_or_exports(app, teacher_factory, jobs_not_sent):
+    """Sessions, portraits, enrollments and the subject-access export are the owner's (or the admin's) to remove."""
+    _ada, ben, cy, _dee = _school(app, teacher_factory)
+    course = ben.create_course("History")
+    ann = ben.add_student(course, "Ann", "1")
+    ben.upload_portraits(ann, (_jpeg(), "ann.jpg"))
+    ben.take_attendance(course, (_jpeg(), "room.jpg"))
+    ben.client.post(f"/courses/{course}/teachers", data={"share-teacher_id": _teacher_id(app, cy)})
+    with session_scope(_db(app)) as s:
+        from attendance_shared.models import AttendanceSession, StudentPhoto
+
+        session_id = s.scalar(select(AttendanceSession.id).where(AttendanceSession.course_id == course))
+        portrait = s.scalar(select(StudentPhoto.id).where(StudentPhoto.student_id == ann))
+    assert cy.client.get(f"/sessions/{session_id}").status_code == 200
+    for path in (
+        f"/sessions/{session_id}/delete",
+        f"/courses/{course}/students/{ann}/remove",
+        f"/student-photos/{portrait}/delete",
+        f"/students/{ann}/edit",
+    ):
+        assert cy.client.post(path, data={"name": "Renamed", "student_number": "1"}).status_code == 404, path
+    assert cy.client.get(f"/students/{ann}/export").status_code == 404
+    assert ben.client.get(f"/students/{ann}/export").status_code == 200
+
+
+def test_teaching_one_of_a_pupils_courses_does_not_make_them_yours(app, teacher_factory):
+    """A SIS import keeps one row per pupil across teachers' courses: Ben, who owns Maths, reaches Ann there, sees
+    only Maths in her report, and cannot delete or rename her (she is in Cy's Art too)."""
+    _ada, ben, cy, _dee = _school(app, teacher_factory)
+    art = cy.create_course("Art")
+    ann = cy.add_student(art, "Ann", "1")
+    cy.take_attendance(art, (_jpeg(), "art.jpg"), label="Art lesson")
+    maths = ben.create_course("Maths")
+    with session_scope(_db(app)) as s:
+        from attendance_shared.models import Enrollment
+
+        s.add(Enrollment(course_id=maths, student_id=ann))
+    ben.take_attendance(maths, (_jpeg(), "maths.jpg"), label="Maths lesson")
+    assert ben.client.get(f"/students/{ann}").status_code == 200
+    report = ben.client.get(f"/reports/students/{ann}").get_data(as_text=True)
+    assert "Maths" in report and "Art lesson" not in report
+    assert ben.client.post(f"/students/{ann}/delete").status_code == 404
+    assert ben.client.post(f"/students/{ann}/edit", data={"name": "X", "student_number": "1"}).status_code == 404
+    assert cy.client.get(f"/students/{ann}").status_code == 200
+
+
+def test_a_transferred_course_keeps_its_students_in_its_reports(app, teacher_factory, jobs_not_sent):
+    ada, _ben, cy, _dee = _school(app, teacher_factory)
+    course = ada.create_course("Science")
+    ada.add_student(course, "Ann", "1")
+    ada.add_student(course, "Bo", "2")
+    ada.take_attendance(course, (_jpeg(), "room.jpg"))
+    ada.client.post(f"/courses/{course}/transfer", data={"transfer-teacher_id": _teacher_id(app, cy)})
+    report = cy.client.get(f"/reports/courses/{course}").get_data(as_text=True)
+    assert "Ann" in report and "Bo" in report
+    school = ada.client.get("/school/report").get_data(as_text=True)
+    assert "Science" in school

@@ -3,8 +3,10 @@
 Who reaches what, in one place:
 - a course: its owner, the teachers it is shared with (co-teachers), and the admins of the owner's school;
 - a student: their owner, the teachers of any course they are enrolled in, and the admins of the owner's school;
+  a teacher who reaches a student only through a course sees that course's marks of them, not the rest;
 - sessions, photos and faces: whoever reaches their course.
-Only the owner or an admin *manages* a course or a student (renames, shares, transfers, deletes): managed_course and
+Only the owner or an admin *manages* a course or a student (renames, shares, transfers, deletes a course, its
+sessions or its students; renames, deletes or exports a student, deletes their portraits): managed_course and
 managed_student. A job is its uploader's: its progress page is theirs.
 """
 
@@ -63,9 +65,10 @@ def visible_courses() -> ColumnElement[bool]:
 
 
 def managed_students() -> ColumnElement[bool]:
-    """Students the signed-in teacher owns, or enrolled in a course they own, or all the school's for its admin."""
-    owned_courses = select(Enrollment.student_id).join(Course).where(Course.teacher_id == current_teacher_id())
-    mine = or_(Student.teacher_id == current_teacher_id(), Student.id.in_(owned_courses))
+    """Students the signed-in teacher owns, or all the school's for its admin. Teaching a course a student is in is
+    not enough: the student may be in other teachers' courses too (a SIS import keeps one row per pupil), and
+    deleting or renaming them reaches every one of those."""
+    mine = Student.teacher_id == current_teacher_id()
     return or_(mine, Student.teacher_id.in_(_school_teachers())) if _is_admin() else mine
 
 

@@ -15,7 +15,7 @@ from attendance_shared.models import AttendanceSession, Course, Enrollment, Scho
 
 from ..extensions import db
 from ..ids import parse_id
-from ..ownership import owned_course, owned_job, owned_session, owned_student, visible_courses
+from ..ownership import managed_student, owned_course, owned_job, owned_session, visible_courses
 from ..reports.school import DEFAULT_CHRONIC_PCT
 from ..sessions.classroom_photos import StoreUnavailable, check_each, session_for, store_photos
 from ..sis_import.forms import MAX_EXPORT_DAYS
@@ -105,7 +105,7 @@ def course_students(course_id: int) -> ResponseReturnValue:
 @bp.route("/students/<int:student_id>/export", endpoint="student_export")
 def student_export(student_id: int) -> ResponseReturnValue:
     """The subject-access export (attendance_web.students.subject_access), as the student's page offers it."""
-    return export_response(owned_student(student_id))
+    return export_response(managed_student(student_id))
 
 
 @bp.route("/courses/<int:course_id>/sessions")

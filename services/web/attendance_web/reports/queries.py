@@ -333,13 +333,14 @@ def records_query(session_ids: list[int]) -> Select[int, int, str]:
 
 def students_query(course: Course, marked: set[int]) -> Select[int, str, str, bool]:
     """The course's students by name: enrolled now, plus the ids in `marked` (students with a mark in
-    the range, e.g. one who has left the course), with whether each is enrolled."""
+    the range, e.g. one who has left the course), with whether each is enrolled. Whoever owns each student: a
+    course given to another teacher, or a pupil a SIS import put in several teachers' classes, keeps its list."""
     enrolled = Enrollment.course_id.is_not(None)
+    in_course = Student.id.in_(select(Enrollment.student_id).where(Enrollment.course_id == course.id))
     return (
         select(Student.id, Student.name, Student.student_number, enrolled)
         .outerjoin(Enrollment, and_(Enrollment.student_id == Student.id, Enrollment.course_id == course.id))
-        .where(Student.teacher_id == course.teacher_id)
-        .where(or_(enrolled, Student.id.in_(sorted(marked))) if marked else enrolled)
+        .where(or_(in_course, Student.id.in_(sorted(marked))) if marked else in_course)
         .order_by(Student.name, Student.student_number)
     )
 
@@ -434,9 +435,12 @@ class StudentHistory:
         return Tally.of([line.status for line in self.lines], _absent_unconfirmed(self.lines))
 
 
-def student_history(db: Session, student: Student, period: DateRange | None = None) -> StudentHistory:
-    """Every session of every course (of the student's teacher) they are enrolled in or have a mark
-    in, with the mark, how it was made (auto / manual) and the match similarity. One query."""
+def student_history(
+    db: Session, student: Student, period: DateRange | None = None, courses: ColumnElement[bool] | None = None
+) -> StudentHistory:
+    """Every session of every course they are enrolled in or have a mark in, with the mark, how it was made (auto /
+    manual) and the match similarity. One query. `courses`: the courses the reader reaches (ownership.visible_courses:
+    a co-teacher sees their shared course's marks, not the rest); without it, the student's teacher's courses."""
     period = period or DateRange()
     enrolled_courses = select(Enrollment.course_id).where(Enrollment.student_id == student.id)
     rows = db.execute(
@@ -453,7 +457,8 @@ def student_history(db: Session, student: Student, period: DateRange | None = No
             AttendanceRecord,
             and_(AttendanceRecord.session_id == AttendanceSession.id, AttendanceRecord.student_id == student.id),
         )
-        .where(Course.teacher_id == student.teacher_id, period.clause(AttendanceSession.date))
+        .where(Course.teacher_id == student.teacher_id if courses is None else courses)
+        .where(period.clause(AttendanceSession.date))
         .where(or_(AttendanceRecord.id.is_not(None), AttendanceSession.course_id.in_(enrolled_courses)))
         .order_by(AttendanceSession.date.desc(), func.lower(Course.name), AttendanceSession.label)
     ).all()

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from ..decided import decision_html
 from ..extensions import db
-from ..ownership import owned_course, owned_session, owned_student
+from ..ownership import owned_course, owned_session, owned_student, visible_courses
 from . import bp
 from .chart import attendance_chart
 from .download import download
@@ -85,7 +85,7 @@ def session_export(session_id: int) -> ResponseReturnValue:
 def student(student_id: int) -> ResponseReturnValue:
     owned = owned_student(student_id)
     filters = read_filters(request.args)
-    history = student_history(db(), owned, filters.period)
+    history = student_history(db(), owned, filters.period, visible_courses())
     return render_template("reports/student.html", history=history, filters=filters, **TEMPLATE_HELPERS)
 
 
@@ -93,6 +93,6 @@ def student(student_id: int) -> ResponseReturnValue:
 @login_required
 def student_export(student_id: int) -> ResponseReturnValue:
     filters = read_filters(request.args)
-    history = student_history(db(), owned_student(student_id), filters.period)
+    history = student_history(db(), owned_student(student_id), filters.period, visible_courses())
     # The PDF's title names the student; the CSV and XLSX rows carry the name and number themselves.
     return download(student_document(history, student_columns=read_format(request.args) != "pdf"))

@@ -21,7 +21,7 @@ from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..extensions import db
 from ..jobs_service import UnitOfWork
-from ..ownership import owned_session, owned_session_photo
+from ..ownership import managed_course, owned_session, owned_session_photo
 from . import bp, removal
 from .forms import ActionForm
 
@@ -86,8 +86,10 @@ def edit(session_id: int) -> ResponseReturnValue:
 @bp.route("/sessions/<int:session_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(session_id: int) -> ResponseReturnValue:
-    """GET: what deleting would remove, in words. POST: delete it, then its stored photos."""
+    """GET: what deleting would remove, in words. POST: delete it, then its stored photos. Its course's owner or the
+    school's admin only: a co-teacher corrects a session, never deletes one."""
     session = owned_session(session_id)
+    managed_course(session.course_id)
     if removal.in_recognition(session):
         return _still_running(session, "delete the session")
     contents = removal.session_contents(db(), session)

@@ -48,7 +48,7 @@ from attendance_shared.storage import PhotoStore, StorageError
 from ..audit import audit
 from ..auth.user import current_teacher_id
 from ..extensions import db, store
-from ..ownership import owned_student
+from ..ownership import managed_student
 from ..reports.csv_export import neutralise
 from ..times import utc_iso
 from . import bp
@@ -357,4 +357,4 @@ def export_response(student: Student) -> Response:
 @login_required
 def subject_access(student_id: int) -> ResponseReturnValue:
     """Everything held about the student, as one ZIP (the student's page links here)."""
-    return export_response(owned_student(student_id))
+    return export_response(managed_student(student_id))

@@ -32,7 +32,14 @@ from ..direct_uploads import DirectUpload
 from ..extensions import db, settings, store
 from ..ids import parse_id
 from ..jobs_service import UnitOfWork, new_job
-from ..ownership import managed_student, owned_course, owned_student, owned_student_photo, visible_courses
+from ..ownership import (
+    managed_course,
+    managed_student,
+    owned_course,
+    owned_student,
+    owned_student_photo,
+    visible_courses,
+)
 from ..photos import remove_photos, send_photo
 from ..responses import json_error, wants_json
 from ..sessions.display import display_jpeg
@@ -155,7 +162,7 @@ def show(student_id: int) -> ResponseReturnValue:
 @bp.route("/students/<int:student_id>/edit", methods=["POST"])
 @login_required
 def edit(student_id: int) -> ResponseReturnValue:
-    student = owned_student(student_id)
+    student = managed_student(student_id)  # a rename reaches every course the student is in
     back = _came_from(student)
     form = StudentForm()
     if form.validate_on_submit():
@@ -206,7 +213,7 @@ def delete(student_id: int) -> ResponseReturnValue:
 @bp.route("/courses/<int:course_id>/students/<int:student_id>/remove", methods=["POST"])
 @login_required
 def unenroll(course_id: int, student_id: int) -> ResponseReturnValue:
-    course = owned_course(course_id)
+    course = managed_course(course_id)
     student = owned_student(student_id)
     if DeleteForm().validate_on_submit():
         enrollment = db().get(Enrollment, (course.id, student.id))
@@ -441,6 +448,7 @@ def _judge_again(student: Student, deleted: StudentPhoto) -> list[Job]:
 @login_required
 def delete_photo(photo_id: int) -> ResponseReturnValue:
     p = owned_student_photo(photo_id)
+    managed_student(p.student_id)  # a co-teacher sees the portraits; their owner or the admin deletes them
     if DeleteForm().validate_on_submit():
         page = _student_page(p.student, _came_from(p.student))
         key = p.storage_key
