@@ -41,7 +41,12 @@ def attempted_email() -> str:
     """The account an attempt is on: the form's email, or on the two-step code page (auth.two_step) the account
     whose password was right."""
     pending = session.get(PENDING_KEY)
-    email = request.form.get("email") or (pending.get("email") if isinstance(pending, dict) else None)
+    if request.endpoint == "auth.login_code":
+        # Only the account whose password was right: an `email` field added to the code form must not move the
+        # guesses onto other accounts' counters (or onto one this browser's known-device cookie exempts).
+        email = pending.get("email") if isinstance(pending, dict) else None
+    else:
+        email = request.form.get("email")
     return (email if isinstance(email, str) else "").strip().lower()[:254]
 
 

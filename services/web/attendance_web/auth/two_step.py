@@ -25,10 +25,11 @@ import pyotp
 from flask import current_app, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import or_, update
 
 from attendance_shared.models import Teacher
 
-from ..extensions import settings
+from ..extensions import db, settings
 from ..sealed import seal, unseal
 from .user import password_fingerprint
 
@@ -87,8 +88,15 @@ def accept(teacher: Teacher, code: str) -> bool:
     step = code_step(secret, code, after=teacher.totp_last_step)
     if step is None:
         return False
+    # Spent in one statement: of two requests racing with the same code, only one moves the step forward.
+    spent = db().execute(
+        update(Teacher)
+        .where(Teacher.id == teacher.id, or_(Teacher.totp_last_step.is_(None), Teacher.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
     teacher.totp_last_step = step
-    return True
+    return bool(getattr(spent, "rowcount", 0) == 1)
 
 
 def turn_on(teacher: Teacher, secret: str, step: int) -> None:
