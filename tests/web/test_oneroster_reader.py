@@ -202,3 +202,18 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked():
         archive.writestr("users.csv", b"0" * (50 * 1024 * 1024))
     with pytest.raises(ImportRefused, match="ZIP bomb"):
         read_file_set(out.getvalue())
+
+
+def test_cells_the_database_cannot_keep_or_that_are_not_one_address_are_refused():
+    roster = school_set(students=1)
+    roster.add("users.csv", sourcedId="s-mail", enabledUser="true", username="m", givenName="M", familyName="N",
+               email="a@x.org, b@y.org")  # fmt: skip
+    roster.add("users.csv", sourcedId="s-crlf", enabledUser="true", username="c", givenName="C", familyName="D",
+               email="c@x.org\r\nBcc: e@y.org")  # fmt: skip
+    roster.add("users.csv", sourcedId="s-long", enabledUser="true", username="l", givenName="L" * 100,
+               familyName="M" * 30)  # fmt: skip
+    roster.add("users.csv", sourcedId="x" * 300, enabledUser="true", username="x", givenName="X", familyName="Y")
+    reasons = [str(r) for r in read(roster.to_zip()).refused]
+    assert sum("is not one e-mail address" in r for r in reasons) == 2, reasons
+    assert any("the name is longer than 120 characters" in r for r in reasons), reasons
+    assert any("sourcedId is longer than 255 characters" in r for r in reasons), reasons

@@ -8,6 +8,7 @@ resolve against what earlier imports stored.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -178,6 +179,9 @@ class _Checker:
                 self.refuse(spec.name, row, f"status “{shorten(status)}” is not a OneRoster status.")
                 continue
             sourced_id = row.get("sourcedId")
+            if len(sourced_id) > MAX_SOURCED_ID:
+                self.refuse(spec.name, row, f"the sourcedId is longer than {MAX_SOURCED_ID} characters.")
+                continue
             if sourced_id in first_line:
                 self.refuse(
                     spec.name,
@@ -245,6 +249,9 @@ class _Checker:
             if unknown:
                 self.refuse(CLASSES.name, row, f"its term “{shorten(unknown[0])}” is not in academicSessions.csv.")
                 continue
+            if len(row.get("title")) > MAX_NAME or len(row.get("classCode")) > 40:
+                self.refuse(CLASSES.name, row, f"its title is longer than {MAX_NAME} or its code than 40 characters.")
+                continue
             klass = SisClass(
                 sourced_id=row.get("sourcedId"),
                 title=row.get("title"),
@@ -264,10 +271,23 @@ class _Checker:
             if enabled not in ("true", "false"):
                 self.refuse(USERS.name, row, f"enabledUser must be true or false, not “{shorten(enabled)}”.")
                 continue
+            email = row.get("email")
+            if email and (len(email) > MAX_EMAIL or not _EMAIL_RE.match(email)):
+                self.refuse(USERS.name, row, f"“{shorten(email)}” is not one e-mail address.")
+                continue
+            too_long = [c for c, limit in _USER_LIMITS.items() if len(row.get(c)) > limit]
+            if too_long:
+                self.refuse(USERS.name, row, f"{too_long[0]} is longer than {_USER_LIMITS[too_long[0]]} characters.")
+                continue
+            given = row.get("preferredGivenName") or row.get("givenName")
+            family = row.get("preferredFamilyName") or row.get("familyName")
+            if len(f"{given} {family}") > MAX_NAME:
+                self.refuse(USERS.name, row, f"the name is longer than {MAX_NAME} characters.")
+                continue
             person = SisPerson(
                 sourced_id=row.get("sourcedId"),
-                given_name=row.get("preferredGivenName") or row.get("givenName"),
-                family_name=row.get("preferredFamilyName") or row.get("familyName"),
+                given_name=given,
+                family_name=family,
                 identifier=row.get("identifier"),
                 email=row.get("email"),
                 username=row.get("username"),
@@ -324,6 +344,15 @@ class _Checker:
                 f"{count:,} enrollment{'s' if count != 1 else ''} with the role “{shorten(role)}” "
                 "set aside: attendance imports teachers and students only."
             )
+
+
+MAX_SOURCED_ID = 255  # teachers/courses/students.sourced_id
+MAX_EMAIL = 254
+# One address, no spaces, commas or line breaks: it becomes an account's e-mail and an invitation's recipient.
+_EMAIL_RE = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# The columns the database keeps, at its lengths (a longer cell is refused here, not cut or failed on later).
+_USER_LIMITS = {"identifier": 40}  # students.student_number
+MAX_NAME = 120  # students.name, teachers.name
 
 
 def _cells(columns: list[str]) -> str:

@@ -89,3 +89,15 @@ def open_invitations(school_id: int) -> list[AccountLink]:
         .order_by(AccountLink.created_at.desc())
     )
     return list(db().scalars(stmt))
+
+
+def consume(link: AccountLink) -> bool:
+    """Spend the link in one statement: of two requests racing with the same link, only one gets True. (An
+    invitation is also kept single-use by the unique e-mail of the account it creates.)"""
+    spent = db().execute(
+        update(AccountLink)
+        .where(AccountLink.id == link.id, AccountLink.used_at.is_(None), AccountLink.revoked_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(spent, "rowcount", 0) == 1)

@@ -73,7 +73,7 @@ def _mailed(to: str, subject: str, body: str) -> str | None:
     """How the link travelled, in words, or None when no SMTP server is set up."""
     try:
         sent = mail.send(to, subject, body)
-    except (OSError, smtplib.SMTPException):
+    except (OSError, ValueError, smtplib.SMTPException):  # ValueError: an address the message cannot carry
         return f"The e-mail to {to} could not be sent (the mail server did not accept it): copy the link below."
     return f"It was also e-mailed to {to}." if sent else None
 
@@ -221,9 +221,11 @@ def reset_password(token: str) -> ResponseReturnValue:
         return render_template("school/link_gone.html", message=LINK_GONE), 404
     form = NewPasswordForm()
     if form.validate_on_submit():
+        if not links.consume(link):
+            db().rollback()
+            return render_template("school/link_gone.html", message=LINK_GONE), 404
         teacher.password_hash = generate_password_hash(form.password.data)
         end_every_session(teacher)
-        link.used_at = utcnow()
         audit("password_reset_by_link", teacher.id, f"link_by={link.created_by_id}")
         db().commit()
         flash("Your new password is set, and every browser signed in to your account was signed out.", "success")

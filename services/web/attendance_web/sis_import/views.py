@@ -180,7 +180,7 @@ def confirm(sis_import_id: str) -> ResponseReturnValue:
         )
         try:
             mailed = mail.send(person.email, f"Your account at {admin.school.name}", body)
-        except (OSError, smtplib.SMTPException):
+        except (OSError, ValueError, smtplib.SMTPException):  # ValueError: an address the message cannot carry
             mailed = False
         sent.append((person, link, mailed))
     return render_template("sis_import/done.html", plan=plan, invited=sent, changed=plan.has_changes)
