@@ -83,7 +83,9 @@ def _sharing(course: Course) -> dict[str, object]:
     share_form.teacher_id.choices = [  # (id, name)
         (t.id, t.name) for t in colleagues if t.id != course.teacher_id and t.id not in shared
     ]
+    share_form.teacher_id.label.text = "Share with"
     transfer_form = TeacherChoiceForm(formdata=None, prefix="transfer")
+    transfer_form.teacher_id.label.text = "Give the course to (a new owner)"
     transfer_form.teacher_id.choices = [(t.id, t.name) for t in colleagues if t.id != course.teacher_id]
     return {
         "manages": True,

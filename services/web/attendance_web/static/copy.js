@@ -1,4 +1,4 @@
-// "Copy" next to a value shown once (the new API token): shown only where the browser can write to the clipboard;
+// "Copy" next to a value shown once (a new API token, an invitation or password-reset link): shown only where the browser can write to the clipboard;
 // without it (or without script) the teacher selects the text and copies it by hand.
 (function () {
   "use strict";
@@ -13,7 +13,7 @@
         function () { if (status) status.textContent = "Copied."; },
         function () {
           input.select();
-          if (status) status.textContent = "Could not copy: select the token and copy it yourself.";
+          if (status) status.textContent = "Could not copy: select the text and copy it yourself.";
         }
       );
     });
