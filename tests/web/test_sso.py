@@ -238,3 +238,27 @@ def test_password_sign_in_off_sends_the_schools_teachers_to_their_school_account
     wrong = client.post("/login", data={"email": f"kim@{domain}", "password": "not the password"})
     assert wrong.status_code == 401  # a wrong password learns nothing about the school
     assert kim.get("/").status_code == 302  # never signed in with the password, and cannot now
+
+
+def test_in_production_the_issuer_must_be_public_and_https(app, monkeypatch):
+    """The server fetches the issuer's discovery document: never the instance's own network (the metadata service)."""
+    from wtforms.validators import ValidationError
+
+    from attendance_web.sso import forms
+
+    class Production:
+        is_production = True
+
+    class Field:
+        def __init__(self, data: str) -> None:
+            self.data = data
+
+    monkeypatch.setattr(forms, "settings", lambda: Production())
+    for url, words in (
+        ("http://accounts.google.com", "https://"),
+        ("https://169.254.169.254/latest", "not a public address"),
+        ("https://127.0.0.1:8443", "not a public address"),
+        ("https://10.0.0.5", "not a public address"),
+    ):
+        with pytest.raises(ValidationError, match=words):
+            forms.public_https_issuer(None, Field(url))  # type: ignore[arg-type]
