@@ -31,8 +31,8 @@ from attendance_shared.models import (
     Teacher,
 )
 
-from .auth.user import current_teacher_id
 from .extensions import db
+from .signed_in import current_teacher_id
 
 T = TypeVar("T")
 
@@ -126,3 +126,12 @@ def owned_face(face_id: int) -> DetectedFace:
 
 def owned_job(job_id: str) -> Job:
     return _one_or_404(select(Job).where(Job.id == job_id, Job.teacher_id == current_teacher_id()))  # type: ignore[no-any-return]
+
+
+def school_admin() -> Teacher:
+    """The signed-in teacher when they are their school's admin (the School, SIS and sign-in pages); anyone else
+    gets 404, as for anything that is not theirs."""
+    teacher = db().get(Teacher, current_teacher_id())
+    if teacher is None or not teacher.is_admin:
+        abort(404)
+    return teacher

@@ -8,6 +8,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
+from .. import ownership  # a module, not its names: ownership imports auth, which reaches this package
 from ..extensions import db
 from ..reports.download import download
 from ..reports.filters import read_filters
@@ -15,13 +16,12 @@ from ..reports.queries import DEFAULT_THRESHOLD, RATE_DEFINITION
 from ..reports.school import CHRONIC_DEFINITION, DEFAULT_CHRONIC_PCT, school_document, school_report
 from ..reports.tables import percent
 from . import bp
-from .views import _admin
 
 
 @bp.route("/school/report")
 @login_required
 def report() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     filters = read_filters(request.args, DEFAULT_CHRONIC_PCT)
     r = school_report(db(), admin.school_id, admin.school.name, filters.period, filters.threshold)
     return render_template(
@@ -38,7 +38,7 @@ def report() -> ResponseReturnValue:
 @bp.route("/school/report/export")
 @login_required
 def report_export() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     filters = read_filters(request.args, DEFAULT_CHRONIC_PCT)
     r = school_report(db(), admin.school_id, admin.school.name, filters.period, filters.threshold)
     return download(school_document(r, chronic_first=request.args.get("list") == "chronic"))

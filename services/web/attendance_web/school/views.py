@@ -17,8 +17,9 @@ from werkzeug.security import generate_password_hash
 
 from attendance_shared.models import AccountLink, AccountLinkKind, Course, Teacher, TeacherRole, utcnow
 
+from .. import ownership  # a module, not its names: ownership imports auth, which reaches this package
 from ..audit import audit
-from ..auth.user import current_teacher_id, end_every_session
+from ..auth.user import end_every_session
 from ..extensions import db, limiter
 from . import bp, links, mail
 from .accounts import SchoolRuleRefused, may_sign_up, set_disabled
@@ -28,14 +29,6 @@ LINK_GONE = (
     "This link does not work any more: it was used already, it expired, or a newer one replaced it. "
     "Ask your school's admin for a new one."
 )
-
-
-def _admin() -> Teacher:
-    """The signed-in admin; anyone else gets 404, as for anything that is not theirs."""
-    teacher = db().get(Teacher, current_teacher_id())
-    if teacher is None or not teacher.is_admin:
-        abort(404)
-    return teacher
 
 
 def _school_teacher(admin: Teacher, teacher_id: int) -> Teacher:
@@ -81,13 +74,13 @@ def _mailed(to: str, subject: str, body: str) -> str | None:
 @bp.route("/school")
 @login_required
 def admin() -> ResponseReturnValue:
-    return _page(_admin())
+    return _page(ownership.school_admin())
 
 
 @bp.route("/school/invitations", methods=["POST"])
 @login_required
 def invite() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     form = InviteForm()
     if not form.validate_on_submit():
         return _page(admin, 400, invite_form=form)
@@ -111,7 +104,7 @@ def invite() -> ResponseReturnValue:
 @bp.route("/school/invitations/<int:link_id>/revoke", methods=["POST"])
 @login_required
 def revoke_invitation(link_id: int) -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     link = db().scalar(
         select(AccountLink).where(
             AccountLink.id == link_id,
@@ -142,7 +135,7 @@ def enable(teacher_id: int) -> ResponseReturnValue:
 
 
 def _set_disabled(teacher_id: int, disabled: bool) -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     teacher = _school_teacher(admin, teacher_id)
     try:
         changed = set_disabled(teacher, disabled)
@@ -165,7 +158,7 @@ def _set_disabled(teacher_id: int, disabled: bool) -> ResponseReturnValue:
 @bp.route("/school/teachers/<int:teacher_id>/reset-link", methods=["POST"])
 @login_required
 def reset_link(teacher_id: int) -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     teacher = _school_teacher(admin, teacher_id)
     token = links.password_reset(teacher, by=admin.id)
     audit("password_reset_link_created", teacher.id, f"by={admin.id}")

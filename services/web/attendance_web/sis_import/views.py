@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from attendance_shared.models import AccountLinkKind, SisImport, Teacher, new_id, utcnow
 from attendance_shared.storage import TEMP_PREFIX, StorageError
 
+from .. import ownership  # a module, not its names: ownership imports auth, which reaches this package
 from ..audit import audit
-from ..auth.user import current_teacher_id
 from ..extensions import db, store
 from ..photos import remove_photos
 from ..roster.problems import ImportRefused
@@ -33,13 +33,6 @@ from .plan import build_plan
 SHOWN = 200  # rows listed per section of the preview; the counts cover every row
 STALE_AFTER = dt.timedelta(days=1)
 STORE_DOWN = "The file store is not answering; nothing was imported. Please try again in a minute."
-
-
-def _admin() -> Teacher:
-    teacher = db().get(Teacher, current_teacher_id())
-    if teacher is None or not teacher.is_admin:
-        abort(404)
-    return teacher
 
 
 def _import(admin: Teacher, import_id: str) -> SisImport:
@@ -72,7 +65,7 @@ def _expire_stale(admin: Teacher) -> None:
 @bp.route("/school/sis")
 @login_required
 def index() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     today = dt.date.today()
     export = ExportForm(formdata=None, start=today.replace(day=1), end=today)
     return render_template("sis_import/index.html", school=admin.school, form=SisUploadForm(), export_form=export)
@@ -81,7 +74,7 @@ def index() -> ResponseReturnValue:
 @bp.route("/school/sis/imports", methods=["POST"])
 @login_required
 def upload() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     back = redirect(url_for("sis_import.index"), code=303)
     form = SisUploadForm()
     if not form.validate_on_submit():
@@ -111,7 +104,7 @@ def upload() -> ResponseReturnValue:
 @bp.route("/school/sis/imports/<sis_import_id>")
 @login_required
 def preview(sis_import_id: str) -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     sis_import = _import(admin, sis_import_id)
     if sis_import.state != "preview":
         flash(f"That import was {sis_import.state}; upload the file again if needed.", "error")
@@ -149,7 +142,7 @@ def _claim(sis_import: SisImport, state: str) -> bool:
 def confirm(sis_import_id: str) -> ResponseReturnValue:
     from .apply import apply_plan
 
-    admin = _admin()
+    admin = ownership.school_admin()
     sis_import = _import(admin, sis_import_id)
     if not SisActionForm().validate_on_submit():
         abort(400)
@@ -189,7 +182,7 @@ def confirm(sis_import_id: str) -> ResponseReturnValue:
 @bp.route("/school/sis/imports/<sis_import_id>/cancel", methods=["POST"])
 @login_required
 def cancel(sis_import_id: str) -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     sis_import = _import(admin, sis_import_id)
     if not SisActionForm().validate_on_submit():
         abort(400)
@@ -203,7 +196,7 @@ def cancel(sis_import_id: str) -> ResponseReturnValue:
 @bp.route("/school/sis/attendance.csv")
 @login_required
 def export() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     form = ExportForm(request.args)
     if not form.validate():
         for errors in form.errors.values():

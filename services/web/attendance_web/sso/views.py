@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
@@ -20,9 +20,10 @@ from werkzeug.security import generate_password_hash
 
 from attendance_shared.models import AccountLink, AccountLinkKind, School, Teacher, utcnow
 
+from .. import ownership  # a module, not its names: ownership imports auth, which reaches this package
 from ..audit import audit
 from ..auth import throttle
-from ..auth.user import TeacherUser, current_teacher_id, safe_next
+from ..auth.user import TeacherUser, safe_next
 from ..extensions import db, limiter
 from ..sealed import seal
 from . import bp, provider
@@ -147,13 +148,6 @@ def _accept(link: AccountLink, email: str, name: str) -> Teacher:
 # --- the admin's page ------------------------------------------------------------------------------------------
 
 
-def _admin() -> Teacher:
-    teacher = db().get(Teacher, current_teacher_id())
-    if teacher is None or not teacher.is_admin:
-        abort(404)
-    return teacher
-
-
 def _settings_page(admin: Teacher, form: SsoSettingsForm | None = None, status: int = 200) -> ResponseReturnValue:
     school = admin.school
     if form is None:
@@ -192,7 +186,7 @@ def _clean_domains(text: str) -> list[str] | str:
 @bp.route("/school/sign-in", methods=["GET", "POST"])
 @login_required
 def school_settings() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     if request.method == "GET":
         return _settings_page(admin)
     form = SsoSettingsForm()
@@ -236,7 +230,7 @@ def school_settings() -> ResponseReturnValue:
 @bp.route("/school/sign-in/secret/remove", methods=["POST"])
 @login_required
 def remove_secret() -> ResponseReturnValue:
-    admin = _admin()
+    admin = ownership.school_admin()
     school = admin.school
     school.sso_client_secret = None
     school.password_sign_in_off = False
