@@ -32,9 +32,7 @@ class SignupForm(FlaskForm):
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "The passwords differ.")]
     )
-    school_name = StringField(
-        "Your school's name (you can invite its other teachers next)", validators=[Length(max=120)]
-    )
+    school_name = StringField("Your school (you can invite its other teachers next)", validators=[Length(max=120)])
 
 
 class LoginForm(FlaskForm):
