@@ -23,7 +23,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, jsonify
+from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from attendance_shared.images import incomplete, never_arrived, unreadable
@@ -37,6 +38,7 @@ from attendance_shared.storage import (
 
 from . import errors
 from .extensions import settings, store
+from .responses import json_error
 
 #: the types a browser may announce (and S3 will then insist on); HEIC is often announced as HEIF, or not at all
 DECLARED_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic"}
@@ -284,3 +286,14 @@ def announced_files(body: Any) -> list[Any]:
     """The `files` list of a sign request's JSON body ([] when it is not one)."""
     files = body.get("files") if isinstance(body, dict) else None
     return files if isinstance(files, list) else []
+
+
+def sign_answer(teacher_id: int, body: Any) -> ResponseReturnValue:
+    """The answer to a sign request (step 1), for the classroom-photo and the portrait form alike: the presigned
+    POSTs and, per refused file, why; 503 in words when the photo store does not answer."""
+    try:
+        signed, refused = sign(teacher_id, announced_files(body))
+    except StorageError:
+        message = "The photo store is not answering; nothing was saved. Please try again in a minute."
+        return json_error(503, "storage_unavailable", message)
+    return jsonify({"uploads": signed, "errors": [r.as_json() for r in refused]})

@@ -222,12 +222,7 @@ def sign_uploads(course_id: int) -> ResponseReturnValue:
     session_id = parse_id(body.get("session_id")) if isinstance(body, dict) else None
     if session_id is not None:
         _course_session(course.id, session_id)
-    try:
-        signed, refused = direct_uploads.sign(current_teacher_id(), direct_uploads.announced_files(body))
-    except StorageError:
-        message = "The photo store is not answering; nothing was saved. Please try again in a minute."
-        return json_error(503, "storage_unavailable", message)
-    return jsonify({"uploads": signed, "errors": [r.as_json() for r in refused]})
+    return direct_uploads.sign_answer(current_teacher_id(), body)
 
 
 @bp.route("/courses/<int:course_id>/sessions/register", methods=["POST"])

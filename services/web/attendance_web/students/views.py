@@ -41,7 +41,7 @@ from ..ownership import (
     visible_courses,
 )
 from ..photos import remove_photos, send_photo
-from ..responses import json_error, wants_json
+from ..responses import wants_json
 from ..sessions.display import display_jpeg
 from ..uploads import CheckedUpload, check_uploads
 from . import bp
@@ -371,12 +371,7 @@ def sign_photos(student_id: int) -> ResponseReturnValue:
     if not direct_uploads.enabled():
         abort(404)
     body = request.get_json(silent=True)
-    try:
-        signed, refused = direct_uploads.sign(current_teacher_id(), direct_uploads.announced_files(body))
-    except StorageError:
-        message = "The photo store is not answering; nothing was saved. Please try again in a minute."
-        return json_error(503, "storage_unavailable", message)
-    return jsonify({"uploads": signed, "errors": [r.as_json() for r in refused]})
+    return direct_uploads.sign_answer(current_teacher_id(), body)
 
 
 @bp.route("/students/<int:student_id>/photos/register", methods=["POST"])
