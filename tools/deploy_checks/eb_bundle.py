@@ -8,6 +8,9 @@
     # "Scaling the worker"):
     python tools/deploy_checks/eb_bundle.py ... --worker-only --gpu --out dist/eb-gpu-worker-bundle.zip
 
+    # the free tier: the whole application on one 1 GiB instance (t3.micro; docs/deploy-aws.md, "Cost"):
+    python tools/deploy_checks/eb_bundle.py ... --single-instance --out dist/eb-single-instance-bundle.zip
+
 The committed Dockerrun.aws.json names its images and log settings with ${ECR_REGISTRY},
 ${IMAGE_TAG}, ${AWS_REGION} and ${LOG_GROUP}; this fills them in and zips the result with the
 .ebextensions that apply to the Docker platform (every file except those for the Python platform,
@@ -125,12 +128,61 @@ def worker_only(dockerrun: dict[str, Any], gpu: bool) -> dict[str, Any]:
     return doc
 
 
+#: The free tier's containers (MiB): `memory` is the hard limit, `memoryReservation` what ECS places the task by.
+#: Measured under a school's burst inside 1 GiB (bench/free_tier.py, docs/benchmarks.md "The free tier"): the hard
+#: limits of the containers that run together add up to SINGLE_INSTANCE_BUDGET_MIB, which leaves a t3.micro's
+#: kernel, Docker and the ECS agent the rest of its 1 GiB; the one-off migration exits before the others start.
+SINGLE_INSTANCE_MEMORY = {
+    "migrate": (256, 64),
+    "web": (256, 192),
+    "proxy": (32, 16),
+    "worker": (576, 448),
+}
+SINGLE_INSTANCE_BUDGET_MIB = 864
+#: One gunicorn process with 8 threads instead of 3 processes of 4: the web's part of an upload is two small requests
+#: once photos go straight to S3, and each process costs its own copy of the application.
+SINGLE_INSTANCE_WEB_ARGS = ("--workers", "1", "--threads", "8")
+#: The beat runs inside the worker (`celery worker --beat`): one process less, and exactly one beat per instance,
+#: as the separate container gave.
+BEAT_SCHEDULE = "/var/lib/attendance/celerybeat-schedule"
+
+
+def single_instance(dockerrun: dict[str, Any]) -> dict[str, Any]:
+    """The whole application on one 1 GiB instance (the free tier): web, proxy and a worker with the beat inside it,
+    each with the memory limits above; the migration as before."""
+    doc = json.loads(json.dumps(dockerrun))
+    containers = {c["name"]: c for c in doc["containerDefinitions"]}
+    web, worker = containers["web"], containers["worker"]
+    cmd = web["command"]
+    at = cmd.index("--workers")
+    web["command"] = [*cmd[:at], *SINGLE_INSTANCE_WEB_ARGS, *cmd[at + 2 :]]
+    shell = worker["command"][-1]
+    if " worker " not in shell:
+        raise SystemExit("error: the worker's command has no `celery ... worker`: cannot put the beat inside it")
+    worker["command"] = [
+        *worker["command"][:-1],
+        shell.replace(" worker ", f" worker --beat --schedule {BEAT_SCHEDULE} ", 1),
+    ]
+    doc["containerDefinitions"] = [c for c in doc["containerDefinitions"] if c["name"] != "beat"]
+    for c in doc["containerDefinitions"]:
+        c["memory"], c["memoryReservation"] = SINGLE_INSTANCE_MEMORY[c["name"]]
+    return doc
+
+
 def build(
-    out: Path, values: dict[str, str], root: Path = ROOT, *, only_worker: bool = False, gpu: bool = False
+    out: Path,
+    values: dict[str, str],
+    root: Path = ROOT,
+    *,
+    only_worker: bool = False,
+    gpu: bool = False,
+    one_instance: bool = False,
 ) -> Path:
     dockerrun = render_dockerrun(values, root)
     if only_worker or gpu:
         dockerrun = worker_only(dockerrun, gpu)
+    elif one_instance:
+        dockerrun = single_instance(dockerrun)
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("Dockerrun.aws.json", json.dumps(dockerrun, indent=2) + "\n")
@@ -160,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "dist" / "eb-docker-bundle.zip")
     parser.add_argument("--worker-only", action="store_true", help="only the worker container")
     parser.add_argument("--gpu", action="store_true", help="worker only, GPU image (tag-gpu), one GPU reserved")
+    parser.add_argument(
+        "--single-instance",
+        action="store_true",
+        help="the free tier: everything on one 1 GiB instance (t3.micro), the beat inside the worker",
+    )
     args = parser.parse_args(argv)
     values = {
         "ECR_REGISTRY": args.registry,
@@ -167,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         "AWS_REGION": args.region,
         "LOG_GROUP": args.log_group,
     }
-    path = build(args.out, values, only_worker=args.worker_only, gpu=args.gpu)
+    if args.single_instance and (args.worker_only or args.gpu):
+        parser.error("--single-instance is the whole application: not with --worker-only or --gpu")
+    path = build(args.out, values, only_worker=args.worker_only, gpu=args.gpu, one_instance=args.single_instance)
     print(f"wrote {path}")
     return 0
 
