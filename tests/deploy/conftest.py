@@ -8,7 +8,10 @@ run here as processes (test_container_commands.py).
 from __future__ import annotations
 
 import json
+import os
 import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +152,51 @@ def containers(dockerrun: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def settings_env_names() -> set[str]:
     return setting_names()
+
+
+# The scratch database and Redis queues the containers' commands run against (test_container_commands.py,
+# test_single_instance.py).
+PG_ADMIN_DSN = os.environ.get("DEPLOY_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+PG_URL_BASE = os.environ.get("DEPLOY_TEST_PG_URL_BASE", "postgresql://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("DEPLOY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+QUEUE_PREFIX = f"deploytest-{uuid.uuid4().hex[:8]}-"  # unique per run: runs may overlap
+
+
+@pytest.fixture()
+def scratch_database() -> Iterator[str]:
+    psycopg2 = pytest.importorskip("psycopg2")
+    name = f"attendance_deploy_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(PG_ADMIN_DSN, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN!r} ({exc}); start it with tools/ensure_services.sh")
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        yield f"{PG_URL_BASE}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture()
+def scratch_redis() -> Iterator[str]:
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); start it with tools/ensure_services.sh")
+
+    def clean() -> None:
+        for key in client.scan_iter(match=f"*{QUEUE_PREFIX}*"):
+            client.delete(key)
+
+    clean()
+    try:
+        yield REDIS_URL
+    finally:
+        clean()
+        client.close()

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,9 @@ import pytest
 
 from tests.conftest import free_port, port_open
 
-from .conftest import ROOT, dotenv, interpolate, service_env, unescape_compose
+from .conftest import QUEUE_PREFIX, ROOT, dotenv, interpolate, service_env, unescape_compose
 
 BIN = Path(sys.executable).parent
-PG_ADMIN_DSN = os.environ.get("DEPLOY_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
-PG_URL_BASE = os.environ.get("DEPLOY_TEST_PG_URL_BASE", "postgresql://postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("DEPLOY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-QUEUE_PREFIX = f"deploytest-{uuid.uuid4().hex[:8]}-"  # unique per run: runs may overlap
 JOB_TIMEOUT = 120.0
 
 pytestmark = pytest.mark.timeout(240)
@@ -61,12 +56,20 @@ def _resolve(command: list[str]) -> list[str]:
 class Proc:
     """A started process with its output in a file; stopped (group and all) by stop()."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path, logdir: Path) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: Path, logdir: Path, preexec: Any = None
+    ) -> None:
         self.name = name
         self.log_path = logdir / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.popen = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=preexec,  # e.g. into a memory cgroup (test_single_instance.py)
         )
 
     def log(self) -> str:
@@ -103,46 +106,6 @@ def _wait(predicate, timeout: float, what: str, procs: list[Proc], interval: flo
         time.sleep(interval)
     logs = "\n".join(f"--- {p.name} ---\n{p.log()[-3000:]}" for p in procs)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
-
-
-@pytest.fixture()
-def scratch_database() -> Iterator[str]:
-    psycopg2 = pytest.importorskip("psycopg2")
-    name = f"attendance_deploy_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(PG_ADMIN_DSN, connect_timeout=5)
-    except psycopg2.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN!r} ({exc}); start it with tools/ensure_services.sh")
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        yield f"{PG_URL_BASE}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-@pytest.fixture()
-def scratch_redis() -> Iterator[str]:
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); start it with tools/ensure_services.sh")
-
-    def clean() -> None:
-        for key in client.scan_iter(match=f"*{QUEUE_PREFIX}*"):
-            client.delete(key)
-
-    clean()
-    try:
-        yield REDIS_URL
-    finally:
-        clean()
-        client.close()
 
 
 def _app_env(compose_env: dict[str, str], overrides: dict[str, str], *, local_storage: bool = True) -> dict[str, str]:
@@ -188,6 +151,60 @@ def _classroom_jpeg() -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90)
     return buf.getvalue()
+
+
+def _teacher_takes_attendance(
+    requests: Any, base: str, procs: list[Proc], worker: Proc, photo: bytes | None = None
+) -> None:
+    """4. A teacher, through the web: sign up, course, student, classroom photo (`photo`, or a small drawn one);
+    5. the job must succeed."""
+    s = requests.Session()
+    token = _csrf(s.get(f"{base}/signup", timeout=10).text)
+    email = f"deploy-{uuid.uuid4().hex[:8]}@school.example.org"
+    r = s.post(
+        f"{base}/signup",
+        data={"csrf_token": token, "name": "Deploy Check", "email": email, "password": "a long password 1",
+              "confirm": "a long password 1"},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text[:1000]  # to the sign-in page: sign-up does not sign in
+    token = _csrf(s.get(f"{base}/login", timeout=10).text)
+    r = s.post(
+        f"{base}/login", data={"csrf_token": token, "email": email, "password": "a long password 1"},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
+    assert r.status_code == 302, r.text[:1000]
+    token = _csrf(s.get(f"{base}/", timeout=10).text)
+    r = s.post(
+        f"{base}/courses", data={"csrf_token": token, "name": "Deploy Biology"}, allow_redirects=False, timeout=10
+    )
+    assert r.status_code == 302 and "/courses/" in r.headers["Location"], r.text[:1000]
+    course_id = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    r = s.post(
+        f"{base}/courses/{course_id}/students",
+        data={"csrf_token": token, "name": "Ada Student", "student_number": "D-001"},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
+    assert r.status_code == 302 and "/students/" in r.headers["Location"], r.text[:1000]
+    r = s.post(
+        f"{base}/courses/{course_id}/sessions",
+        data={"csrf_token": token, "date": "2026-11-24", "label": "Deploy check"},
+        files={"photos": ("classroom.jpg", photo or _classroom_jpeg(), "image/jpeg")},
+        allow_redirects=False, timeout=30,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text[:1000]
+    m = re.search(r"/jobs/([0-9a-f]+)$", r.headers["Location"])
+    assert m, r.headers["Location"]
+    job_id = m.group(1)
+
+    # 5. The job completes through Redis and the worker.
+    def finished() -> dict[str, Any] | None:
+        data: dict[str, Any] = s.get(f"{base}/jobs/{job_id}.json", timeout=10).json()
+        return data if data["state"] in ("succeeded", "failed") else None
+
+    job = _wait(finished, JOB_TIMEOUT, f"job {job_id} to finish", procs, interval=0.5)
+    assert job["state"] == "succeeded", f"{job}\n--- worker ---\n{worker.log()[-4000:]}"
+    assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
 
 
 def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
@@ -253,54 +270,7 @@ def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
         procs.append(beat)
         _wait(lambda: "beat: Starting..." in beat.log(), 30, "beat to start", procs)
 
-        # 4. A teacher, through the web: sign up, course, student, classroom photo.
-        s = requests.Session()
-        token = _csrf(s.get(f"{base}/signup", timeout=10).text)
-        email = f"deploy-{uuid.uuid4().hex[:8]}@school.example.org"
-        r = s.post(
-            f"{base}/signup",
-            data={"csrf_token": token, "name": "Deploy Check", "email": email, "password": "a long password 1",
-                  "confirm": "a long password 1"},
-            allow_redirects=False, timeout=10,
-        )  # fmt: skip
-        assert r.status_code == 303, r.text[:1000]  # to the sign-in page: sign-up does not sign in
-        token = _csrf(s.get(f"{base}/login", timeout=10).text)
-        r = s.post(
-            f"{base}/login", data={"csrf_token": token, "email": email, "password": "a long password 1"},
-            allow_redirects=False, timeout=10,
-        )  # fmt: skip
-        assert r.status_code == 302, r.text[:1000]
-        token = _csrf(s.get(f"{base}/", timeout=10).text)
-        r = s.post(
-            f"{base}/courses", data={"csrf_token": token, "name": "Deploy Biology"}, allow_redirects=False, timeout=10
-        )
-        assert r.status_code == 302 and "/courses/" in r.headers["Location"], r.text[:1000]
-        course_id = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
-        r = s.post(
-            f"{base}/courses/{course_id}/students",
-            data={"csrf_token": token, "name": "Ada Student", "student_number": "D-001"},
-            allow_redirects=False, timeout=10,
-        )  # fmt: skip
-        assert r.status_code == 302 and "/students/" in r.headers["Location"], r.text[:1000]
-        r = s.post(
-            f"{base}/courses/{course_id}/sessions",
-            data={"csrf_token": token, "date": "2026-11-24", "label": "Deploy check"},
-            files={"photos": ("classroom.jpg", _classroom_jpeg(), "image/jpeg")},
-            allow_redirects=False, timeout=30,
-        )  # fmt: skip
-        assert r.status_code == 303, r.text[:1000]
-        m = re.search(r"/jobs/([0-9a-f]+)$", r.headers["Location"])
-        assert m, r.headers["Location"]
-        job_id = m.group(1)
-
-        # 5. The job completes through Redis and the worker.
-        def finished() -> dict[str, Any] | None:
-            data: dict[str, Any] = s.get(f"{base}/jobs/{job_id}.json", timeout=10).json()
-            return data if data["state"] in ("succeeded", "failed") else None
-
-        job = _wait(finished, JOB_TIMEOUT, f"job {job_id} to finish", procs, interval=0.5)
-        assert job["state"] == "succeeded", f"{job}\n--- worker ---\n{worker.log()[-4000:]}"
-        assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        _teacher_takes_attendance(requests, base, procs, worker)
     finally:
         for p in reversed(procs):
             p.stop()

@@ -260,3 +260,57 @@ def test_bundle_refuses_a_volume_whose_files_are_missing() -> None:
     doc["volumes"][0]["host"]["sourcePath"] = "/var/app/current/deploy/no-such-dir"
     with pytest.raises(SystemExit, match="no-such-dir"):
         eb_bundle.bundled_files(doc, ROOT)
+
+
+def _single_instance(dockerrun: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    from tools.deploy_checks import eb_bundle
+
+    doc = eb_bundle.single_instance(dockerrun)
+    assert not _errors(doc)
+    return {c["name"]: c for c in doc["containerDefinitions"]}
+
+
+def test_single_instance_fits_a_1_gib_instance(
+    dockerrun: dict[str, Any], containers: dict[str, dict[str, Any]]
+) -> None:
+    """The free tier (eb_bundle.py --single-instance): the whole application on a t3.micro. The containers that run
+    together stay within the budget (the rest of the 1 GiB is the kernel's, Docker's and the ECS agent's), the task
+    is placed by reservations well under a t3.micro's ~950 MiB, and the beat runs inside the worker."""
+    from tools.deploy_checks import eb_bundle
+
+    single = _single_instance(dockerrun)
+    assert set(single) == {"migrate", "web", "proxy", "worker"}
+    running = {name: c for name, c in single.items() if name != "migrate"}
+    assert sum(c["memory"] for c in running.values()) == eb_bundle.SINGLE_INSTANCE_BUDGET_MIB <= 896
+    assert sum(c["memoryReservation"] for c in single.values()) <= 768
+    for name, c in single.items():
+        assert c["memoryReservation"] <= c["memory"], name
+        # Everything else is the main configuration's: images, environment, logs, order, health checks, ports.
+        main = containers[name]
+        for key in set(main) | set(c):
+            if key not in ("memory", "memoryReservation", "command"):
+                assert c.get(key) == main.get(key), f"{name}: {key}"
+    web = single["web"]["command"]
+    assert web[web.index("--workers") + 1] == "1" and web[web.index("--threads") + 1] == "8"
+    assert [p for p in web if p not in ("--threads", "8", "1", "3")] == [
+        p for p in containers["web"]["command"] if p not in ("3", "1")
+    ]
+    worker = single["worker"]["command"][-1]
+    assert f"worker --beat --schedule {eb_bundle.BEAT_SCHEDULE} --queues" in worker
+    assert worker.replace(f" --beat --schedule {eb_bundle.BEAT_SCHEDULE}", "") == containers["worker"]["command"][-1]
+    assert containers["beat"]["command"][-1] == eb_bundle.BEAT_SCHEDULE  # the same file the beat container keeps
+
+
+def test_single_instance_bundle(tmp_path: Path) -> None:
+    from tools.deploy_checks import eb_bundle
+
+    values = {"ECR_REGISTRY": "r.example", "IMAGE_TAG": "v1", "AWS_REGION": "eu-west-1", "LOG_GROUP": "/a/t"}
+    out = eb_bundle.build(tmp_path / "single.zip", values, one_instance=True)
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        rendered = json.loads(zf.read("Dockerrun.aws.json"))
+    assert not _errors(rendered)
+    assert [c["name"] for c in rendered["containerDefinitions"]] == ["migrate", "web", "proxy", "worker"]
+    assert "deploy/proxy/default.conf" in names and ".ebextensions/02_health.config" in names
+    with pytest.raises(SystemExit):
+        eb_bundle.main(["--registry", "r", "--tag", "t", "--region", "x", "--single-instance", "--gpu"])

@@ -257,3 +257,23 @@ def test_the_python_platform_installs_the_pdf_fonts_without_failing_a_deploy_for
     _fake(tmp_path, "rpm", f'echo "rpm $*" >> {calls}\n')
     subprocess.run(["sh", "-c", command], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=True)
     assert not [line for line in calls.read_text().splitlines() if line.startswith("dnf")]
+
+
+def test_the_single_instance_procfile_is_the_procfile_for_one_small_instance() -> None:
+    """deploy/single-instance/Procfile, the free tier on the Python platform: the same processes as the Procfile,
+    with the web as one process of 8 threads and the beat inside the worker (eb_bundle.single_instance_procfile,
+    the rule the Docker platform's single-instance bundle follows)."""
+    from tools.deploy_checks import eb_bundle
+
+    single = (ROOT / "deploy" / "single-instance" / "Procfile").read_text()
+    assert single == eb_bundle.single_instance_procfile((ROOT / "Procfile").read_text()), (
+        "regenerate it: python -c 'from tools.deploy_checks import eb_bundle; from pathlib import Path; "
+        'print(eb_bundle.single_instance_procfile(Path("Procfile").read_text()), end="")\' > '
+        "deploy/single-instance/Procfile"
+    )
+    lines = dict(line.split(":", 1) for line in single.splitlines())
+    main = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines())
+    assert set(lines) == set(main) - {"beat"}
+    assert lines["web"].split()[3:7] == ["--workers", "1", "--threads", "8"]
+    assert "worker --beat --schedule /tmp/celerybeat-schedule --queues" in lines["worker"]
+    assert lines["metric"] == main["metric"]

@@ -169,6 +169,29 @@ def single_instance(dockerrun: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def single_instance_procfile(procfile: str) -> str:
+    """The Python platform's equivalent (deploy/single-instance/Procfile, checked against this): the same processes
+    from the repository's Procfile, with the web and the worker changed as single_instance() changes them and the
+    beat line dropped. EB's Python platform reads the Procfile at the bundle's root: copy it there to deploy."""
+    lines, schedule = [], "/tmp/celerybeat-schedule"
+    for line in procfile.splitlines():
+        name, _, command = line.partition(":")
+        if name == "beat":
+            schedule = command.split("--schedule", 1)[1].split()[0]
+            continue
+        lines.append((name, command))
+    out = []  # no comments: the platform reads every line as a process
+    for name, command in lines:
+        if name == "web":
+            words = command.split()
+            at = words.index("--workers")
+            command = " " + " ".join([*words[:at], *SINGLE_INSTANCE_WEB_ARGS, *words[at + 2 :]])
+        elif name == "worker":
+            command = command.replace(" worker ", f" worker --beat --schedule {schedule} ", 1)
+        out.append(f"{name}:{command}")
+    return "\n".join(out) + "\n"
+
+
 def build(
     out: Path,
     values: dict[str, str],

@@ -1,0 +1,125 @@
+"""The free tier's configuration (eb_bundle.py --single-instance), run for real: its web and worker commands, each
+in a memory cgroup with its container's hard limit inside one of 1 GiB (a t3.micro), serve a teacher and complete a
+12 MP classroom photo's job with the beat inside the worker, and the kernel counts no OOM kill.
+
+The commands are the single-instance Dockerrun's (derived from Dockerrun.aws.json by eb_bundle.single_instance);
+the environment is docker-compose.yml's, changed only as test_container_commands.py changes it. Where no memory
+cgroup can be made (not root, no memory controller) the commands still run and the memory part is skipped with a
+note. The school-sized burst inside the same limits is `python -m bench.free_tier` (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import free_port
+
+from .conftest import QUEUE_PREFIX, ROOT, service_env
+from .test_container_commands import Proc, _app_env, _resolve, _teacher_takes_attendance, _wait
+
+pytestmark = pytest.mark.timeout(300)
+
+INSTANCE_MIB = 1024  # a t3.micro
+
+
+def _twelve_megapixel_classroom() -> bytes | None:
+    """Solvay 1927 (29 faces) upscaled to 4000x3000, as a phone's photo of a class; None without the face data."""
+    from PIL import Image
+
+    source = ROOT.parent / "shared" / "facedata" / "groups" / "solvay1927" / "solvay1927.jpg"
+    if not source.is_file():
+        return None
+    img = Image.open(source).convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_single_instance_commands_take_attendance_within_1_gib(
+    compose: dict[str, Any], dockerrun: dict[str, Any], scratch_database: str, scratch_redis: str
+) -> None:
+    requests = pytest.importorskip("requests")
+    from tools.deploy_checks import eb_bundle
+    from tools.deploy_checks.memory_cage import CageUnavailable, MemoryCage
+
+    single = {c["name"]: c for c in eb_bundle.single_instance(dockerrun)["containerDefinitions"]}
+    services = compose["services"]
+    model_pack = Path(os.environ.get("MODEL_PACK", ROOT / "models" / "default")).resolve()
+    if not (model_pack / "manifest.json").is_file():
+        pytest.fail(f"no model pack at {model_pack}: run `make models`")
+    try:
+        cage: MemoryCage | None = MemoryCage(
+            INSTANCE_MIB, {"web": single["web"]["memory"], "worker": single["worker"]["memory"]}
+        )
+    except CageUnavailable as exc:
+        cage = None
+        print(f"memory not checked: {exc}")
+
+    port = free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="attendance-single-"))
+    overrides = {
+        "DATABASE_URL": scratch_database,
+        "REDIS_URL": scratch_redis,
+        "QUEUE_PREFIX": QUEUE_PREFIX,
+        "STORAGE_DIR": str(tmp / "photos"),
+        "INSTANCE_DIR": str(tmp / "instance"),
+    }
+    procs: list[Proc] = []
+    try:
+        migrate = _resolve(single["migrate"]["command"])
+        done = subprocess.run(
+            migrate, env=_app_env(service_env(services["migrate"]), overrides), cwd=tmp, capture_output=True,
+            text=True, timeout=90,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+        web_cmd = [f"127.0.0.1:{port}" if p == "0.0.0.0:5000" else p for p in single["web"]["command"]]
+        assert web_cmd[web_cmd.index("--threads") + 1] == "8"
+        web_env = _app_env(service_env(services["web"]), overrides)
+        web = Proc("gunicorn", _resolve(web_cmd), web_env, tmp, tmp, cage.enter("web") if cage else None)
+        procs.append(web)
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            try:
+                return requests.get(f"{base}/healthz", timeout=3).status_code == 200
+            except requests.RequestException:
+                return False
+
+        _wait(healthy, 45, "/healthz 200", procs)
+
+        # The worker with its beat, through the shell as in the container; the schedule file in the tmp dir.
+        *shell, line = single["worker"]["command"]
+        worker_cmd = [*shell, line.replace(eb_bundle.BEAT_SCHEDULE, str(tmp / "schedule"))]
+        worker_env = _app_env(
+            service_env(services["worker"]),
+            {**overrides, "MODEL_PACK": str(model_pack), "RECOGNIZER_PRECISION": "fp32"},
+        )
+        worker = Proc("worker", worker_cmd, worker_env, tmp, tmp, cage.enter("worker") if cage else None)
+        procs.append(worker)
+        _wait(lambda: "ready." in worker.log() and "beat: Starting..." in worker.log(), 120, "worker and beat", procs)
+
+        _teacher_takes_attendance(requests, base, procs, worker, _twelve_megapixel_classroom())
+        assert all(p.popen.poll() is None for p in procs), "a process ended (killed?)"
+        if cage is not None:
+            report = {name: cage.report(path) for name, path in [*cage.children.items(), ("whole", cage.root)]}
+            print(json.dumps(report))
+            assert all(r["oom_kills"] == 0 for r in report.values()), report
+            assert report["whole"]["peak_mib"] <= INSTANCE_MIB
+            assert report["worker"]["peak_mib"] <= single["worker"]["memory"]
+            assert len(cage.pids("worker")) >= 3, "the worker's main process, its pool process and the beat"
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        if cage is not None:
+            cage.remove()
+        shutil.rmtree(tmp, ignore_errors=True)
