@@ -106,7 +106,8 @@ bench: install models
 
 ## Load and scale figures (issue 6): 50 teachers uploading (each on its own ~3 s loop, through both production
 ## proxies; then all 50 in the same instant, the stress case), queue drain with 1 and 2 workers, a school's morning
-## peak (100 teachers, 600 classroom photos over 10 minutes, 1, 2 and 4 workers: about 45 minutes), course report.
+## peak (100 teachers, 600 classroom photos over 10 minutes, 1, 2 and 4 workers: about 45 minutes), course report,
+## and the free tier: the single-instance configuration inside 1 GiB under a school's burst (needs root for its cgroup).
 bench-load: install models services nginx
 	$(PY) -m bench.load --stagger --proxy docker-proxy
 	$(PY) -m bench.load --stagger --proxy docker-proxy --direct
@@ -115,6 +116,7 @@ bench-load: install models services nginx
 	$(PY) -m bench.drain
 	$(PY) -m bench.morning
 	$(PY) -m bench.report_bench
+	$(PY) -m bench.free_tier
 
 clean:
 	rm -rf $(VENV) instance models tools/a11y/node_modules .pytest_cache .mypy_cache .ruff_cache artifacts
