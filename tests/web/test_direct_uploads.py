@@ -142,6 +142,29 @@ def test_register_refuses_what_s3_should_have(teacher, s3_bucket) -> None:
     assert s3_bucket.keys() == []
 
 
+def test_many_photos_registered_at_once_keep_their_order_and_their_refusals(teacher, s3_bucket, jobs_not_sent) -> None:
+    """Their objects are looked at several at a time (direct_uploads._heads): each answer still goes with its file."""
+    course = teacher.create_course("Physics")
+    photos = {f"p{i}.jpg": _jpeg((10 * i, 90, 60)) for i in range(7)}
+    signed = _sign(teacher, course, *(announce(n, d) for n, d in photos.items())).json["uploads"]
+    for upload in signed:
+        name = upload["filename"]
+        if name == "p2.jpg":
+            continue  # never sent
+        post_to_s3(upload, photos[name] + (b"\0" * 10 if name == "p4.jpg" else b""))
+    r = _register(teacher, course, ["not a ticket", *(u["ticket"] for u in signed)])
+    assert r.status_code == 201, r.data
+    assert r.json["added"] == ["p0.jpg", "p1.jpg", "p3.jpg", "p5.jpg", "p6.jpg"]
+    assert [(e["filename"], e["code"]) for e in r.json["errors"]] == [
+        ("photo", "not_your_upload"),
+        ("p2.jpg", "upload_missing"),
+        ("p4.jpg", "image_rejected"),
+    ]
+    rows = _photos(r.json["session_id"])
+    assert sorted(row.original_filename for row in rows) == r.json["added"]
+    assert s3_bucket.keys() == sorted(row.storage_key for row in rows)  # p4's object deleted
+
+
 def test_an_expired_ticket_is_refused_and_its_object_deleted(teacher, s3_bucket, monkeypatch) -> None:
     import time
 
