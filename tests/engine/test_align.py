@@ -78,3 +78,19 @@ def test_crops_equal_insightface_norm_crop_on_real_faces(engine, facedata: Path)
             compared += 1
     assert compared >= 30
     assert worst <= 1
+
+
+def test_matrices_equal_scikit_image_similarity_transform_bit_for_bit():
+    """align.umeyama is scikit-image's estimate, copied so the worker does not load SciPy's linear algebra."""
+    similarity = pytest.importorskip("skimage.transform", reason="scikit-image is not installed here")
+    rng = np.random.default_rng(11)
+    cases = [np.zeros((5, 2), np.float32), np.tile(np.arange(5, dtype=np.float32)[:, None], (1, 2))]
+    for _ in range(500):
+        angle = rng.uniform(-np.pi, np.pi)
+        rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        landmarks = (ARCFACE_112 @ rot.T) * rng.uniform(0.1, 30.0) + rng.uniform(-100, 4000, 2)
+        cases.append((landmarks + rng.normal(0, rng.uniform(0, 20), (5, 2))).astype(np.float32))
+    for landmarks in cases:
+        theirs = similarity.SimilarityTransform.from_estimate(landmarks, ARCFACE_112)
+        expected = np.asarray(theirs.params[0:2, :]) if theirs else np.full((2, 3), np.nan)
+        np.testing.assert_array_equal(estimate_norm(landmarks), expected)

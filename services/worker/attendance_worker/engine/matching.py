@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from .assignment import linear_sum_assignment
 from .recognizer import l2_normalize
 
 Gallery = Mapping[str, np.ndarray]  # person id -> (k, d) embeddings of that person's accepted photos

@@ -34,8 +34,14 @@ class Recognizer:
         inter_op_threads: int = 1,
         providers: list[str] | None = None,
     ) -> None:
+        # No memory arena: it keeps the peak of each batch shape (1, 2, 4, 8) for good, ~110 MB of a worker's
+        # resident memory (peak RSS 530 -> 416 MB, bench.speed); plain malloc/free is as fast here.
         self.session = make_session(
-            model_path, intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads, providers=providers
+            model_path,
+            intra_op_threads=intra_op_threads,
+            inter_op_threads=inter_op_threads,
+            providers=providers,
+            memory_arena=False,
         )
         if raw_rgb_input:  # SFace: 0-255 RGB, normalisation is inside the graph
             self.input_mean, self.input_std = 0.0, 1.0
