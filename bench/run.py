@@ -66,22 +66,33 @@ def _commit() -> str:
         return "unknown"
 
 
-def _speed(engine: Any, facedata: Path, workdir: Path) -> dict[str, Any]:
+#: the two settings section 4 measures: (results key, label, RECOGNIZER_PRECISION for the child or None: as here)
+SPEED_SETTINGS = (("speed", "development", None), ("speed_production", "production", "production"))
+
+
+def _speed(engine: Any, facedata: Path, workdir: Path) -> dict[str, dict[str, Any]]:
+    """bench.speed in a fresh process per setting: development (RECOGNIZER_PRECISION as set here) and production
+    (what FLASK_ENV=production makes of it: fleet_precision, i.e. fp32 for "auto")."""
     from . import speed
 
     speed.prepare(engine, facedata, workdir)
+    from attendance_worker.engine.core import fleet_precision
     from attendance_worker.engine.runtime import with_malloc_tunables
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.speed", str(workdir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=with_malloc_tunables(os.environ),  # as the worker is launched
-    )
-    if proc.returncode != 0:
-        return {"error": proc.stderr[-2000:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    requested = os.environ.get("RECOGNIZER_PRECISION", "auto")
+    out: dict[str, dict[str, Any]] = {}
+    for key, label, precision in SPEED_SETTINGS:
+        env = with_malloc_tunables(os.environ)  # as the worker is launched
+        if precision == "production":
+            env["RECOGNIZER_PRECISION"] = fleet_precision(requested, production=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.speed", str(workdir)], cwd=REPO, capture_output=True, text=True, env=env
+        )
+        if proc.returncode != 0:
+            out[key] = {"error": proc.stderr[-2000:], "setting": label}
+            continue
+        out[key] = json.loads(proc.stdout.strip().splitlines()[-1]) | {"setting": label}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print("face_recognition (dlib) comparison ...", flush=True)
         results["dlib"] = compare.run(engine, facedata, gallery, args.out.parent / "dlib")
     print("speed (separate process) ...", flush=True)
-    results["speed"] = _speed(engine, facedata, args.out.parent / "speed")
+    results.update(_speed(engine, facedata, args.out.parent / "speed"))
     results["bench_seconds"] = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=float))
@@ -274,9 +285,45 @@ def render(r: dict[str, Any], command: str) -> str:
         )
         lines.append(f"- Model load: {sp['load_seconds']:.2f} s; peak RSS of that process: {sp['peak_rss_mb']:.0f} MB")
         lines.append(f"- Load average during the speed run: {sp['load_average']} (2 cores; other jobs shared them)")
+    lines += render_speed_settings(r)
     if "dlib" in r:
         lines += compare.render(r["dlib"])
     return "\n".join(lines) + "\n"
+
+
+def render_speed_settings(r: dict[str, Any]) -> list[str]:
+    """Both settings side by side, each photo's pipeline time beside its floor (the detector alone plus the
+    recognizer alone on the photo's crops, bench.speed.floor): pipeline / floor is what the rest adds."""
+    runs = [(label, r[key]) for key, label, _ in SPEED_SETTINGS if key in r and "error" not in r[key]]
+    lines = [
+        f"\nspeed run ({label}) failed: {r[key]['error']}"
+        for key, label, _ in SPEED_SETTINGS[1:]  # the development run's failure is reported above
+        if "error" in r.get(key, {})
+    ]
+    if not runs:
+        return lines
+    lines += [
+        "",
+        "### Development and production settings, and the floor",
+        "",
+        "Each setting in its own fresh process (production: RECOGNIZER_PRECISION as FLASK_ENV=production makes it).",
+        "Floor = the detector alone on the decoded photo + the recognizer alone on its aligned crops (medians).",
+        "",
+        "| setting | recognizer | photo | s/photo (CPU s) | detector alone s | recognizer alone ms/face | floor s | "
+        "pipeline / floor | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, x in runs:
+        for res in ("1080p", "12MP"):
+            p = x[res]
+            if "floor_seconds" not in p:
+                continue
+            lines.append(
+                f"| {label} | {x['model'].rsplit('-', 2)[-2]} | {res} | {p['seconds_median']:.3f} "
+                f"({p['cpu_seconds_median']:.2f}) | {p['detect_seconds_median']:.3f} | {p['embed_ms_per_face']:.2f} | "
+                f"{p['floor_seconds']:.3f} | {p['floor_ratio']:.2f} | {x['peak_rss_mb']:.0f} MB |"
+            )
+    return lines
 
 
 if __name__ == "__main__":
