@@ -237,3 +237,37 @@ def test_without_s3_the_forms_post_to_the_web_as_before(s3_bucket, database, tmp
     assert "connect-src" not in page.headers["Content-Security-Policy"]
     assert _sign(tc, course, announce("a.jpg", b"x")).status_code == 404
     assert _register(tc, course, []).status_code == 404
+
+
+def test_sign_and_the_job_poll_read_outside_a_transaction_register_writes_in_one(teacher, s3_bucket, jobs_not_sent):
+    """extensions.READ_ONLY_ENDPOINTS: no BEGIN/ROLLBACK round trips for the requests made most often; every other
+    request (register, which writes) still runs in a transaction."""
+    from flask import has_request_context, request
+    from sqlalchemy import event
+
+    from attendance_shared.db import engine_for
+    from attendance_web.extensions import READ_ONLY_ENDPOINTS
+
+    app = teacher.client.application
+    assert READ_ONLY_ENDPOINTS <= set(app.view_functions)  # a renamed view would silently lose the saving
+    course = teacher.create_course("Physics")
+    seen: list[tuple[str, bool]] = []
+
+    def statement(conn, *_args) -> None:  # type: ignore[no-untyped-def]
+        if has_request_context():
+            seen.append((str(request.endpoint), conn.connection.dbapi_connection.autocommit))
+
+    engine = engine_for(get_settings().sqlalchemy_url)
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        photo = _jpeg()
+        (signed,) = _sign(teacher, course, announce("board.jpg", photo)).json["uploads"]
+        post_to_s3(signed, photo)
+        job = _register(teacher, course, [signed["ticket"]]).json["job_id"]
+        assert teacher.client.get(f"/jobs/{job}.json").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    by_view: dict[str, set[bool]] = {}
+    for endpoint, autocommit in seen:
+        by_view.setdefault(endpoint, set()).add(autocommit)
+    assert by_view == {"sessions.sign_uploads": {True}, "sessions.register_uploads": {False}, "jobs.status": {True}}

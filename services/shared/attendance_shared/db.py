@@ -59,11 +59,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", 5)
         kwargs.setdefault("max_overflow", 5)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    if "pool_pre_ping" in kwargs:
-        return create_engine(url, **kwargs)
     engine = create_engine(url, **kwargs)
-    _ping_when_idle(engine)
+    event.listen(engine, "checkin", _transactional_again)
+    if "pool_pre_ping" not in kwargs:
+        _ping_when_idle(engine)
     return engine
+
+
+def read_outside_transactions(session: Session) -> None:
+    """This session's statements run without a transaction around them (autocommit): no BEGIN before the first, no
+    ROLLBACK after the last, two round trips of the four a one-row read makes. For work that only reads: under READ
+    COMMITTED (PostgreSQL's default, and this project's) each statement sees what was committed when it started
+    either way. PostgreSQL only (elsewhere nothing changes); the connection is transactional again once back in the
+    pool (_transactional_again)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+
+
+def _transactional_again(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False) and not dbapi_connection.closed:
+        dbapi_connection.autocommit = False
 
 
 def _ping_when_idle(engine: Engine) -> None:

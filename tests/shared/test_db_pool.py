@@ -1,13 +1,15 @@
-"""The pool's ping before use (attendance_shared.db): only for a connection idle a while, and a dead one is replaced
-as pool_pre_ping would, so a database restart or a killed backend still costs no request."""
+"""The pool (attendance_shared.db): its ping before use, only for a connection idle a while (a dead one is replaced as
+pool_pre_ping would, so a database restart or a killed backend still costs no request); sessions that only read,
+outside a transaction, and their connections transactional again once back in the pool."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from attendance_shared import db as shared_db
-from attendance_shared.db import make_engine
+from attendance_shared.db import make_engine, read_outside_transactions
 from tests.conftest import PG_ADMIN_URL
 
 pytestmark = pytest.mark.postgres
@@ -66,3 +68,20 @@ def test_an_explicit_pool_pre_ping_is_left_as_asked() -> None:
             assert conn.scalar(text("SELECT 1")) == 1
     finally:
         eng.dispose()
+
+
+def test_a_reading_session_sends_no_begin_and_its_connection_comes_back_transactional(engine) -> None:
+    with Session(engine) as reading:
+        read_outside_transactions(reading)
+        raw = reading.connection().connection.dbapi_connection
+        assert raw.autocommit
+        assert reading.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid()")) == 1
+        # No transaction open between statements: the server says so.
+        assert reading.scalar(text("SELECT now() = statement_timestamp()")) is True
+    with Session(engine) as writing:  # the same (only) pooled connection
+        assert writing.connection().connection.dbapi_connection is raw and not raw.autocommit
+        writing.execute(text("CREATE TEMPORARY TABLE t (x int)"))
+        writing.execute(text("INSERT INTO t VALUES (1)"))
+        assert writing.scalar(text("SELECT now() = statement_timestamp()")) is False  # inside BEGIN ... now
+        writing.rollback()
+        assert writing.scalar(text("SELECT to_regclass('pg_temp.t') IS NULL")) is True  # rolled back, table too
