@@ -23,7 +23,8 @@ Without it the clients talk to gunicorn directly, as they never do on AWS.
 `--direct`: photos go straight to S3 as the pages send them with S3 configured (attendance_web/direct_uploads.py):
 each teacher signs (POST .../sessions/sign), POSTs the photo to the bucket itself (moto's S3-API server on
 loopback, not timed: it is S3's work), then registers (POST .../sessions/register). "upload" is then sign +
-register, the web's part of one upload, which no longer depends on the photo's size.
+register, the web's part of one upload, which no longer depends on the photo's size. moto shares the cores (and
+answers register's HEAD after the photos it is taking in, in Python): its CPU is shown apart (cpu_s_s3_server).
 """
 
 from __future__ import annotations
@@ -338,6 +339,7 @@ def run(
     with Stack() as stack:
         if direct:
             start_s3(stack)
+            s3_server = stack.procs[-1]  # moto: on these cores here, never on the web's in production
         base = stack.start_web(workers=workers)
         nginx = None
         if proxy:
@@ -360,6 +362,7 @@ def run(
         drive = direct_clients if direct else wrk_clients if client == "wrk" else python_clients
         meter = CpuMeter(stack.web_pid)
         nginx_cpu = cpu_seconds(process_tree(nginx.pid)) if nginx else 0.0
+        s3_cpu = cpu_seconds(process_tree(s3_server.pid)) if direct else 0.0
         meter.start()
         started = time.monotonic()
         results, errors = drive(base, clients, photos, seconds, stagger)
@@ -367,6 +370,8 @@ def run(
         cpu = meter.stop()
         if nginx:  # counted in "other" by the meter; shown on its own
             cpu["cpu_s_nginx"] = round(cpu_seconds(process_tree(nginx.pid)) - nginx_cpu, 1)
+        if direct:  # moto's S3 server, likewise: it takes in every photo in Python, on the same cores
+            cpu["cpu_s_s3_server"] = round(cpu_seconds(process_tree(s3_server.pid)) - s3_cpu, 1)
         server = server_times(stack.access_log)
     out: dict[str, object] = {
         "client": client,
@@ -391,6 +396,8 @@ def run(
         out["error_kinds"] = sorted(set(errors))[:10]
     if results["upload"]:
         out["cpu_ms_web_per_loop"] = round(1000 * float(cpu["cpu_s_web"]) / len(results["upload"]), 1)  # type: ignore[arg-type]
+    if results["upload"] and direct:  # what one loop's S3 POST (and HEAD) cost moto, beside the web's CPU
+        out["cpu_ms_s3_server_per_loop"] = round(1000 * float(cpu["cpu_s_s3_server"]) / len(results["upload"]), 1)  # type: ignore[arg-type]
     out.update(cpu)
     return out
 
