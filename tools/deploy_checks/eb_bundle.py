@@ -136,9 +136,9 @@ SINGLE_INSTANCE_MEMORY = {
     "migrate": (256, 64),
     "web": (256, 192),
     "proxy": (32, 16),
-    "worker": (576, 448),
+    "worker": (512, 448),
 }
-SINGLE_INSTANCE_BUDGET_MIB = 864
+SINGLE_INSTANCE_BUDGET_MIB = 800
 #: One gunicorn process with 8 threads instead of 3 processes of 4: the web's part of an upload is two small requests
 #: once photos go straight to S3, and each process costs its own copy of the application.
 SINGLE_INSTANCE_WEB_ARGS = ("--workers", "1", "--threads", "8")
