@@ -40,15 +40,12 @@ from typing import Any
 
 import requests
 
+from tools.deploy_checks import eb_bundle, eb_nginx
+from tools.deploy_checks.memory_cage import MIB, CageUnavailable, MemoryCage
+
 from .common import facedata_dir, load_engine
 from .load import start_s3
 from .stack import BIN, REPO, Stack, csrf_token, free_port, machine_cpu, signup
-
-sys.path.insert(0, str(REPO / "tools" / "deploy_checks"))
-
-import eb_bundle
-import eb_nginx
-from memory_cage import MIB, CageUnavailable, MemoryCage
 
 SAMPLE_S = 0.2
 
