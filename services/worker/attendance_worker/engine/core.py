@@ -92,15 +92,17 @@ class Engine:
         self.max_pixels = max_pixels
         threads = {"intra_op_threads": intra_op_threads, "inter_op_threads": inter_op_threads}
         if pack.kind == "default":
-            # No memory arena for the detector: its input shapes vary (tiles, windows), and onnxruntime's arena
-            # keeps the peak of every shape it has seen; plain malloc/free keeps a long-lived worker's RSS flat.
+            # The detector's input shapes vary (tiles, windows) and onnxruntime's arena would keep the peak of every
+            # shape it has seen; CenterFace hands the arena's memory back after each call's last run instead
+            # (runtime.releasing_run_options), so a long-lived worker's RSS stays flat and a photo's batches of
+            # windows run without page faults (42 windows at 1080p: 81-88 ms, 108-114 without an arena).
             backend: Any = CenterFace(
-                make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
+                make_session(pack.detector_path, providers=self.providers, memory_arena=True, **threads)
             )
             coarse: Any = backend
             if pack.detector_coarse_path is not None and int8_measured_here(self.providers):
                 coarse = CenterFace(
-                    make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=False, **threads)
+                    make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=True, **threads)
                 )
         else:
             # insightface's wrappers, imported only for such a pack (the optional part: insightface_wrappers.py)

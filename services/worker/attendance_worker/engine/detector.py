@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from .runtime import releasing_run_options
+
 #: Landmark order after a left-right mirror: the eyes swap, and so do the mouth corners.
 MIRRORED_LANDMARKS = [1, 0, 2, 4, 3]
 
@@ -147,12 +149,16 @@ class CenterFace:
         self.session = session
         self.input_name = session.get_inputs()[0].name
         self.output_names = [o.name for o in session.get_outputs()]
+        self._release = releasing_run_options()
 
-    def detect_tile(self, tile_rgb: np.ndarray, threshold: float) -> Detections:
+    def detect_tile(self, tile_rgb: np.ndarray, threshold: float, *, last: bool = True) -> Detections:
+        """`last`: the last run of this call (the arena's memory is handed back after it)."""
         h, w = tile_rgb.shape[:2]
         assert h % 32 == 0 and w % 32 == 0, "CenterFace needs a multiple of 32"
         blob = np.ascontiguousarray(tile_rgb.transpose(2, 0, 1)[None], dtype=np.float32)
-        heatmap, scale, offset, lms = self.session.run(self.output_names, {self.input_name: blob})
+        heatmap, scale, offset, lms = self.session.run(
+            self.output_names, {self.input_name: blob}, self._release if last else None
+        )
         return self.decode(heatmap[0, 0], scale[0], offset[0], lms[0], threshold, (h, w))
 
     def detect_batch(self, tiles_rgb: list[np.ndarray], threshold: float, batch: int = 8) -> list[Detections]:
@@ -165,7 +171,10 @@ class CenterFace:
             blob = np.zeros((min(batch, 1 << (len(chunk) - 1).bit_length()), 3, h, w), np.float32)
             for i, tile in enumerate(chunk):
                 blob[i] = tile.transpose(2, 0, 1)
-            heatmap, scale, offset, lms = self.session.run(self.output_names, {self.input_name: blob})
+            last = start + batch >= len(tiles_rgb)
+            heatmap, scale, offset, lms = self.session.run(
+                self.output_names, {self.input_name: blob}, self._release if last else None
+            )
             for i in range(len(chunk)):
                 out.append(self.decode(heatmap[i, 0], scale[i], offset[i], lms[i], threshold, (h, w)))
         return out
@@ -195,6 +204,13 @@ class CenterFace:
         scores = heatmap[ys, xs].astype(np.float32)
         keep = nms(boxes, scores, 0.3)
         return Detections(boxes[keep], scores[keep], marks[keep])
+
+
+def detect_one(backend: TileBackend, tile_rgb: np.ndarray, threshold: float, *, last: bool) -> Detections:
+    """One tile of a sequence; `last` lets a CenterFace backend hand its arena's memory back after the sequence."""
+    if isinstance(backend, CenterFace):
+        return backend.detect_tile(tile_rgb, threshold, last=last)
+    return backend.detect_tile(tile_rgb, threshold)
 
 
 def detect_batch(backend: TileBackend, tiles_rgb: list[np.ndarray], threshold: float) -> list[Detections]:
@@ -277,11 +293,11 @@ class TiledDetector:
         tw, th, corners = plan_tiles(width, height, self.max_tile_pixels, self.overlap)
         tiled = len(corners) > 1
         parts = []
-        for x0, y0 in corners:
+        for k, (x0, y0) in enumerate(corners):
             tile = np.zeros((th, tw, 3), np.uint8)
             crop = img[y0 : y0 + th, x0 : x0 + tw]
             tile[: crop.shape[0], : crop.shape[1]] = crop
-            det = self.backend.detect_tile(tile, threshold)
+            det = detect_one(self.backend, tile, threshold, last=k == len(corners) - 1)
             if not len(det):
                 continue
             det.boxes[:, [0, 2]] += x0
