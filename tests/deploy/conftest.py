@@ -29,6 +29,7 @@ CONTAINER_ONLY_VARS = {
     "WORKER_CONCURRENCY",
     "GLIBC_TUNABLES",  # the worker's malloc (attendance_worker.engine.runtime.MALLOC_TUNABLES)
     "GUNICORN_CMD_ARGS",
+    "MALLOC_ARENA_MAX",  # the web's malloc: 2 arenas for gunicorn's threads (services/web/Dockerfile)
     "POSTGRES_DB",
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",

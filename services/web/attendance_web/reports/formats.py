@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..heavy_steps import heavy_step
 from .csv_export import to_csv
 from .document import Document
 from .pdf_export import to_pdf
@@ -15,6 +16,11 @@ FORMATS = {
 
 
 def render(doc: Document, fmt: str) -> bytes:
+    with heavy_step():
+        return _render(doc, fmt)
+
+
+def _render(doc: Document, fmt: str) -> bytes:
     if fmt == "csv":
         return to_csv(doc)
     if fmt == "xlsx":

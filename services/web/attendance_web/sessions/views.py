@@ -18,6 +18,7 @@ from attendance_shared.storage import StorageError
 from .. import direct_uploads
 from ..auth.user import current_teacher_id
 from ..extensions import settings, store
+from ..heavy_steps import heavy_step
 from ..ids import parse_id
 from ..ownership import owned_course, owned_session, owned_session_photo
 from ..photos import send_photo
@@ -310,7 +311,8 @@ def view(photo_id: int) -> ResponseReturnValue:
     if etag in request.if_none_match:
         return "", 304, {"ETag": f'"{etag}"', "Cache-Control": "private, max-age=86400"}
     try:
-        data = display_jpeg(store().get(p.storage_key), settings().max_image_pixels)
+        with heavy_step():  # the stored photo's bytes and its decoded pixels: a few at a time per process
+            data = display_jpeg(store().get(p.storage_key), settings().max_image_pixels)
     except StorageError:
         abort(404)
     except (ImageRejected, OSError):
