@@ -13,9 +13,13 @@ servers and moto's S3-API server on loopback).
 The burst: --teachers teachers sign in, and within --window-s seconds (arrival times seeded, uniform) each
 uploads one lesson of classroom photos (--photos in all, alternately 1920x1080 and 4000x3000, 40 faces each)
 and the school's --portraits portraits go to students, all as the pages do with S3: sign, POST to the bucket,
-register. Then it waits for every job and prints one JSON object: peak memory of each process (VmHWM) and of
-each container and the whole (the cgroups' own peak), swap, OOM kills, memory-limit hits, the jobs' time per
-photo, each teacher's time to result, and the web's request times.
+register. Then every teacher at once opens the review page, its photos and the course's PDF and Excel reports (the
+web's heaviest requests). The images' health checks and the worker's queue metric run in the containers' cgroups
+throughout, as Docker and the instance run them. It prints one JSON object: peak memory of each process (VmHWM,
+and the pages it alone holds) and of each container and the whole (the cgroups' own peak), OOM kills, the jobs'
+time per photo, each teacher's time to result, and the web's request times. Swap: none (each cgroup's memory +
+swap limit is its memory limit, and the host's SwapTotal is recorded). The machine's cores are not limited:
+compare "machine_busy_pct" and "cores" with the instance's 2 vCPUs.
 
 Needs root and the memory controller (cgroup v1 or v2); prints why not and exits 2 otherwise.
 """
@@ -40,8 +44,8 @@ from typing import Any
 
 import requests
 
-from tools.deploy_checks import eb_bundle, eb_nginx
-from tools.deploy_checks.memory_cage import MIB, CageUnavailable, MemoryCage
+from tools.deploy_checks import eb_bundle, eb_nginx, image_env
+from tools.deploy_checks.memory_cage import MIB, CageUnavailable, MemoryCage, host_facts
 
 from .common import facedata_dir, load_engine
 from .load import start_s3
@@ -95,7 +99,11 @@ class Sampler(threading.Thread):
         models: onnxruntime's threads) and the beat."""
         out = {}
         for pid, p in self.processes.items():
-            if p["ppid"] not in self.processes:
+            if "inspect ping" in p["command"] or "urllib.request" in p["command"]:
+                out[pid] = "health check"
+            elif "queue-metric" in p["command"]:
+                out[pid] = "queue metric"
+            elif p["ppid"] not in self.processes:
                 out[pid] = "main"
             elif p["container"] == "worker":
                 siblings = [q for q, o in self.processes.items() if o["ppid"] == p["ppid"]]
@@ -164,9 +172,8 @@ def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, 
     web = defs["web"]["command"]
     port = free_port()
     web = [str(BIN / web[0]), *(f"127.0.0.1:{port}" if p == "0.0.0.0:5000" else p for p in web[1:])]
-    env = dict(stack.env, **container_env(defs["web"]))
+    env = {**stack.env, **image_env.runtime_env("web"), **container_env(defs["web"])}
     env["FLASK_ENV"] = "development"  # plain HTTP on loopback: production's secure-only cookies would not be sent
-    env["GUNICORN_CMD_ARGS"] = "--threads 4"  # the web image's ENV (the command's --threads 8 overrides it)
     log = (stack.tmp / "web.log").open("wb")
     at = web.index("--access-logfile")  # to a file here, with the time gunicorn spent on each request
     web[at : at + 2] = ["--access-logfile", str(stack.access_log), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"]
@@ -179,9 +186,9 @@ def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, 
     schedule = stack.tmp / "celerybeat-schedule"
     shell = worker[-1].replace(eb_bundle.BEAT_SCHEDULE, str(schedule))
     shell = shell.replace("exec celery", f"exec {shlex.quote(str(BIN / 'celery'))}", 1)
-    env = dict(stack.env, **container_env(defs["worker"]))
+    env = {**stack.env, **image_env.runtime_env("worker"), **container_env(defs["worker"])}
     env.update({"FLASK_ENV": "production", "MODEL_PACK": stack.env["MODEL_PACK"]})
-    env.update({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"})  # the worker image's ENV
+    stack.worker_env = env
     wlog = stack.tmp / "worker.log"
     proc = subprocess.Popen(
         [*worker[:-1], shell],
@@ -204,6 +211,47 @@ def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, 
 
     cage.move("proxy", process_tree(nginx.pid))
     return f"http://127.0.0.1:{nginx_port}"
+
+
+class Sidecars(threading.Thread):
+    """What else runs in the containers while they work, charged to their cgroups: each image's HEALTHCHECK (Docker
+    runs it every 60 s even where the task definition names none; here every 20 s, so some run at the peak) and, in
+    the worker's, the queue-depth metric the instance publishes each minute (.ebextensions/06_queue_metric.config:
+    `docker exec <worker> attendance-queue-metric`; here every 30 s, to CloudWatch's API on the S3 stand-in)."""
+
+    def __init__(self, stack: Stack, cage: MemoryCage, web_port: int) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.cage, self.web_port = stack, cage, web_port
+        self.stop = threading.Event()
+        self.runs: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
+
+    def _run(self, name: str, container: str, argv: list[str], env: dict[str, str]) -> None:
+        done = subprocess.run(
+            argv, env=env, cwd=self.stack.tmp, capture_output=True, timeout=60, preexec_fn=self.cage.enter(container)
+        )
+        self.runs[name] = self.runs.get(name, 0) + 1
+        if done.returncode != 0:
+            self.failures[name] = self.failures.get(name, 0) + 1
+
+    def run(self) -> None:
+        worker_env = dict(self.stack.worker_env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+        worker_env["AWS_ENDPOINT_URL_CLOUDWATCH"] = self.stack.env["S3_ENDPOINT_URL"]
+        web_check = [
+            p.replace("127.0.0.1:5000", f"127.0.0.1:{self.web_port}") for p in image_env.healthcheck("web") or []
+        ]
+        web_env = dict(self.stack.env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+        tick = 0
+        while not self.stop.wait(10):
+            tick += 1
+            try:
+                if tick % 2 == 0:
+                    self._run("worker health check", "worker", image_env.healthcheck("worker") or [], worker_env)
+                    self._run("web health check", "web", web_check, web_env)
+                if tick % 3 == 0:
+                    self._run("queue metric", "worker", [str(BIN / "attendance-queue-metric")], worker_env)
+            except (OSError, subprocess.SubprocessError):
+                self.failures["could not start"] = self.failures.get("could not start", 0) + 1
 
 
 def _healthy(url: str) -> bool:
@@ -244,8 +292,8 @@ def prepare_photos(workdir: Path) -> tuple[dict[str, bytes], list[tuple[str, byt
 def upload(
     s: requests.Session, base: str, sign_path: str, register_path: str, token: str, files: list[tuple[str, bytes]],
     form: dict[str, str], timings: dict[str, list[float]],
-) -> str | None:  # fmt: skip
-    """As static/direct.js: sign every file, POST each to S3, register the tickets; returns the job id or None."""
+) -> dict[str, Any]:  # fmt: skip
+    """As static/direct.js: sign every file, POST each to S3, register the tickets; returns register's answer."""
     announced = [
         {"name": name, "type": "image/jpeg", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         for name, data in files
@@ -267,7 +315,7 @@ def upload(
     timings["register"].append(time.perf_counter() - t0)
     if r.status_code not in (200, 201):
         raise RuntimeError(f"register {r.status_code}: {r.text[:300]}")
-    return r.json().get("job_id")
+    return dict(r.json())
 
 
 def burst(base: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -315,18 +363,19 @@ def burst(base: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                     res = names[n % len(names)]
                     files.append((f"room-{idx}-{n}-{res}.jpg", unique(photos[res], f"burst {args.seed} {n}")))
                 form = {"date": "2026-12-07", "label": f"Lesson {idx}"}
-                job = upload(t["session"], base, f"/courses/{t['course']}/sessions/sign",
-                             f"/courses/{t['course']}/sessions/register", t["token"], files, form, timings)  # fmt: skip
+                path = f"{base}/courses/{t['course']}/sessions"
+                answer = upload(t["session"], "", f"{path}/sign", f"{path}/register", t["token"], files, form, timings)
+                t["lesson"] = answer.get("session_id")
             else:
                 owner, student = students[idx]
                 t = teachers[owner]
                 token = csrf_token(t["session"], f"{base}/students/{student}")
                 files = [(f"portrait-{idx}.jpg", unique(portraits[idx][1], f"portrait {args.seed} {idx}"))]
-                job = upload(t["session"], base, f"/students/{student}/photos/sign",
-                             f"/students/{student}/photos/register", token, files, {}, timings)  # fmt: skip
+                answer = upload(t["session"], base, f"/students/{student}/photos/sign",
+                                f"/students/{student}/photos/register", token, files, {}, timings)  # fmt: skip
             with lock:
-                jobs.append({"kind": kind, "teacher": idx if kind == "lesson" else students[idx][0], "job": job,
-                             "photos": len(files)})  # fmt: skip
+                owner = idx if kind == "lesson" else students[idx][0]
+                jobs.append({"kind": kind, "teacher": owner, "job": answer.get("job_id"), "photos": len(files)})
         except Exception as exc:  # every failure is counted; none stops the burst
             with lock:
                 errors.append(f"{kind} {idx}: {exc}"[:300])
@@ -343,6 +392,48 @@ def burst(base: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     uploaded = time.monotonic()
     return {"teachers": teachers, "jobs": jobs, "errors": errors, "timings": timings, "started": started,
             "uploaded": uploaded}  # fmt: skip
+
+
+def review(base: str, teachers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every teacher at once opens the lesson's review page, each photo as the page shows it (the web decodes the
+    stored photo and sends a downsized JPEG) and the course's PDF and Excel reports: the web's heaviest requests."""
+    timings: dict[str, list[float]] = {"review page": [], "photo view": [], "pdf report": [], "xlsx report": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def get(s: requests.Session, what: str, url: str) -> requests.Response | None:
+        t0 = time.perf_counter()
+        try:
+            r = s.get(url, timeout=120)
+        except requests.RequestException as exc:
+            r, status = None, type(exc).__name__
+        else:
+            status = str(r.status_code)
+        with lock:
+            if r is not None and r.status_code == 200:
+                timings[what].append(time.perf_counter() - t0)
+            else:
+                errors.append(f"{what} {status}")
+        return r
+
+    def teacher(t: dict[str, Any]) -> None:
+        s = t["session"]
+        page = get(s, "review page", f"{base}/sessions/{t['lesson']}") if t.get("lesson") else None
+        for photo in sorted(set(re.findall(r"/session-photos/(\d+)/view", page.text if page else ""))):
+            get(s, "photo view", f"{base}/session-photos/{photo}/view")
+        get(s, "pdf report", f"{base}/reports/courses/{t['course']}/export?format=pdf")
+        get(s, "xlsx report", f"{base}/reports/courses/{t['course']}/export?format=xlsx")
+
+    threads = [threading.Thread(target=teacher, args=(t,)) for t in teachers]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(300)
+    return {
+        "requests": {k: len(v) for k, v in timings.items()},
+        "seconds": {k: summarize(v) for k, v in timings.items()},
+        "errors": errors[:10],
+    }
 
 
 def wait_for_jobs(stack: Stack, timeout_s: float) -> dict[str, Any]:
@@ -409,11 +500,17 @@ def main() -> None:
             base = start_application(stack, cage, defs)
             sampler = Sampler(cage)
             sampler.start()
+            sidecars = Sidecars(stack, cage, stack.port)
+            sidecars.start()
             busy0, total0 = machine_cpu()
             done = burst(base, args, args.workdir)
             waited = wait_for_jobs(stack, timeout_s=900)
             finished = time.monotonic()
             busy1, total1 = machine_cpu()
+            burst_peaks = dict(sampler.anon_peak)
+            reviewed = review(base, done["teachers"])
+            sidecars.stop.set()
+            sidecars.join(90)
             sampler.stop.set()
             sampler.join()
             sampler.sample()
@@ -470,7 +567,11 @@ def main() -> None:
         "register_ms": summarize(done["timings"]["register"], 1000, 0),
         "processes": by_container,
         "cgroups": cage_report,
+        "after_the_burst": reviewed,
+        "in_the_containers_too": {"runs": sidecars.runs, "failures": sidecars.failures},
+        "host": host_facts(),
         "anonymous_peak_mib": {k: round(v / MIB, 1) for k, v in sampler.anon_peak.items()},
+        "anonymous_peak_mib_before_the_review": {k: round(v / MIB, 1) for k, v in burst_peaks.items()},
         "machine_busy_pct": round(100 * (busy1 - busy0) / max(total1 - total0, 1e-9), 1),
         "worker_killed": bool(re.search(r"WorkerLostError|SIGKILL|signal 9", worker_log)),
     }

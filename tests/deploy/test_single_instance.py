@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def test_single_instance_commands_take_attendance_within_1_gib(
     compose: dict[str, Any], dockerrun: dict[str, Any], scratch_database: str, scratch_redis: str
 ) -> None:
     requests = pytest.importorskip("requests")
-    from tools.deploy_checks import eb_bundle
+    from tools.deploy_checks import eb_bundle, image_env
     from tools.deploy_checks.memory_cage import CageUnavailable, MemoryCage
 
     single = {c["name"]: c for c in eb_bundle.single_instance(dockerrun)["containerDefinitions"]}
@@ -62,7 +63,7 @@ def test_single_instance_commands_take_attendance_within_1_gib(
         )
     except CageUnavailable as exc:
         cage = None
-        print(f"memory not checked: {exc}")
+        warnings.warn(f"the commands run, but their memory is not checked here: {exc}", stacklevel=1)
 
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="attendance-single-"))
@@ -84,7 +85,7 @@ def test_single_instance_commands_take_attendance_within_1_gib(
 
         web_cmd = [f"127.0.0.1:{port}" if p == "0.0.0.0:5000" else p for p in single["web"]["command"]]
         assert web_cmd[web_cmd.index("--threads") + 1] == "8"
-        web_env = _app_env(service_env(services["web"]), overrides)
+        web_env = {**image_env.runtime_env("web"), **_app_env(service_env(services["web"]), overrides)}
         web = Proc("gunicorn", _resolve(web_cmd), web_env, tmp, tmp, cage.enter("web") if cage else None)
         procs.append(web)
         base = f"http://127.0.0.1:{port}"
@@ -100,7 +101,7 @@ def test_single_instance_commands_take_attendance_within_1_gib(
         # The worker with its beat, through the shell as in the container; the schedule file in the tmp dir.
         *shell, line = single["worker"]["command"]
         worker_cmd = [*shell, line.replace(eb_bundle.BEAT_SCHEDULE, str(tmp / "schedule"))]
-        worker_env = _app_env(
+        worker_env = image_env.runtime_env("worker") | _app_env(
             service_env(services["worker"]),
             {**overrides, "MODEL_PACK": str(model_pack), "RECOGNIZER_PRECISION": "fp32"},
         )
@@ -114,8 +115,9 @@ def test_single_instance_commands_take_attendance_within_1_gib(
             report = {name: cage.report(path) for name, path in [*cage.children.items(), ("whole", cage.root)]}
             print(json.dumps(report))
             assert all(r["oom_kills"] == 0 for r in report.values()), report
-            assert report["whole"]["peak_mib"] <= INSTANCE_MIB
-            assert report["worker"]["peak_mib"] <= single["worker"]["memory"]
+            # A cgroup never goes past its own limit (the kernel reclaims or kills first): what can fail is the margin.
+            for name in ("web", "worker"):
+                assert report[name]["peak_mib"] <= 0.9 * single[name]["memory"], report
             assert len(cage.pids("worker")) >= 3, "the worker's main process, its pool process and the beat"
     finally:
         for p in reversed(procs):

@@ -128,23 +128,39 @@ def worker_only(dockerrun: dict[str, Any], gpu: bool) -> dict[str, Any]:
     return doc
 
 
-#: The free tier's containers (MiB): `memory` is the hard limit, `memoryReservation` what ECS places the task by.
-#: Measured under a school's burst inside 1 GiB (bench/free_tier.py, docs/benchmarks.md "The free tier"): the hard
-#: limits of the containers that run together add up to SINGLE_INSTANCE_BUDGET_MIB, which leaves a t3.micro's
-#: kernel, Docker and the ECS agent the rest of its 1 GiB; the one-off migration exits before the others start.
+#: The free tier's containers (MiB): `memory` is the hard limit, `memoryReservation` what ECS places the task by
+#: (720 MiB in all, under a t3.micro's ~950 MiB of registered memory). Sized from what they used under a school's
+#: burst inside 1 GiB (bench/free_tier.py, docs/benchmarks.md "The free tier"), with room for what also runs in them
+#: (the images' health checks; the queue metric in the worker's). The one-off migration exits before the others start.
 SINGLE_INSTANCE_MEMORY = {
     "migrate": (256, 64),
     "web": (256, 192),
     "proxy": (32, 16),
-    "worker": (512, 448),
+    "worker": (576, 448),
 }
-SINGLE_INSTANCE_BUDGET_MIB = 800
 #: One gunicorn process with 8 threads instead of 3 processes of 4: the web's part of an upload is two small requests
-#: once photos go straight to S3, and each process costs its own copy of the application.
+#: once photos go straight to S3, and each process holds its own copy of the application.
 SINGLE_INSTANCE_WEB_ARGS = ("--workers", "1", "--threads", "8")
-#: The beat runs inside the worker (`celery worker --beat`): one process less, and exactly one beat per instance,
-#: as the separate container gave.
+#: Where the worker container's embedded beat keeps its schedule: the beat container's file.
 BEAT_SCHEDULE = "/var/lib/attendance/celerybeat-schedule"
+
+
+def single_instance_budget_mib() -> int:
+    """The hard limits of the containers that run together (all but the migration)."""
+    return sum(memory for name, (memory, _) in SINGLE_INSTANCE_MEMORY.items() if name != "migrate")
+
+
+def _one_web_process(words: list[str]) -> list[str]:
+    at = words.index("--workers")
+    return [*words[:at], *SINGLE_INSTANCE_WEB_ARGS, *words[at + 2 :]]
+
+
+def _beat_inside(worker_shell: str, schedule: str) -> str:
+    """`celery ... worker` with the beat inside it (`--beat`): no separate beat process to start and supervise, and
+    still one beat per instance, as the separate container or Procfile line gave."""
+    if " worker " not in worker_shell or "--beat" in worker_shell:
+        raise SystemExit(f"error: cannot put the beat inside this worker command: {worker_shell}")
+    return worker_shell.replace(" worker ", f" worker --beat --schedule {schedule} ", 1)
 
 
 def single_instance(dockerrun: dict[str, Any]) -> dict[str, Any]:
@@ -153,16 +169,9 @@ def single_instance(dockerrun: dict[str, Any]) -> dict[str, Any]:
     doc = json.loads(json.dumps(dockerrun))
     containers = {c["name"]: c for c in doc["containerDefinitions"]}
     web, worker = containers["web"], containers["worker"]
-    cmd = web["command"]
-    at = cmd.index("--workers")
-    web["command"] = [*cmd[:at], *SINGLE_INSTANCE_WEB_ARGS, *cmd[at + 2 :]]
-    shell = worker["command"][-1]
-    if " worker " not in shell:
-        raise SystemExit("error: the worker's command has no `celery ... worker`: cannot put the beat inside it")
-    worker["command"] = [
-        *worker["command"][:-1],
-        shell.replace(" worker ", f" worker --beat --schedule {BEAT_SCHEDULE} ", 1),
-    ]
+    web["command"] = _one_web_process(web["command"])
+    *shell, line = worker["command"]
+    worker["command"] = [*shell, _beat_inside(line, BEAT_SCHEDULE)]
     doc["containerDefinitions"] = [c for c in doc["containerDefinitions"] if c["name"] != "beat"]
     for c in doc["containerDefinitions"]:
         c["memory"], c["memoryReservation"] = SINGLE_INSTANCE_MEMORY[c["name"]]
@@ -170,26 +179,14 @@ def single_instance(dockerrun: dict[str, Any]) -> dict[str, Any]:
 
 
 def single_instance_procfile(procfile: str) -> str:
-    """The Python platform's equivalent (deploy/single-instance/Procfile, checked against this): the same processes
-    from the repository's Procfile, with the web and the worker changed as single_instance() changes them and the
-    beat line dropped. EB's Python platform reads the Procfile at the bundle's root: copy it there to deploy."""
-    lines, schedule = [], "/tmp/celerybeat-schedule"
-    for line in procfile.splitlines():
-        name, _, command = line.partition(":")
-        if name == "beat":
-            schedule = command.split("--schedule", 1)[1].split()[0]
-            continue
-        lines.append((name, command))
-    out = []  # no comments: the platform reads every line as a process
-    for name, command in lines:
-        if name == "web":
-            words = command.split()
-            at = words.index("--workers")
-            command = " " + " ".join([*words[:at], *SINGLE_INSTANCE_WEB_ARGS, *words[at + 2 :]])
-        elif name == "worker":
-            command = command.replace(" worker ", f" worker --beat --schedule {schedule} ", 1)
-        out.append(f"{name}:{command}")
-    return "\n".join(out) + "\n"
+    """The Python platform's equivalent (deploy/single-instance/Procfile, checked against this): the Procfile's
+    processes with the web and the worker changed as single_instance() changes them, and the beat line dropped (its
+    schedule file goes to the worker). The platform enforces no memory limits."""
+    processes = dict(line.split(":", 1) for line in procfile.splitlines() if line.strip() and not line.startswith("#"))
+    schedule = processes.pop("beat").split("--schedule", 1)[1].split()[0]
+    processes["web"] = " " + " ".join(_one_web_process(processes["web"].split()))
+    processes["worker"] = _beat_inside(processes["worker"], schedule)
+    return "".join(f"{name}:{command}\n" for name, command in processes.items())  # no comments: each line is a process
 
 
 def build(

@@ -1,11 +1,12 @@
 """A memory cgroup (v1 or v2) standing in for an instance and its containers' memory limits: the free tier's check
-(tests/deploy/test_container_commands.py) and benchmark (bench/free_tier.py) run the single-instance configuration's
+(tests/deploy/test_single_instance.py) and benchmark (bench/free_tier.py) run the single-instance configuration's
 processes inside one, each in a child with its container's hard limit, and read back what the kernel counted."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -19,29 +20,36 @@ class CageUnavailable(RuntimeError):
 
 
 class MemoryCage:
-    """A memory cgroup (v1 or v2) with a hard limit; children for each container. Processes started with
-    `enter(name)` as preexec_fn run inside the child cgroup of that name from their first instruction."""
+    """A memory cgroup (v1 or v2) with a hard limit and no swap; a child for each container, with its own limit.
+    Processes started with `enter(name)` as preexec_fn run inside that child from their first instruction."""
 
     def __init__(self, limit_mib: int, children: dict[str, int]) -> None:
-        v2 = Path("/sys/fs/cgroup/cgroup.controllers")
-        self.v2 = v2.is_file() and "memory" in v2.read_text()
+        v2 = Path("/sys/fs/cgroup/cgroup.subtree_control")  # what the root hands down, not merely what exists
+        self.v2 = v2.is_file() and "memory" in v2.read_text().split()
         base = Path("/sys/fs/cgroup") if self.v2 else Path("/sys/fs/cgroup/memory")
-        if not (base / "cgroup.procs").exists():
+        if not (base / "cgroup.procs").exists() or (not self.v2 and not (base / "memory.limit_in_bytes").exists()):
             raise CageUnavailable("no memory cgroup controller here (cgroup v1 or v2 with memory)")
         self.root = base / f"attendance-free-tier-{uuid.uuid4().hex[:6]}"
+        self.children: dict[str, Path] = {}
         try:
             self.root.mkdir()
         except OSError as exc:
             raise CageUnavailable(f"cannot create a memory cgroup ({exc}): run as root") from exc
-        if self.v2:
-            (self.root / "cgroup.subtree_control").write_text("+memory")
-        self._limit(self.root, limit_mib)
-        self.children = {}
-        for name, mib in children.items():
-            path = self.root / name
-            path.mkdir()
-            self._limit(path, mib)
-            self.children[name] = path
+        try:
+            if self.v2:
+                (self.root / "cgroup.subtree_control").write_text("+memory")
+            else:  # older v1 kernels default to flat accounting: the root's limit must cover its children
+                with contextlib.suppress(OSError):
+                    (self.root / "memory.use_hierarchy").write_text("1")
+            self._limit(self.root, limit_mib)
+            for name, mib in children.items():
+                path = self.root / name
+                path.mkdir()
+                self.children[name] = path
+                self._limit(path, mib)
+        except OSError as exc:
+            self.remove()
+            raise CageUnavailable(f"cannot set up a memory cgroup here ({exc})") from exc
 
     def _limit(self, path: Path, mib: int) -> None:
         if self.v2:
@@ -70,8 +78,7 @@ class MemoryCage:
                 (self.children[name] / "cgroup.procs").write_text(str(pid))
 
     def pids(self, name: str) -> list[int]:
-        text = (self.children[name] / "cgroup.procs").read_text()
-        return [int(p) for p in text.split()]
+        return _pids(self.children[name])
 
     def _read(self, path: Path, name: str) -> int | None:
         try:
@@ -97,33 +104,57 @@ class MemoryCage:
         stat = self._stat(path, "memory.stat")
         return self._read(path, "memory.usage_in_bytes") or 0, stat.get("total_rss", 0)
 
+    def _own_oom_kills(self, path: Path) -> int:
+        if self.v2:  # memory.events counts up the tree; .local is this cgroup's own
+            return self._stat(path, "memory.events.local").get("oom_kill", 0)
+        return self._stat(path, "memory.oom_control").get("oom_kill", 0)  # v1: counted in the victim's cgroup
+
     def report(self, path: Path) -> dict[str, Any]:
-        """Peak charge, limit hits, OOM kills and swap of one cgroup, as the kernel counted them."""
-        if self.v2:
-            events = self._stat(path, "memory.events")
-            swap = self._read(path, "memory.swap.peak")
-            return {
-                "peak_mib": round((self._read(path, "memory.peak") or 0) / MIB, 1),
-                "limit_hits": events.get("max", 0),
-                "oom_kills": events.get("oom_kill", 0),
-                "swap_peak_mib": None if swap is None else round(swap / MIB, 1),
-            }
-        oom = self._stat(path, "memory.oom_control")
-        memsw = self._read(path, "memory.memsw.max_usage_in_bytes")
-        peak = self._read(path, "memory.max_usage_in_bytes") or 0
+        """Peak charge (None where this kernel keeps none) and OOM kills of one cgroup and the cgroups below it, as
+        the kernel counted them. Swap needs no figure: every cgroup here is limited to memory + swap = memory."""
+        peak = self._read(path, "memory.peak" if self.v2 else "memory.max_usage_in_bytes")
+        below = [self.root / name for name in self.children] if path == self.root else []
         return {
-            "peak_mib": round(peak / MIB, 1),
-            "limit_hits": self._read(path, "memory.failcnt") or 0,
-            "oom_kills": oom.get("oom_kill", 0),
-            # memory + swap against memory alone: what went to swap at the peak (None where swap is not accounted)
-            "swap_peak_mib": None if memsw is None else round(max(0, memsw - peak) / MIB, 1),
+            "peak_mib": None if peak is None else round(peak / MIB, 1),
+            "oom_kills": sum(self._own_oom_kills(p) for p in [path, *below]),
         }
 
     def remove(self) -> None:
+        """Kill whatever is still inside (a pool process orphaned by its main process, say), then remove the
+        cgroups; one that cannot be removed is reported, not left silently."""
         for path in [*self.children.values(), self.root]:
+            for pid in _pids(path):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
             for _ in range(50):
                 try:
                     path.rmdir()
                     break
+                except FileNotFoundError:
+                    break
                 except OSError:
                     time.sleep(0.1)
+            else:
+                print(f"memory_cage: could not remove {path}", flush=True)
+
+
+def _pids(path: Path) -> list[int]:
+    try:
+        return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
+
+
+def host_facts() -> dict[str, str]:
+    """What the figures depend on besides the code: kernel, cgroup version, swap, transparent huge pages (the
+    worker's malloc asks for them)."""
+    meminfo = Path("/proc/meminfo").read_text()
+    swap = next((line.split()[1] for line in meminfo.splitlines() if line.startswith("SwapTotal:")), "?")
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    v2 = Path("/sys/fs/cgroup/cgroup.subtree_control")
+    return {
+        "kernel": os.uname().release,
+        "cgroup": "v2" if v2.is_file() and "memory" in v2.read_text().split() else "v1",
+        "swap_total_kb": swap,
+        "transparent_hugepage": thp.read_text().strip() if thp.exists() else "?",
+    }
