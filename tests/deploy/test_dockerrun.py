@@ -282,8 +282,8 @@ def test_single_instance_fits_a_1_gib_instance(
     assert set(single) == {"migrate", "web", "proxy", "worker"}
     running = {name: c for name, c in single.items() if name != "migrate"}
     budget = eb_bundle.single_instance_budget_mib()
-    # 896: what a t3.micro's ~950 MiB of registered memory leaves after Docker's and the agents' own.
-    assert sum(c["memory"] for c in running.values()) == budget <= 896
+    # Under a t3.micro's ~950 MiB of registered memory (MemTotal; ECS reserves none by default).
+    assert sum(c["memory"] for c in running.values()) == budget <= 944
     # docs/deploy-aws.md gives the operator these figures: they must be these.
     limits = {name: c["memory"] for name, c in running.items()}
     said = f"web {limits['web']} MiB, proxy {limits['proxy']} MiB, worker {limits['worker']} MiB ({budget} MiB together"

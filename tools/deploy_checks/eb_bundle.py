@@ -129,12 +129,12 @@ def worker_only(dockerrun: dict[str, Any], gpu: bool) -> dict[str, Any]:
 
 
 #: The free tier's containers (MiB): `memory` is the hard limit, `memoryReservation` what ECS places the task by
-#: (720 MiB in all, under a t3.micro's ~950 MiB of registered memory). Sized from what they used under a school's
+#: (752 MiB in all, under a t3.micro's ~950 MiB of registered memory). Sized from what they used under a school's
 #: burst inside 1 GiB (bench/free_tier.py, docs/benchmarks.md "The free tier"), with room for what also runs in them
 #: (the images' health checks; the queue metric in the worker's). The one-off migration exits before the others start.
 SINGLE_INSTANCE_MEMORY = {
     "migrate": (256, 64),
-    "web": (256, 192),
+    "web": (320, 224),
     "proxy": (32, 16),
     "worker": (576, 448),
 }
