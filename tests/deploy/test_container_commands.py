@@ -153,6 +153,26 @@ def _classroom_jpeg() -> bytes:
     return buf.getvalue()
 
 
+def _start_web(
+    requests: Any, web_cmd: list[str], env: dict[str, str], tmp: Path, procs: list[Proc], preexec: Any = None
+) -> str:
+    """gunicorn with the container's command, on a free loopback port instead of 0.0.0.0:5000; its URL once
+    /healthz answers 200."""
+    port = free_port()
+    web_cmd = [f"127.0.0.1:{port}" if part == "0.0.0.0:5000" else part for part in web_cmd]
+    procs.append(Proc("gunicorn", _resolve(web_cmd), env, tmp, tmp, preexec))
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return requests.get(f"{base}/healthz", timeout=3).status_code == 200
+        except requests.RequestException:
+            return False
+
+    _wait(healthy, 45, "/healthz 200", procs)
+    return base
+
+
 def _teacher_takes_attendance(
     requests: Any, base: str, procs: list[Proc], worker: Proc, photo: bytes | None = None
 ) -> None:
@@ -216,7 +236,6 @@ def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
     if not (model_pack / "manifest.json").is_file() and not (model_pack / "detector.onnx").is_file():
         pytest.fail(f"no model pack at {model_pack}: run `make models` (the worker image builds it at build time)")
 
-    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="attendance-deploytest-"))
     overrides = {
         "DATABASE_URL": scratch_database,
@@ -241,18 +260,7 @@ def test_migrate_gunicorn_and_worker_commands_serve_and_complete_a_job(
         # 2. gunicorn, on a free loopback port instead of 0.0.0.0:5000.
         web_cmd = _compose_command(services["web"])
         assert "0.0.0.0:5000" in web_cmd and web_cmd[-1] == "main:app"
-        web_cmd = [f"127.0.0.1:{port}" if part == "0.0.0.0:5000" else part for part in web_cmd]
-        web = Proc("gunicorn", _resolve(web_cmd), web_env, tmp, tmp)
-        procs.append(web)
-        base = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            try:
-                return requests.get(f"{base}/healthz", timeout=3).status_code == 200
-            except requests.RequestException:
-                return False
-
-        _wait(healthy, 45, "/healthz 200", procs)
+        base = _start_web(requests, web_cmd, web_env, tmp, procs)
         health = requests.get(f"{base}/healthz", timeout=5)
         assert health.json()["status"] == "ok"
 

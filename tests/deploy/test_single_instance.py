@@ -22,10 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port
-
 from .conftest import QUEUE_PREFIX, ROOT, service_env
-from .test_container_commands import Proc, _app_env, _resolve, _teacher_takes_attendance, _wait
+from .test_container_commands import Proc, _app_env, _resolve, _start_web, _teacher_takes_attendance, _wait
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -65,7 +63,6 @@ def test_single_instance_commands_take_attendance_within_1_gib(
         cage = None
         warnings.warn(f"the commands run, but their memory is not checked here: {exc}", stacklevel=1)
 
-    port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="attendance-single-"))
     overrides = {
         "DATABASE_URL": scratch_database,
@@ -83,20 +80,10 @@ def test_single_instance_commands_take_attendance_within_1_gib(
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
 
-        web_cmd = [f"127.0.0.1:{port}" if p == "0.0.0.0:5000" else p for p in single["web"]["command"]]
+        web_cmd = single["web"]["command"]
         assert web_cmd[web_cmd.index("--threads") + 1] == "8"
         web_env = {**image_env.runtime_env("web"), **_app_env(service_env(services["web"]), overrides)}
-        web = Proc("gunicorn", _resolve(web_cmd), web_env, tmp, tmp, cage.enter("web") if cage else None)
-        procs.append(web)
-        base = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            try:
-                return requests.get(f"{base}/healthz", timeout=3).status_code == 200
-            except requests.RequestException:
-                return False
-
-        _wait(healthy, 45, "/healthz 200", procs)
+        base = _start_web(requests, web_cmd, web_env, tmp, procs, cage.enter("web") if cage else None)
 
         # The worker with its beat, through the shell as in the container; the schedule file in the tmp dir.
         *shell, line = single["worker"]["command"]
