@@ -5,10 +5,10 @@
 
 Runs the single-instance configuration (tools/deploy_checks/eb_bundle.py --single-instance: the containers'
 own commands and memory limits) as processes: nginx with the proxy container's configuration, gunicorn (one
-process, 8 threads), and the worker with the beat inside it, in production mode (fp32 recognizer). Each runs in
-a memory cgroup with its container's hard limit, all of them inside one cgroup of --memory-mib (1 GiB: a
-t3.micro). PostgreSQL, Redis and S3 stay outside it, as managed services (RDS, ElastiCache, S3; here the local
-servers and moto's S3-API server on loopback).
+process, 8 threads), and the worker with the beat inside it, in production mode with the fp32 recognizer (the
+heavier of the two). Each runs in a memory cgroup with its container's hard limit, all of them inside one
+cgroup of --memory-mib (1 GiB: a t3.micro). PostgreSQL, Redis and S3 stay outside it, as managed services
+(RDS, ElastiCache, S3; here the local servers and moto's S3-API server on loopback).
 
 The burst: --teachers teachers sign in, and within --window-s seconds (arrival times seeded, uniform) each
 uploads one lesson of classroom photos (--photos in all, alternately 1920x1080 and 4000x3000, 40 faces each)
@@ -187,7 +187,8 @@ def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, 
     shell = worker[-1].replace(eb_bundle.BEAT_SCHEDULE, str(schedule))
     shell = shell.replace("exec celery", f"exec {shlex.quote(str(BIN / 'celery'))}", 1)
     env = {**stack.env, **image_env.runtime_env("worker"), **container_env(defs["worker"])}
-    env.update({"FLASK_ENV": "production", "MODEL_PACK": stack.env["MODEL_PACK"]})
+    # fp32: the heavier recognizer (x86 workers run the int8 one, ~45 MB less at peak; fp32 is what ARM runs)
+    env.update({"FLASK_ENV": "production", "MODEL_PACK": stack.env["MODEL_PACK"], "RECOGNIZER_PRECISION": "fp32"})
     stack.worker_env = env
     wlog = stack.tmp / "worker.log"
     proc = subprocess.Popen(

@@ -66,25 +66,24 @@ def _commit() -> str:
         return "unknown"
 
 
-#: the two settings section 4 measures: (results key, label, RECOGNIZER_PRECISION for the child or None: as here)
-SPEED_SETTINGS = (("speed", "development", None), ("speed_production", "production", "production"))
+#: the two settings section 4 measures: (results key, label, RECOGNIZER_PRECISION for the child or None: as here).
+#: "auto" is what development and production both run (the 7-bit int8 recognizer on every x86 CPU:
+#: runtime.int8_recognizer_runs_here); fp32 is RECOGNIZER_PRECISION=fp32, and what a non-x86 worker runs.
+SPEED_SETTINGS = (("speed", "auto: development and production", None), ("speed_fp32", "fp32", "fp32"))
 
 
 def _speed(engine: Any, facedata: Path, workdir: Path) -> dict[str, dict[str, Any]]:
-    """bench.speed in a fresh process per setting: development (RECOGNIZER_PRECISION as set here) and production
-    (what FLASK_ENV=production makes of it: fleet_precision, i.e. fp32 for "auto")."""
+    """bench.speed in a fresh process per setting (SPEED_SETTINGS)."""
     from . import speed
 
     speed.prepare(engine, facedata, workdir)
-    from attendance_worker.engine.core import fleet_precision
     from attendance_worker.engine.runtime import with_malloc_tunables
 
-    requested = os.environ.get("RECOGNIZER_PRECISION", "auto")
     out: dict[str, dict[str, Any]] = {}
     for key, label, precision in SPEED_SETTINGS:
         env = with_malloc_tunables(os.environ)  # as the worker is launched
-        if precision == "production":
-            env["RECOGNIZER_PRECISION"] = fleet_precision(requested, production=True)
+        if precision is not None:
+            env["RECOGNIZER_PRECISION"] = precision
         proc = subprocess.run(
             [sys.executable, "-m", "bench.speed", str(workdir)], cwd=REPO, capture_output=True, text=True, env=env
         )
@@ -308,9 +307,10 @@ def render_speed_settings(r: dict[str, Any]) -> list[str]:
         return lines
     lines += [
         "",
-        "### Development and production settings, and the floor",
+        "### The recognizer's two precisions, and the floor",
         "",
-        "Each setting in its own fresh process (production: RECOGNIZER_PRECISION as FLASK_ENV=production makes it).",
+        "Each setting in its own fresh process. auto is what development and production run (the int8 recognizer",
+        "with 7-bit weights on every x86 CPU); fp32 is RECOGNIZER_PRECISION=fp32, and what a non-x86 worker runs.",
         "Floor = the detector alone on the decoded photo + the recognizer alone on its aligned crops (medians).",
         "",
         "| setting | recognizer | photo | s/photo (CPU s) | detector alone s | recognizer alone ms/face | floor s | "

@@ -90,7 +90,7 @@ def test_single_instance_commands_take_attendance_within_1_gib(
         worker_cmd = [*shell, line.replace(eb_bundle.BEAT_SCHEDULE, str(tmp / "schedule"))]
         worker_env = image_env.runtime_env("worker") | _app_env(
             service_env(services["worker"]),
-            {**overrides, "MODEL_PACK": str(model_pack), "RECOGNIZER_PRECISION": "fp32"},
+            {**overrides, "MODEL_PACK": str(model_pack), "RECOGNIZER_PRECISION": "fp32"},  # the heavier recognizer
         )
         worker = Proc("worker", worker_cmd, worker_env, tmp, tmp, cage.enter("worker") if cage else None)
         procs.append(worker)

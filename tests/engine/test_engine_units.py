@@ -280,6 +280,16 @@ def test_int8_runs_only_on_the_cpus_it_was_measured_on():
     assert int8_measured_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
 
 
+def test_int8_recognizer_runs_on_every_x86_cpu():
+    from attendance_worker.engine.runtime import CPU, CUDA, int8_recognizer_runs_here
+
+    vnni, avx2, arm = "flags : avx2 avx512_vnni\n", "flags : avx2 fma\n", "Features : fp asimd\n"
+    assert int8_recognizer_runs_here([CPU], vnni) is True
+    assert int8_recognizer_runs_here([CPU], avx2) is True  # 7-bit weights: exact without VNNI too
+    assert int8_recognizer_runs_here([CPU], arm) is False  # never measured
+    assert int8_recognizer_runs_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
+
+
 def test_models_check_says_which_detector_and_recognizer_run(monkeypatch, pack_dir: Path, capsys):
     from attendance_shared.settings import get_settings
     from attendance_worker import cli
@@ -289,26 +299,36 @@ def test_models_check_says_which_detector_and_recognizer_run(monkeypatch, pack_d
         pytest.skip("MODEL_PACK is not a default-format pack")
     monkeypatch.delenv("RECOGNIZER_PRECISION", raising=False)
     get_settings.cache_clear()
-    for has_vnni, detection, recognizer in (
-        (True, "int8 first pass", "recognizer_int8.onnx (int8"),
-        (False, "fp32 for both passes", "recognizer.onnx (fp32"),
-    ):
+    for has_vnni, detection in ((True, "int8 first pass"), (False, "fp32 for both passes")):
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
         assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
         out = capsys.readouterr().out
         assert "detector_int8.onnx (int8)" in out
-        assert detection in out and f"recognizer: {recognizer}" in out
+        # the recognizer is the 7-bit int8 one on every x86 CPU
+        assert detection in out and "recognizer: recognizer_int8.onnx (int8" in out
         assert "warning" not in out
-    # An admin who forces int8 on a CPU it was not measured on is told what that risks.
-    monkeypatch.setenv("RECOGNIZER_PRECISION", "int8")
-    get_settings.cache_clear()
-    try:
-        assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
-    finally:
-        monkeypatch.delenv("RECOGNIZER_PRECISION")
-        get_settings.cache_clear()
+    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: None)  # ARM: never measured in int8
+    assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
+    assert "recognizer: recognizer.onnx (fp32" in capsys.readouterr().out
+
+
+def test_models_check_warns_about_a_pack_with_8_bit_weights(monkeypatch, pack_dir: Path, tmp_path: Path, capsys):
+    """A pack built before 7-bit weights: its int8 recognizer saturates without VNNI; the admin is told to rebuild."""
+    from attendance_worker import cli
+    from attendance_worker.engine import runtime
+
+    if not (pack_dir / "manifest.json").is_file():
+        pytest.skip("MODEL_PACK is not a default-format pack")
+    old = tmp_path / "pack"
+    shutil.copytree(pack_dir, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["files"]["recognizer_int8"]["weight_limit"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.delenv("RECOGNIZER_PRECISION", raising=False)
+    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: False)
+    assert cli.main(["models-check", "--pack", str(old)]) == 0
     out = capsys.readouterr().out
-    assert "recognizer: recognizer_int8.onnx (int8" in out and "warning" in out and "RECOGNIZER_PRECISION=auto" in out
+    assert "warning" in out and "make models" in out
 
 
 def test_worker_environment_asks_glibc_for_huge_pages_and_keeps_other_tunables():

@@ -68,7 +68,8 @@ class Settings(BaseSettings):
     model_pack: Path = Field(default=Path("models/default"), alias="MODEL_PACK")
     ort_intra_op_threads: int = Field(default=2, alias="ORT_INTRA_OP_THREADS")
     ort_inter_op_threads: int = Field(default=1, alias="ORT_INTER_OP_THREADS")
-    # auto: the default pack's int8 recognizer on x86 CPUs with VNNI (where it was measured), fp32 elsewhere
+    # auto: the default pack's int8 recognizer (7-bit weights: exact with or without VNNI) on every x86 CPU,
+    # in development and production alike; fp32 on a GPU and on other CPUs (ARM, where int8 was never measured)
     recognizer_precision: Literal["auto", "fp32", "int8"] = Field(default="auto", alias="RECOGNIZER_PRECISION")
 
     task_soft_time_limit: int = Field(default=600, alias="TASK_SOFT_TIME_LIMIT")

@@ -115,10 +115,8 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_check(args: argparse.Namespace) -> int:
-    from attendance_shared.settings import get_settings
-
     from .engine import Engine
-    from .engine.runtime import CUDA, MALLOC_TUNABLES, cpu_has_vnni, malloc_hugepages_requested
+    from .engine.runtime import MALLOC_TUNABLES, cpu_has_vnni, malloc_hugepages_requested
 
     engine = Engine.load(args.pack)
     print(f"model pack: {engine.pack.directory} ({engine.pack.kind})")
@@ -146,14 +144,10 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
     running: dict[str, Any] = next((e for e in files.values() if e.get("file") == engine.recognizer_path.name), {})
     if running:
         print(f"recognizer: {running['file']} ({running.get('precision', '?')}; RECOGNIZER_PRECISION chooses)")
-    settings = get_settings()
-    if settings.is_production and settings.recognizer_precision == "auto":
-        print("            (auto is fp32 in production: one model for every worker, whatever its CPU)")
-    if running.get("precision") == "int8" and CUDA not in engine.providers and cpu_has_vnni() is not True:
+    if running.get("precision") == "int8" and running.get("weight_limit", 127) > 64 and cpu_has_vnni() is False:
         print(
-            "warning:    the int8 recognizer was measured on x86 CPUs with VNNI only, and this CPU is not one; "
-            "onnxruntime's int8 kernels may lose accuracy here: run `make bench` on this host, or set "
-            "RECOGNIZER_PRECISION=auto (fp32 on this CPU)"
+            "warning:    this pack's int8 recognizer has 8-bit weights, which onnxruntime's kernels can saturate on "
+            "a CPU without VNNI such as this one: run `make models` to rebuild it with 7-bit weights"
         )
     return 0
 

@@ -22,7 +22,13 @@ from .matching import FaceMatch, FaceQuality, Gallery, match_faces
 from .pack import ModelPack, load_pack
 from .quality import blur_score, face_px
 from .recognizer import Recognizer
-from .runtime import bound_malloc_caching, choose_providers, int8_measured_here, make_session
+from .runtime import (
+    bound_malloc_caching,
+    choose_providers,
+    int8_measured_here,
+    int8_recognizer_runs_here,
+    make_session,
+)
 
 
 @dataclass
@@ -60,13 +66,6 @@ class EnrollmentResult:
     @property
     def reason(self) -> str | None:
         return None if self.refusal is None else self.refusal.sentence
-
-
-def fleet_precision(requested: str, *, production: bool) -> str:
-    """The recognizer precision a worker runs. In production "auto" means fp32: an auto-scaling group may mix CPUs
-    with and without VNNI (t3 does), and "int8 where this CPU has VNNI" would then give one environment two model
-    ids, each worker re-embedding the portraits the other embedded. int8 there is the operator's explicit choice."""
-    return "fp32" if production and requested == "auto" else requested
 
 
 class Engine:
@@ -112,10 +111,11 @@ class Engine:
             det_session = make_session(pack.detector_path, providers=self.providers, memory_arena=False, **threads)
             backend = coarse = ScrfdBackend(insightface_wrappers.scrfd(pack.detector_path, det_session))
         self.detector = TwoStageDetector(TiledDetector(backend), coarse=TiledDetector(coarse))
-        # The int8 recognizer (equalized by the pack builder) where it was measured, unless RECOGNIZER_PRECISION says.
+        # The int8 recognizer (equalized, 7-bit weights) on every x86 CPU, unless RECOGNIZER_PRECISION says otherwise:
+        # development and production run the same model (runtime.int8_recognizer_runs_here).
         recognizer_path, self._model_id = pack.recognizer_path, pack.model_id
         wants_int8 = recognizer_precision == "int8" or (
-            recognizer_precision == "auto" and int8_measured_here(self.providers)
+            recognizer_precision == "auto" and int8_recognizer_runs_here(self.providers)
         )
         if wants_int8 and pack.recognizer_int8_path is not None and pack.recognizer_int8_model_id is not None:
             recognizer_path, self._model_id = pack.recognizer_int8_path, pack.recognizer_int8_model_id
@@ -137,7 +137,7 @@ class Engine:
             intra_op_threads=settings.ort_intra_op_threads,
             inter_op_threads=settings.ort_inter_op_threads,
             max_pixels=settings.max_image_pixels,
-            recognizer_precision=fleet_precision(settings.recognizer_precision, production=settings.is_production),
+            recognizer_precision=settings.recognizer_precision,
         )
 
     @property

@@ -45,6 +45,14 @@ def int8_measured_here(providers: Sequence[str], cpuinfo: str | None = None) -> 
     return CUDA not in providers and cpu_has_vnni(cpuinfo) is True
 
 
+def int8_recognizer_runs_here(providers: Sequence[str], cpuinfo: str | None = None) -> bool:
+    """Whether "auto" runs the pack's int8 recognizer: on every x86 CPU, with or without VNNI. Its weights are 7-bit
+    (attendance_model_export.quantize.INT8_WEIGHT_LIMIT), so its integer arithmetic cannot saturate and every x86
+    worker of an Auto Scaling group computes the same embeddings under the one model id. On a GPU the fp32 model is
+    faster; on other CPUs (ARM) int8 was never measured: fp32, the same everywhere such a fleet runs."""
+    return CUDA not in providers and cpu_has_vnni(cpuinfo) is not None
+
+
 def session_options(intra_op_threads: int, inter_op_threads: int, *, memory_arena: bool = True) -> Any:
     import onnxruntime
 

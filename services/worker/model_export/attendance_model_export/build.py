@@ -27,6 +27,8 @@ import numpy as np
 
 from attendance_shared.checksums import sha256_file  # the checksum the worker verifies each file with
 
+from .quantize import INT8_WEIGHT_LIMIT
+
 BUILD_VERSION = "2"
 MODEL_ID = f"centerface+sface-2021dec.v{BUILD_VERSION}"  # + the recognizer's precision and checksum: model_id_for
 # Both recognizers are built; each has its own model id, so their embeddings are never compared with each other.
@@ -115,6 +117,8 @@ def pack_is_current(out: Path) -> bool:
                 return False
         if manifest.get("model_id") != manifest["files"]["recognizer"]["model_id"]:
             return False
+        if manifest["files"]["recognizer_int8"].get("weight_limit") != INT8_WEIGHT_LIMIT["recognizer"]:
+            return False  # a pack from before 7-bit weights: its int8 recognizer saturates on CPUs without VNNI
         for entry in manifest["files"].values():
             path = out / entry["file"]
             if not path.is_file() or sha256_file(path) != entry["sha256"]:
@@ -455,6 +459,9 @@ def quantize_checked(role: str, fp32_model: Any) -> tuple[bytes, float]:
         int8 = quantize.quantize_from_cache(prepared, role, exclude=fp32_nodes)
     except quantize.QuantizationError as exc:
         raise BuildError(str(exc)) from None
+    largest = quantize.largest_int8_weight(int8)
+    if largest > quantize.INT8_WEIGHT_LIMIT[role]:
+        raise BuildError(f"{role} int8: a weight of {largest} (> {quantize.INT8_WEIGHT_LIMIT[role]}) can saturate")
     fp32 = fp32_model.SerializeToString()
     if role == "detector":
         diff = quantize.compare(fp32, int8, quantize.synthetic_images(4, (256, 320)), quantize.heatmap_difference)
@@ -512,6 +519,7 @@ def build(out: Path, *, force: bool = False, log: Any = print) -> Path:
         }
     for role, (_, precision) in RECOGNIZER_FILES.items():
         files[role]["model_id"] = model_id_for(precision, files[role]["sha256"])
+    files["recognizer_int8"]["weight_limit"] = INT8_WEIGHT_LIMIT["recognizer"]
     manifest = {
         "format": "attendance-default-pack",
         "model_id": files["recognizer"]["model_id"],  # the fp32 one; the worker may use recognizer_int8's

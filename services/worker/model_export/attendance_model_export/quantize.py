@@ -21,6 +21,16 @@ CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
 CHANNEL_RANGES = "recognizer_channels"  # calibration/recognizer_channels.json: the equalization's input
 RECOGNIZER_FP32_FRONT_CONVS = 2
 
+#: int8 weights of each role's model are at most this in magnitude. x86 CPUs without VNNI (AVX2, AVX-512 without
+#: VNNI: t3's older hosts, c5, m5, AMD EPYC before Zen 4) multiply u8 activations by s8 weights with vpmaddubsw,
+#: which adds two products into a saturating int16: 255 * (127 + 127) overflows, 255 * (64 + 64) = 32640 does
+#: not. With full-range weights the int8 SFace computed different embeddings on such a CPU than on a VNNI one
+#: (mean / lowest cosine 0.997 / 0.993 to the exact integer result on 158 LFW crops, AMD EPYC with AVX2): one
+#: model id, two models in a mixed fleet. With 7-bit weights (onnxruntime's reduce_range) its integer arithmetic
+#: is exact on every x86 CPU, so the recognizer's embeddings no longer depend on which instance computed them.
+#: The detector's int8 first pass only proposes candidates and keeps 8 bits (it runs on VNNI CPUs only).
+INT8_WEIGHT_LIMIT = {"recognizer": 64, "detector": 127}
+
 
 class QuantizationError(RuntimeError):
     """The committed calibration ranges for a model are missing (build.py turns this into a BuildError)."""
@@ -46,8 +56,11 @@ def prepare(model: Any) -> Any:
         return onnx.load(out)
 
 
-def _quantize(prepared: Any, cache: Path, reader: Any = None, exclude: list[str] | None = None) -> bytes:
-    """QDQ, per-channel s8 weights, u8 activations (the form onnxruntime's CPU kernels fuse); MinMax ranges."""
+def _quantize(
+    prepared: Any, cache: Path, reader: Any = None, exclude: list[str] | None = None, *, seven_bit: bool = False
+) -> bytes:
+    """QDQ, per-channel s8 weights, u8 activations (the form onnxruntime's CPU kernels fuse); MinMax ranges.
+    `seven_bit`: weights in [-64, 64] (reduce_range; INT8_WEIGHT_LIMIT says why)."""
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
@@ -65,6 +78,7 @@ def _quantize(prepared: Any, cache: Path, reader: Any = None, exclude: list[str]
             calibrate_method=CalibrationMethod.MinMax,
             calibration_cache_path=cache,
             nodes_to_exclude=exclude or [],
+            reduce_range=seven_bit,
         )
         return out.read_bytes()
 
@@ -86,8 +100,12 @@ def prepare_for_int8(model: Any, role: str) -> tuple[Any, list[str]]:
     return prepared, equalize.fp32_front(prepared, RECOGNIZER_FP32_FRONT_CONVS)
 
 
-def quantize_from_cache(prepared: Any, role: str, exclude: list[str] | None = None) -> bytes:
-    """The int8 model from the committed ranges for `role` (no calibration data needed)."""
+def quantize_from_cache(
+    prepared: Any, role: str, exclude: list[str] | None = None, *, weight_limit: int | None = None
+) -> bytes:
+    """The int8 model from the committed ranges for `role` (no calibration data needed); `weight_limit` 127 or 64
+    overrides the role's INT8_WEIGHT_LIMIT (bench.int8_exactness compares the two)."""
+    limit = INT8_WEIGHT_LIMIT[role] if weight_limit is None else weight_limit
     import shutil
 
     source = calibration_path(role)
@@ -96,7 +114,7 @@ def quantize_from_cache(prepared: Any, role: str, exclude: list[str] | None = No
     with tempfile.TemporaryDirectory(prefix="quant-cache-") as tmp:
         cache = Path(tmp) / source.name  # a copy: the quantizer rewrites a cache it does not match
         shutil.copyfile(source, cache)
-        return _quantize(prepared, cache, exclude=exclude)
+        return _quantize(prepared, cache, exclude=exclude, seven_bit=limit < 127)
 
 
 def calibrate(
@@ -146,6 +164,37 @@ def compare(fp32: bytes, int8: bytes, inputs: np.ndarray, metric: Callable[[list
         return list(sess.run(None, {sess.get_inputs()[0].name: inputs}))
 
     return float(metric(run(fp32), run(int8)))
+
+
+def largest_int8_weight(model: bytes) -> int:
+    """The largest magnitude among the model's int8 weights (the constants its DequantizeLinear nodes read)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load_from_string(model).graph
+    int8 = {i.name: i for i in graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    weights = {n.input[0] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in int8}
+    return max((int(np.abs(numpy_helper.to_array(int8[w]).astype(np.int16)).max()) for w in weights), default=0)
+
+
+def exact_twin(model: bytes) -> bytes:
+    """The same model with its int8 weights stored as u8 (w + 128, zero point + 128): the same integers, which
+    onnxruntime multiplies in 16-bit lanes that cannot overflow. Its outputs are what the int8 model means; where
+    the int8 model's differ on a CPU, its u8s8 kernels saturated there."""
+    import onnx
+    from onnx import numpy_helper
+
+    twin = onnx.load_from_string(model)
+    inits = {i.name: i for i in twin.graph.initializer}
+    for node in twin.graph.node:
+        if node.op_type != "DequantizeLinear" or node.input[0] not in inits:
+            continue
+        for name in node.input[::2]:  # the weight and its zero point
+            tensor = inits.get(name)
+            if tensor is not None and tensor.data_type == onnx.TensorProto.INT8:
+                values = numpy_helper.to_array(tensor).astype(np.int16) + 128
+                tensor.CopyFrom(numpy_helper.from_array(values.astype(np.uint8), name))
+    return bytes(twin.SerializeToString())
 
 
 def embedding_agreement(ref: list, got: list) -> float:
