@@ -10,13 +10,19 @@ per person (photo 10, never a calibration photo), native and downscaled to 28 px
   that CPU computes another model than a VNNI CPU does under the same model id;
 - each against fp32 (mean and lowest cosine), and the exact twin's agreement with fp32 (what a VNNI CPU gets);
 - ms per face in batches of 8, as the worker runs them.
+
+`--write-pack DIR` also writes a copy of the pack whose int8 recognizer is the 8-bit model's exact twin, so that
+`MODEL_PACK=DIR RECOGNIZER_PRECISION=int8 python -m bench.run` measures on any CPU what the 8-bit model identifies
+on a VNNI one (slowly: u8 weights), beside the 7-bit pack's run on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -89,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=158)
     parser.add_argument("--out", type=Path, default=REPO / "artifacts" / "bench" / "int8_exactness.json")
+    parser.add_argument("--write-pack", type=Path, default=None, help="a pack with the 8-bit model's exact twin")
     args = parser.parse_args(argv)
     engine = load_engine()
     pack = engine.pack
@@ -126,11 +133,27 @@ def main(argv: list[str] | None = None) -> int:
                 "exact_vs_fp32": cosines(exact, reference[size]),
             }
         result["models"][label] = row
+    if args.write_pack is not None:
+        write_exact_8bit_pack(pack.directory, args.write_pack, quantize.exact_twin(models["int8, 8-bit weights"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(render(result))
     return 0
+
+
+def write_exact_8bit_pack(source: Path, out: Path, twin: bytes) -> None:
+    """A copy of the pack at `source` whose recognizer_int8.onnx is `twin`, under a model id of its own."""
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(source, out)
+    (out / "recognizer_int8.onnx").write_bytes(twin)
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = manifest["files"]["recognizer_int8"]
+    entry["sha256"] = hashlib.sha256(twin).hexdigest()
+    entry["model_id"] = f"{manifest['model_id'].rsplit('-', 2)[0]}-int8exact8bit-{entry['sha256'][:8]}"
+    entry["weight_limit"] = 127
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def render(r: dict[str, Any]) -> str:
