@@ -68,7 +68,7 @@ def _commit() -> str:
 
 #: the two settings section 4 measures: (results key, label, RECOGNIZER_PRECISION for the child or None: as here).
 #: "auto" is what development and production both run (the 7-bit int8 recognizer on every x86 CPU:
-#: runtime.int8_recognizer_runs_here); fp32 is RECOGNIZER_PRECISION=fp32, and what a non-x86 worker runs.
+#: runtime.int8_runs_here); fp32 is RECOGNIZER_PRECISION=fp32, and what a non-x86 worker runs.
 SPEED_SETTINGS = (("speed", "auto: development and production", None), ("speed_fp32", "fp32", "fp32"))
 
 

@@ -270,24 +270,14 @@ def test_vnni_is_read_from_cpu_flags():
     assert cpu_has_vnni("Features : fp asimd\n") is None  # not x86
 
 
-def test_int8_runs_only_on_the_cpus_it_was_measured_on():
-    from attendance_worker.engine.runtime import CPU, CUDA, int8_measured_here
+def test_int8_runs_on_every_x86_cpu():
+    from attendance_worker.engine.runtime import CPU, CUDA, int8_runs_here
 
     vnni, avx2, arm = "flags : avx2 avx512_vnni\n", "flags : avx2 fma\n", "Features : fp asimd\n"
-    assert int8_measured_here([CPU], vnni) is True
-    assert int8_measured_here([CPU], avx2) is False  # u8s8 kernels can saturate without VNNI
-    assert int8_measured_here([CPU], arm) is False  # never measured
-    assert int8_measured_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
-
-
-def test_int8_recognizer_runs_on_every_x86_cpu():
-    from attendance_worker.engine.runtime import CPU, CUDA, int8_recognizer_runs_here
-
-    vnni, avx2, arm = "flags : avx2 avx512_vnni\n", "flags : avx2 fma\n", "Features : fp asimd\n"
-    assert int8_recognizer_runs_here([CPU], vnni) is True
-    assert int8_recognizer_runs_here([CPU], avx2) is True  # 7-bit weights: exact without VNNI too
-    assert int8_recognizer_runs_here([CPU], arm) is False  # never measured
-    assert int8_recognizer_runs_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
+    assert int8_runs_here([CPU], vnni) is True
+    assert int8_runs_here([CPU], avx2) is True  # 7-bit weights: exact without VNNI too
+    assert int8_runs_here([CPU], arm) is False  # never measured
+    assert int8_runs_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
 
 
 def test_models_check_says_which_detector_and_recognizer_run(monkeypatch, pack_dir: Path, capsys):
@@ -299,21 +289,21 @@ def test_models_check_says_which_detector_and_recognizer_run(monkeypatch, pack_d
         pytest.skip("MODEL_PACK is not a default-format pack")
     monkeypatch.delenv("RECOGNIZER_PRECISION", raising=False)
     get_settings.cache_clear()
-    for has_vnni, detection in ((True, "int8 first pass"), (False, "fp32 for both passes")):
+    for has_vnni in (True, False):  # the 7-bit int8 models on every x86 CPU
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
         assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
         out = capsys.readouterr().out
-        assert "detector_int8.onnx (int8)" in out
-        # the recognizer is the 7-bit int8 one on every x86 CPU
-        assert detection in out and "recognizer: recognizer_int8.onnx (int8" in out
+        assert "detector_int8.onnx (int8)" in out and "int8 first pass" in out
+        assert "recognizer: recognizer_int8.onnx (int8" in out
         assert "warning" not in out
     monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: None)  # ARM: never measured in int8
     assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
-    assert "recognizer: recognizer.onnx (fp32" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fp32 for both passes" in out and "recognizer: recognizer.onnx (fp32" in out
 
 
 def test_models_check_warns_about_a_pack_with_8_bit_weights(monkeypatch, pack_dir: Path, tmp_path: Path, capsys):
-    """A pack built before 7-bit weights: its int8 recognizer saturates without VNNI; the admin is told to rebuild."""
+    """A pack built before 7-bit weights: its int8 models saturate without VNNI; the admin is told to rebuild."""
     from attendance_worker import cli
     from attendance_worker.engine import runtime
 
@@ -322,13 +312,14 @@ def test_models_check_warns_about_a_pack_with_8_bit_weights(monkeypatch, pack_di
     old = tmp_path / "pack"
     shutil.copytree(pack_dir, old)
     manifest = json.loads((old / "manifest.json").read_text())
-    del manifest["files"]["recognizer_int8"]["weight_limit"]
+    for role in ("detector_coarse", "recognizer_int8"):
+        del manifest["files"][role]["weight_limit"]
     (old / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.delenv("RECOGNIZER_PRECISION", raising=False)
     monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: False)
     assert cli.main(["models-check", "--pack", str(old)]) == 0
     out = capsys.readouterr().out
-    assert "warning" in out and "make models" in out
+    assert "warning" in out and "detector_int8.onnx, recognizer_int8.onnx" in out and "make models" in out
 
 
 def test_worker_environment_asks_glibc_for_huge_pages_and_keeps_other_tunables():

@@ -35,7 +35,8 @@ def test_pack_records_precision_and_a_coarse_int8_detector(pack_dir: Path):
     assert files["recognizer"]["model_id"].endswith("-fp32-" + files["recognizer"]["sha256"][:8])
     assert files["recognizer_int8"]["model_id"].endswith("-int8-" + files["recognizer_int8"]["sha256"][:8])
     assert manifest["model_id"] == files["recognizer"]["model_id"]
-    assert files["recognizer_int8"]["weight_limit"] == 64  # 7-bit weights: exact on every x86 CPU
+    for role in ("detector_coarse", "recognizer_int8"):
+        assert files[role]["weight_limit"] == 64  # 7-bit weights: exact on every x86 CPU
 
 
 def test_recognizer_precision_follows_the_cpu_unless_set(monkeypatch, pack_dir: Path):
@@ -78,46 +79,50 @@ def test_production_auto_runs_one_recognizer_on_every_cpu(monkeypatch, pack_dir:
     assert model_ids == {pack.recognizer_int8_model_id}
 
 
-def test_int8_recognizer_cannot_saturate_on_this_cpu(engine, facedata, pack_dir: Path):
-    """The pack's int8 recognizer gives exactly what its integers mean on this CPU: the same as a twin whose weights
-    are stored as u8 (w + 128, zero point 128), which onnxruntime multiplies in 16-bit lanes that cannot overflow.
-    With 8-bit weights the two differed on an AVX2 CPU (cosine 0.993 at worst); with 7-bit ones they are bit-equal,
-    with or without VNNI."""
+def test_int8_models_cannot_saturate_on_this_cpu(engine, facedata, pack_dir: Path):
+    """The pack's int8 models give exactly what their integers mean on this CPU: the same as twins whose weights are
+    stored as u8 (quantize.exact_twin), which onnxruntime multiplies in 16-bit lanes that cannot overflow. With 8-bit
+    weights the recognizer and its twin differed on an AVX2 CPU (cosine 0.993 at worst); with 7-bit ones both models
+    are bit-equal to their twins, with or without VNNI."""
     import onnxruntime as ort
 
     from attendance_worker.engine.pack import load_pack
 
     pack = load_pack(pack_dir)
-    assert pack.recognizer_int8_path is not None
-    model = pack.recognizer_int8_path.read_bytes()
-    assert quantize.largest_int8_weight(model) <= quantize.INT8_WEIGHT_LIMIT["recognizer"] == 64
+    assert pack.recognizer_int8_path is not None and pack.detector_coarse_path is not None
     crops = []
     for path in sorted((facedata / "lfw" / "identities").glob("*/*_0005.jpg"))[:24]:
         rgb = engine.decode(path.read_bytes(), path.name)
         face = max(engine.analyze_image(rgb, embed=False), key=lambda f: f.face_px)
         crops.append(engine.recognizer.align(rgb, face.landmarks).transpose(2, 0, 1))
-    blob = np.stack(crops).astype(np.float32)
-    outputs = []
-    for graph in (model, quantize.exact_twin(model)):
-        session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
-        outputs.append(session.run(None, {session.get_inputs()[0].name: blob})[0])
-    assert np.array_equal(outputs[0], outputs[1])
+    inputs = {
+        pack.recognizer_int8_path: np.stack(crops).astype(np.float32),
+        pack.detector_coarse_path: quantize.synthetic_images(2, (320, 480), seed=3),
+    }
+    for path, blob in inputs.items():
+        model = path.read_bytes()
+        assert quantize.largest_int8_weight(model) <= quantize.INT8_WEIGHT_LIMIT == 64
+        outputs = []
+        for graph in (model, quantize.exact_twin(model)):
+            session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+            outputs.append(session.run(None, {session.get_inputs()[0].name: blob}))
+        assert all(np.array_equal(a, b) for a, b in zip(*outputs, strict=True)), path.name
 
 
-def test_engine_uses_int8_for_the_first_pass_only_on_a_vnni_cpu(monkeypatch, pack_dir: Path):
+def test_engine_uses_int8_for_the_first_pass_on_every_x86_cpu(monkeypatch, pack_dir: Path):
     from attendance_worker.engine import Engine, runtime
     from attendance_worker.engine.pack import load_pack
 
     pack = load_pack(pack_dir)
-    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: True)
-    engine = Engine(pack, providers=[CPU])
-    assert engine.detector.coarse.backend is not engine.detector.backend
-    assert engine.detector.tiled.backend is engine.detector.backend
-    # Without VNNI (u8s8 saturation) or where it cannot be told, both passes run the fp32 detector.
-    for has_vnni in (False, None):
+    for has_vnni in (True, False):  # 7-bit weights: exact with or without VNNI
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
-        fallback = Engine(pack, providers=[CPU])
-        assert fallback.detector.coarse.backend is fallback.detector.backend
+        engine = Engine(pack, providers=[CPU])
+        assert engine.detector.coarse.backend is not engine.detector.backend
+        assert engine.detector.tiled.backend is engine.detector.backend
+    # Where int8 was never measured (not x86), both passes run the fp32 detector.
+    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: None)
+    fallback = Engine(pack, providers=[CPU])
+    assert fallback.detector.coarse.backend is fallback.detector.backend
 
 
 def test_engine_keeps_fp32_detector_for_both_passes_on_cuda(monkeypatch, pack_dir: Path):

@@ -128,11 +128,11 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
         print("files:      " + ", ".join(f"{e['file']} ({e.get('precision', '?')})" for e in files.values()))
     if engine.pack.detector_coarse_path is not None:
         if engine.detector.coarse.backend is not engine.detector.backend:
-            print("detection:  int8 first pass (this CPU has VNNI, as the CPUs it was measured on), fp32 windows")
+            print("detection:  int8 first pass (7-bit weights: exact on every x86 CPU), fp32 windows")
         else:
             print(
-                "detection:  fp32 for both passes (the int8 first pass runs only on x86 CPUs with VNNI, "
-                "where it was measured; here it would be a GPU, a CPU without VNNI, or an unmeasured CPU)"
+                "detection:  fp32 for both passes (the int8 first pass runs on x86 CPUs; this is a GPU or "
+                "another kind of CPU)"
             )
     if malloc_hugepages_requested():
         print(f"memory:     huge pages for large buffers (GLIBC_TUNABLES={MALLOC_TUNABLES})")
@@ -144,10 +144,11 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
     running: dict[str, Any] = next((e for e in files.values() if e.get("file") == engine.recognizer_path.name), {})
     if running:
         print(f"recognizer: {running['file']} ({running.get('precision', '?')}; RECOGNIZER_PRECISION chooses)")
-    if running.get("precision") == "int8" and running.get("weight_limit", 127) > 64 and cpu_has_vnni() is False:
+    old_int8 = [e["file"] for e in files.values() if e.get("precision") == "int8" and "weight_limit" not in e]
+    if old_int8 and cpu_has_vnni() is False:
         print(
-            "warning:    this pack's int8 recognizer has 8-bit weights, which onnxruntime's kernels can saturate on "
-            "a CPU without VNNI such as this one: run `make models` to rebuild it with 7-bit weights"
+            f"warning:    {', '.join(old_int8)} of this pack have 8-bit weights, which onnxruntime's kernels can "
+            "saturate on a CPU without VNNI such as this one: run `make models` to rebuild them with 7-bit weights"
         )
     return 0
 

@@ -25,8 +25,7 @@ from .recognizer import Recognizer
 from .runtime import (
     bound_malloc_caching,
     choose_providers,
-    int8_measured_here,
-    int8_recognizer_runs_here,
+    int8_runs_here,
     make_session,
 )
 
@@ -99,7 +98,7 @@ class Engine:
                 make_session(pack.detector_path, providers=self.providers, memory_arena=True, **threads)
             )
             coarse: Any = backend
-            if pack.detector_coarse_path is not None and int8_measured_here(self.providers):
+            if pack.detector_coarse_path is not None and int8_runs_here(self.providers):
                 coarse = CenterFace(
                     make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=True, **threads)
                 )
@@ -112,10 +111,10 @@ class Engine:
             backend = coarse = ScrfdBackend(insightface_wrappers.scrfd(pack.detector_path, det_session))
         self.detector = TwoStageDetector(TiledDetector(backend), coarse=TiledDetector(coarse))
         # The int8 recognizer (equalized, 7-bit weights) on every x86 CPU, unless RECOGNIZER_PRECISION says otherwise:
-        # development and production run the same model (runtime.int8_recognizer_runs_here).
+        # development and production run the same model (runtime.int8_runs_here).
         recognizer_path, self._model_id = pack.recognizer_path, pack.model_id
         wants_int8 = recognizer_precision == "int8" or (
-            recognizer_precision == "auto" and int8_recognizer_runs_here(self.providers)
+            recognizer_precision == "auto" and int8_runs_here(self.providers)
         )
         if wants_int8 and pack.recognizer_int8_path is not None and pack.recognizer_int8_model_id is not None:
             recognizer_path, self._model_id = pack.recognizer_int8_path, pack.recognizer_int8_model_id

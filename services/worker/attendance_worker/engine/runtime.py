@@ -25,8 +25,8 @@ def choose_providers(available: Sequence[str] | None = None) -> list[str]:
 
 
 def cpu_has_vnni(cpuinfo: str | None = None) -> bool | None:
-    """Whether this x86 CPU has VNNI (AVX-512 or AVX), which onnxruntime's int8 kernels were measured with;
-    None where it cannot be told (not Linux, not x86). Without VNNI, u8s8 kernels may saturate."""
+    """Whether this x86 CPU has VNNI (AVX-512 or AVX); None where it cannot be told (not Linux, not x86). Without
+    VNNI, onnxruntime's u8s8 kernels saturate on 8-bit weights (a pack built before 7-bit weights)."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -38,18 +38,11 @@ def cpu_has_vnni(cpuinfo: str | None = None) -> bool | None:
     return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
-def int8_measured_here(providers: Sequence[str], cpuinfo: str | None = None) -> bool:
-    """Whether the pack's int8 detector may run: only on the CPUs it was measured on (x86 with VNNI). On a GPU the
-    fp32 model is faster than simulated int8; on x86 without VNNI onnxruntime's u8s8 kernels can saturate; on
-    other CPUs (ARM) it was never measured. Everywhere else the fp32 model runs: slower, never less accurate."""
-    return CUDA not in providers and cpu_has_vnni(cpuinfo) is True
-
-
-def int8_recognizer_runs_here(providers: Sequence[str], cpuinfo: str | None = None) -> bool:
-    """Whether "auto" runs the pack's int8 recognizer: on every x86 CPU, with or without VNNI. Its weights are 7-bit
-    (attendance_model_export.quantize.INT8_WEIGHT_LIMIT), so its integer arithmetic cannot saturate and every x86
-    worker of an Auto Scaling group computes the same embeddings under the one model id. On a GPU the fp32 model is
-    faster; on other CPUs (ARM) int8 was never measured: fp32, the same everywhere such a fleet runs."""
+def int8_runs_here(providers: Sequence[str], cpuinfo: str | None = None) -> bool:
+    """Whether the pack's int8 models run ("auto"): on every x86 CPU, with or without VNNI. Their weights are 7-bit
+    (attendance_model_export.quantize.INT8_WEIGHT_LIMIT), so their integer arithmetic cannot saturate and every x86
+    worker of an Auto Scaling group computes the same detections and embeddings under the one model id. On a GPU
+    the fp32 models are faster; on other CPUs (ARM) int8 was never measured: fp32, the same on every such worker."""
     return CUDA not in providers and cpu_has_vnni(cpuinfo) is not None
 
 

@@ -21,15 +21,14 @@ CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
 CHANNEL_RANGES = "recognizer_channels"  # calibration/recognizer_channels.json: the equalization's input
 RECOGNIZER_FP32_FRONT_CONVS = 2
 
-#: int8 weights of each role's model are at most this in magnitude. x86 CPUs without VNNI (AVX2, AVX-512 without
-#: VNNI: t3's older hosts, c5, m5, AMD EPYC before Zen 4) multiply u8 activations by s8 weights with vpmaddubsw,
-#: which adds two products into a saturating int16: 255 * (127 + 127) overflows, 255 * (64 + 64) = 32640 does
-#: not. With full-range weights the int8 SFace computed different embeddings on such a CPU than on a VNNI one
-#: (mean / lowest cosine 0.997 / 0.993 to the exact integer result on 158 LFW crops, AMD EPYC with AVX2): one
-#: model id, two models in a mixed fleet. With 7-bit weights (onnxruntime's reduce_range) its integer arithmetic
-#: is exact on every x86 CPU, so the recognizer's embeddings no longer depend on which instance computed them.
-#: The detector's int8 first pass only proposes candidates and keeps 8 bits (it runs on VNNI CPUs only).
-INT8_WEIGHT_LIMIT = {"recognizer": 64, "detector": 127}
+#: int8 weights are at most this in magnitude. x86 CPUs without VNNI (AVX2, AVX-512 without VNNI: t3's older
+#: hosts, c5, m5, AMD EPYC before Zen 4) multiply u8 activations by s8 weights with vpmaddubsw, which adds two
+#: products into a saturating int16: 255 * (127 + 127) overflows, 255 * (64 + 64) = 32640 does not. With
+#: full-range weights the int8 SFace computed different embeddings on such a CPU than on a VNNI one (mean / lowest
+#: cosine 0.997 / 0.993 to the exact integer result on 158 LFW crops, AMD EPYC with AVX2): one model id, two models
+#: in a mixed fleet. With 7-bit weights (onnxruntime's reduce_range) the integer arithmetic of both int8 models is
+#: exact on every x86 CPU, so neither the embeddings nor the first pass's detections depend on the instance.
+INT8_WEIGHT_LIMIT = 64
 
 
 class QuantizationError(RuntimeError):
@@ -103,10 +102,11 @@ def prepare_for_int8(model: Any, role: str) -> tuple[Any, list[str]]:
 def quantize_from_cache(
     prepared: Any, role: str, exclude: list[str] | None = None, *, weight_limit: int | None = None
 ) -> bytes:
-    """The int8 model from the committed ranges for `role` (no calibration data needed); `weight_limit` 127 or 64
-    overrides the role's INT8_WEIGHT_LIMIT (bench.int8_exactness compares the two)."""
-    limit = INT8_WEIGHT_LIMIT[role] if weight_limit is None else weight_limit
+    """The int8 model from the committed ranges for `role` (no calibration data needed); `weight_limit` 127
+    gives full 8-bit weights instead of INT8_WEIGHT_LIMIT's 7 bits (bench.int8_exactness compares the two)."""
     import shutil
+
+    limit = INT8_WEIGHT_LIMIT if weight_limit is None else weight_limit
 
     source = calibration_path(role)
     if not source.is_file():
