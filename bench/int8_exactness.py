@@ -10,6 +10,8 @@ per person (photo 10, never a calibration photo), native and downscaled to 28 px
   that CPU computes another model than a VNNI CPU does under the same model id;
 - each against fp32 (mean and lowest cosine), and the exact twin's agreement with fp32 (what a VNNI CPU gets);
 - ms per face in batches of 8, as the worker runs them.
+The same for the detector's int8 first pass on the half-size Solvay 1927 photo (groups/solvay1927): its candidates
+against its exact twin's (bit-equal boxes, scores and landmarks or not) and its time, beside fp32's.
 
 `--write-pack DIR` also writes a copy of the pack whose int8 recognizer is the 8-bit model's exact twin, so that
 `MODEL_PACK=DIR RECOGNIZER_PRECISION=int8 python -m bench.run` measures on any CPU what the 8-bit model identifies
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import platform
 import shutil
@@ -86,6 +89,37 @@ def ms_per_face(sess: Any, blob: np.ndarray, rounds: int = 7) -> float:
     return round(1000 * statistics.median(times) / len(batch), 2)
 
 
+def first_pass(facedata: Path, pack: Any, prepared: Any, fp32_nodes: list[str]) -> dict[str, Any]:
+    """The detector's first pass (half size, the engine's low threshold) with fp32, 8-bit and 7-bit weights."""
+    from attendance_model_export import quantize
+    from attendance_worker.engine.detector import CenterFace, TiledDetector, TwoStageDetector
+
+    rgb = read_rgb(facedata / "groups/solvay1927/solvay1927.jpg")
+    h, w = rgb.shape[:2]
+    half = cv2.resize(rgb, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+    threshold = inspect.signature(TwoStageDetector).parameters["coarse_threshold"].default  # the engine's
+
+    def run(model: bytes) -> tuple[Any, float]:
+        detector = TiledDetector(CenterFace(session(model)))
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            found = detector.detect(half, threshold)
+            times.append(time.perf_counter() - start)
+        return found, round(statistics.median(times), 3)
+
+    fp32_found, fp32_s = run(pack.detector_path.read_bytes())
+    out: dict[str, Any] = {"photo": "solvay1927, half size", "fp32": {"candidates": len(fp32_found), "seconds": fp32_s}}
+    for label, limit in (("int8, 8-bit weights", 127), ("int8, 7-bit weights", 64)):
+        model = quantize.quantize_from_cache(prepared, "detector", fp32_nodes, weight_limit=limit)
+        (here, seconds), (exact, _) = run(model), run(quantize.exact_twin(model))
+        same = len(here) == len(exact) and all(
+            np.array_equal(getattr(here, k), getattr(exact, k)) for k in ("boxes", "scores", "landmarks")
+        )
+        out[label] = {"candidates": len(here), "seconds": seconds, "bit_equal_to_exact": same}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     import onnx
 
@@ -135,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         result["models"][label] = row
     if args.write_pack is not None:
         write_exact_8bit_pack(pack.directory, args.write_pack, quantize.exact_twin(models["int8, 8-bit weights"]))
+    det_prepared, det_fp32_nodes = quantize.prepare_for_int8(
+        onnx.load_from_string(pack.detector_path.read_bytes()), "detector"
+    )
+    result["detector_first_pass"] = first_pass(facedata_dir(), pack, det_prepared, det_fp32_nodes)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
@@ -173,6 +211,18 @@ def render(r: dict[str, Any]) -> str:
                 f"{x['here_vs_exact']['mean']} / {x['here_vs_exact']['lowest']} | "
                 f"{x['here_vs_fp32']['mean']} / {x['here_vs_fp32']['lowest']} | "
                 f"{x['exact_vs_fp32']['mean']} / {x['exact_vs_fp32']['lowest']} |"
+            )
+    d = r.get("detector_first_pass")
+    if d:
+        lines += [
+            "",
+            f"Detector first pass ({d['photo']}): fp32 {d['fp32']['candidates']} candidates, {d['fp32']['seconds']} s",
+        ]
+        for label in ("int8, 8-bit weights", "int8, 7-bit weights"):
+            x = d[label]
+            lines.append(
+                f"- {label}: {x['candidates']} candidates, {x['seconds']} s, "
+                f"bit-equal to its exact twin: {'yes' if x['bit_equal_to_exact'] else 'no'}"
             )
     return "\n".join(lines)
 
