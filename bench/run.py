@@ -68,7 +68,7 @@ def _commit() -> str:
 
 #: the two settings section 4 measures: (results key, label, RECOGNIZER_PRECISION for the child or None: as here).
 #: "auto" is what development and production both run (the 7-bit int8 recognizer on every x86 CPU:
-#: runtime.int8_runs_here); fp32 is RECOGNIZER_PRECISION=fp32, and what a non-x86 worker runs.
+#: runtime.int8_runs_here); fp32 is RECOGNIZER_PRECISION=fp32, the detector as in auto.
 SPEED_SETTINGS = (("speed", "auto: development and production", None), ("speed_fp32", "fp32", "fp32"))
 
 
@@ -310,7 +310,7 @@ def render_speed_settings(r: dict[str, Any]) -> list[str]:
         "### The recognizer's two precisions, and the floor",
         "",
         "Each setting in its own fresh process. auto is what development and production run (the int8 recognizer",
-        "with 7-bit weights on every x86 CPU); fp32 is RECOGNIZER_PRECISION=fp32, and what a non-x86 worker runs.",
+        "with 7-bit weights on every x86 CPU); fp32 is RECOGNIZER_PRECISION=fp32 (the detector as in auto).",
         "Floor = the detector alone on the decoded photo + the recognizer alone on its aligned crops (medians).",
         "",
         "| setting | recognizer | photo | s/photo (CPU s) | detector alone s | recognizer alone ms/face | floor s | "
