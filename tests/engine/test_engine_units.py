@@ -278,6 +278,16 @@ def test_int8_runs_on_every_x86_cpu():
     assert int8_runs_here([CPU], avx2) is True  # 7-bit weights: exact without VNNI too
     assert int8_runs_here([CPU], arm) is False  # never measured
     assert int8_runs_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
+    # A pack built with 8-bit weights: int8 only where VNNI makes it exact.
+    assert int8_runs_here([CPU], vnni, weight_limit=127) is True
+    assert int8_runs_here([CPU], avx2, weight_limit=127) is False
+
+
+def test_the_builder_limit_is_the_one_the_runtime_trusts():
+    from attendance_model_export.quantize import INT8_WEIGHT_LIMIT
+    from attendance_worker.engine.runtime import EXACT_INT8_WEIGHT_LIMIT
+
+    assert INT8_WEIGHT_LIMIT == EXACT_INT8_WEIGHT_LIMIT and 255 * 2 * EXACT_INT8_WEIGHT_LIMIT <= 32767
 
 
 def test_models_check_says_which_detector_and_recognizer_run(monkeypatch, pack_dir: Path, capsys):
@@ -320,6 +330,7 @@ def test_models_check_warns_about_a_pack_with_8_bit_weights(monkeypatch, pack_di
     assert cli.main(["models-check", "--pack", str(old)]) == 0
     out = capsys.readouterr().out
     assert "warning" in out and "detector_int8.onnx, recognizer_int8.onnx" in out and "make models" in out
+    assert "fp32 for both passes" in out and "recognizer: recognizer.onnx (fp32" in out  # the 8-bit models do not run
 
 
 def test_worker_environment_asks_glibc_for_huge_pages_and_keeps_other_tunables():

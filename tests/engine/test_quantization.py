@@ -176,6 +176,34 @@ def _mean_cosine(ref: list, got: list) -> float:
     return float(np.mean(np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)))
 
 
+def test_a_pack_without_7_bit_weights_is_stale(pack_dir: Path, tmp_path: Path):
+    import shutil
+
+    from attendance_model_export import build as model_build
+
+    old = tmp_path / "pack"
+    shutil.copytree(pack_dir, old)
+    assert model_build.pack_is_current(old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["files"]["detector_coarse"]["weight_limit"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert not model_build.pack_is_current(old)  # `make models` rebuilds it
+
+
+def test_the_build_refuses_int8_weights_that_can_saturate(monkeypatch, pack_dir: Path):
+    import onnx
+
+    from attendance_model_export import build as model_build
+
+    fp32 = onnx.load(str(pack_dir / "detector.onnx"))
+    monkeypatch.setattr(quantize, "largest_int8_weight", lambda model: 127)
+    with pytest.raises(model_build.BuildError, match=r"weight of 127 \(> 64\) can saturate"):
+        model_build.quantize_checked("detector", fp32)
+    monkeypatch.setattr(quantize, "largest_int8_weight", lambda model: 0)
+    with pytest.raises(model_build.BuildError, match="no int8 weights"):
+        model_build.quantize_checked("detector", fp32)
+
+
 def test_new_calibration_ranges_make_the_pack_stale(monkeypatch, pack_dir: Path):
     from attendance_model_export import build as model_build
 

@@ -116,7 +116,7 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 def _cmd_models_check(args: argparse.Namespace) -> int:
     from .engine import Engine
-    from .engine.runtime import MALLOC_TUNABLES, cpu_has_vnni, malloc_hugepages_requested
+    from .engine.runtime import CUDA, EXACT_INT8_WEIGHT_LIMIT, MALLOC_TUNABLES, cpu_has_vnni, malloc_hugepages_requested
 
     engine = Engine.load(args.pack)
     print(f"model pack: {engine.pack.directory} ({engine.pack.kind})")
@@ -128,11 +128,13 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
         print("files:      " + ", ".join(f"{e['file']} ({e.get('precision', '?')})" for e in files.values()))
     if engine.pack.detector_coarse_path is not None:
         if engine.detector.coarse.backend is not engine.detector.backend:
-            print("detection:  int8 first pass (7-bit weights: exact on every x86 CPU), fp32 windows")
+            seven_bit = engine.pack.int8_weight_limit <= EXACT_INT8_WEIGHT_LIMIT
+            why = "7-bit weights: exact on every x86 CPU" if seven_bit else "8-bit weights, exact with this CPU's VNNI"
+            print(f"detection:  int8 first pass ({why}), fp32 windows")
         else:
             print(
-                "detection:  fp32 for both passes (the int8 first pass runs on x86 CPUs; this is a GPU or "
-                "another kind of CPU)"
+                "detection:  fp32 for both passes (the int8 first pass runs on x86 CPUs; this is a GPU, "
+                "another kind of CPU, or a pack whose 8-bit int8 models would saturate on this CPU)"
             )
     if malloc_hugepages_requested():
         print(f"memory:     huge pages for large buffers (GLIBC_TUNABLES={MALLOC_TUNABLES})")
@@ -145,10 +147,11 @@ def _cmd_models_check(args: argparse.Namespace) -> int:
     if running:
         print(f"recognizer: {running['file']} ({running.get('precision', '?')}; RECOGNIZER_PRECISION chooses)")
     old_int8 = [e["file"] for e in files.values() if e.get("precision") == "int8" and "weight_limit" not in e]
-    if old_int8 and cpu_has_vnni() is False:
+    if old_int8 and CUDA not in engine.providers and cpu_has_vnni() is False:
         print(
-            f"warning:    {', '.join(old_int8)} of this pack have 8-bit weights, which onnxruntime's kernels can "
-            "saturate on a CPU without VNNI such as this one: run `make models` to rebuild them with 7-bit weights"
+            f"warning:    {', '.join(old_int8)} of this pack have 8-bit weights, which onnxruntime's kernels would "
+            "saturate on a CPU without VNNI such as this one, so the fp32 models run here: rebuild the pack with "
+            "7-bit weights (`make models`, or a new worker image)"
         )
     return 0
 

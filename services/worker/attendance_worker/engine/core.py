@@ -98,7 +98,9 @@ class Engine:
                 make_session(pack.detector_path, providers=self.providers, memory_arena=True, **threads)
             )
             coarse: Any = backend
-            if pack.detector_coarse_path is not None and int8_runs_here(self.providers):
+            if pack.detector_coarse_path is not None and int8_runs_here(
+                self.providers, weight_limit=pack.int8_weight_limit
+            ):
                 coarse = CenterFace(
                     make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=True, **threads)
                 )
@@ -114,7 +116,7 @@ class Engine:
         # development and production run the same model (runtime.int8_runs_here).
         recognizer_path, self._model_id = pack.recognizer_path, pack.model_id
         wants_int8 = recognizer_precision == "int8" or (
-            recognizer_precision == "auto" and int8_runs_here(self.providers)
+            recognizer_precision == "auto" and int8_runs_here(self.providers, weight_limit=pack.int8_weight_limit)
         )
         if wants_int8 and pack.recognizer_int8_path is not None and pack.recognizer_int8_model_id is not None:
             recognizer_path, self._model_id = pack.recognizer_int8_path, pack.recognizer_int8_model_id

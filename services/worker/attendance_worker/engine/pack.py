@@ -47,6 +47,14 @@ class ModelPack:
     recognizer_int8_path: Path | None = None
     recognizer_int8_model_id: str | None = None
 
+    @property
+    def int8_weight_limit(self) -> int:
+        """The largest int8 weight magnitude the pack builder allowed (the manifest's weight_limit; 127 for a pack
+        built before 7-bit weights, whose int8 models saturate on CPUs without VNNI: runtime.int8_runs_here)."""
+        files = self.manifest.get("files", {})
+        limits = [int(e.get("weight_limit", 127)) for e in files.values() if e.get("precision") == "int8"]
+        return max(limits, default=127)
+
 
 def _load_default(directory: Path, manifest_path: Path, verify: bool) -> ModelPack:
     try:

@@ -38,12 +38,21 @@ def cpu_has_vnni(cpuinfo: str | None = None) -> bool | None:
     return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
-def int8_runs_here(providers: Sequence[str], cpuinfo: str | None = None) -> bool:
-    """Whether the pack's int8 models run ("auto"): on every x86 CPU, with or without VNNI. Their weights are 7-bit
-    (attendance_model_export.quantize.INT8_WEIGHT_LIMIT), so their integer arithmetic cannot saturate and every x86
-    worker of an Auto Scaling group computes the same detections and embeddings under the one model id. On a GPU
-    the fp32 models are faster; on other CPUs (ARM) int8 was never measured: fp32, the same on every such worker."""
-    return CUDA not in providers and cpu_has_vnni(cpuinfo) is not None
+#: the largest int8 weight whose products with u8 activations, added in pairs, fit the int16 lanes of x86 CPUs
+#: without VNNI (vpmaddubsw): 255 * (64 + 64) = 32640 <= 32767. The pack builder's limit (quantize.INT8_WEIGHT_LIMIT).
+EXACT_INT8_WEIGHT_LIMIT = 64
+
+
+def int8_runs_here(
+    providers: Sequence[str], cpuinfo: str | None = None, *, weight_limit: int = EXACT_INT8_WEIGHT_LIMIT
+) -> bool:
+    """Whether the pack's int8 models run ("auto"): on every x86 CPU, with or without VNNI, when their weights are
+    7-bit (`weight_limit`, ModelPack.int8_weight_limit): their integer arithmetic cannot saturate, and every x86
+    worker of an Auto Scaling group computes the same detections and embeddings under the one model id. A pack
+    built with 8-bit weights runs int8 only where VNNI makes it exact. On a GPU the fp32 models are faster; on
+    other CPUs (ARM) int8 was never measured: fp32, the same on every such worker."""
+    vnni = cpu_has_vnni(cpuinfo)
+    return CUDA not in providers and vnni is not None and (weight_limit <= EXACT_INT8_WEIGHT_LIMIT or vnni)
 
 
 def session_options(intra_op_threads: int, inter_op_threads: int, *, memory_arena: bool = True) -> Any:

@@ -461,6 +461,8 @@ def quantize_checked(role: str, fp32_model: Any) -> tuple[bytes, float]:
     except quantize.QuantizationError as exc:
         raise BuildError(str(exc)) from None
     largest = quantize.largest_int8_weight(int8)
+    if largest == 0:
+        raise BuildError(f"{role} int8: no int8 weights found in the quantized model; its weight limit is unchecked")
     if largest > INT8_WEIGHT_LIMIT:
         raise BuildError(f"{role} int8: a weight of {largest} (> {INT8_WEIGHT_LIMIT}) can saturate without VNNI")
     fp32 = fp32_model.SerializeToString()

@@ -107,6 +107,8 @@ def quantize_from_cache(
     import shutil
 
     limit = INT8_WEIGHT_LIMIT if weight_limit is None else weight_limit
+    if limit not in (INT8_WEIGHT_LIMIT, 127):
+        raise ValueError(f"weight_limit {limit}: onnxruntime quantizes to {INT8_WEIGHT_LIMIT} (7 bits) or 127 only")
 
     source = calibration_path(role)
     if not source.is_file():
@@ -189,6 +191,8 @@ def exact_twin(model: bytes) -> bytes:
     for node in twin.graph.node:
         if node.op_type != "DequantizeLinear" or node.input[0] not in inits:
             continue
+        if inits[node.input[0]].data_type == onnx.TensorProto.INT8 and (len(node.input) < 3 or not node.input[2]):
+            raise ValueError(f"{node.name}: int8 weights without a zero point; the twin needs one to add 128 to")
         for name in node.input[::2]:  # the weight and its zero point
             tensor = inits.get(name)
             if tensor is not None and tensor.data_type == onnx.TensorProto.INT8:
