@@ -24,8 +24,7 @@ class MemoryCage:
     Processes started with `enter(name)` as preexec_fn run inside that child from their first instruction."""
 
     def __init__(self, limit_mib: int, children: dict[str, int]) -> None:
-        v2 = Path("/sys/fs/cgroup/cgroup.subtree_control")  # what the root hands down, not merely what exists
-        self.v2 = v2.is_file() and "memory" in v2.read_text().split()
+        self.v2 = _memory_is_v2()
         base = Path("/sys/fs/cgroup") if self.v2 else Path("/sys/fs/cgroup/memory")
         if not (base / "cgroup.procs").exists() or (not self.v2 and not (base / "memory.limit_in_bytes").exists()):
             raise CageUnavailable("no memory cgroup controller here (cgroup v1 or v2 with memory)")
@@ -138,6 +137,12 @@ class MemoryCage:
                 print(f"memory_cage: could not remove {path}", flush=True)
 
 
+def _memory_is_v2() -> bool:
+    """Whether the memory controller is cgroup v2's: what the root hands down, not merely what exists."""
+    v2 = Path("/sys/fs/cgroup/cgroup.subtree_control")
+    return v2.is_file() and "memory" in v2.read_text().split()
+
+
 def _pids(path: Path) -> list[int]:
     try:
         return [int(p) for p in (path / "cgroup.procs").read_text().split()]
@@ -151,10 +156,9 @@ def host_facts() -> dict[str, str]:
     meminfo = Path("/proc/meminfo").read_text()
     swap = next((line.split()[1] for line in meminfo.splitlines() if line.startswith("SwapTotal:")), "?")
     thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-    v2 = Path("/sys/fs/cgroup/cgroup.subtree_control")
     return {
         "kernel": os.uname().release,
-        "cgroup": "v2" if v2.is_file() and "memory" in v2.read_text().split() else "v1",
+        "cgroup": "v2" if _memory_is_v2() else "v1",
         "swap_total_kb": swap,
         "transparent_hugepage": thp.read_text().strip() if thp.exists() else "?",
     }

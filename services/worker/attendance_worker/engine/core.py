@@ -89,6 +89,7 @@ class Engine:
         self.providers = list(providers) if providers is not None else choose_providers()
         self.max_pixels = max_pixels
         threads = {"intra_op_threads": intra_op_threads, "inter_op_threads": inter_op_threads}
+        int8_here = int8_runs_here(self.providers, weight_limit=pack.int8_weight_limit)
         if pack.kind == "default":
             # The detector's input shapes vary (tiles, windows) and onnxruntime's arena would keep the peak of every
             # shape it has seen; CenterFace hands the arena's memory back after each call's last run instead
@@ -98,9 +99,7 @@ class Engine:
                 make_session(pack.detector_path, providers=self.providers, memory_arena=True, **threads)
             )
             coarse: Any = backend
-            if pack.detector_coarse_path is not None and int8_runs_here(
-                self.providers, weight_limit=pack.int8_weight_limit
-            ):
+            if pack.detector_coarse_path is not None and int8_here:
                 coarse = CenterFace(
                     make_session(pack.detector_coarse_path, providers=self.providers, memory_arena=True, **threads)
                 )
@@ -115,9 +114,7 @@ class Engine:
         # The int8 recognizer (equalized, 7-bit weights) on every x86 CPU, unless RECOGNIZER_PRECISION says otherwise:
         # development and production run the same model (runtime.int8_runs_here).
         recognizer_path, self._model_id = pack.recognizer_path, pack.model_id
-        wants_int8 = recognizer_precision == "int8" or (
-            recognizer_precision == "auto" and int8_runs_here(self.providers, weight_limit=pack.int8_weight_limit)
-        )
+        wants_int8 = recognizer_precision == "int8" or (recognizer_precision == "auto" and int8_here)
         if wants_int8 and pack.recognizer_int8_path is not None and pack.recognizer_int8_model_id is not None:
             recognizer_path, self._model_id = pack.recognizer_int8_path, pack.recognizer_int8_model_id
         self.recognizer_path = recognizer_path
