@@ -274,13 +274,17 @@ def test_int8_runs_on_every_x86_cpu():
     from attendance_worker.engine.runtime import CPU, CUDA, int8_runs_here
 
     vnni, avx2, arm = "flags : avx2 avx512_vnni\n", "flags : avx2 fma\n", "Features : fp asimd\n"
-    assert int8_runs_here([CPU], vnni) is True
-    assert int8_runs_here([CPU], avx2) is True  # 7-bit weights: exact without VNNI too
-    assert int8_runs_here([CPU], arm) is False  # never measured
-    assert int8_runs_here([CUDA, CPU], vnni) is False  # fp32 is faster on a GPU
-    # A pack built with 8-bit weights: int8 only where VNNI makes it exact.
-    assert int8_runs_here([CPU], vnni, weight_limit=127) is True
-    assert int8_runs_here([CPU], avx2, weight_limit=127) is False
+    for machine in ("x86_64", "AMD64"):  # Linux's name, and Windows'
+        assert int8_runs_here([CPU], vnni, machine=machine) is True
+        assert int8_runs_here([CPU], avx2, machine=machine) is True  # 7-bit weights: exact without VNNI too
+        assert int8_runs_here([CPU], "", machine=machine) is True  # /proc/cpuinfo unreadable: x86 is enough
+    assert int8_runs_here([CPU], arm, machine="aarch64") is False  # never measured
+    assert int8_runs_here([CPU], arm, machine="arm64") is False
+    assert int8_runs_here([CUDA, CPU], vnni, machine="x86_64") is False  # fp32 is faster on a GPU
+    # A pack built with 8-bit weights: int8 only where VNNI makes it exact, and known to be there.
+    assert int8_runs_here([CPU], vnni, weight_limit=127, machine="x86_64") is True
+    assert int8_runs_here([CPU], avx2, weight_limit=127, machine="x86_64") is False
+    assert int8_runs_here([CPU], "", weight_limit=127, machine="x86_64") is False
 
 
 def test_the_builder_limit_is_the_one_the_runtime_trusts():
@@ -301,12 +305,13 @@ def test_models_check_says_which_detector_and_recognizer_run(monkeypatch, pack_d
     get_settings.cache_clear()
     for has_vnni in (True, False):  # the 7-bit int8 models on every x86 CPU
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
+        monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: True)
         assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
         out = capsys.readouterr().out
         assert "detector_int8.onnx (int8)" in out and "int8 first pass" in out
         assert "recognizer: recognizer_int8.onnx (int8" in out
         assert "warning" not in out
-    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: None)  # ARM: never measured in int8
+    monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: False)  # ARM: never measured in int8
     assert cli.main(["models-check", "--pack", str(pack_dir)]) == 0
     out = capsys.readouterr().out
     assert "fp32 for both passes" in out and "recognizer: recognizer.onnx (fp32" in out
@@ -327,6 +332,7 @@ def test_models_check_warns_about_a_pack_with_8_bit_weights(monkeypatch, pack_di
     (old / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.delenv("RECOGNIZER_PRECISION", raising=False)
     monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: False)
+    monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: True)
     assert cli.main(["models-check", "--pack", str(old)]) == 0
     out = capsys.readouterr().out
     assert "warning" in out and "detector_int8.onnx, recognizer_int8.onnx" in out and "make models" in out

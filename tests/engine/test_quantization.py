@@ -47,11 +47,12 @@ def test_recognizer_precision_follows_the_cpu_unless_set(monkeypatch, pack_dir: 
     assert pack.recognizer_int8_path is not None and pack.recognizer_int8_model_id is not None
     for has_vnni in (True, False):  # x86 with or without VNNI: the 7-bit int8 recognizer
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
+        monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: True)
         auto = Engine(pack, providers=[CPU])
         assert (auto.recognizer_path, auto.model_id) == (pack.recognizer_int8_path, pack.recognizer_int8_model_id)
         fp32 = Engine(pack, providers=[CPU], recognizer_precision="fp32")
         assert (fp32.recognizer_path, fp32.model_id) == (pack.recognizer_path, pack.model_id)
-    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: None)  # not x86: int8 never measured
+    monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: False)  # not x86: int8 never measured
     assert Engine(pack, providers=[CPU]).model_id == pack.model_id
     forced = Engine(pack, providers=[CPU], recognizer_precision="int8")
     assert forced.model_id == pack.recognizer_int8_model_id
@@ -75,6 +76,7 @@ def test_production_auto_runs_one_recognizer_on_every_cpu(monkeypatch, pack_dir:
     model_ids = set()
     for has_vnni in (True, False):
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
+        monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: True)
         model_ids.add(Engine.load(pack_dir, settings=settings).model_id)
     assert model_ids == {pack.recognizer_int8_model_id}
 
@@ -116,11 +118,12 @@ def test_engine_uses_int8_for_the_first_pass_on_every_x86_cpu(monkeypatch, pack_
     pack = load_pack(pack_dir)
     for has_vnni in (True, False):  # 7-bit weights: exact with or without VNNI
         monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None, v=has_vnni: v)
+        monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: True)
         engine = Engine(pack, providers=[CPU])
         assert engine.detector.coarse.backend is not engine.detector.backend
         assert engine.detector.tiled.backend is engine.detector.backend
     # Where int8 was never measured (not x86), both passes run the fp32 detector.
-    monkeypatch.setattr(runtime, "cpu_has_vnni", lambda cpuinfo=None: None)
+    monkeypatch.setattr(runtime, "cpu_is_x86", lambda machine=None: False)
     fallback = Engine(pack, providers=[CPU])
     assert fallback.detector.coarse.backend is fallback.detector.backend
 

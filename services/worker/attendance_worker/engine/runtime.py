@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,15 @@ def choose_providers(available: Sequence[str] | None = None) -> list[str]:
 
         available = onnxruntime.get_available_providers()
     return [CUDA, CPU] if CUDA in available else [CPU]
+
+
+#: platform.machine() on the x86 CPUs whose int8 kernels (u8 activations x s8 weights) the benchmarks measured.
+X86_MACHINES = frozenset({"x86_64", "amd64", "i386", "i686"})
+
+
+def cpu_is_x86(machine: str | None = None) -> bool:
+    """Whether this is an x86 CPU, from the platform: known even where /proc/cpuinfo cannot be read."""
+    return (platform.machine() if machine is None else machine).lower() in X86_MACHINES
 
 
 def cpu_has_vnni(cpuinfo: str | None = None) -> bool | None:
@@ -44,15 +54,20 @@ EXACT_INT8_WEIGHT_LIMIT = 64
 
 
 def int8_runs_here(
-    providers: Sequence[str], cpuinfo: str | None = None, *, weight_limit: int = EXACT_INT8_WEIGHT_LIMIT
+    providers: Sequence[str],
+    cpuinfo: str | None = None,
+    *,
+    weight_limit: int = EXACT_INT8_WEIGHT_LIMIT,
+    machine: str | None = None,
 ) -> bool:
     """Whether the pack's int8 models run ("auto"): on every x86 CPU, with or without VNNI, when their weights are
     7-bit (`weight_limit`, ModelPack.int8_weight_limit): their integer arithmetic cannot saturate, and every x86
     worker of an Auto Scaling group computes the same detections and embeddings under the one model id. A pack
     built with 8-bit weights runs int8 only where VNNI makes it exact. On a GPU the fp32 models are faster; on
     other CPUs (ARM) int8 was never measured: fp32, the same on every such worker."""
-    vnni = cpu_has_vnni(cpuinfo)
-    return CUDA not in providers and vnni is not None and (weight_limit <= EXACT_INT8_WEIGHT_LIMIT or vnni)
+    if CUDA in providers or not cpu_is_x86(machine):
+        return False
+    return weight_limit <= EXACT_INT8_WEIGHT_LIMIT or cpu_has_vnni(cpuinfo) is True
 
 
 def session_options(intra_op_threads: int, inter_op_threads: int, *, memory_arena: bool = True) -> Any:
