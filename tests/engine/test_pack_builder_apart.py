@@ -61,5 +61,5 @@ except ModelPackError as exc:
     assert done.returncode == 0, done.stderr
     said = done.stdout
     assert str(tmp_path) in said and "insightface's format" in said
-    assert "pip install onnx tqdm requests && pip install --no-deps insightface==2.1" in said
+    assert "pip install onnx tqdm requests scipy scikit-image && pip install --no-deps insightface==2.1" in said
     assert "make models" in said

@@ -13,8 +13,8 @@ from typing import Any
 from .errors import ModelPackError
 
 #: insightface's metadata asks for the GUI build of OpenCV, hence --no-deps (requirements/worker-nodeps.txt pins
-#: it); the three beside it are the dependencies it has that the worker has not.
-INSTALL = "pip install onnx tqdm requests && pip install --no-deps insightface==2.1"
+#: it); the five beside it are the dependencies it has that the worker has not.
+INSTALL = "pip install onnx tqdm requests scipy scikit-image && pip install --no-deps insightface==2.1"
 
 
 def _wrappers(pack_dir: Path | str) -> tuple[Any, Any]:
