@@ -7,6 +7,9 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
+# What pip and apt print when the network, not the build, failed.
+NETWORK_FAILURE='Read timed out|ReadTimeoutError|Connection reset by peer|Temporary failure in name resolution|Failed to establish a new connection|IncompleteRead'
+
 build() {  # tag, dockerfile, extra args...
   local tag="$1" dockerfile="$2" name digest ca stamp
   shift 2
@@ -25,9 +28,19 @@ build() {  # tag, dockerfile, extra args...
   fi
   log "building $tag ($dockerfile)"
   rm -f "$stamp"
-  podman build --format docker --pull=never --layers --tag "$tag" --file "$ROOT/$dockerfile" \
-    --build-arg "EXTRA_CA_CERTS=$ca" "$@" "$ROOT" >"$CONTAINERS_STATE/build-$name.log" 2>&1 \
-    || { tail -n 60 "$CONTAINERS_STATE/build-$name.log" >&2; die "building $tag failed (log: $CONTAINERS_STATE/build-$name.log)"; }
+  # A download cut off by the network (PyPI read timeouts were seen here) is tried once more: the finished layers
+  # come from the cache, so only the failed step runs again. Any other failure stops the check at once.
+  local build_log="$CONTAINERS_STATE/build-$name.log" attempt
+  for attempt in 1 2; do
+    podman build --format docker --pull=never --layers --tag "$tag" --file "$ROOT/$dockerfile" \
+      --build-arg "EXTRA_CA_CERTS=$ca" "$@" "$ROOT" >"$build_log" 2>&1 && break
+    if [ "$attempt" = 1 ] && grep -qE "$NETWORK_FAILURE" "$build_log"; then
+      log "building $tag: a download failed on the network ($(grep -m1 -oE "$NETWORK_FAILURE" "$build_log")); once more"
+      continue
+    fi
+    tail -n 60 "$build_log" >&2
+    die "building $tag failed (log: $build_log)"
+  done
   echo "$digest $(podman image inspect --format '{{.Id}}' "$tag")" >"$stamp"
 }
 
