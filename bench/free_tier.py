@@ -1,7 +1,8 @@
 """The free tier: the whole application in 1 GiB on 2 vCPUs, under a school's burst.
 
     .venv/bin/python -m bench.free_tier [--memory-mib 1024] [--teachers 20] [--photos 60] [--portraits 30]
-                                        [--window-s 120] [--seed 5]
+                                        [--window-s 120] [--seed 5] [--recognizer-precision fp32|auto]
+                                        [--cpus 0.2] [--idle-s 300]
 
 Runs the single-instance configuration (tools/deploy_checks/eb_bundle.py --single-instance: the containers'
 own commands and memory limits) as processes: nginx with the proxy container's configuration, gunicorn (one
@@ -20,6 +21,12 @@ and the pages it alone holds) and of each container and the whole (the cgroups' 
 time per photo, each teacher's time to result, and the web's request times. Swap: none (each cgroup's memory +
 swap limit is its memory limit, and the host's SwapTotal is recorded). The machine's cores are not limited:
 compare "machine_busy_pct" and "cores" with the instance's 2 vCPUs.
+
+CPU credits: the CPU time each container used in the burst, the review and an idle spell (--idle-s, the health
+checks and the metric at their own intervals) is counted by the cgroups; a t3 instance pays one credit per
+vCPU-minute. --cpus 0.2 holds the whole application to a fifth of one CPU, as a t3.micro runs once its credits are
+spent (10 % of each of its 2 vCPUs; standard mode): how long teachers then wait, and whether the health checks keep
+within their timeouts (ECS replaces the task when the web's fails 3 times).
 
 Needs root and the memory controller (cgroup v1 or v2); prints why not and exits 2 otherwise.
 """
@@ -167,8 +174,11 @@ def container_env(c: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in c.get("environment", [])}
 
 
-def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, Any]]) -> str:
-    """gunicorn, the worker (with its beat) and nginx, each in its container's cgroup; returns the proxy's URL."""
+def start_application(
+    stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, Any]], precision: str = "fp32", patience: float = 1
+) -> str:
+    """gunicorn, the worker (with its beat) and nginx, each in its container's cgroup; returns the proxy's URL.
+    `patience` stretches the waits for a cage held to a share of the CPUs."""
     web = defs["web"]["command"]
     port = free_port()
     web = [str(BIN / web[0]), *(f"127.0.0.1:{port}" if p == "0.0.0.0:5000" else p for p in web[1:])]
@@ -180,15 +190,15 @@ def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, 
     proc = subprocess.Popen(web, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=cage.enter("web"))
     stack.procs.append(proc)
     stack.web_pid, stack.port = proc.pid, port
-    _wait(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), 60, "gunicorn")
+    _wait(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), 60 * patience, "gunicorn")
 
     worker = defs["worker"]["command"]
     schedule = stack.tmp / "celerybeat-schedule"
     shell = worker[-1].replace(eb_bundle.BEAT_SCHEDULE, str(schedule))
     shell = shell.replace("exec celery", f"exec {shlex.quote(str(BIN / 'celery'))}", 1)
     env = {**stack.env, **image_env.runtime_env("worker"), **container_env(defs["worker"])}
-    # fp32: the heavier recognizer (x86 workers run the int8 one, ~45 MB less at peak; fp32 is what ARM runs)
-    env.update({"FLASK_ENV": "production", "MODEL_PACK": stack.env["MODEL_PACK"], "RECOGNIZER_PRECISION": "fp32"})
+    # fp32 by default: the heavier recognizer (x86 workers run the int8 one, ~45 MB less at peak; ARM runs fp32)
+    env.update({"FLASK_ENV": "production", "MODEL_PACK": stack.env["MODEL_PACK"], "RECOGNIZER_PRECISION": precision})
     stack.worker_env = env
     wlog = stack.tmp / "worker.log"
     proc = subprocess.Popen(
@@ -200,7 +210,7 @@ def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, 
         preexec_fn=cage.enter("worker"),
     )
     stack.procs.append(proc)
-    _wait(lambda: b"ready." in wlog.read_bytes() or proc.poll() is not None, 180, "the worker")
+    _wait(lambda: b"ready." in wlog.read_bytes() or proc.poll() is not None, 180 * patience, "the worker")
     if proc.poll() is not None:
         raise RuntimeError("worker exited:\n" + wlog.read_text(errors="replace")[-3000:])
 
@@ -214,45 +224,64 @@ def start_application(stack: Stack, cage: MemoryCage, defs: dict[str, dict[str, 
     return f"http://127.0.0.1:{nginx_port}"
 
 
-class Sidecars(threading.Thread):
+class Sidecars:
     """What else runs in the containers while they work, charged to their cgroups: each image's HEALTHCHECK (Docker
-    runs it every 60 s even where the task definition names none; here every 20 s, so some run at the peak) and, in
-    the worker's, the queue-depth metric the instance publishes each minute (.ebextensions/06_queue_metric.config:
-    `docker exec <worker> attendance-queue-metric`; here every 30 s, to CloudWatch's API on the S3 stand-in)."""
+    runs it even where the task definition names none; ECS acts on the web's, which the task definition names) and,
+    in the worker's, the queue-depth metric the instance publishes each minute (.ebextensions/06_queue_metric.config:
+    `docker exec <worker> attendance-queue-metric`, here to CloudWatch's API on the S3 stand-in). Each check runs in
+    its own thread and counts as failed when it fails or outlives its HEALTHCHECK --timeout, as Docker counts it.
+    `as_deployed`: at the images' own intervals (the idle phase); otherwise every 20 s (metric 30 s), so that some
+    run at the burst's peak."""
 
-    def __init__(self, stack: Stack, cage: MemoryCage, web_port: int) -> None:
-        super().__init__(daemon=True)
-        self.stack, self.cage, self.web_port = stack, cage, web_port
+    def __init__(self, stack: Stack, cage: MemoryCage, web_port: int, *, as_deployed: bool = False) -> None:
+        self.stack, self.cage = stack, cage
         self.stop = threading.Event()
         self.runs: dict[str, int] = {}
         self.failures: dict[str, int] = {}
+        self.slowest_s: dict[str, float] = {}
+        self._lock = threading.Lock()
+        worker_env = dict(stack.worker_env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+        worker_env["AWS_ENDPOINT_URL_CLOUDWATCH"] = stack.env["S3_ENDPOINT_URL"]
+        web_env = dict(stack.env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
+        web_check = [p.replace("127.0.0.1:5000", f"127.0.0.1:{web_port}") for p in image_env.healthcheck("web") or []]
+        web, worker = image_env.healthcheck_timing("web"), image_env.healthcheck_timing("worker")
+        metric = [str(BIN / "attendance-queue-metric")]
+        self.checks = [  # name, container, argv, env, every (s), timeout (s)
+            ("web health check", "web", web_check, web_env, web["interval"] if as_deployed else 20, web["timeout"]),
+            ("worker health check", "worker", image_env.healthcheck("worker") or [], worker_env,
+             worker["interval"] if as_deployed else 20, worker["timeout"]),
+            ("queue metric", "worker", metric, worker_env, 60 if as_deployed else 30, 60),
+        ]  # fmt: skip
+        self.threads = [threading.Thread(target=self._loop, args=check, daemon=True) for check in self.checks]
 
-    def _run(self, name: str, container: str, argv: list[str], env: dict[str, str]) -> None:
-        done = subprocess.run(
-            argv, env=env, cwd=self.stack.tmp, capture_output=True, timeout=60, preexec_fn=self.cage.enter(container)
-        )
-        self.runs[name] = self.runs.get(name, 0) + 1
-        if done.returncode != 0:
-            self.failures[name] = self.failures.get(name, 0) + 1
+    def start(self) -> None:
+        for thread in self.threads:
+            thread.start()
 
-    def run(self) -> None:
-        worker_env = dict(self.stack.worker_env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
-        worker_env["AWS_ENDPOINT_URL_CLOUDWATCH"] = self.stack.env["S3_ENDPOINT_URL"]
-        web_check = [
-            p.replace("127.0.0.1:5000", f"127.0.0.1:{self.web_port}") for p in image_env.healthcheck("web") or []
-        ]
-        web_env = dict(self.stack.env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
-        tick = 0
-        while not self.stop.wait(10):
-            tick += 1
+    def join(self, timeout_s: float) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout_s)
+
+    def _loop(self, name: str, container: str, argv: list[str], env: dict[str, str], every: float, cap: float) -> None:
+        while not self.stop.wait(every):
+            t0 = time.monotonic()
             try:
-                if tick % 2 == 0:
-                    self._run("worker health check", "worker", image_env.healthcheck("worker") or [], worker_env)
-                    self._run("web health check", "web", web_check, web_env)
-                if tick % 3 == 0:
-                    self._run("queue metric", "worker", [str(BIN / "attendance-queue-metric")], worker_env)
+                done = subprocess.run(argv, env=env, cwd=self.stack.tmp, capture_output=True, timeout=cap,
+                                      preexec_fn=self.cage.enter(container))  # fmt: skip
+                failure = None if done.returncode == 0 else name
+            except subprocess.TimeoutExpired:
+                failure = f"{name} timed out ({cap:.0f} s)"
             except (OSError, subprocess.SubprocessError):
-                self.failures["could not start"] = self.failures.get("could not start", 0) + 1
+                failure = f"{name} could not start"
+            with self._lock:
+                self.runs[name] = self.runs.get(name, 0) + 1
+                self.slowest_s[name] = round(max(self.slowest_s.get(name, 0.0), time.monotonic() - t0), 2)
+                if failure:
+                    self.failures[failure] = self.failures.get(failure, 0) + 1
+
+    def report(self) -> dict[str, Any]:
+        return {"runs": self.runs, "failures": self.failures, "slowest_s": self.slowest_s}
 
 
 def _healthy(url: str) -> bool:
@@ -460,6 +489,20 @@ def wait_for_jobs(stack: Stack, timeout_s: float) -> dict[str, Any]:
     return {"rows": rows, "done_at": done_at}
 
 
+def cpu_seconds(cage: MemoryCage) -> dict[str, float | None]:
+    """CPU time used so far by each container and by the whole application."""
+    return {name: cage.cpu_seconds(name) for name in cage.children} | {"whole": cage.cpu_seconds()}
+
+
+def spent(before: dict[str, float | None], after: dict[str, float | None]) -> dict[str, float | None]:
+    """CPU seconds between two cpu_seconds() readings, per container and whole; None where the kernel counts none."""
+    out: dict[str, float | None] = {}
+    for name, now in after.items():
+        then = before.get(name)
+        out[name] = None if now is None or then is None else round(now - then, 1)
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))] if ordered else float("nan")
@@ -483,13 +526,25 @@ def main() -> None:
     parser.add_argument("--portraits", type=int, default=30)
     parser.add_argument("--window-s", type=float, default=120)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--cpus", type=float, default=None,
+        help="hold the whole application to this share of the CPUs (0.2: a t3.micro at its baseline, credits spent)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--recognizer-precision", choices=["fp32", "auto"], default="fp32",
+        help="the worker's RECOGNIZER_PRECISION: fp32 (the heavier, for memory) or auto (what an x86 instance runs)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-s", type=float, default=0,
+        help="then leave it idle this long, health checks and metric at their own intervals, and count its CPU",
+    )  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=REPO / "artifacts" / "bench" / "free-tier")
     args = parser.parse_args()
 
     defs = containers()
     running = {name: c["memory"] for name, c in defs.items() if name != "migrate"}
     try:
-        cage = MemoryCage(args.memory_mib, running)
+        cage = MemoryCage(args.memory_mib, running, cpus=args.cpus)
     except CageUnavailable as exc:
         print(f"bench.free_tier: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -498,23 +553,32 @@ def main() -> None:
         with Stack() as stack:
             stack.env["SECRET_KEY"] = "free-tier-bench-" + uuid.uuid4().hex  # production wants >= 32 characters
             start_s3(stack)
-            base = start_application(stack, cage, defs)
+            patience = 1 if args.cpus is None else max(1.0, 2 / args.cpus)
+            base = start_application(stack, cage, defs, args.recognizer_precision, patience)
             sampler = Sampler(cage)
             sampler.start()
             sidecars = Sidecars(stack, cage, stack.port)
             sidecars.start()
             busy0, total0 = machine_cpu()
+            cpu = {"started": cpu_seconds(cage)}
             done = burst(base, args, args.workdir)
-            waited = wait_for_jobs(stack, timeout_s=900)
+            waited = wait_for_jobs(stack, timeout_s=min(900 * patience, 3600))
             finished = time.monotonic()
             busy1, total1 = machine_cpu()
+            cpu["burst"] = cpu_seconds(cage)
             burst_peaks = dict(sampler.anon_peak)
             reviewed = review(base, done["teachers"])
-            sidecars.stop.set()
             sidecars.join(90)
+            cpu["reviewed"] = cpu_seconds(cage)
+            idle = Sidecars(stack, cage, stack.port, as_deployed=True)
+            idle.start()
+            time.sleep(args.idle_s)
+            idle.join(90)
+            cpu["idle"] = cpu_seconds(cage)
             sampler.stop.set()
             sampler.join()
             sampler.sample()
+            throttled = cage.throttled()
             alive = all(p.poll() is None for p in stack.procs)
             worker_log = (stack.tmp / "worker.log").read_text(errors="replace")
     finally:
@@ -569,7 +633,18 @@ def main() -> None:
         "processes": by_container,
         "cgroups": cage_report,
         "after_the_burst": reviewed,
-        "in_the_containers_too": {"runs": sidecars.runs, "failures": sidecars.failures},
+        "in_the_containers_too": sidecars.report(),
+        "cpu": {
+            "limit_cpus": args.cpus,
+            "throttled": throttled,
+            "burst_cpu_s": spent(cpu["started"], cpu["burst"]),
+            "review_cpu_s": spent(cpu["burst"], cpu["reviewed"]),
+            "idle": {
+                "seconds": args.idle_s,
+                "cpu_s": spent(cpu["reviewed"], cpu["idle"]),
+                "checks": idle.report(),
+            },
+        },
         "host": host_facts(),
         "anonymous_peak_mib": {k: round(v / MIB, 1) for k, v in sampler.anon_peak.items()},
         "anonymous_peak_mib_before_the_review": {k: round(v / MIB, 1) for k, v in burst_peaks.items()},

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -112,3 +113,41 @@ def test_single_instance_commands_take_attendance_within_1_gib(
         if cage is not None:
             cage.remove()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_the_cage_counts_cpu_time_and_holds_the_whole_to_its_share() -> None:
+    """bench.free_tier --cpus 0.2 stands for a t3.micro whose credits are spent: the cage's CPU quota must hold a
+    busy process to that share, and its accounting must count the CPU time the process used, as the bench reports
+    it (CPU credits)."""
+    from tools.deploy_checks.memory_cage import CageUnavailable, MemoryCage
+
+    try:
+        cage = MemoryCage(256, {"busy": 128}, cpus=0.2)
+    except CageUnavailable as exc:
+        pytest.skip(f"no cgroup with CPU controllers here: {exc}")
+    try:
+        spin = "import time\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end:\n    pass\n"
+        subprocess.run([sys.executable, "-c", spin], preexec_fn=cage.enter("busy"), check=True, timeout=30)
+        used, whole = cage.cpu_seconds("busy"), cage.cpu_seconds()
+        throttled = cage.throttled()
+    finally:
+        cage.remove()
+    assert used is not None and whole is not None and throttled is not None
+    assert 0.1 < used <= whole
+    assert used < 0.2 * 1.5 + 0.15  # a spinning process alone would have used 1.5 s
+    assert throttled["throttled_periods"] > 0
+
+
+def test_the_benchs_health_checks_time_out_as_docker_and_ecs_would(dockerrun: dict[str, Any]) -> None:
+    """The free-tier bench counts a health check that outlives its --timeout as failed: the web's timing in the
+    image (Docker) and in the task definition (what ECS acts on) must be the same one."""
+    from tools.deploy_checks import image_env
+
+    web = next(c for c in dockerrun["containerDefinitions"] if c["name"] == "web")["healthCheck"]
+    timing = image_env.healthcheck_timing("web")
+    assert (timing["interval"], timing["timeout"], timing["retries"]) == (
+        web["interval"],
+        web["timeout"],
+        web["retries"],
+    )
+    assert image_env.healthcheck_timing("worker")["timeout"] == 30

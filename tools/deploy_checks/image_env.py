@@ -46,3 +46,20 @@ def healthcheck(image: str) -> list[str] | None:
         if line.upper().startswith("HEALTHCHECK ") and " CMD " in line:
             return list(json.loads(line.split(" CMD ", 1)[1]))
     return None
+
+
+#: Docker's values for a HEALTHCHECK option the Dockerfile leaves out (seconds; retries a count)
+HEALTHCHECK_DEFAULTS = {"interval": 30.0, "timeout": 30.0, "start-period": 0.0, "retries": 3.0}
+
+
+def healthcheck_timing(image: str) -> dict[str, float]:
+    """The HEALTHCHECK's --interval, --timeout, --start-period (seconds) and --retries: how often Docker runs it, and
+    how long a run may take before it counts as a failure."""
+    timing = dict(HEALTHCHECK_DEFAULTS)
+    for line in _final_stage(image):
+        if line.upper().startswith("HEALTHCHECK ") and " CMD " in line:
+            for option in shlex.split(line.split(" CMD ", 1)[0])[1:]:
+                key, _, value = option.lstrip("-").partition("=")
+                if key in timing:
+                    timing[key] = float(value[:-1]) if value.endswith("s") else float(value)
+    return timing

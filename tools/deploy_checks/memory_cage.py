@@ -1,6 +1,9 @@
 """A memory cgroup (v1 or v2) standing in for an instance and its containers' memory limits: the free tier's check
 (tests/deploy/test_single_instance.py) and benchmark (bench/free_tier.py) run the single-instance configuration's
-processes inside one, each in a child with its container's hard limit, and read back what the kernel counted."""
+processes inside one, each in a child with its container's hard limit, and read back what the kernel counted.
+
+The same tree in the CPU controllers counts each container's CPU time (what a t3 instance pays in CPU credits)
+and, when asked, holds the whole to a share of the CPUs: a t3.micro's baseline once its credits are spent."""
 
 from __future__ import annotations
 
@@ -23,8 +26,10 @@ class MemoryCage:
     """A memory cgroup (v1 or v2) with a hard limit and no swap; a child for each container, with its own limit.
     Processes started with `enter(name)` as preexec_fn run inside that child from their first instruction."""
 
-    def __init__(self, limit_mib: int, children: dict[str, int]) -> None:
+    def __init__(self, limit_mib: int, children: dict[str, int], *, cpus: float | None = None) -> None:
         self.v2 = _memory_is_v2()
+        self.cpus = cpus
+        self.cpu_roots: list[Path] = []  # v1: the same tree in the cpu and cpuacct hierarchies (one where co-mounted)
         base = Path("/sys/fs/cgroup") if self.v2 else Path("/sys/fs/cgroup/memory")
         if not (base / "cgroup.procs").exists() or (not self.v2 and not (base / "memory.limit_in_bytes").exists()):
             raise CageUnavailable("no memory cgroup controller here (cgroup v1 or v2 with memory)")
@@ -46,9 +51,36 @@ class MemoryCage:
                 path.mkdir()
                 self.children[name] = path
                 self._limit(path, mib)
+            self._cpu_tree(list(children))
         except OSError as exc:
             self.remove()
             raise CageUnavailable(f"cannot set up a memory cgroup here ({exc})") from exc
+
+    def _cpu_tree(self, children: list[str]) -> None:
+        """CPU accounting for the root and each child; the root's quota when `cpus` is given. v2 counts CPU time in
+        every cgroup (cpu.stat), and the quota needs the cpu controller handed down; v1 needs the tree made again in
+        the cpu and cpuacct hierarchies."""
+        period_us = 100_000
+        if self.v2:
+            if self.cpus is not None:
+                (self.root / "cgroup.subtree_control").write_text("+cpu")
+                (self.root / "cpu.max").write_text(f"{round(self.cpus * period_us)} {period_us}")
+            return
+        for controller in ("cpu", "cpuacct"):
+            base = (Path("/sys/fs/cgroup") / controller).resolve()
+            root = base / self.root.name
+            if not (base / "cgroup.procs").exists() or root in self.cpu_roots:
+                continue
+            root.mkdir()
+            self.cpu_roots.append(root)
+            for name in children:
+                (root / name).mkdir()
+        if self.cpus is not None:
+            cpu = next((r for r in self.cpu_roots if (r / "cpu.cfs_quota_us").exists()), None)
+            if cpu is None:
+                raise OSError("no cpu controller to hold the cage to a share of the CPUs")
+            (cpu / "cpu.cfs_period_us").write_text(str(period_us))
+            (cpu / "cpu.cfs_quota_us").write_text(str(round(self.cpus * period_us)))
 
     def _limit(self, path: Path, mib: int) -> None:
         if self.v2:
@@ -64,17 +96,48 @@ class MemoryCage:
                 (path / "memory.move_charge_at_immigrate").write_text("3")
 
     def enter(self, name: str) -> Any:
-        procs = self.children[name] / "cgroup.procs"
+        procs = [self.children[name] / "cgroup.procs", *(root / name / "cgroup.procs" for root in self.cpu_roots)]
 
         def preexec() -> None:
-            procs.write_text(str(os.getpid()))
+            for path in procs:
+                path.write_text(str(os.getpid()))
 
         return preexec
 
     def move(self, name: str, pids: list[int]) -> None:
         for pid in pids:
-            with contextlib.suppress(OSError):
-                (self.children[name] / "cgroup.procs").write_text(str(pid))
+            for root in [self.root, *self.cpu_roots]:
+                with contextlib.suppress(OSError):
+                    (root / name / "cgroup.procs").write_text(str(pid))
+
+    def cpu_seconds(self, name: str | None = None) -> float | None:
+        """CPU time (user + system) the processes of one child (`name`) or of the whole have used so far, exited
+        ones included; None where this kernel does not count it."""
+        if self.v2:
+            usec = self._stat(self.root / name if name else self.root, "cpu.stat").get("usage_usec")
+            return None if usec is None else usec / 1e6
+        for root in self.cpu_roots:
+            ns = self._read(root / name if name else root, "cpuacct.usage")
+            if ns is not None:
+                return ns / 1e9
+        return None
+
+    def throttled(self) -> dict[str, float] | None:
+        """How often the whole's CPU quota held it back: periods throttled, of periods, and seconds held back."""
+        if self.cpus is None:
+            return None
+        if self.v2:
+            stat = self._stat(self.root, "cpu.stat")
+            usec = float(stat.get("throttled_usec", 0))
+        else:
+            cpu = next((r for r in self.cpu_roots if (r / "cpu.stat").exists()), None)
+            stat = self._stat(cpu, "cpu.stat") if cpu else {}
+            usec = stat.get("throttled_time", 0) / 1000
+        return {
+            "periods": stat.get("nr_periods", 0),
+            "throttled_periods": stat.get("nr_throttled", 0),
+            "throttled_s": round(usec / 1e6, 1),
+        }
 
     def pids(self, name: str) -> list[int]:
         return _pids(self.children[name])
@@ -121,7 +184,8 @@ class MemoryCage:
     def remove(self) -> None:
         """Kill whatever is still inside (a pool process orphaned by its main process, say), then remove the
         cgroups; one that cannot be removed is reported, not left silently."""
-        for path in [*self.children.values(), self.root]:
+        trees = [self.root, *self.cpu_roots]
+        for path in [*(root / name for root in trees for name in self.children), *trees]:
             for pid in _pids(path):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
