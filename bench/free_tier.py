@@ -26,7 +26,8 @@ CPU credits: the CPU time each container used in the burst, the review and an id
 checks and the metric at their own intervals) is counted by the cgroups; a t3 instance pays one credit per
 vCPU-minute. --cpus 0.2 holds the whole application to a fifth of one CPU, as a t3.micro runs once its credits are
 spent (10 % of each of its 2 vCPUs; standard mode): how long teachers then wait, and whether the health checks keep
-within their timeouts (ECS replaces the task when the web's fails 3 times).
+within their timeouts (ECS replaces the task when the web's fails 3 times). Inside it the containers share the CPU
+by their Dockerrun "cpu" units, as Docker gives them (cpu.shares).
 
 Needs root and the memory controller (cgroup v1 or v2); prints why not and exits 2 otherwise.
 """
@@ -544,7 +545,8 @@ def main() -> None:
     defs = containers()
     running = {name: c["memory"] for name, c in defs.items() if name != "migrate"}
     try:
-        cage = MemoryCage(args.memory_mib, running, cpus=args.cpus)
+        shares = {name: c["cpu"] for name, c in defs.items() if name in running and c.get("cpu")}
+        cage = MemoryCage(args.memory_mib, running, cpus=args.cpus, cpu_shares=shares)
     except CageUnavailable as exc:
         print(f"bench.free_tier: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -320,3 +320,16 @@ def test_single_instance_bundle(tmp_path: Path) -> None:
     assert "deploy/proxy/default.conf" in names and ".ebextensions/02_health.config" in names
     with pytest.raises(SystemExit):
         eb_bundle.main(["--registry", "r", "--tag", "t", "--region", "x", "--single-instance", "--gpu"])
+
+
+def test_a_teachers_request_takes_the_cpu_before_recognition(dockerrun: dict[str, Any]) -> None:
+    """When an instance is short of CPU (a t3 whose credits are spent) the kernel shares it by each container's
+    "cpu" units: the web and the proxy answer teachers (and the web's ECS health check, which replaces the task
+    after 3 timeouts) before the worker's next photo. The units also reserve CPU: together they fit the 2,048 a
+    t3.micro registers, in the full configuration and in the single-instance one."""
+    from tools.deploy_checks import eb_bundle
+
+    for doc in (dockerrun, eb_bundle.single_instance(dockerrun)):
+        cpu = {c["name"]: c.get("cpu", 0) for c in doc["containerDefinitions"]}
+        assert cpu["web"] > cpu["proxy"] > cpu["worker"] > 0, cpu
+        assert sum(cpu.values()) <= 2 * 1024, cpu

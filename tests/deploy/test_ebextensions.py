@@ -116,6 +116,8 @@ def test_procfile_is_the_guides_line_plus_the_worker() -> None:
     assert web[-1] == "main:app"
     assert "celery -A attendance_worker.celery_app worker" in lines["worker"]
     assert f"env GLIBC_TUNABLES={MALLOC_TUNABLES} celery" in lines["worker"]  # read only at process start
+    # The web first when the instance is short of CPU, as Dockerrun's cpu units give it on the Docker platform.
+    assert lines["worker"].strip().startswith("sh -c 'exec nice -n 10 ")
     assert "celery -A attendance_worker.celery_app beat" in lines["beat"]
 
 

@@ -115,27 +115,55 @@ def test_single_instance_commands_take_attendance_within_1_gib(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_the_cage_counts_cpu_time_and_holds_the_whole_to_its_share() -> None:
-    """bench.free_tier --cpus 0.2 stands for a t3.micro whose credits are spent: the cage's CPU quota must hold a
-    busy process to that share, and its accounting must count the CPU time the process used, as the bench reports
-    it (CPU credits)."""
+def _spin_in(cage: Any, names: tuple[str, ...], seconds: float, cpu: int | None = None) -> None:
+    """One busy process in each named child for `seconds`, all on `cpu` when given."""
+    spin = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+
+    def preexec(name: str) -> Any:
+        enter = cage.enter(name)
+        return lambda: (enter(), cpu is not None and os.sched_setaffinity(0, {cpu}))
+
+    spinners = [subprocess.Popen([sys.executable, "-c", spin], preexec_fn=preexec(name)) for name in names]
+    for spinner in spinners:
+        assert spinner.wait(30) == 0
+
+
+def test_the_cage_holds_the_whole_to_its_share_and_counts_cpu_time() -> None:
+    """bench.free_tier --cpus 0.2 stands for a t3.micro whose credits are spent: the cage's quota must hold busy
+    processes to that share of the CPUs and count the CPU time each used, as the bench reports it (CPU credits)."""
     from tools.deploy_checks.memory_cage import CageUnavailable, MemoryCage
 
     try:
-        cage = MemoryCage(256, {"busy": 128}, cpus=0.2)
+        cage = MemoryCage(256, {"web": 128, "worker": 128}, cpus=0.2)
     except CageUnavailable as exc:
         pytest.skip(f"no cgroup with CPU controllers here: {exc}")
     try:
-        spin = "import time\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end:\n    pass\n"
-        subprocess.run([sys.executable, "-c", spin], preexec_fn=cage.enter("busy"), check=True, timeout=30)
-        used, whole = cage.cpu_seconds("busy"), cage.cpu_seconds()
+        _spin_in(cage, ("web", "worker"), 2)
+        web, worker, whole = cage.cpu_seconds("web"), cage.cpu_seconds("worker"), cage.cpu_seconds()
         throttled = cage.throttled()
     finally:
         cage.remove()
-    assert used is not None and whole is not None and throttled is not None
-    assert 0.1 < used <= whole
-    assert used < 0.2 * 1.5 + 0.15  # a spinning process alone would have used 1.5 s
+    assert web is not None and worker is not None and whole is not None and throttled is not None
+    assert 0.2 < web + worker <= whole < 0.2 * 2 + 0.2  # two spinners alone would have used 4 s
     assert throttled["throttled_periods"] > 0
+
+
+def test_the_cage_shares_the_cpu_by_the_containers_units() -> None:
+    """Dockerrun's cpu units become the cage's CPU shares, as Docker makes them: of two busy processes waiting for
+    one CPU, the web's (1024 units) gets about four times the worker's (256)."""
+    from tools.deploy_checks.memory_cage import CageUnavailable, MemoryCage
+
+    try:
+        cage = MemoryCage(256, {"web": 128, "worker": 128}, cpu_shares={"web": 1024, "worker": 256})
+    except CageUnavailable as exc:
+        pytest.skip(f"no cgroup with CPU controllers here: {exc}")
+    try:
+        _spin_in(cage, ("web", "worker"), 1.5, cpu=min(os.sched_getaffinity(0)))
+        web, worker = cage.cpu_seconds("web"), cage.cpu_seconds("worker")
+    finally:
+        cage.remove()
+    assert web is not None and worker is not None
+    assert web > 2 * worker, (web, worker)
 
 
 def test_the_benchs_health_checks_time_out_as_docker_and_ecs_would(dockerrun: dict[str, Any]) -> None:

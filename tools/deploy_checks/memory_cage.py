@@ -26,9 +26,17 @@ class MemoryCage:
     """A memory cgroup (v1 or v2) with a hard limit and no swap; a child for each container, with its own limit.
     Processes started with `enter(name)` as preexec_fn run inside that child from their first instruction."""
 
-    def __init__(self, limit_mib: int, children: dict[str, int], *, cpus: float | None = None) -> None:
+    def __init__(
+        self,
+        limit_mib: int,
+        children: dict[str, int],
+        *,
+        cpus: float | None = None,
+        cpu_shares: dict[str, int] | None = None,
+    ) -> None:
         self.v2 = _memory_is_v2()
         self.cpus = cpus
+        self.cpu_shares = cpu_shares or {}  # each container's ECS "cpu" units: its weight when the CPU is short
         self.cpu_roots: list[Path] = []  # v1: the same tree in the cpu and cpuacct hierarchies (one where co-mounted)
         base = Path("/sys/fs/cgroup") if self.v2 else Path("/sys/fs/cgroup/memory")
         if not (base / "cgroup.procs").exists() or (not self.v2 and not (base / "memory.limit_in_bytes").exists()):
@@ -62,9 +70,12 @@ class MemoryCage:
         the cpu and cpuacct hierarchies."""
         period_us = 100_000
         if self.v2:
-            if self.cpus is not None:
+            if self.cpus is not None or self.cpu_shares:
                 (self.root / "cgroup.subtree_control").write_text("+cpu")
+            if self.cpus is not None:
                 (self.root / "cpu.max").write_text(f"{round(self.cpus * period_us)} {period_us}")
+            for name, shares in self.cpu_shares.items():  # v1 shares 2..262144 -> v2 weight 1..10000, as runc maps them
+                (self.root / name / "cpu.weight").write_text(str(1 + ((shares - 2) * 9999) // 262142))
             return
         for controller in ("cpu", "cpuacct"):
             base = (Path("/sys/fs/cgroup") / controller).resolve()
@@ -75,12 +86,16 @@ class MemoryCage:
             self.cpu_roots.append(root)
             for name in children:
                 (root / name).mkdir()
-        if self.cpus is not None:
-            cpu = next((r for r in self.cpu_roots if (r / "cpu.cfs_quota_us").exists()), None)
-            if cpu is None:
-                raise OSError("no cpu controller to hold the cage to a share of the CPUs")
+        cpu = next((r for r in self.cpu_roots if (r / "cpu.cfs_quota_us").exists()), None)
+        if cpu is None and (self.cpus is not None or self.cpu_shares):
+            raise OSError("no cpu controller to share the CPUs out")
+        if cpu is not None and self.cpus is not None:
             (cpu / "cpu.cfs_period_us").write_text(str(period_us))
             (cpu / "cpu.cfs_quota_us").write_text(str(round(self.cpus * period_us)))
+        for name, shares in self.cpu_shares.items():
+            for root in self.cpu_roots:
+                if (root / name / "cpu.shares").exists():
+                    (root / name / "cpu.shares").write_text(str(shares))
 
     def _limit(self, path: Path, mib: int) -> None:
         if self.v2:
