@@ -244,7 +244,7 @@ class Sidecars:
         worker_env = dict(stack.worker_env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
         worker_env["AWS_ENDPOINT_URL_CLOUDWATCH"] = stack.env["S3_ENDPOINT_URL"]
         web_env = dict(stack.env, PATH=f"{BIN}:{os.environ.get('PATH', '')}")
-        web_check = [re.sub(r"\b5000\b", str(web_port), p) for p in image_env.healthcheck("web") or []]
+        web_check = [p.replace("127.0.0.1:5000", f"127.0.0.1:{web_port}") for p in image_env.healthcheck("web") or []]
         web, worker = image_env.healthcheck_timing("web"), image_env.healthcheck_timing("worker")
         metric = [str(BIN / "attendance-queue-metric")]
         self.checks = [  # name, container, argv, env, every (s), timeout (s)
