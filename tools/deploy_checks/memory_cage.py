@@ -24,7 +24,9 @@ class CageUnavailable(RuntimeError):
 
 class MemoryCage:
     """A memory cgroup (v1 or v2) with a hard limit and no swap; a child for each container, with its own limit.
-    Processes started with `enter(name)` as preexec_fn run inside that child from their first instruction."""
+    Processes started with `enter(name)` as preexec_fn run inside that child from their first instruction. The same
+    children count CPU time (`cpu_seconds`); `cpus` holds the whole to that share of the CPUs, `cpu_shares` weighs
+    the children against each other when the CPU is short, as Docker does with the containers' cpu units."""
 
     def __init__(
         self,
@@ -59,7 +61,12 @@ class MemoryCage:
                 path.mkdir()
                 self.children[name] = path
                 self._limit(path, mib)
-            self._cpu_tree(list(children))
+            try:
+                self._cpu_tree(list(children))
+            except OSError:
+                if cpus is not None or cpu_shares:
+                    raise
+                self._remove_cpu_tree()  # counting CPU time is a bonus where only memory was asked for
         except OSError as exc:
             self.remove()
             raise CageUnavailable(f"cannot set up a memory cgroup here ({exc})") from exc
@@ -195,6 +202,13 @@ class MemoryCage:
             "peak_mib": None if peak is None else round(peak / MIB, 1),
             "oom_kills": sum(self._own_oom_kills(p) for p in [path, *below]),
         }
+
+    def _remove_cpu_tree(self) -> None:
+        for root in self.cpu_roots:
+            for path in [*(root / name for name in self.children), root]:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        self.cpu_roots = []
 
     def remove(self) -> None:
         """Kill whatever is still inside (a pool process orphaned by its main process, say), then remove the
