@@ -79,6 +79,9 @@ def test_upload_a_classroom_photo_by_keyboard(teacher, jobs_not_sent, chromium: 
     context = in_process_context(chromium, teacher.client, ORIGIN, viewport=viewport)
     try:
         page = context.new_page()
+        # A listener from the start turns Chromium's file-chooser interception on before any key is pressed: armed
+        # only by expect_file_chooser, it raced the Space press and the chooser opened unseen (2 runs in 5).
+        page.on("filechooser", lambda chooser: None)
         page.goto(f"/courses/{course}/sessions/new")
         photos = page.locator("input[type=file][name=photos]")
         tab_to(photos)
