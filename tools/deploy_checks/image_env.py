@@ -39,13 +39,20 @@ def runtime_env(image: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in PER_RUN}
 
 
+def _healthcheck(image: str) -> tuple[str, str] | None:
+    """The final stage's HEALTHCHECK, split into its options and its CMD (exec form); None without one."""
+    for line in _final_stage(image):
+        if line.upper().startswith("HEALTHCHECK ") and " CMD " in line:
+            options, _, command = line.partition(" CMD ")
+            return options, command
+    return None
+
+
 def healthcheck(image: str) -> list[str] | None:
     """The HEALTHCHECK's command (exec form), which Docker runs in the container even where the task definition
     names none: it takes memory in the container's cgroup too."""
-    for line in _final_stage(image):
-        if line.upper().startswith("HEALTHCHECK ") and " CMD " in line:
-            return list(json.loads(line.split(" CMD ", 1)[1]))
-    return None
+    found = _healthcheck(image)
+    return list(json.loads(found[1])) if found else None
 
 
 #: Docker's values for a HEALTHCHECK option the Dockerfile leaves out (seconds; retries a count)
@@ -56,10 +63,9 @@ def healthcheck_timing(image: str) -> dict[str, float]:
     """The HEALTHCHECK's --interval, --timeout, --start-period (seconds) and --retries: how often Docker runs it, and
     how long a run may take before it counts as a failure."""
     timing = dict(HEALTHCHECK_DEFAULTS)
-    for line in _final_stage(image):
-        if line.upper().startswith("HEALTHCHECK ") and " CMD " in line:
-            for option in shlex.split(line.split(" CMD ", 1)[0])[1:]:
-                key, _, value = option.lstrip("-").partition("=")
-                if key in timing:
-                    timing[key] = float(value[:-1]) if value.endswith("s") else float(value)
+    found = _healthcheck(image)
+    for option in shlex.split(found[0])[1:] if found else []:
+        key, _, value = option.lstrip("-").partition("=")
+        if key in timing:
+            timing[key] = float(value[:-1]) if value.endswith("s") else float(value)
     return timing

@@ -93,7 +93,7 @@ class MemoryCage:
             self.cpu_roots.append(root)
             for name in children:
                 (root / name).mkdir()
-        cpu = next((r for r in self.cpu_roots if (r / "cpu.cfs_quota_us").exists()), None)
+        cpu = self._cpu_controller()
         if cpu is None and (self.cpus is not None or self.cpu_shares):
             raise OSError("no cpu controller to share the CPUs out")
         if cpu is not None and self.cpus is not None:
@@ -103,6 +103,10 @@ class MemoryCage:
             for root in self.cpu_roots:
                 if (root / name / "cpu.shares").exists():
                     (root / name / "cpu.shares").write_text(str(shares))
+
+    def _cpu_controller(self) -> Path | None:
+        """v1: the cage's root in the cpu hierarchy (quota, shares, throttling), where there is one."""
+        return next((r for r in self.cpu_roots if (r / "cpu.cfs_quota_us").exists()), None)
 
     def _limit(self, path: Path, mib: int) -> None:
         if self.v2:
@@ -152,7 +156,7 @@ class MemoryCage:
             stat = self._stat(self.root, "cpu.stat")
             usec = float(stat.get("throttled_usec", 0))
         else:
-            cpu = next((r for r in self.cpu_roots if (r / "cpu.stat").exists()), None)
+            cpu = self._cpu_controller()
             stat = self._stat(cpu, "cpu.stat") if cpu else {}
             usec = stat.get("throttled_time", 0) / 1000
         return {
